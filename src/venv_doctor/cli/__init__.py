@@ -1,0 +1,102 @@
+"""The command line: a thin front door onto the core.
+
+``main`` is the console script. It maps every outcome to a documented exit
+code and never shows a bare traceback: internal errors go to a debug log.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from datetime import UTC, datetime
+
+import click
+
+from venv_doctor import __version__
+from venv_doctor.cli.base import get_context
+from venv_doctor.errors import ExitCode, VenvDoctorError
+from venv_doctor.paths import app_dirs
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="venv-doctor")
+def cli() -> None:
+    """Find, diagnose, record and repair every Python virtual environment.
+
+    venv-doctor looks in every store (multivenv, virtualenvwrapper, pipx,
+    pyenv-virtualenv, poetry, hatch, uv tools, pdm, your extra directories and
+    tracked project venvs) and tells which venvs are healthy, degraded or
+    broken, and why.
+
+    \b
+    Exit codes: 0 ok (degraded venvs are warnings), 1 a venv is broken or
+    unknown or a repair failed, 2 usage or configuration error,
+    130 interrupted, 70 internal error (see the debug log it names).
+    """
+
+
+def _register() -> None:
+    from venv_doctor.cli import check, track
+
+    for module in (check, track):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def _write_debug_log(exc: BaseException) -> str:
+    try:
+        log_dir = app_dirs().log
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / "debug.log"
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(
+                f"--- {datetime.now(UTC).isoformat()} venv-doctor {__version__} argv={sys.argv!r}\n"
+            )
+            fh.write("".join(traceback.format_exception(exc)))
+        return str(path)
+    except OSError:
+        return "(the debug log could not be written)"
+
+
+def _fail(message: str, hint: str | None, code: int) -> int:
+    click.echo(f"venv-doctor: error: {message}", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+    return code
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (``main`` exits with it)."""
+    try:
+        result = cli.main(args=args, prog_name="venv-doctor", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("venv-doctor: interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except VenvDoctorError as exc:
+        return _fail(exc.message, exc.hint, exc.exit_code)
+    except Exception as exc:
+        log = _write_debug_log(exc)
+        return _fail(
+            f"internal error: {type(exc).__name__}: {exc}", f"details in {log}", ExitCode.INTERNAL
+        )
+    return int(result or 0)
+
+
+def main() -> None:
+    code = run()
+    sys.stdout.flush()
+    os._exit(code) if os.environ.get("VENV_DOCTOR_FAST_EXIT") else sys.exit(code)
+
+
+__all__ = ["cli", "get_context", "main", "run"]

@@ -1,0 +1,157 @@
+"""The user's ``config.toml``: parsed, validated, and turned into a frozen Config.
+
+Every key is checked; a wrong one is reported with the file, the key and what
+was expected (exit 2), never silently ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from venv_doctor.errors import ConfigError
+from venv_doctor.paths import AppDirs, app_dirs
+
+AUTO_REPAIR_POLICIES = ("off", "relink", "rebuild")
+INSTALLERS = ("auto", "uv", "pip")
+NOTIFY_BACKENDS = ("auto", "desktop", "osascript", "notify-send", "command", "log")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    extra_stores: tuple[Path, ...] = ()
+    extra_interpreters: tuple[Path, ...] = ()
+    keep_credentials: bool = False
+    repair_auto: str = "relink"
+    installer: str = "auto"
+    keep_backups_days: int = 14
+    debounce_seconds: float = 2.0
+    max_wait_seconds: float = 30.0
+    scan_interval_hours: float = 6.0
+    notify_backends: tuple[str, ...] = ("auto",)
+    notify_command: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+Check = Callable[[Any], bool]
+
+
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _is_str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) and x for x in v)
+
+
+def _one_of(choices: tuple[str, ...]) -> Check:
+    return lambda v: v in choices
+
+
+def _list_of(choices: tuple[str, ...]) -> Check:
+    return lambda v: isinstance(v, list) and all(x in choices for x in v)
+
+
+# section -> key -> (check, what was expected)
+SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
+    "stores": {"extra": (_is_str_list, "a list of directory paths")},
+    "interpreters": {"extra": (_is_str_list, "a list of interpreter paths")},
+    "snapshot": {"keep_credentials": (_is_bool, "true or false")},
+    "repair": {
+        "auto": (_one_of(AUTO_REPAIR_POLICIES), 'one of "off", "relink", "rebuild"'),
+        "installer": (_one_of(INSTALLERS), 'one of "auto", "uv", "pip"'),
+        "keep_backups_days": (_is_int, "a whole number of days, 0 or more"),
+    },
+    "watch": {
+        "debounce_seconds": (_is_number, "a number of seconds, 0 or more"),
+        "max_wait_seconds": (_is_number, "a number of seconds, 0 or more"),
+    },
+    "scan": {"interval_hours": (_is_number, "a number of hours, 0 or more")},
+    "notify": {
+        "backends": (_list_of(NOTIFY_BACKENDS), "a list of: " + ", ".join(NOTIFY_BACKENDS)),
+        "command": (_is_str_list, 'a command as a list of strings, e.g. ["/usr/bin/prog", "arg"]'),
+    },
+}
+
+
+def validate(data: Mapping[str, Any], path: Path) -> None:
+    for section, body in data.items():
+        keys = SCHEMA.get(section)
+        if keys is None:
+            raise ConfigError(
+                f"{path}: unknown section [{section}]",
+                hint="known sections: " + ", ".join(f"[{s}]" for s in SCHEMA),
+            )
+        if not isinstance(body, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        for key, value in body.items():
+            if key not in keys:
+                raise ConfigError(
+                    f"{path}: unknown key {section}.{key}",
+                    hint=f"keys of [{section}]: " + ", ".join(keys),
+                )
+            check, expected = keys[key]
+            if not check(value):
+                raise ConfigError(f"{path}: {section}.{key} = {value!r}: expected {expected}")
+
+
+def _paths(values: list[str], base: Path) -> tuple[Path, ...]:
+    out = []
+    for value in values:
+        p = Path(value).expanduser()
+        out.append(p if p.is_absolute() else base / p)
+    return tuple(out)
+
+
+def from_mapping(data: Mapping[str, Any], path: Path, home: Path) -> Config:
+    validate(data, path)
+
+    def get(section: str, key: str, default: Any) -> Any:
+        return data.get(section, {}).get(key, default)
+
+    return Config(
+        path=path,
+        extra_stores=_paths(get("stores", "extra", []), home),
+        extra_interpreters=_paths(get("interpreters", "extra", []), home),
+        keep_credentials=get("snapshot", "keep_credentials", False),
+        repair_auto=get("repair", "auto", "relink"),
+        installer=get("repair", "installer", "auto"),
+        keep_backups_days=get("repair", "keep_backups_days", 14),
+        debounce_seconds=float(get("watch", "debounce_seconds", 2.0)),
+        max_wait_seconds=float(get("watch", "max_wait_seconds", 30.0)),
+        scan_interval_hours=float(get("scan", "interval_hours", 6.0)),
+        notify_backends=tuple(get("notify", "backends", ["auto"])),
+        notify_command=tuple(get("notify", "command", [])),
+        raw=data,
+    )
+
+
+def load(dirs: AppDirs | None = None, home: Path | None = None) -> Config:
+    """Read ``config.toml``; a missing file means the defaults."""
+    from venv_doctor.paths import home as home_dir
+
+    dirs = dirs or app_dirs()
+    path = dirs.config_file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config(path=None)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return from_mapping(data, path, home or home_dir())

@@ -1,0 +1,419 @@
+"""Diagnosis: from a Venv read off disk (and optionally a probe run) to findings.
+
+The static diagnosis spawns nothing; it resolves links and reads files, so it
+stays fast over hundreds of venvs. ``probe`` results, when given, add what only
+running the interpreter shows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from venv_doctor.findings import (
+    Diagnosis,
+    Finding,
+    PythonInfo,
+    Severity,
+    status_of,
+)
+from venv_doctor.interpreters import version_from_path
+from venv_doctor.probe import ProbeResult
+from venv_doctor.pyvenv_cfg import minor_of
+from venv_doctor.venv import BinPython, Location, Venv
+
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+_CELLAR = re.compile(r"/Cellar/(python@[\d.]+|python3?)/([^/]+)/")
+_PYENV = re.compile(r"/versions/([^/]+)/")
+_UV = re.compile(r"/uv/python/(cpython-[^/]+)/")
+
+
+def repair_hint(location: Location) -> str:
+    return f"run `venv-doctor repair {location.path}`"
+
+
+def guess_cause(path: Path | str) -> str:
+    """What most likely removed ``path``, in the words of the tool that did it."""
+    text = str(path)
+    if m := _CELLAR.search(text):
+        return (
+            f"Homebrew removed the {m.group(1)} {m.group(2)} keg: `brew upgrade` or `brew cleanup`?"
+        )
+    if m := _UV.search(text):
+        return f"the uv-managed Python {m.group(1)} was upgraded or uninstalled?"
+    if "pyenv" in text and (m := _PYENV.search(text)):
+        return f"`pyenv uninstall {m.group(1)}`?"
+    if "Python.framework" in text:
+        return "the python.org installation was removed or replaced?"
+    if text.startswith(("/usr/bin/", "/usr/local/bin/", "/bin/")):
+        return "the system Python package was removed or upgraded?"
+    return "the interpreter was moved, upgraded or uninstalled?"
+
+
+def _rel(venv: Venv, path: Path) -> str:
+    try:
+        return str(path.relative_to(venv.path))
+    except ValueError:
+        return str(path)
+
+
+def _root_links(venv: Venv) -> list[BinPython]:
+    """The bin/python* entries that leave bin/ (or are copies): the ones that matter."""
+    bin_dir = venv.path / "bin"
+    roots = [p for p in venv.pythons if p.is_copy or p.chain.first_target is None]
+    roots += [
+        p
+        for p in venv.pythons
+        if p.chain.first_target is not None and p.chain.first_target.parent != bin_dir
+    ]
+    internal_broken = [
+        p
+        for p in venv.pythons
+        if p.chain.first_target is not None
+        and p.chain.first_target.parent == bin_dir
+        and not os.path.lexists(p.chain.first_target)
+    ]
+    return roots + internal_broken
+
+
+def _venv_minor(venv: Venv) -> str | None:
+    if len(venv.lib_minors) == 1:
+        return venv.lib_minors[0]
+    cfg_minor = venv.cfg.minor if venv.cfg else None
+    return cfg_minor or (venv.lib_minors[-1] if venv.lib_minors else None)
+
+
+def _cfg_findings(venv: Venv) -> list[Finding]:
+    cfg_file = venv.path / "pyvenv.cfg"
+    if venv.cfg_error:
+        return [
+            Finding(
+                "cfg-unreadable",
+                E,
+                venv.cfg_error,
+                "recreate pyvenv.cfg or repair the venv from its recorded snapshot",
+            )
+        ]
+    if venv.layout == "legacy":
+        return [
+            Finding(
+                "legacy-virtualenv",
+                INFO,
+                f"{venv.path} was made by virtualenv < 20 (no pyvenv.cfg)",
+                "rebuilding it with a current venv keeps it maintainable",
+            )
+        ]
+    if venv.cfg is None:
+        return [
+            Finding(
+                "cfg-missing",
+                E,
+                f"{cfg_file} is missing: Python will not treat {venv.path} as a venv",
+                repair_hint(venv.location),
+            )
+        ]
+    out = []
+    if venv.cfg.garbage:
+        lines = ", ".join(str(n) for n in venv.cfg.garbage[:5])
+        out.append(
+            Finding(
+                "cfg-garbage",
+                W,
+                f"{cfg_file}: line {lines} is not `key = value`",
+                "remove the stray lines; Python ignores them, tools may not",
+            )
+        )
+    missing = [k for k in ("home",) if k not in venv.cfg.values]
+    if not venv.cfg.version:
+        missing.append("version")
+    if missing:
+        severity = W if "home" in missing else INFO
+        out.append(
+            Finding(
+                "cfg-missing-key",
+                severity,
+                f"{cfg_file} has no {' or '.join(missing)} key",
+                repair_hint(venv.location) if severity is W else None,
+            )
+        )
+    return out
+
+
+def _link_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+    if not venv.pythons:
+        return [
+            Finding(
+                "no-interpreter",
+                E,
+                f"{venv.path / 'bin'} has no python executable",
+                repair_hint(venv.location),
+            )
+        ]
+    out = []
+    for py in roots:
+        chain = py.chain
+        if chain.loop:
+            out.append(
+                Finding(
+                    "interpreter-loop",
+                    E,
+                    f"bin/{py.name} is a symlink loop ({' -> '.join(str(h) for h in chain.hops[:4])} ...)",
+                    repair_hint(venv.location),
+                )
+            )
+        elif chain.dangling:
+            missing = _first_missing(chain.hops) or chain.end
+            via = f" (via {chain.first_target})" if chain.first_target != missing else ""
+            out.append(
+                Finding(
+                    "interpreter-dangling",
+                    E,
+                    f"bin/{py.name} points to {missing}{via}, which no longer exists "
+                    f"({guess_cause(missing)})",
+                    repair_hint(venv.location),
+                )
+            )
+    return out
+
+
+def _first_missing(hops: tuple[Path, ...]) -> Path | None:
+    for hop in hops:
+        if not os.path.lexists(hop):
+            return hop
+    return None
+
+
+def _version_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+    """Minor-version drift, read from the resolved binary, and recorded-version drift."""
+    out = []
+    venv_minor = _venv_minor(venv)
+    cfg_minor = venv.cfg.minor if venv.cfg else None
+    if cfg_minor and venv.lib_minors and cfg_minor not in venv.lib_minors:
+        out.append(
+            Finding(
+                "version-mismatch",
+                E,
+                f"pyvenv.cfg records Python {venv.cfg.version if venv.cfg else ''} but the "
+                f"packages are in lib/python{venv.lib_minors[-1]}",
+                repair_hint(venv.location),
+            )
+        )
+    reported: set[Path] = set()
+    for py in roots:
+        real = py.chain.resolved
+        if real is None or real in reported or not venv_minor:
+            continue
+        reported.add(real)
+        found = version_from_path(real)
+        if found.minor and found.minor != venv_minor:
+            out.append(
+                Finding(
+                    "minor-mismatch",
+                    E,
+                    f"bin/{py.name} now reaches {real} (Python {found.minor}), but the venv's "
+                    f"packages are in lib/python{venv_minor}: they are invisible to it",
+                    repair_hint(venv.location),
+                )
+            )
+        elif _patch_changed(venv.recorded_version, found.full):
+            out.append(
+                Finding(
+                    "patch-changed",
+                    INFO,
+                    f"made with Python {venv.recorded_version}, now runs {found.full} "
+                    "(same minor version: fine)",
+                )
+            )
+    return out
+
+
+def _patch_changed(recorded: str | None, now: str | None) -> bool:
+    if not recorded or not now or recorded.count(".") != 2:
+        return False
+    return recorded != now and minor_of(recorded) == minor_of(now)
+
+
+def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+    home = venv.cfg.home if venv.cfg else venv.orig_prefix
+    if not home:
+        return []
+    out = []
+    copies = venv.layout == "legacy" or any(p.is_copy for p in roots)
+    if not os.path.isdir(home):
+        key = "pyvenv.cfg home" if venv.cfg else "orig-prefix.txt"
+        dangling = any(p.chain.dangling for p in roots)
+        if not dangling:
+            out.append(
+                Finding(
+                    "home-missing",
+                    E if copies else W,
+                    f"{key} = {home} no longer exists ({guess_cause(home + '/')})",
+                    repair_hint(venv.location),
+                )
+            )
+    elif "/Cellar/" in home:
+        out.append(_cellar_finding(venv, f"pyvenv.cfg home = {home}"))
+    for py in roots:
+        first = py.chain.first_target
+        if first and "/Cellar/" in str(first) and not py.chain.dangling:
+            out.append(_cellar_finding(venv, f"bin/{py.name} -> {first}"))
+            break
+    return _unique(out)
+
+
+def _cellar_finding(venv: Venv, what: str) -> Finding:
+    return Finding(
+        "cellar-pinned",
+        W,
+        f"{what} goes straight into a Homebrew keg; the next patch upgrade deletes it",
+        f"run `venv-doctor repair {venv.path}` to relink it through opt/",
+    )
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen: set[str] = set()
+    return [f for f in findings if not (f.code in seen or seen.add(f.code))]  # type: ignore[func-returns-value]
+
+
+def _site_findings(venv: Venv) -> list[Finding]:
+    if venv.site_packages or venv.layout != "venv":
+        return []
+    where = f"lib/python{venv.lib_minors[-1]}" if venv.lib_minors else "lib"
+    return [
+        Finding(
+            "site-packages-missing",
+            E,
+            f"{venv.path / where} has no site-packages directory",
+            repair_hint(venv.location),
+        )
+    ]
+
+
+def _own_bin(venv: Venv, interpreter: str) -> bool:
+    parent = os.path.dirname(interpreter)
+    return os.path.realpath(parent) == str(venv.path / "bin") or parent == str(venv.path / "bin")
+
+
+def _script_findings(venv: Venv) -> list[Finding]:
+    dead: dict[str, list[str]] = defaultdict(list)
+    foreign: dict[str, list[str]] = defaultdict(list)
+    for script in venv.scripts:
+        if not os.path.exists(script.interpreter):
+            dead[script.interpreter].append(script.script.name)
+        elif not _own_bin(venv, script.interpreter):
+            foreign[script.interpreter].append(script.script.name)
+    out = []
+    for interpreter, names in sorted(dead.items()):
+        out.append(
+            Finding(
+                "dead-shebang",
+                E,
+                f"{_count(names)} in bin/ ({_names(names)}) start {interpreter}, which does not exist",
+                repair_hint(venv.location),
+            )
+        )
+    for interpreter, names in sorted(foreign.items()):
+        out.append(
+            Finding(
+                "foreign-shebang",
+                W,
+                f"{_count(names)} in bin/ ({_names(names)}) start {interpreter}, outside this venv "
+                "(was the venv moved or copied?)",
+                f"reinstall them, or `venv-doctor repair {venv.path} --strategy rebuild`",
+            )
+        )
+    return out
+
+
+def _count(names: list[str]) -> str:
+    return "1 console script" if len(names) == 1 else f"{len(names)} console scripts"
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(sorted(names)[:4])
+    return shown + (f", +{len(names) - 4} more" if len(names) > 4 else "")
+
+
+def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> list[Finding]:
+    out = []
+    if not probe.started:
+        if not any(f.code in ("interpreter-dangling", "interpreter-loop") for f in static):
+            out.append(
+                Finding(
+                    "interpreter-fails",
+                    E,
+                    f"bin/python exits with {probe.describe_exit()}: {probe.error_line}",
+                    repair_hint(venv.location),
+                )
+            )
+        return out
+    venv_minor = _venv_minor(venv)
+    if probe.minor and venv_minor and probe.minor != venv_minor:
+        if not any(f.code == "minor-mismatch" for f in static):
+            out.append(
+                Finding(
+                    "minor-mismatch",
+                    E,
+                    f"bin/python runs Python {probe.version}, but the venv's packages are in "
+                    f"lib/python{venv_minor}: they are invisible to it",
+                    repair_hint(venv.location),
+                )
+            )
+    elif probe.site_packages_missing:
+        out.append(
+            Finding(
+                "site-packages-invisible",
+                E,
+                f"bin/python runs but does not see {venv.path}'s site-packages "
+                f"(sys.prefix = {probe.prefix})",
+                repair_hint(venv.location),
+            )
+        )
+    return out
+
+
+def _adjust_for_probe(static: list[Finding], probe: ProbeResult | None) -> list[Finding]:
+    """A copied binary whose home is gone but which still starts is degraded, not broken."""
+    if probe is None or not probe.started:
+        return static
+    return [
+        Finding(f.code, W, f.message + "; the interpreter still starts today", f.hint)
+        if f.code == "home-missing" and f.severity is E
+        else f
+        for f in static
+    ]
+
+
+def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
+    if venv.error:
+        finding = Finding("venv-unreadable", E, venv.error, "check the directory's permissions")
+        return _result(venv, [finding], None)
+    if not os.path.isdir(venv.path):
+        missing = Finding(
+            "venv-missing",
+            E,
+            f"{venv.path} no longer exists",
+            f"`venv-doctor repair {venv.name}` recreates it from its recorded snapshot",
+        )
+        return _result(venv, [missing], None)
+    roots = _root_links(venv)
+    findings = _cfg_findings(venv) + _link_findings(venv, roots)
+    findings += _home_findings(venv, roots) + _version_findings(venv, roots)
+    findings += _site_findings(venv) + _script_findings(venv)
+    if probe is not None:
+        findings = _adjust_for_probe(findings, probe) + _probe_findings(venv, probe, findings)
+    main = venv.main_python
+    return _result(venv, findings, main.chain.resolved if main else None)
+
+
+def _result(venv: Venv, findings: list[Finding], resolved: Path | None) -> Diagnosis:
+    version = venv.recorded_version or (venv.lib_minors[-1] if venv.lib_minors else None)
+    home = venv.cfg.home if venv.cfg else venv.orig_prefix
+    info = PythonInfo(version=version, home=home, resolved=resolved)
+    found = tuple(findings)
+    return Diagnosis(venv.location, status_of(found), venv.creator, info, found)
+
+
+__all__ = ["diagnose", "guess_cause", "minor_of"]

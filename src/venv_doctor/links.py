@@ -1,0 +1,68 @@
+"""Following a symlink chain hop by hop, so a diagnosis can say which hop broke."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_HOPS = 40
+
+
+@dataclass(frozen=True)
+class LinkChain:
+    """``start`` and every path it leads to; ``end`` is the last path reached."""
+
+    start: Path
+    hops: tuple[Path, ...]  # each link target made absolute, in order
+    dangling: bool  # the last hop does not exist
+    loop: bool  # the chain never ends (or is longer than MAX_HOPS)
+
+    @property
+    def end(self) -> Path:
+        return self.hops[-1] if self.hops else self.start
+
+    @property
+    def first_target(self) -> Path | None:
+        return self.hops[0] if self.hops else None
+
+    @property
+    def is_link(self) -> bool:
+        return bool(self.hops) or self.loop
+
+    @property
+    def resolved(self) -> Path | None:
+        """The real file at the end of the chain, or None when it breaks."""
+        if self.dangling or self.loop:
+            return None
+        return Path(os.path.realpath(self.end))
+
+
+def follow(start: Path) -> LinkChain:
+    """Follow ``start`` through every symlink, without trusting ``realpath`` alone.
+
+    Intermediate directory links are resolved by ``realpath`` at each hop; the
+    hops themselves are the file links a user would see with ``readlink``.
+    """
+    hops: list[Path] = []
+    seen = {str(start)}
+    current = start
+    while True:
+        try:
+            target = os.readlink(current)
+        except OSError:
+            break  # not a link (or gone): the chain ends here
+        nxt = Path(os.path.normpath(current.parent / target))
+        if str(nxt) in seen or len(hops) >= MAX_HOPS:
+            return LinkChain(start, tuple(hops), dangling=False, loop=True)
+        seen.add(str(nxt))
+        hops.append(nxt)
+        current = nxt
+    dangling = not os.path.exists(current)
+    if not dangling and hops:
+        # a directory on the way may itself be a loop; realpath settles it
+        try:
+            os.stat(current)
+        except OSError:
+            dangling = True
+    return LinkChain(start, tuple(hops), dangling=dangling, loop=False)

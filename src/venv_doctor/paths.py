@@ -1,0 +1,113 @@
+"""Every default path venv-doctor uses comes from here, and each honours its override.
+
+The daemon may run without the user's XDG variables (systemd/launchd), so the
+service passes explicit ``VENV_DOCTOR_*`` directories; the CLI honours the same.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "venv-doctor"
+
+
+@dataclass(frozen=True)
+class AppDirs:
+    config: Path
+    state: Path
+    cache: Path
+    log: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config / "config.toml"
+
+    @property
+    def database(self) -> Path:
+        return self.state / "state.db"
+
+    @property
+    def tracked_file(self) -> Path:
+        return self.state / "tracked.json"
+
+    @property
+    def backups(self) -> Path:
+        return self.state / "backups"
+
+    @property
+    def locks(self) -> Path:
+        return self.state / "locks"
+
+    @property
+    def debug_log(self) -> Path:
+        return self.log / "debug.log"
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ
+
+
+def is_macos() -> bool:
+    return sys.platform == "darwin"
+
+
+def home(env: Mapping[str, str] | None = None) -> Path:
+    env = environ() if env is None else env
+    value = env.get("HOME")
+    return Path(value) if value else Path.home()
+
+
+def _override(env: Mapping[str, str], name: str, default: str) -> Path:
+    value = env.get(name)
+    return Path(value).expanduser() if value else Path(default)
+
+
+def app_dirs(env: Mapping[str, str] | None = None) -> AppDirs:
+    """The config, state, cache and log directories, overrides first."""
+    env = environ() if env is None else env
+    state = _override(env, "VENV_DOCTOR_STATE_DIR", platformdirs.user_state_dir(APP_NAME))
+    return AppDirs(
+        config=_override(env, "VENV_DOCTOR_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME)),
+        state=state,
+        cache=_override(env, "VENV_DOCTOR_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME)),
+        log=_override(env, "VENV_DOCTOR_LOG_DIR", platformdirs.user_log_dir(APP_NAME)),
+    )
+
+
+def xdg_dir(env: Mapping[str, str], name: str, fallback: str) -> Path:
+    """An XDG base directory: the variable if set and absolute, else ``~/<fallback>``."""
+    value = env.get(name, "")
+    if value and Path(value).is_absolute():
+        return Path(value)
+    return home(env) / fallback
+
+
+def mac_app_support(env: Mapping[str, str]) -> Path:
+    return home(env) / "Library" / "Application Support"
+
+
+def pyenv_root(env: Mapping[str, str] | None = None) -> Path:
+    env = environ() if env is None else env
+    value = env.get("PYENV_ROOT")
+    return Path(value).expanduser() if value else home(env) / ".pyenv"
+
+
+def systemd_user_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = environ() if env is None else env
+    return xdg_dir(env, "XDG_CONFIG_HOME", ".config") / "systemd" / "user"
+
+
+def launch_agents_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = environ() if env is None else env
+    return home(env) / "Library" / "LaunchAgents"
+
+
+def mac_logs_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = environ() if env is None else env
+    return home(env) / "Library" / "Logs" / APP_NAME

@@ -1,0 +1,105 @@
+"""``pyvenv.cfg`` as written by CPython venv (3.8-3.13), virtualenv 20+ and uv.
+
+The parser keeps every line, so a rewrite (relink) changes only the keys it is
+asked to and leaves unknown keys, order and formatting alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_KEY_VALUE = re.compile(r"^\s*([^=\s][^=]*?)\s*=\s*(.*?)\s*$")
+_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+@dataclass(frozen=True)
+class PyvenvCfg:
+    lines: tuple[str, ...]
+    values: dict[str, str]
+    garbage: tuple[int, ...]  # 1-based numbers of lines that are not ``key = value``
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    @property
+    def home(self) -> str | None:
+        return self.values.get("home")
+
+    @property
+    def creator(self) -> str:
+        if "uv" in self.values:
+            return "uv"
+        if "virtualenv" in self.values:
+            return "virtualenv"
+        return "venv"
+
+    @property
+    def version(self) -> str | None:
+        """The Python version recorded at creation, as ``X.Y`` or ``X.Y.Z``."""
+        for key in ("version", "version_info"):
+            match = _VERSION.match(self.values.get(key, ""))
+            if match:
+                return ".".join(g for g in match.groups() if g is not None)
+        return None
+
+    @property
+    def minor(self) -> str | None:
+        return minor_of(self.version)
+
+    @property
+    def include_system_site_packages(self) -> bool:
+        return self.values.get("include-system-site-packages", "false").lower() == "true"
+
+    @property
+    def prompt(self) -> str | None:
+        raw = self.values.get("prompt")
+        if raw is None:
+            return None
+        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+            return raw[1:-1]  # CPython writes a repr; uv writes it bare
+        return raw
+
+    def with_values(self, updates: dict[str, str]) -> str:
+        """The file's text with ``updates`` applied in place (new keys appended)."""
+        pending = dict(updates)
+        out = []
+        for line in self.lines:
+            match = _KEY_VALUE.match(line)
+            if match and match.group(1) in pending:
+                key = match.group(1)
+                out.append(line[: match.start(2)] + pending.pop(key))
+            else:
+                out.append(line)
+        out.extend(f"{key} = {value}" for key, value in pending.items())
+        return "\n".join(out) + "\n"
+
+
+def minor_of(version: str | None) -> str | None:
+    if not version:
+        return None
+    match = _VERSION.match(version)
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+def parse(text: str) -> PyvenvCfg:
+    lines = tuple(text.splitlines())
+    values: dict[str, str] = {}
+    garbage = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _KEY_VALUE.match(line)
+        if match:
+            values.setdefault(match.group(1).lower(), match.group(2))
+        else:
+            garbage.append(number)
+    return PyvenvCfg(lines=lines, values=values, garbage=tuple(garbage))
+
+
+def read(path: Path) -> PyvenvCfg:
+    """Parse the file; raises OSError/UnicodeDecodeError for the caller to report."""
+    with path.open("rb") as fh:
+        data = fh.read(1 << 16)
+    return parse(data.decode("utf-8"))

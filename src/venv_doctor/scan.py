@@ -1,0 +1,95 @@
+"""The core entry point both front doors use: find venvs, read them, diagnose them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from venv_doctor import probe, stores, tracking
+from venv_doctor.config import Config
+from venv_doctor.diagnosis import diagnose
+from venv_doctor.errors import TargetNotFoundError
+from venv_doctor.findings import Diagnosis
+from venv_doctor.paths import AppDirs
+from venv_doctor.venv import Location, Venv, is_venv_dir, load
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every command needs: the config, the directories and the environment."""
+
+    config: Config
+    dirs: AppDirs
+    env: Mapping[str, str]
+
+    def stores(self) -> list[stores.Store]:
+        return stores.known_stores(self.config, self.env)
+
+    def tracked(self) -> list[Location]:
+        return tracking.load(self.dirs.tracked_file)
+
+
+def all_locations(ctx: Context, store: str | None = None) -> list[Location]:
+    chosen = [s for s in ctx.stores() if store is None or s.name == store]
+    tracked = ctx.tracked() if store in (None, tracking.STORE) else []
+    return stores.discover(chosen, tracked)
+
+
+def resolve_targets(
+    ctx: Context, targets: Sequence[str], store: str | None = None
+) -> list[Location]:
+    """TARGETs are venv paths or names; a name may match venvs in several stores."""
+    if not targets:
+        return all_locations(ctx, store)
+    known = all_locations(ctx, store)
+    by_path = {x.path: x for x in known}
+    out: list[Location] = []
+    for target in targets:
+        out.extend(_match(target, known, by_path))
+    return list({x.path: x for x in out}.values())
+
+
+def _match(target: str, known: list[Location], by_path: dict[Path, Location]) -> list[Location]:
+    real = Path(os.path.realpath(target))
+    if real in by_path:
+        return [by_path[real]]
+    named = [x for x in known if x.name == target]
+    if named:
+        return named
+    if os.sep in target or target.startswith("."):
+        if real.is_dir() and is_venv_dir(real):
+            return [Location(real.name, real, "path")]
+        raise TargetNotFoundError(f"{target}: no virtual environment there")
+    raise TargetNotFoundError(
+        f"{target}: no venv of that name in any store",
+        hint="`venv-doctor list` shows every venv found; a path works too",
+    )
+
+
+def read_venvs(locations: Sequence[Location]) -> list[Venv]:
+    # Reading is I/O bound (stat, readlink, small reads); a few threads overlap it.
+    if len(locations) < 64:
+        return [load(x) for x in locations]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(load, locations))
+
+
+def diagnose_all(venvs: Sequence[Venv], deep: bool = False) -> list[Diagnosis]:
+    if not deep:
+        return [diagnose(v) for v in venvs]
+    runnable = [v for v in venvs if v.main_python is not None and os.path.isdir(v.path)]
+    results = probe.probe_many(
+        [(v.path / "bin" / v.main_python.name, v.site_packages) for v in runnable if v.main_python]
+    )
+    by_path = {v.path: r for v, r in zip(runnable, results, strict=True)}
+    return [diagnose(v, by_path.get(v.path)) for v in venvs]
+
+
+def check(
+    ctx: Context, targets: Sequence[str] = (), store: str | None = None, deep: bool = False
+) -> list[Diagnosis]:
+    locations = resolve_targets(ctx, targets, store)
+    return diagnose_all(read_venvs(locations), deep=deep)

@@ -1,0 +1,152 @@
+"""Test isolation: every test runs with HOME, XDG_*, VENV_DOCTOR_* and every store
+variable pointed at its tmp dir, and fails loudly if anything reaches the real home."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import REAL_HOME, REAL_PYENV_ROOT, FakeHomebrew, make_wheel
+
+STORE_VARIABLES = (
+    "WORKON_HOME",
+    "PIPX_HOME",
+    "PIPX_BIN_DIR",
+    "PYENV_ROOT",
+    "POETRY_VIRTUALENVS_PATH",
+    "POETRY_CACHE_DIR",
+    "HATCH_DATA_DIR",
+    "UV_TOOL_DIR",
+    "UV_PYTHON_INSTALL_DIR",
+    "UV_CACHE_DIR",
+    "HOMEBREW_PREFIX",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "NOTIFY_SOCKET",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "NO_COLOR",
+)
+
+_violations: list[str] = []
+_guard_on = False
+
+
+def _outside_allowed(path: object) -> str | None:
+    try:
+        text = os.fsdecode(path)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    if not text.startswith("/"):
+        return None
+    real = os.path.realpath(text)
+    home = str(REAL_HOME)
+    if real == home or real.startswith(home + "/"):
+        if real.startswith(str(REAL_PYENV_ROOT) + "/") or real == str(REAL_PYENV_ROOT):
+            return None  # the real interpreters are read-only test inputs
+        return real
+    return None
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if not _guard_on or not args:
+        return
+    if event in (
+        "open",
+        "os.listdir",
+        "os.scandir",
+        "os.mkdir",
+        "os.remove",
+        "os.rename",
+        "os.rmdir",
+        "os.symlink",
+        "shutil.rmtree",
+        "os.chmod",
+    ):
+        bad = _outside_allowed(args[0])
+        if bad is None and event in ("os.rename", "os.symlink") and len(args) > 1:
+            bad = _outside_allowed(args[1])
+        if bad is not None:
+            _violations.append(f"{event} {bad}")
+            raise RuntimeError(f"test touched the real home directory: {event} {bad}")
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point every variable venv-doctor reads at tmp_path; fail if a path escapes."""
+    global _guard_on
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in STORE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    monkeypatch.setenv("UV_NO_CACHE", "1")
+    for var, sub in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_RUNTIME_DIR", "run"),
+    ):
+        monkeypatch.setenv(var, str(home / sub))
+    for var, sub in (("CONFIG", "config"), ("STATE", "state"), ("CACHE", "cache"), ("LOG", "log")):
+        monkeypatch.setenv(f"VENV_DOCTOR_{var}_DIR", str(tmp_path / "vd" / sub))
+    _assert_all_paths_under(tmp_path)
+    _violations.clear()
+    _guard_on = True
+    try:
+        yield home
+    finally:
+        _guard_on = False
+    if _violations:
+        pytest.fail("test touched the real home directory:\n" + "\n".join(_violations))
+
+
+def _assert_all_paths_under(tmp_path: Path) -> None:
+    from venv_doctor import config, paths, stores
+
+    dirs = paths.app_dirs()
+    every = [
+        dirs.config,
+        dirs.state,
+        dirs.cache,
+        dirs.log,
+        paths.systemd_user_dir(),
+        paths.launch_agents_dir(),
+        paths.pyenv_root(),
+    ]
+    every += [s.root for s in stores.known_stores(config.Config())]
+    escaped = [p for p in every if not str(p).startswith(str(tmp_path))]
+    if escaped:
+        pytest.fail(f"paths escape the test's tmp dir: {escaped}")
+
+
+@pytest.fixture
+def homebrew(tmp_path: Path) -> FakeHomebrew:
+    return FakeHomebrew(tmp_path / "homebrew")
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local wheelhouse of tiny pure-Python wheels (no network ever)."""
+    house = tmp_path_factory.mktemp("wheelhouse")
+    make_wheel(house, "tinyleaf", "1.0.0")
+    make_wheel(house, "tinyleaf", "1.1.0")
+    make_wheel(house, "tinymid", "2.0.0", requires=["tinyleaf>=1.0"])
+    make_wheel(
+        house,
+        "tinytop",
+        "3.0.0",
+        requires=["tinymid==2.0.0"],
+        console_scripts={"tinytop": "tinytop:main"},
+    )
+    return house
