@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.support import FakeHomebrew, add_console_script, make_venv, pip_install, real_python, run
+from venv_doctor import venv as venv_model
+from venv_doctor.diagnosis import diagnose
+from venv_doctor.findings import Status
+from venv_doctor.relink import Target, cfg_updates, relink
+from venv_doctor import pyvenv_cfg
+from venv_doctor.venv import Location
+
+
+def _load(path: Path) -> venv_model.Venv:
+    return venv_model.load(Location(path.name, path, "test"))
+
+
+def test_relink_after_homebrew_patch_upgrade_goes_through_opt(homebrew: FakeHomebrew, tmp_path: Path, wheelhouse: Path) -> None:
+    cellar_python = homebrew.install("3.12", "3.12.1")
+    venv = make_venv(cellar_python, tmp_path / "store" / "app", prompt="my app")
+    pip_install(venv, wheelhouse, "tinytop")
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    before = diagnose(_load(venv))
+    assert before.status is Status.BROKEN
+    assert "interpreter-dangling" in before.codes()
+
+    result = relink(_load(venv), Target(homebrew.opt_python("3.12"), "3.12.2"))
+
+    assert result.ok, result.error
+    assert os.readlink(venv / "bin" / "python3.12") == str(homebrew.opt_python("3.12"))
+    cfg = pyvenv_cfg.read(venv / "pyvenv.cfg")
+    assert cfg.home == str(homebrew.opt("3.12") / "bin")
+    assert cfg.get("version") == "3.12.2"
+    assert cfg.prompt == "my app"  # kept, unlike `python -m venv --upgrade`
+    after = diagnose(_load(venv))
+    assert after.status is Status.HEALTHY, after.findings
+    assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+
+
+def test_relink_rewrites_only_base_keys_and_keeps_unknown_ones() -> None:
+    cfg = pyvenv_cfg.parse(
+        "home = /old/bin\nimplementation = CPython\nuv = 0.4.0\nversion_info = 3.12.1\n"
+        "include-system-site-packages = true\nprompt = x y\nrelocatable = false\ncustom-key = kept\n"
+    )
+    updates = cfg_updates(cfg, Target(Path("/new/opt/python@3.12/bin/python3.12"), "3.12.3"))
+    text = cfg.with_values(updates)
+    assert "home = /new/opt/python@3.12/bin\n" in text
+    assert "version_info = 3.12.3\n" in text
+    assert "custom-key = kept\n" in text and "prompt = x y\n" in text
+    assert "include-system-site-packages = true\n" in text
+    assert "version =" not in text  # uv does not write `version`; neither do we
+
+
+def test_dead_shebang_outside_venv_is_pointed_at_the_venv(tmp_path: Path) -> None:
+    py = real_python("3.11")
+    venv = make_venv(py, tmp_path / "v")
+    script = add_console_script(venv, "tool", interpreter="/gone/venv/bin/python", trampoline=True)
+    result = relink(_load(venv), Target(py, "3.11.7"))
+    assert result.ok, result.error
+    assert result.scripts == ("tool",)
+    assert f'"{venv / "bin" / "python"}"' in script.read_text()
+    assert run([script]).stdout.strip() == "hello from tool"
+
+
+def test_failed_verification_restores_everything(tmp_path: Path) -> None:
+    venv = make_venv(real_python("3.11"), tmp_path / "v")
+    cfg_before = (venv / "pyvenv.cfg").read_bytes()
+    link_before = os.readlink(venv / "bin" / "python3")
+    # a 3.12 interpreter cannot serve a venv whose packages are in lib/python3.11
+    result = relink(_load(venv), Target(real_python("3.12"), "3.11.9"))
+    assert not result.ok
+    assert "3.12" in (result.error or "")
+    assert (venv / "pyvenv.cfg").read_bytes() == cfg_before
+    assert os.readlink(venv / "bin" / "python3") == link_before
