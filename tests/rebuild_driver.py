@@ -1,0 +1,25 @@
+"""Runs one rebuild in a child process so a test can SIGKILL it at a journal step."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+from tests.support import make_venv, pip_install
+from venv_doctor.journal import Journal
+from venv_doctor.rebuild import RebuildSteps, rebuild
+
+
+def main() -> None:
+    venv, backups, db, python, wheelhouse = (Path(a) for a in sys.argv[1:6])
+    steps = RebuildSteps(
+        create=lambda p: make_venv(python, p),
+        install=lambda p: pip_install(p, wheelhouse, "tinytop==3.0.0"),
+        verify=lambda p: None,
+    )
+    rebuild(venv, backups, Journal(sqlite3.connect(db)), steps)
+
+
+if __name__ == "__main__":
+    main()

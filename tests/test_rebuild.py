@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import make_venv, pip_install, real_python, run
+from venv_doctor.errors import VenvDoctorError
+from venv_doctor.journal import STEPS, Journal
+from venv_doctor.rebuild import PAUSE_ENV, RebuildError, RebuildSteps, rebuild, recover
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tree_digest(root: Path) -> str:
+    """Names, link targets, modes and contents of every entry under root."""
+    h = hashlib.sha256()
+    for dirpath, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            p = Path(dirpath) / name
+            st = p.lstat()
+            h.update(f"{p.relative_to(root)}|{st.st_mode:o}".encode())
+            if p.is_symlink():
+                h.update(os.readlink(p).encode())
+            elif p.is_file():
+                h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture
+def old_venv(tmp_path: Path, wheelhouse: Path) -> Path:
+    venv = make_venv(real_python("3.11"), tmp_path / "store" / "proj")
+    pip_install(venv, wheelhouse, "tinytop==3.0.0")
+    (venv / "bin" / "postactivate").write_text("export FOO=1\n")
+    (venv / ".project").write_text("/home/me/src/proj\n")
+    return venv
+
+
+def steps_for(python: Path, wheelhouse: Path, verify: str | None = None) -> RebuildSteps:
+    def install(venv: Path) -> None:
+        try:
+            pip_install(venv, wheelhouse, "tinytop==3.0.0")
+        except AssertionError as exc:  # what a real installer raises
+            raise VenvDoctorError(f"install failed: {exc}") from exc
+
+    return RebuildSteps(create=lambda p: make_venv(python, p), install=install, verify=lambda p: verify)
+
+
+def test_rebuild_to_new_minor_carries_user_files_and_keeps_backup(old_venv: Path, tmp_path: Path, wheelhouse: Path) -> None:
+    journal = Journal(sqlite3.connect(tmp_path / "state.db"))
+    result = rebuild(old_venv, tmp_path / "backups", journal, steps_for(real_python("3.12"), wheelhouse))
+    assert (old_venv / "lib" / "python3.12" / "site-packages").is_dir()
+    assert (old_venv / "bin" / "postactivate").read_text() == "export FOO=1\n"
+    assert (old_venv / ".project").exists()
+    assert sorted(Path(p).name for p in result.carried_over) == [".project", "postactivate"]
+    assert (result.backup / "lib" / "python3.11").is_dir()  # the old venv, kept
+    assert run([old_venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+    assert journal.open_entries() == []
+
+
+def test_failed_verification_puts_the_old_venv_back_byte_for_byte(old_venv: Path, tmp_path: Path, wheelhouse: Path) -> None:
+    before = tree_digest(old_venv)
+    journal = Journal(sqlite3.connect(tmp_path / "state.db"))
+    with pytest.raises(RebuildError, match="does not verify: nope"):
+        rebuild(old_venv, tmp_path / "backups", journal, steps_for(real_python("3.12"), wheelhouse, verify="nope"))
+    assert tree_digest(old_venv) == before
+    assert list((tmp_path / "backups").iterdir()) == []
+
+
+def test_failed_install_rolls_back(old_venv: Path, tmp_path: Path) -> None:
+    before = tree_digest(old_venv)
+    journal = Journal(sqlite3.connect(tmp_path / "state.db"))
+    empty = tmp_path / "empty-wheelhouse"
+    empty.mkdir()
+    with pytest.raises(RebuildError, match="rolled back: install failed"):
+        rebuild(old_venv, tmp_path / "backups", journal, steps_for(real_python("3.12"), empty))
+    assert tree_digest(old_venv) == before
+
+
+@pytest.mark.parametrize("step", [s for s in STEPS if s not in ("begin", "committed")])
+def test_sigkill_at_every_step_then_recovery(step: str, old_venv: Path, tmp_path: Path, wheelhouse: Path) -> None:
+    before = tree_digest(old_venv)
+    db = tmp_path / "state.db"
+    marker = tmp_path / "paused"
+    env = {**os.environ, PAUSE_ENV: step, PAUSE_ENV + "_FILE": str(marker), "PYTHONPATH": str(ROOT)}
+    args = [old_venv, tmp_path / "backups", db, real_python("3.12"), wheelhouse]
+    proc = subprocess.Popen([sys.executable, "-m", "tests.rebuild_driver", *map(str, args)], env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None, f"driver exited {proc.returncode} before reaching {step}"
+        assert time.monotonic() < deadline, f"never reached {step}"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    outcomes = recover(Journal(sqlite3.connect(db)))
+
+    assert [o for _, o in outcomes] == ["committed" if step == "verified" else "rolled_back"]
+    if step == "verified":
+        assert (old_venv / "lib" / "python3.12" / "site-packages").is_dir()
+        assert (old_venv / "bin" / "postactivate").exists()
+    else:
+        assert tree_digest(old_venv) == before
+        backups = tmp_path / "backups"
+        assert not backups.exists() or list(backups.iterdir()) == []
+    assert Journal(sqlite3.connect(db)).open_entries() == []
