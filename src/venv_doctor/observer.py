@@ -1,0 +1,140 @@
+"""Keeping watchdog's watches in line with the watch plan.
+
+Lessons from BRIEF.md: scheduling a missing path raises FileNotFoundError; a
+deleted watched directory leaves a dead emitter, and a renamed one keeps
+reporting under its old path, so both are unscheduled before anything is
+scheduled again (we remember each directory's inode to notice); an exception in
+the handler kills the observer thread, so the handler only hands paths on; when
+inotify runs out of watches (ENOSPC) or descriptors (EMFILE), the rest are
+polled and ``status`` says so.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingObserver
+
+from venv_doctor.watch import WatchSpec
+
+log = logging.getLogger(__name__)
+LIMIT_ERRORS = (errno.ENOSPC, errno.EMFILE)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, sink: Callable[[Path], None]) -> None:
+        self.sink = sink
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        try:
+            if event.event_type in ("opened", "closed_no_write"):
+                return  # reads never break a venv
+            self.sink(Path(os.fsdecode(event.src_path)))
+            if getattr(event, "dest_path", ""):
+                self.sink(Path(os.fsdecode(event.dest_path)))
+        except Exception:  # the observer thread must survive anything
+            log.exception("ignoring a failure while queueing %s", event)
+
+
+@dataclass
+class _Active:
+    watch: ObservedWatch
+    mode: str  # "native" or "polling"
+    inode: tuple[int, int]
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+class Watcher:
+    """Applies watch plans to a native observer, falling back to polling."""
+
+    def __init__(self, sink: Callable[[Path], None], native: BaseObserver | None = None) -> None:
+        self.handler = _Handler(sink)
+        self.native = native or Observer()
+        self.polling: BaseObserver | None = None  # started only when needed
+        self.active: dict[Path, _Active] = {}
+        self.native.start()
+
+    def _observer(self, mode: str) -> BaseObserver:
+        if mode == "native":
+            return self.native
+        if self.polling is None:
+            self.polling = PollingObserver(timeout=2)
+            self.polling.start()
+        return self.polling
+
+    def apply(self, specs: Sequence[WatchSpec]) -> list[Path]:
+        """Make the watches match ``specs``; returns paths that could not be watched."""
+        wanted = {s.path for s in specs}
+        for path, active in list(self.active.items()):
+            if path not in wanted or _inode(path) != active.inode or not self._emitting(active):
+                self._unschedule(path)  # gone, renamed or replaced: its emitter is dead
+        failed = []
+        for path in sorted(wanted - set(self.active)):
+            if not self._schedule(path):
+                failed.append(path)
+        return failed
+
+    def _schedule(self, path: Path) -> bool:
+        inode = _inode(path)
+        if inode is None:
+            return False
+        mode = "polling" if self.polling_only else "native"
+        try:
+            watch = self._observer(mode).schedule(self.handler, str(path), recursive=False)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            if exc.errno not in LIMIT_ERRORS:
+                log.warning("cannot watch %s: %s", path, exc)
+                return False
+            log.warning("inotify limit reached (%s): polling %s and the rest", exc.strerror, path)
+            self.polling_only = True
+            mode = "polling"
+            watch = self._observer(mode).schedule(self.handler, str(path), recursive=False)
+        self.active[path] = _Active(watch, mode, inode)
+        return True
+
+    polling_only = False
+
+    def _emitting(self, active: _Active) -> bool:
+        """Whether the emitter behind a watch still runs (it ends with its directory)."""
+        observer = self._observer(active.mode)
+        return any(e.watch == active.watch and e.is_alive() for e in observer.emitters)
+
+    def _unschedule(self, path: Path) -> None:
+        active = self.active.pop(path)
+        try:
+            self._observer(active.mode).unschedule(active.watch)
+        except (KeyError, OSError):
+            pass  # the emitter already died with its directory
+
+    def watched(self) -> list[tuple[Path, str]]:
+        return [(p, a.mode) for p, a in sorted(self.active.items())]
+
+    def alive(self) -> bool:
+        if not self.native.is_alive():
+            return False
+        return self.polling is None or self.polling.is_alive()
+
+    def stop(self) -> None:
+        for observer in (self.native, self.polling):
+            if observer is not None:
+                observer.stop()
+        for observer in (self.native, self.polling):
+            if observer is not None and observer.is_alive():
+                observer.join(timeout=5)
