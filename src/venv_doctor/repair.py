@@ -1,0 +1,264 @@
+"""Carrying out repair plans: the one core function the CLI and the daemon share.
+
+Each venv is repaired under its lock. A relink that does not verify falls back
+to a rebuild when allowed. Success means the venv diagnoses healthy afterwards
+(pre-commit's rule: unhealthy right after a repair is a failure).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from venv_doctor import installers, locks, rebuild, relink
+from venv_doctor.diagnosis import diagnose
+from venv_doctor.errors import VenvDoctorError
+from venv_doctor.findings import Status
+from venv_doctor.journal import Journal
+from venv_doctor.plan import Action, Plan
+from venv_doctor.probe import probe
+from venv_doctor.scan import Context
+from venv_doctor.venv import Venv, load
+
+Progress = Callable[[str, str], None]  # (venv name, step)
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    name: str
+    path: Path
+    action: str
+    outcome: str  # "repaired" | "failed" | "skipped" | "planned"
+    message: str
+    before: str | None = None
+    after: str | None = None
+    backup: Path | None = None
+    carried_over: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("repaired", "skipped", "planned")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "action": self.action,
+            "outcome": self.outcome,
+            "message": self.message,
+            "python": {"before": self.before, "after": self.after},
+            "backup": str(self.backup) if self.backup else None,
+            "carried_over": list(self.carried_over),
+        }
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What a rebuild installs: pinned requirements and the (name, version) set to expect."""
+
+    text: str
+    expected: frozenset[tuple[str, str]]
+    had_pip: bool = False
+
+
+RequirementsSource = Callable[[Context, Path], Requirements | None]
+
+
+def _result(plan: Plan, outcome: str, message: str, **kw: object) -> RepairResult:
+    d = plan.diagnosis
+    return RepairResult(d.name, d.path, plan.action.value, outcome, message, plan.before, plan.after, **kw)  # type: ignore[arg-type]
+
+
+def open_journal(ctx: Context) -> Journal:
+    ctx.dirs.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    conn = sqlite3.connect(ctx.dirs.database, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    return Journal(conn)
+
+
+def recover(ctx: Context) -> list[str]:
+    """Finish interrupted rebuilds before anything else (every command, the daemon)."""
+    if not ctx.dirs.database.exists():
+        return []
+    journal = open_journal(ctx)
+    return [f"{entry.venv}: {outcome} ({entry.step})" for entry, outcome in rebuild.recover(journal)]
+
+
+def healthy_after(path: Path, deep: bool = True) -> str | None:
+    """None when the venv at ``path`` diagnoses healthy (or degraded by info only)."""
+    venv = load_at(path)
+    result = probe(path / "bin" / "python", venv.site_packages) if deep and venv.pythons else None
+    d = diagnose(venv, result)
+    if d.status in (Status.HEALTHY,):
+        return None
+    problems = [f"{f.code}: {f.message}" for f in d.findings if f.severity.value != "info"]
+    return "; ".join(problems) or d.status.value
+
+
+def load_at(path: Path) -> Venv:
+    from venv_doctor.venv import Location
+
+    return load(Location(path.name, path, "repair"))
+
+
+def execute(
+    ctx: Context,
+    plan: Plan,
+    requirements: RequirementsSource,
+    *,
+    dry_run: bool = False,
+    wait: bool = True,
+    allow_rebuild: bool = True,
+    progress: Progress | None = None,
+) -> RepairResult:
+    """Carry out one plan and say what happened; never raises for a failed repair."""
+    if plan.action is Action.NONE:
+        return _result(plan, "skipped", plan.reason)
+    if dry_run:
+        return _result(plan, "planned", plan.reason)
+    say = progress or (lambda name, step: None)
+    path = plan.diagnosis.path
+    try:
+        with locks.venv_lock(ctx.dirs.locks, path, wait=wait, on_wait=lambda m: say(plan.diagnosis.name, m)):
+            return _execute_locked(ctx, plan, requirements, allow_rebuild, say)
+    except VenvDoctorError as exc:
+        return _result(plan, "failed", exc.message + (f" ({exc.hint})" if exc.hint else ""))
+
+
+def _execute_locked(
+    ctx: Context, plan: Plan, requirements: RequirementsSource, allow_rebuild: bool, say: Progress
+) -> RepairResult:
+    name = plan.diagnosis.name
+    if plan.action is Action.RELINK:
+        say(name, f"relinking to {plan.target.path if plan.target else '?'}")
+        outcome = _relink(plan)
+        if outcome.outcome == "repaired" or not allow_rebuild:
+            return outcome
+        say(name, f"relink did not verify ({outcome.message}); rebuilding")
+        plan = replace(plan, action=Action.REBUILD, reason=f"relink failed: {outcome.message}")
+    return _rebuild(ctx, plan, requirements, say)
+
+
+def _relink(plan: Plan) -> RepairResult:
+    assert plan.target is not None
+    venv = load_at(plan.diagnosis.path)
+    done = relink.relink(venv, relink.Target(plan.target.path, plan.target.version))
+    if not done.ok:
+        return _result(plan, "failed", done.error or "relink failed")
+    problem = healthy_after(plan.diagnosis.path)
+    if problem:
+        return _result(plan, "failed", f"still unhealthy after relinking: {problem}")
+    what = ", ".join(f"bin/{n}" for n in done.links) or "pyvenv.cfg"
+    return _result(plan, "repaired", f"relinked {what} to {plan.target.path}")
+
+
+def _options(path: Path) -> installers.VenvOptions:
+    venv = load_at(path)
+    cfg = venv.cfg
+    creator = cfg.creator if cfg else "venv"
+    copies = any(p.is_copy for p in venv.pythons)
+    return installers.VenvOptions(
+        creator=creator,
+        system_site_packages=bool(cfg and cfg.include_system_site_packages),
+        prompt=cfg.prompt if cfg else None,
+        copies=copies,
+    )
+
+
+def _steps(plan: Plan, reqs: Requirements, req_file: Path, options: installers.VenvOptions,
+           installer: installers.Installer, say: Progress) -> rebuild.RebuildSteps:
+    assert plan.target is not None
+    target, name = plan.target, plan.diagnosis.name
+
+    def create(path: Path) -> None:
+        say(name, f"creating a Python {target.minor} venv")
+        with_pip = installer.name == "pip" or reqs.had_pip
+        installers.create_venv(target, path, options, with_pip=with_pip)
+
+    def install(path: Path) -> None:
+        say(name, f"installing {len(reqs.expected)} packages with {installer.name}")
+        installer.install(path, req_file, on_progress=lambda message: say(name, message))
+
+    def verify(path: Path) -> str | None:
+        say(name, "verifying")
+        return verify_rebuilt(path, reqs.expected)
+
+    return rebuild.RebuildSteps(create=create, install=install, verify=verify)
+
+
+def _rebuild(ctx: Context, plan: Plan, requirements: RequirementsSource, say: Progress) -> RepairResult:
+    assert plan.target is not None
+    path = plan.diagnosis.path
+    reqs = requirements(ctx, path)
+    if reqs is None:
+        return _result(plan, "failed", "nothing recorded about what this venv held, and it cannot be read")
+    installer = installers.choose_installer(ctx.config, ctx.env)
+    recreating = plan.action is Action.RECREATE
+    options = installers.VenvOptions("venv", False, None, False) if recreating else _options(path)
+    with tempfile.TemporaryDirectory(prefix="venv-doctor-") as tmp:
+        req_file = Path(tmp) / "requirements.txt"
+        req_file.write_text(reqs.text, encoding="utf-8")
+        steps = _steps(plan, reqs, req_file, options, installer, say)
+        journal = open_journal(ctx)
+        try:
+            if recreating:
+                rebuild.recreate(path, journal, steps)
+                return _result(plan, "repaired", f"recreated from its snapshot with Python {plan.target.version}")
+            done = rebuild.rebuild(path, ctx.dirs.backups, journal, steps)
+        except VenvDoctorError as exc:
+            return _result(plan, "failed", exc.message)
+    notes = tuple(f"kept the new {x}; the old one is in the backup" for x in done.kept_new)
+    notes += tuple(f"{x} was edited; your version is in the backup" for x in done.edited_activate)
+    message = f"rebuilt with Python {plan.target.version} ({len(reqs.expected)} packages)"
+    return _result(plan, "repaired", message, backup=done.backup, carried_over=done.carried_over, notes=notes)
+
+
+IMPORT_CHECK = """
+import importlib, sys
+bad = []
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception as exc:
+        bad.append('%s (%s: %s)' % (name, type(exc).__name__, exc))
+print('\\n'.join(bad))
+"""
+
+
+def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | None:
+    """Healthy (deep), every expected distribution present, every top-level name imports."""
+    problem = healthy_after(path)
+    if problem:
+        return problem
+    from venv_doctor import distributions, runner
+
+    venv = load_at(path)
+    found = distributions.read_venv(venv)
+    have = {(d.name, d.version) for d in found.distributions}
+    missing = sorted(f"{n}=={v}" for n, v in expected - have)
+    if missing:
+        return "not installed: " + ", ".join(missing)
+    modules = sorted({m for d in found.distributions for m in distributions.top_level_modules(venv, d)})
+    if not modules:
+        return None
+    done = runner.run([path / "bin" / "python", "-c", IMPORT_CHECK, *modules], timeout=300)
+    failures = done.stdout.strip()
+    return f"cannot import: {failures}" if failures or not done.ok else None
+
+
+def effective_owner_ok(path: Path, allow_other_owner: bool) -> str | None:
+    """Root must not repair another user's venv unless told to."""
+    if os.geteuid() != 0 or allow_other_owner:
+        return None
+    try:
+        owner = path.stat().st_uid if path.exists() else 0
+    except OSError:
+        return None
+    if owner != 0:
+        return f"{path} belongs to uid {owner}; running as root would leave root-owned files in it"
+    return None
