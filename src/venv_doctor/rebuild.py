@@ -104,7 +104,9 @@ def recover(journal: Journal) -> list[tuple[Entry, str]]:
     """Finish every interrupted transaction: back before "verified", forward after."""
     done = []
     for entry in journal.open_entries():
-        if STEPS.index(entry.step) >= STEPS.index("verified"):
+        if entry.action == "restore":
+            done.append((entry, _recover_restore(journal, entry)))
+        elif STEPS.index(entry.step) >= STEPS.index("verified"):
             journal.finish(entry.id, "committed", "recovered: the new venv had been verified")
             done.append((entry, "committed"))
         else:
@@ -172,3 +174,33 @@ def recreate(venv: Path, journal: Journal, steps: RebuildSteps) -> None:
             _discard(venv, venv)
         journal.finish(entry_id, "rolled_back", str(exc))
         raise
+
+
+def restore(venv: Path, kept: Path, backups: Path, journal: Journal) -> Path | None:
+    """Put the backup ``kept`` back at ``venv``; the venv there now becomes a backup.
+
+    Two renames, journaled: "moving" (current venv aside), then "moved" (backup
+    into place). Returns where the replaced venv was kept, if there was one.
+    """
+    aside = backup_path(backups, venv, "replaced") if venv.exists() else venv.parent / f".{venv.name}.none"
+    entry_id = journal.begin(venv, aside, "restore")
+    _checkpoint(journal, entry_id, "moving")
+    if venv.exists():
+        _write_manifest(aside, venv, entry_id)
+        venv.rename(aside)
+    _checkpoint(journal, entry_id, "moved")
+    kept.rename(venv)
+    kept.parent.joinpath(f"{kept.name}.json").unlink(missing_ok=True)
+    journal.finish(entry_id, "committed", f"restored from {kept}")
+    return aside if aside.exists() else None
+
+
+def _recover_restore(journal: Journal, entry: Entry) -> str:
+    """Both renames done: commit. Only the first: move the current venv back."""
+    if os.path.lexists(entry.venv):
+        journal.finish(entry.id, "committed", "recovered: the backup was already in place")
+        return "committed"
+    if entry.backup.exists():
+        entry.backup.rename(entry.venv)
+    journal.finish(entry.id, "rolled_back", f"recovered: interrupted at step {entry.step!r}")
+    return "rolled_back"

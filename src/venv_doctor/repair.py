@@ -251,6 +251,15 @@ def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | No
     return f"cannot import: {failures}" if failures or not done.ok else None
 
 
+def restore(ctx: Context, journal: Journal, backup: object) -> Path | None:
+    """Put a kept backup back in place, under the venv's lock."""
+    from venv_doctor.backups import Backup
+
+    assert isinstance(backup, Backup)
+    with locks.venv_lock(ctx.dirs.locks, backup.venv):
+        return rebuild.restore(backup.venv, backup.path, ctx.dirs.backups, journal)
+
+
 def effective_owner_ok(path: Path, allow_other_owner: bool) -> str | None:
     """Root must not repair another user's venv unless told to."""
     if os.geteuid() != 0 or allow_other_owner:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +56,11 @@ class CommandError(VenvDoctorError):
 
 Runner = Callable[..., Completed]
 
+# Set by the daemon on SIGTERM: running children are killed and CommandError is
+# raised, so a rebuild in progress rolls back instead of being cut off.
+CANCEL = threading.Event()
+POLL = 0.25
+
 
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
@@ -73,30 +80,48 @@ def run(
     """Run ``cmd``; with ``check`` a non-zero exit raises CommandError."""
     args = tuple(str(c) for c in cmd)
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             args,
-            input=stdin,
-            capture_output=True,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-            timeout=timeout,
             env=child_env(env),
             cwd=cwd,
-            check=False,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
         )
     except FileNotFoundError as exc:
         raise CommandError(args, f"cannot start: {exc.filename or args[0]} not found") from exc
-    except PermissionError as exc:
-        raise CommandError(args, f"cannot start: {exc.strerror}") from exc
     except OSError as exc:
         raise CommandError(args, f"cannot start: {exc.strerror or exc}") from exc
-    except subprocess.TimeoutExpired as exc:
-        out = (exc.stdout or "") if isinstance(exc.stdout, str) else ""
-        raise CommandError(args, f"timed out after {timeout:g} s", out) from exc
-    done = Completed(args, proc.returncode, proc.stdout, proc.stderr)
+    stdout, stderr = _wait(proc, args, stdin, timeout)
+    done = Completed(args, proc.returncode, stdout, stderr)
     if check and not done.ok:
-        raise CommandError(
-            args, f"failed with exit code {proc.returncode}", proc.stdout + proc.stderr
-        )
+        raise CommandError(args, f"failed with exit code {proc.returncode}", stdout + stderr)
     return done
+
+
+def _wait(
+    proc: subprocess.Popen[str], args: tuple[str, ...], stdin: str | None, timeout: float
+) -> tuple[str, str]:
+    """Wait for ``proc`` in short slices so a timeout or CANCEL can end it."""
+    deadline = time.monotonic() + timeout
+    pending_input = stdin
+    while True:
+        try:
+            out, err = proc.communicate(pending_input, timeout=POLL)
+            return out or "", err or ""
+        except subprocess.TimeoutExpired:
+            pending_input = None  # communicate() already sent it
+            if CANCEL.is_set():
+                _kill(proc)
+                raise CommandError(args, "was cancelled (venv-doctor is stopping)") from None
+            if time.monotonic() >= deadline:
+                out, err = _kill(proc)
+                raise CommandError(args, f"timed out after {timeout:g} s", out + err) from None
+
+
+def _kill(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    proc.kill()
+    out, err = proc.communicate()
+    return out or "", err or ""

@@ -1,0 +1,82 @@
+"""``daemon`` and ``status``: the background service and what it is doing."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from venv_doctor import events, render, status
+from venv_doctor.cli.base import echo_json, get_context, json_option
+
+
+@click.command("daemon")
+@click.option("-v", "--verbose", is_flag=True, help="Log every batch of changes.")
+def daemon_command(verbose: bool) -> int:
+    """Run in the foreground: watch interpreters, check, repair by policy, notify.
+
+    Meant to run under systemd or launchd (`venv-doctor service install`).
+    SIGTERM/SIGINT stop it (a running rebuild is rolled back), SIGHUP reloads
+    the config. Exits 1 if another daemon of this user is running, 2 on a bad
+    config.
+    """
+    from venv_doctor.daemon import Daemon, configure_logging
+
+    ctx = get_context()
+    configure_logging(ctx, verbose)
+    return Daemon(ctx).run()
+
+
+def status_report(ctx: object) -> dict[str, object]:
+    from venv_doctor.scan import Context
+
+    assert isinstance(ctx, Context)
+    info = status.read(ctx.dirs) or {}
+    running = status.daemon_running(ctx.dirs)
+    return {
+        "daemon": {
+            "running": running,
+            "pid": info.get("pid") if running else None,
+            "since": info.get("since") if running else None,
+        },
+        "last_scan": info.get("last_scan"),
+        "summary": events.summary(ctx) or info.get("summary") or {s: 0 for s in ("healthy", "degraded", "broken", "unknown")},
+        "watched": info.get("watched", []) if running else [],
+        "events": events.recent(ctx, limit=20),
+        "pending_repairs": info.get("pending_repairs", []) if running else [],
+        "own_venv": info.get("own_venv"),
+    }
+
+
+@click.command("status")
+@json_option
+def status_command(as_json: bool) -> None:
+    """Is the daemon running, what does it watch, what happened lately."""
+    report = status_report(get_context())
+    if as_json:
+        echo_json(render.envelope(**report))
+        return
+    daemon = report["daemon"]
+    assert isinstance(daemon, dict)
+    if daemon["running"]:
+        click.echo(f"daemon: running (pid {daemon['pid']}, since {daemon['since']})")
+    else:
+        click.echo("daemon: not running (`venv-doctor service install` starts it at login)")
+    click.echo(f"last full scan: {report['last_scan'] or 'never'}")
+    summary = report["summary"]
+    assert isinstance(summary, dict)
+    click.echo("venvs: " + ", ".join(f"{n} {s}" for s, n in summary.items()))
+    watched = report["watched"]
+    assert isinstance(watched, list)
+    polled = [w for w in watched if w.get("mode") == "polling"]
+    click.echo(f"watching {len(watched)} directories" + (f" ({len(polled)} polled)" if polled else ""))
+    if report.get("own_venv"):
+        click.echo(f"warning: {report['own_venv']}", err=True)
+    evs = report["events"]
+    assert isinstance(evs, list)
+    for e in evs[:10]:
+        click.echo(f"  {e['at']}  {e['kind']:<14} {e['venv']}  {e['message']}")
+    sys.stdout.flush()
+
+
+COMMANDS = [daemon_command, status_command]

@@ -1,0 +1,173 @@
+"""``repair``, ``restore`` and ``gc``: bringing venvs back, and undoing it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+
+import click
+
+from venv_doctor import backups, events, interpreters, render, repair
+from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.errors import ExitCode, UsageError
+from venv_doctor.findings import Diagnosis, Status
+from venv_doctor.plan import Action, Plan, plan_for
+from venv_doctor.repair import RepairResult
+from venv_doctor.scan import Context, diagnose_all, read_venvs, resolve_targets
+
+CONFIRM = (Action.REBUILD, Action.RECREATE)
+
+
+def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnosis]:
+    if not targets and not all_:
+        raise UsageError("name the venvs to repair, or pass --all", hint="`venv-doctor check` lists them")
+    if all_:
+        found = diagnose_all(read_venvs(resolve_targets(ctx, ())))
+        found = [d for d in found if d.status is not Status.HEALTHY]
+        return found + events.vanished(ctx, ())
+    located, missing = events.resolve_with_history(ctx, targets)
+    return diagnose_all(read_venvs(located)) + missing
+
+
+def _plans(ctx: Context, found: list[Diagnosis], python: str | None, strategy: str) -> list[Plan]:
+    inventory = interpreters.inventory(ctx.config, ctx.env)
+    return [
+        plan_for(
+            d, inventory, events.has_snapshot(ctx, d.path), python, strategy,
+            recorded_version=events.recorded_version(ctx, d.path),
+        )
+        for d in found
+    ]
+
+
+def _confirmed(plans: list[Plan], yes: bool, dry_run: bool) -> set[int]:
+    """Indexes of plans that may run: a rebuild or a minor change needs a yes."""
+    needs = [i for i, p in enumerate(plans) if p.action in CONFIRM or p.changes_minor]
+    if yes or dry_run or not needs:
+        return set(range(len(plans)))
+    if not sys.stdin.isatty():
+        return set(range(len(plans))) - set(needs)
+    for i in needs:
+        p = plans[i]
+        click.echo(f"{p.diagnosis.name}: {p.action.value} with Python {p.after} ({p.reason})", err=True)
+    ok = click.confirm(f"Rebuild {len(needs)} venv(s)? The old ones are kept as backups", err=True)
+    return set(range(len(plans))) if ok else set(range(len(plans))) - set(needs)
+
+
+def _progress(as_json: bool) -> repair.Progress:
+    start = time.monotonic()
+
+    def say(name: str, step: str) -> None:
+        click.echo(f"[{time.monotonic() - start:5.1f}s] {name}: {step}", err=True)
+
+    return say
+
+
+@click.command("repair")
+@click.argument("targets", nargs=-1, metavar="[TARGET]...")
+@click.option("--all", "all_", is_flag=True, help="Every broken or degraded venv (and vanished ones with a snapshot).")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do rebuilds without asking.")
+@click.option("--python", metavar="SPEC", help="Interpreter to use: a version (3.13, 3.12.1) or a path.")
+@click.option("--strategy", type=click.Choice(["auto", "relink", "rebuild"]), default="auto", show_default=True)
+@click.option("--no-wait", is_flag=True, help="Exit 1 instead of waiting when another process repairs the venv.")
+@click.option("--allow-other-owner", is_flag=True, help="As root, repair venvs owned by other users.")
+@json_option
+def repair_command(
+    targets: tuple[str, ...], all_: bool, dry_run: bool, yes: bool, python: str | None,
+    strategy: str, no_wait: bool, allow_other_owner: bool, as_json: bool,
+) -> int:
+    """Repair venvs: relink after a patch upgrade, rebuild after a minor upgrade
+    or removal, recreate a vanished venv from its snapshot.
+
+    Relinks run without asking. A rebuild (or a change of minor version) asks
+    on a terminal unless --yes; without a terminal it is skipped. The old venv
+    is kept as a backup (`venv-doctor restore` puts it back).
+    """
+    ctx = get_context()
+    plans = _plans(ctx, _diagnoses(ctx, targets, all_), python, strategy)
+    allowed = _confirmed(plans, yes, dry_run)
+    say = _progress(as_json)
+    results = [
+        _run_one(ctx, p, i in allowed, dry_run=dry_run, wait=not no_wait, allow_other_owner=allow_other_owner, say=say)
+        for i, p in enumerate(plans)
+    ]
+    _show(results, as_json)
+    failed = [r for r in results if r.outcome == "failed" or (r.outcome == "skipped" and _was_needed(r))]
+    return ExitCode.PROBLEMS if failed else ExitCode.OK
+
+
+def _was_needed(result: RepairResult) -> bool:
+    return result.message != "healthy"
+
+
+def _run_one(ctx: Context, plan: Plan, allowed: bool, *, dry_run: bool, wait: bool,
+             allow_other_owner: bool, say: repair.Progress) -> RepairResult:
+    if not allowed:
+        return repair.RepairResult(plan.diagnosis.name, plan.diagnosis.path, plan.action.value, "skipped",
+                                   "needs confirmation: run again with --yes", plan.before, plan.after)
+    refusal = repair.effective_owner_ok(plan.diagnosis.path, allow_other_owner)
+    if refusal:
+        return repair.RepairResult(plan.diagnosis.name, plan.diagnosis.path, plan.action.value, "skipped",
+                                   refusal + " (pass --allow-other-owner)", plan.before, plan.after)
+    result = repair.execute(ctx, plan, events.requirements_for, dry_run=dry_run, wait=wait, progress=say)
+    if not dry_run and plan.action is not Action.NONE:
+        events.record_event(ctx, plan.diagnosis.path, "repair", f"{result.outcome}: {result.message}")
+    return result
+
+
+def _show(results: list[RepairResult], as_json: bool) -> None:
+    if as_json:
+        echo_json(render.envelope(results=[r.as_dict() for r in results]))
+        return
+    for r in results:
+        arrow = f" ({r.before} -> {r.after})" if r.after and r.before != r.after else ""
+        click.echo(f"{r.outcome:<9} {r.action:<8} {r.name}{arrow}: {r.message}")
+        if r.backup:
+            click.echo(f"          backup: {r.backup}")
+        for path in r.carried_over:
+            click.echo(f"          carried over: {path}")
+        for note in r.notes:
+            click.echo(f"          note: {note}")
+    if not results:
+        click.echo("nothing to repair")
+
+
+@click.command("restore")
+@click.argument("target")
+@click.option("--backup", "backup_id", type=int, help="Which backup (see `venv-doctor restore TARGET --list`).")
+@click.option("--list", "list_", is_flag=True, help="List the kept backups of TARGET.")
+def restore_command(target: str, backup_id: int | None, list_: bool) -> None:
+    """Put a kept backup of TARGET back in place (the current venv becomes a backup)."""
+    ctx = get_context()
+    journal = repair.open_journal(ctx)
+    located, missing = events.resolve_with_history(ctx, [target])
+    path = (located[0].path if located else missing[0].path)
+    kept = [b for b in backups.kept(journal) if b.venv == path]
+    if list_ or not kept:
+        if not kept:
+            raise UsageError(f"no kept backup of {path}")
+        for b in kept:
+            click.echo(f"{b.id}\t{time.strftime('%Y-%m-%d %H:%M', time.localtime(b.taken_at))}\t{b.path}")
+        return
+    chosen = next((b for b in kept if b.id == backup_id), None) if backup_id else kept[-1]
+    if chosen is None:
+        raise UsageError(f"no backup {backup_id} of {path}", hint="--list shows them")
+    aside = repair.restore(ctx, journal, chosen)
+    click.echo(f"restored {path} from {chosen.path}" + (f"; the replaced venv is kept at {aside}" if aside else ""))
+
+
+@click.command("gc")
+@click.option("--days", type=float, help="Remove backups older than this (default: [repair] keep_backups_days).")
+def gc_command(days: float | None) -> None:
+    """Delete kept backups older than the configured number of days."""
+    ctx = get_context()
+    keep = ctx.config.keep_backups_days if days is None else days
+    removed = backups.prune(repair.open_journal(ctx), keep)
+    for b in removed:
+        click.echo(f"removed {b.path} (backup of {b.venv})")
+    click.echo(f"{len(removed)} backup(s) removed")
+
+
+COMMANDS = [repair_command, restore_command, gc_command]

@@ -1,0 +1,352 @@
+"""``venv-doctor daemon``: watch the interpreters, check what changed, repair by
+policy, notify, and stay alive.
+
+Threads: watchdog's observer threads only queue paths into the Debouncer; one
+worker thread turns batches into checks, repairs and notifications (so state
+is touched by one thread); APScheduler's single-threaded scheduler only asks the
+worker for full scans and prunes. The main thread handles signals, pings the
+systemd watchdog while all three are alive, and reloads config on SIGHUP.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from venv_doctor import config as config_mod
+from venv_doctor import events, interpreters, repair, sdnotify, status, watch
+from venv_doctor.debounce import Debouncer
+from venv_doctor.diagnosis import diagnose
+from venv_doctor.errors import ConfigError, VenvDoctorError
+from venv_doctor.findings import Diagnosis, Status
+from venv_doctor.fsutil import ensure_private_dir
+from venv_doctor.notify import Deduper, VenvEvent, build_notifiers, dispatch, group
+from venv_doctor.observer import Watcher
+from venv_doctor.plan import Action, plan_for
+from venv_doctor.probe import probe
+from venv_doctor.runner import CANCEL
+from venv_doctor.scan import Context, all_locations, read_venvs
+from venv_doctor.venv import Location, Venv, load
+
+log = logging.getLogger("venv_doctor.daemon")
+BAD = (Status.BROKEN, Status.UNKNOWN)
+
+
+class DaemonRunningError(VenvDoctorError):
+    """Another daemon of this user holds the instance lock."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Daemon:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.stop = threading.Event()
+        self.reload = threading.Event()
+        self.full_scan = threading.Event()
+        self.debouncer = Debouncer(ctx.config.debounce_seconds, ctx.config.max_wait_seconds)
+        self.known: dict[Path, Diagnosis] = {}
+        self.locations: dict[Path, Location] = {}
+        self.specs: list[watch.WatchSpec] = []
+        self.deduper = Deduper()
+        self.notifiers = build_notifiers(ctx.config, ctx.env)
+        self.status = status.DaemonStatus(pid=os.getpid(), since=now_iso())
+        self.watcher: Watcher | None = None
+        self.worker: threading.Thread | None = None
+        self._lock_fd: int | None = None
+
+    # --- process life ------------------------------------------------------------
+
+    def acquire_instance_lock(self) -> None:
+        ensure_private_dir(self.ctx.dirs.state)
+        fd = os.open(status.lock_file(self.ctx.dirs), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            running = status.read(self.ctx.dirs) or {}
+            raise DaemonRunningError(
+                f"another venv-doctor daemon is running (pid {running.get('pid', '?')})",
+                hint="`venv-doctor status` shows it; stop it before starting another",
+            ) from None
+        self._lock_fd = fd
+
+    def _signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self.reload.set()
+        else:
+            log.info("received %s: stopping", signal.Signals(signum).name)
+            self.stop.set()
+            CANCEL.set()  # a running rebuild is cancelled and rolled back
+
+    def run(self) -> int:
+        self.acquire_instance_lock()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._signal)
+        for line in repair.recover(self.ctx):
+            log.warning("recovered an interrupted repair: %s", line)
+        self.watcher = Watcher(self.debouncer.add)
+        self.scan_all()
+        scheduler = self._scheduler()
+        self.worker = threading.Thread(target=self._work, name="venv-doctor-worker", daemon=True)
+        self.worker.start()
+        sdnotify.notify("READY=1", f"STATUS=watching {len(self.specs)} directories")
+        log.info("watching %d directories for %d venvs", len(self.specs), len(self.known))
+        try:
+            self._main_loop(scheduler)
+        finally:
+            self._shutdown(scheduler)
+        return 0
+
+    def _main_loop(self, scheduler: object) -> None:
+        interval = sdnotify.watchdog_interval()
+        tick = min(1.0, interval / 2) if interval else 1.0
+        while not self.stop.wait(tick):
+            if self.reload.is_set():
+                self.reload.clear()
+                self.reload_config()
+            if interval and self.alive(scheduler):
+                sdnotify.notify("WATCHDOG=1")
+
+    def alive(self, scheduler: object) -> bool:
+        return bool(
+            self.watcher and self.watcher.alive()
+            and self.worker and self.worker.is_alive()
+            and getattr(scheduler, "running", False)
+        )
+
+    def _shutdown(self, scheduler: object) -> None:
+        sdnotify.notify("STOPPING=1")
+        self.stop.set()
+        CANCEL.set()
+        if self.worker:
+            self.worker.join(timeout=60)
+        shutdown = getattr(scheduler, "shutdown", None)
+        if shutdown:
+            shutdown(wait=False)
+        if self.watcher:
+            self.watcher.stop()
+        log.info("stopped")
+
+    def reload_config(self) -> None:
+        try:
+            config = config_mod.load(self.ctx.dirs)
+        except ConfigError as exc:
+            log.error("config not reloaded, keeping the old one: %s", exc.message)
+            return
+        self.ctx = replace(self.ctx, config=config)
+        self.notifiers = build_notifiers(config, self.ctx.env)
+        self.debouncer.quiet = config.debounce_seconds
+        self.debouncer.max_wait = config.max_wait_seconds
+        log.info("config reloaded")
+        self.full_scan.set()
+
+    def _scheduler(self) -> object:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        hours = self.ctx.config.scan_interval_hours
+        if hours > 0:
+            jitter = int(min(900, hours * 3600 / 20))
+            scheduler.add_job(self.full_scan.set, "interval", hours=hours, jitter=jitter, id="scan")
+        scheduler.add_job(self.prune, "interval", days=1, id="prune")
+        scheduler.start()
+        return scheduler
+
+    # --- the worker ------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self.stop.is_set():
+            try:
+                if self.full_scan.is_set():
+                    self.full_scan.clear()
+                    self.scan_all()
+                batch = self.debouncer.next_batch(timeout=0.5)
+                if batch:
+                    self.handle(batch)
+            except Exception:  # the worker must outlive any one bad batch
+                log.exception("error while handling changes; continuing")
+
+    def prune(self) -> None:
+        from venv_doctor import backups
+
+        for b in backups.prune(repair.open_journal(self.ctx), self.ctx.config.keep_backups_days):
+            log.info("pruned the backup of %s from %s", b.venv, b.path)
+
+    def scan_all(self) -> None:
+        """Discover every venv, check them all, and re-plan the watches."""
+        locations = all_locations(self.ctx)
+        self.locations = {x.path: x for x in locations}
+        gone = [p for p in self.known if p not in self.locations]
+        self.check(list(self.locations.values()) + [self._gone(p) for p in gone])
+        self.status.last_scan = now_iso()
+        self._check_own_venv()
+        self.replan()
+
+    def _gone(self, path: Path) -> Location:
+        old = self.known[path].location
+        return Location(old.name, old.path, old.store)
+
+    def handle(self, batch: Iterable[Path]) -> None:
+        paths = set(batch)
+        venvs, replan = watch.affected(self.specs, paths)
+        log.debug("%d changed paths affect %d venvs (replan: %s)", len(paths), len(venvs), replan)
+        if replan:
+            fresh = {x.path: x for x in all_locations(self.ctx)}
+            venvs |= set(fresh) ^ set(self.locations)
+            venvs |= {p for p in self.known if p not in fresh}
+            self.locations = fresh
+        targets = [self.locations.get(p) or self._gone(p) for p in venvs if p in self.locations or p in self.known]
+        self.check(targets)
+        if replan or any(not s.path.is_dir() for s in self.specs):
+            self.replan()
+
+    def replan(self) -> None:
+        assert self.watcher is not None
+        venvs = [load(x) for x in self.locations.values()]
+        roots = [s.root for s in self.ctx.stores()]
+        self.specs = watch.plan(venvs, roots)
+        failed = self.watcher.apply(self.specs)
+        for path in failed:
+            log.warning("cannot watch %s; it will be retried at the next scan", path)
+        self.status.watched = [{"path": str(p), "mode": m} for p, m in self.watcher.watched()]
+        self._write_status()
+
+    # --- checking, repairing, notifying -------------------------------------------------
+
+    def check(self, locations: list[Location]) -> None:
+        if not locations:
+            return
+        venvs = read_venvs(locations)
+        diagnoses = [self._diagnose(v) for v in venvs]
+        events.record_check(self.ctx, diagnoses)
+        changes = [self._transition(d) for d in diagnoses]
+        happened = [e for e in changes if e is not None]
+        for d in diagnoses:
+            if "venv-missing" in d.codes():
+                self.known.pop(d.path, None)
+            else:
+                self.known[d.path] = d
+        if happened:
+            self._act(happened)
+        self.status.summary = _summary(self.known.values())
+        self._write_status()
+
+    def _diagnose(self, venv: Venv) -> Diagnosis:
+        d = diagnose(venv)
+        unsure = "home-missing" in d.codes() or any(p.is_copy for p in venv.pythons)
+        if unsure and venv.pythons and d.status is not Status.HEALTHY:
+            d = diagnose(venv, probe(venv.path / "bin" / venv.pythons[0].name, venv.site_packages))
+        return d
+
+    def _transition(self, d: Diagnosis) -> tuple[str, Diagnosis] | None:
+        before = self.known.get(d.path)
+        if "venv-missing" in d.codes():
+            return ("vanished", d) if before is not None else None
+        if d.status in BAD and (before is None or before.status not in BAD):
+            return ("broken", d)
+        if d.status not in BAD:
+            self.deduper.forget(d.path)
+        return None
+
+    def _act(self, changes: list[tuple[str, Diagnosis]]) -> None:
+        out: list[VenvEvent] = []
+        for kind, d in changes:
+            events.record_event(self.ctx, d.path, kind, _first_message(d))
+            outcome = self._auto_repair(d) if kind == "broken" else None
+            out.append(outcome or VenvEvent.from_diagnosis(kind, d))  # type: ignore[arg-type]
+        fresh = self.deduper.fresh(out)
+        if fresh:
+            notification = group(fresh)
+            for delivery in dispatch(notification, self.notifiers):
+                if not delivery.ok:
+                    log.warning("notification via %s failed: %s", delivery.backend, delivery.error)
+
+    def _auto_repair(self, d: Diagnosis) -> VenvEvent | None:
+        policy = self.ctx.config.repair_auto
+        if policy == "off":
+            return None
+        inventory = interpreters.inventory(self.ctx.config, self.ctx.env)
+        plan = plan_for(d, inventory, has_snapshot=events.has_snapshot(self.ctx, d.path))
+        if plan.action is Action.NONE or (policy == "relink" and plan.action is not Action.RELINK):
+            return None
+        self.status.pending_repairs = [str(d.path)]
+        self._write_status()
+        result = repair.execute(
+            self.ctx, plan, events.requirements_for, allow_rebuild=policy == "rebuild",
+            progress=lambda name, step: log.info("%s: %s", name, step),
+        )
+        self.status.pending_repairs = []
+        events.record_event(self.ctx, d.path, "repair", result.message)
+        log.info("%s: %s %s", d.name, result.outcome, result.message)
+        if result.outcome == "repaired":
+            self.known[d.path] = diagnose(load(d.location))
+            word = "relinked" if result.action == "relink" else "rebuilt"
+            return VenvEvent.from_diagnosis("repaired", d, status="healthy", repair=word)
+        return VenvEvent.from_diagnosis("repair_failed", d, error=result.message)
+
+    def _check_own_venv(self) -> None:
+        if sys.prefix == sys.base_prefix:
+            return
+        own = load(Location("venv-doctor", Path(sys.prefix), "self"))
+        d = diagnose(own)
+        if d.status is Status.HEALTHY:
+            self.status.own_venv = None
+            return
+        message = "; ".join(f.message for f in d.findings if f.severity.value != "info")
+        self.status.own_venv = f"venv-doctor's own venv {sys.prefix} is {d.status.value}: {message}"
+        log.error("%s (see `venv-doctor service install --python`)", self.status.own_venv)
+
+    def _write_status(self) -> None:
+        try:
+            status.write(self.ctx.dirs, self.status)
+        except OSError as exc:
+            log.warning("cannot write the status file: %s", exc)
+
+
+def _first_message(d: Diagnosis) -> str:
+    for f in d.findings:
+        if f.severity.value == "error":
+            return f.message
+    return d.status.value
+
+
+def _summary(diagnoses: Iterable[Diagnosis]) -> dict[str, int]:
+    counts = {s.value: 0 for s in Status}
+    for d in diagnoses:
+        counts[d.status.value] += 1
+    return counts
+
+
+def configure_logging(ctx: Context, verbose: bool = False) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    from venv_doctor.paths import is_macos, mac_logs_dir
+
+    if is_macos():
+        from logging.handlers import RotatingFileHandler
+
+        logs = mac_logs_dir(ctx.env)
+        logs.mkdir(parents=True, exist_ok=True)
+        handlers.append(RotatingFileHandler(logs / "daemon.log", maxBytes=2_000_000, backupCount=3))
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )

@@ -1,0 +1,65 @@
+"""The daemon's status file, and the report ``venv-doctor status`` prints.
+
+The daemon keeps a small JSON file current (pid, start time, last scan,
+watched directories and their mode, pending repairs); ``status`` reads it with
+the state DB and works whether or not the daemon runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from venv_doctor.fsutil import atomic_write
+from venv_doctor.paths import AppDirs
+
+
+@dataclass
+class DaemonStatus:
+    pid: int
+    since: str
+    last_scan: str | None = None
+    watched: list[dict[str, str]] = field(default_factory=list)
+    pending_repairs: list[str] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
+    polling_reason: str | None = None
+    own_venv: str | None = None  # a warning when venv-doctor's own venv is at risk
+
+
+def status_file(dirs: AppDirs) -> Path:
+    return dirs.state / "daemon.json"
+
+
+def lock_file(dirs: AppDirs) -> Path:
+    return dirs.state / "daemon.lock"
+
+
+def write(dirs: AppDirs, status: DaemonStatus) -> None:
+    atomic_write(status_file(dirs), json.dumps(asdict(status), indent=2) + "\n", mode=0o600)
+
+
+def read(dirs: AppDirs) -> dict[str, Any] | None:
+    try:
+        data = json.loads(status_file(dirs).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def daemon_running(dirs: AppDirs) -> bool:
+    """True while some process holds the daemon lock (it dies with its holder)."""
+    path = lock_file(dirs)
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
