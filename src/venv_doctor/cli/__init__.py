@@ -40,8 +40,9 @@ def cli() -> None:
 
 def _register() -> None:
     from venv_doctor.cli import check, track
+    from venv_doctor.cli import notify as notify_cli
 
-    for module in (check, track):
+    for module in (check, track, notify_cli):
         for command in module.COMMANDS:
             cli.add_command(command)
 

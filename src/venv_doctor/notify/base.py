@@ -1,0 +1,79 @@
+"""The notifier interface every backend implements, and what they share."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from venv_doctor.errors import VenvDoctorError
+from venv_doctor.notify.message import Kind, Notification
+
+APP_NAME = "venv-doctor"
+SEND_TIMEOUT = 10.0  # seconds for a desktop notification to be handed over
+BUS_VARIABLE = "DBUS_SESSION_BUS_ADDRESS"
+
+
+class NotifyError(VenvDoctorError):
+    """A backend could not deliver a notification."""
+
+
+class Notifier(Protocol):
+    """A way to reach the user. ``available`` is True or the reason it is not."""
+
+    @property
+    def name(self) -> str: ...
+
+    def available(self) -> bool | str: ...
+
+    def send(self, notification: Notification) -> None:
+        """Deliver ``notification`` or raise NotifyError saying why not."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    backend: str
+    ok: bool
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, str | bool | None]:
+        return {"backend": self.backend, "ok": self.ok, "error": self.error}
+
+
+def unavailable_reason(answer: bool | str) -> str | None:
+    """None when ``available()`` said yes, else its reason in words."""
+    if answer is True:
+        return None
+    return answer if isinstance(answer, str) and answer else "not available"
+
+
+def urgency(kind: Kind) -> str:
+    """Problems the user must act on stay on screen; good news may fade."""
+    return "critical" if kind in ("broken", "repair_failed") else "normal"
+
+
+def _is_socket(path: Path) -> bool:
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def session_bus_address(env: Mapping[str, str]) -> str | None:
+    """The D-Bus session bus: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus if it exists.
+
+    systemd user services and cron jobs often lack the variable while the
+    user's bus socket sits at the standard place.
+    """
+    if address := env.get(BUS_VARIABLE):
+        return address
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime and _is_socket(Path(runtime) / "bus"):
+        return f"unix:path={Path(runtime) / 'bus'}"
+    return None
+
+
+NO_BUS = "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist"
