@@ -29,7 +29,7 @@ from venv_doctor.diagnosis import diagnose
 from venv_doctor.errors import ConfigError, VenvDoctorError
 from venv_doctor.findings import Diagnosis, Status
 from venv_doctor.fsutil import ensure_private_dir
-from venv_doctor.notify import Deduper, VenvEvent, build_notifiers, dispatch, group
+from venv_doctor.notify import Deduper, VenvEvent, build_notifiers, close, dispatch, group
 from venv_doctor.observer import Watcher
 from venv_doctor.plan import Action, plan_for
 from venv_doctor.probe import probe
@@ -65,6 +65,8 @@ class Daemon:
         self.watcher: Watcher | None = None
         self.worker: threading.Thread | None = None
         self._lock_fd: int | None = None
+        # systemd's variables are ours alone: no child may inherit NOTIFY_SOCKET
+        self.sd_env = {k: os.environ.pop(k) for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID") if k in os.environ}
 
     # --- process life ------------------------------------------------------------
 
@@ -101,7 +103,7 @@ class Daemon:
         scheduler = self._scheduler()
         self.worker = threading.Thread(target=self._work, name="venv-doctor-worker", daemon=True)
         self.worker.start()
-        sdnotify.notify("READY=1", f"STATUS=watching {len(self.specs)} directories")
+        sdnotify.ready(f"watching {len(self.specs)} directories", env=self.sd_env)
         log.info("watching %d directories for %d venvs", len(self.specs), len(self.known))
         try:
             self._main_loop(scheduler)
@@ -110,14 +112,14 @@ class Daemon:
         return 0
 
     def _main_loop(self, scheduler: object) -> None:
-        interval = sdnotify.watchdog_interval()
+        interval = sdnotify.watchdog_interval(self.sd_env)
         tick = min(1.0, interval / 2) if interval else 1.0
         while not self.stop.wait(tick):
             if self.reload.is_set():
                 self.reload.clear()
                 self.reload_config()
             if interval and self.alive(scheduler):
-                sdnotify.notify("WATCHDOG=1")
+                sdnotify.watchdog(env=self.sd_env)
 
     def alive(self, scheduler: object) -> bool:
         return bool(
@@ -127,7 +129,7 @@ class Daemon:
         )
 
     def _shutdown(self, scheduler: object) -> None:
-        sdnotify.notify("STOPPING=1")
+        sdnotify.stopping(env=self.sd_env)
         self.stop.set()
         CANCEL.set()
         if self.worker:
@@ -137,6 +139,7 @@ class Daemon:
             shutdown(wait=False)
         if self.watcher:
             self.watcher.stop()
+        close(self.notifiers)
         log.info("stopped")
 
     def reload_config(self) -> None:
@@ -146,6 +149,7 @@ class Daemon:
             log.error("config not reloaded, keeping the old one: %s", exc.message)
             return
         self.ctx = replace(self.ctx, config=config)
+        close(self.notifiers)
         self.notifiers = build_notifiers(config, self.ctx.env)
         self.debouncer.quiet = config.debounce_seconds
         self.debouncer.max_wait = config.max_wait_seconds
