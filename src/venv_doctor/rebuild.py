@@ -24,6 +24,7 @@ from venv_doctor import carryover
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import atomic_write, ensure_private_dir
 from venv_doctor.journal import STEPS, Entry, Journal
+from venv_doctor.runner import CANCEL
 
 MANIFEST = "venv-doctor-backup.json"
 PAUSE_ENV = "VENV_DOCTOR_TEST_PAUSE_AT"  # test hook: stop at a step so a test can kill us
@@ -57,7 +58,9 @@ def _checkpoint(journal: Journal, entry_id: int, step: str) -> None:
         marker = os.environ.get(PAUSE_ENV + "_FILE")
         if marker:
             Path(marker).write_text(f"{os.getpid()} {step}\n", encoding="utf-8")
-        time.sleep(3600)
+        # stand in for a long step: killable, and cancellable like a real subprocess
+        if CANCEL.wait(3600):
+            raise RebuildError(f"cancelled at step {step!r} (venv-doctor is stopping)")
 
 
 def backup_path(backups: Path, venv: Path, entry_hint: str) -> Path:

@@ -1,0 +1,187 @@
+"""Real daemon processes: temporary HOME, a `command` notifier writing to a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import FakeHomebrew, make_venv, pip_install, real_python
+from tests.test_rebuild import tree_digest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class DaemonRun:
+    def __init__(self, tmp: Path, auto: str = "relink", env: dict[str, str] | None = None) -> None:
+        self.tmp = tmp
+        self.notes = tmp / "notifications.jsonl"
+        sink = tmp / "sink.py"
+        sink.write_text(
+            "import sys\nwith open(sys.argv[1], 'a') as fh:\n    fh.write(sys.stdin.read().strip() + '\\n')\n"
+        )
+        config_dir = Path(os.environ["VENV_DOCTOR_CONFIG_DIR"])
+        config_dir.mkdir(parents=True, exist_ok=True)
+        (config_dir / "config.toml").write_text(
+            textwrap.dedent(
+                f"""
+                [watch]
+                debounce_seconds = 0.3
+                [repair]
+                auto = "{auto}"
+                [notify]
+                backends = ["command"]
+                command = [{json.dumps(sys.executable)}, {json.dumps(str(sink))}, {json.dumps(str(self.notes))}]
+                """
+            )
+        )
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> subprocess.Popen[str]:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "venv_doctor", "daemon"],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        status = Path(os.environ["VENV_DOCTOR_STATE_DIR"]) / "daemon.json"
+        wait_for(lambda: status.exists() and json.loads(status.read_text()).get("watched"), 30, "the daemon to watch")
+        return self.proc
+
+    def notifications(self) -> list[dict[str, Any]]:
+        if not self.notes.exists():
+            return []
+        return [json.loads(line) for line in self.notes.read_text().splitlines() if line.strip()]
+
+    def stop(self) -> tuple[int, str]:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return self.proc.returncode, err
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Callable[..., DaemonRun]]:
+    runs: list[DaemonRun] = []
+
+    def make(**kw: Any) -> DaemonRun:
+        run = DaemonRun(tmp_path, **kw)
+        runs.append(run)
+        return run
+
+    yield make
+    for run in runs:
+        if run.proc is not None:
+            run.stop()
+
+
+def _cellar_venvs(homebrew: FakeHomebrew, home: Path, count: int) -> list[Path]:
+    cellar_python = homebrew.install("3.12", "3.12.1")
+    first = make_venv(cellar_python, home / ".virtualenvs" / "app0")
+    venvs = [first]
+    for i in range(1, count):
+        clone = home / ".virtualenvs" / f"app{i}"
+        shutil.copytree(first, clone, symlinks=True)
+        venvs.append(clone)
+    return venvs
+
+
+def test_homebrew_upgrade_is_noticed_relinked_and_notified(daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path) -> None:
+    venvs = _cellar_venvs(homebrew, isolated_home, 20)
+    run = daemon(auto="relink")
+    run.start()
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")  # the keg the venvs point into is gone
+    notes = wait_for(run.notifications, 10, "a notification")
+    assert len(notes) == 1, notes  # a burst of 20 broken venvs: one notification
+    assert notes[0]["kind"] == "repaired"
+    assert len(notes[0]["venvs"]) == 20
+    assert "python@3.12" in notes[0]["title"]
+    for venv in venvs:
+        out = subprocess.run([venv / "bin" / "python", "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == str(venv)
+        assert os.readlink(venv / "bin" / "python3.12") == str(homebrew.opt_python("3.12"))
+    code, _ = run.stop()
+    assert code == 0
+
+
+def test_auto_off_notifies_broken_with_the_command_to_run(daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path) -> None:
+    (venv,) = _cellar_venvs(homebrew, isolated_home, 1)
+    run = daemon(auto="off")
+    run.start()
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    notes = wait_for(run.notifications, 10, "a notification")
+    assert notes[0]["kind"] == "broken"
+    assert notes[0]["venvs"][0]["path"] == str(venv)
+    assert "venv-doctor repair" in notes[0]["body"]
+    assert any(f["code"] == "interpreter-dangling" for f in notes[0]["venvs"][0]["findings"])
+
+
+def test_pyenv_uninstall_with_env_deleted_is_reported_vanished(daemon: Callable[..., DaemonRun], tmp_path: Path, isolated_home: Path) -> None:
+    pyenv = Path(os.environ["PYENV_ROOT"])
+    version_bin = pyenv / "versions" / "3.11.99" / "bin"
+    version_bin.mkdir(parents=True)
+    (version_bin / "python3.11").symlink_to(real_python("3.11"))
+    env = make_venv(version_bin / "python3.11", pyenv / "versions" / "3.11.99" / "envs" / "tool")
+    (pyenv / "versions" / "tool").symlink_to(env)
+    run = daemon(auto="relink")
+    run.start()
+    shutil.rmtree(pyenv / "versions" / "3.11.99")  # what `pyenv uninstall 3.11.99` does
+    (pyenv / "versions" / "tool").unlink()
+    notes = wait_for(run.notifications, 10, "a notification")
+    assert notes[0]["kind"] == "vanished"
+    assert notes[0]["venvs"][0]["path"] == str(env)
+
+
+def test_second_daemon_refuses_to_start(daemon: Callable[..., DaemonRun]) -> None:
+    first = daemon()
+    first.start()
+    second = subprocess.run(
+        [sys.executable, "-m", "venv_doctor", "daemon"], env=first.env, capture_output=True, text=True, timeout=30
+    )
+    assert second.returncode == 1
+    assert "another venv-doctor daemon is running" in second.stderr
+
+
+def test_sigterm_during_rebuild_leaves_the_old_venv_intact(daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    # a 3.11 venv whose only 3.11 interpreter vanishes: only a rebuild can help
+    pyenv_bin = tmp_path / "fakepy" / "3.11.7" / "bin"
+    pyenv_bin.mkdir(parents=True)
+    (pyenv_bin / "python3.11").symlink_to(real_python("3.11"))
+    venv = make_venv(pyenv_bin / "python3.11", isolated_home / ".virtualenvs" / "proj")
+    pip_install(venv, wheelhouse, "tinytop")
+    marker = tmp_path / "paused"
+    run = daemon(auto="rebuild", env={
+        "VENV_DOCTOR_TEST_PAUSE_AT": "installing", "VENV_DOCTOR_TEST_PAUSE_AT_FILE": str(marker),
+        "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse),
+    })
+    run.start()
+    before_break = tree_digest(venv)
+    shutil.rmtree(tmp_path / "fakepy")
+    wait_for(marker.exists, 20, "the rebuild to reach the install step")
+    code, err = run.stop()
+    assert code == 0, err
+    assert tree_digest(venv) == before_break
