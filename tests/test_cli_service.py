@@ -202,7 +202,10 @@ def test_a_failed_start_leaves_an_uninstallable_service(
     before = _everything(tmp_path, isolated_home)
     monkeypatch.setenv("STUB_FAIL", "--now")
     assert run(["service", "install"]) == 1
-    assert "enable --now venv-doctor.service` failed with exit code 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "enable --now venv-doctor.service` failed with exit code 1" in err
+    assert "stub: --now failed" in err
+    assert "hint: the files are in place" in err
     monkeypatch.delenv("STUB_FAIL")
     assert run(["service", "uninstall"]) == 0
     assert _everything(tmp_path, isolated_home) == before

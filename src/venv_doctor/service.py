@@ -71,6 +71,11 @@ UNAVAILABLE_HINT = (
     "`venv-doctor repair --all` with cron"
 )
 
+START_FAILED_HINT = (
+    "the files are in place: `venv-doctor service status` shows the service's log; fix the "
+    "cause and run `venv-doctor service install` again, or `venv-doctor service uninstall`"
+)
+
 
 class Manager(enum.StrEnum):
     SYSTEMD = "systemd"
@@ -506,8 +511,11 @@ def install(
         installed_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     written = write_manifest(dirs, manifest)  # before starting: a failed start stays removable
-    for command in plan.start:
-        _run(command, runner, announce, steps)
+    try:
+        for command in plan.start:
+            _run(command, runner, announce, steps)
+    except CommandError as exc:
+        raise VenvDoctorError(exc.message, hint=START_FAILED_HINT) from exc
     return InstallResult(plan, written, tuple(steps))
 
 

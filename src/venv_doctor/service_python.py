@@ -29,11 +29,10 @@ SCRIPT_NAME = "venv-doctor"
 _KEG = re.compile(r"^(.*/Cellar/([^/]+)/[^/]+)(?:/|$)")
 _VERSION_DIR = re.compile(r"^(.*/versions/([^/]+))(?:/|$)")
 STABLE_HINT = (
-    "run the service on an interpreter no upgrade removes: `venv-doctor service install "
-    "--python /usr/bin/python3` (venv-doctor must be installed for it), or reinstall "
-    "venv-doctor with `uv tool install --python <a uv-managed or the system Python> "
-    "venv-doctor` or `pipx install --python /usr/bin/python3 venv-doctor` and run "
-    "`venv-doctor service install` again from there"
+    "run the service on an interpreter no upgrade removes: reinstall venv-doctor with "
+    "`uv tool install --managed-python --python 3.12 venv-doctor` or `pipx install --python "
+    "/usr/bin/python3 venv-doctor` and run `venv-doctor service install` again from there, "
+    "or pass `--python /usr/bin/python3` (venv-doctor must be installed for it)"
 )
 
 

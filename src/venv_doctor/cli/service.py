@@ -71,7 +71,8 @@ def service_group() -> None:
     "--python",
     "python",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Run the service as `PYTHON -m venv_doctor` (venv-doctor must be installed there).",
+    metavar="PATH",
+    help="Run the service as `PATH -m venv_doctor` (venv-doctor must be installed there).",
 )
 def install_command(print_only: bool, timer: bool, python: Path | None) -> None:
     """Install and start the service for the current user.
@@ -164,7 +165,7 @@ def _print_status(st: ServiceStatus) -> None:
 @service_group.command("status")
 @json_option
 def status_command(as_json: bool) -> None:
-    """Is the service installed, enabled and running; its last log lines."""
+    """Show whether the service is installed, enabled and running, and its log."""
     st = service.status(get_context())
     if as_json:
         echo_json(status_json(st))
