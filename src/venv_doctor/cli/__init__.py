@@ -38,11 +38,20 @@ def cli() -> None:
     """
 
 
-def _register() -> None:
-    from venv_doctor.cli import check, track
-    from venv_doctor.cli import notify as notify_cli
+# One module per command group, each exposing COMMANDS.
+COMMAND_MODULES = (
+    "check",
+    "track",
+    "notify",
+    "service",
+)
 
-    for module in (check, track, notify_cli):
+
+def _register() -> None:
+    from importlib import import_module
+
+    for name in COMMAND_MODULES:
+        module = import_module(f"venv_doctor.cli.{name}")
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,176 @@
+"""``service install|uninstall|status``: run venv-doctor in the background."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from venv_doctor import paths, render, service, unit_files
+from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.findings import Finding
+from venv_doctor.service import Action, InstallPlan, Manager, ServiceStatus, Step, UnitState
+
+
+def _warn(findings: tuple[Finding, ...]) -> None:
+    for f in findings:
+        click.echo(f"warning: {f.message}", err=True)
+        if f.hint:
+            click.echo(f"hint: {f.hint}", err=True)
+
+
+def _announce(step: Step) -> None:
+    if step.action is Action.RUN:
+        click.echo(f"$ {step.target}")
+    elif step.action is Action.IGNORED:
+        click.echo(f"  (failed, ignored: {step.detail or 'no output'})")
+    else:
+        click.echo(f"{step.action.value} {step.target}")
+
+
+def _print_plan(plan: InstallPlan) -> None:
+    """File contents on stdout (so `--print > file` is the unit), the rest on stderr."""
+    for path in plan.conflicts:
+        click.echo(f"warning: {path} exists and was not written by venv-doctor", err=True)
+    for path in plan.remove:
+        click.echo(f"would remove {path}", err=True)
+    for f in plan.files:
+        click.echo(f"would write {f.path}:", err=True)
+        sys.stdout.flush()
+        click.echo(f.content.decode("utf-8"), nl=False)
+        sys.stdout.flush()
+    click.echo("would run:", err=True)
+    for command in plan.commands:
+        click.echo(f"  {command}", err=True)
+
+
+def _log_hint(manager: Manager, mode: service.Mode) -> str:
+    if manager is Manager.LAUNCHD:
+        return f"logs: {paths.mac_logs_dir() / unit_files.AGENT_STDERR}"
+    unit = "venv-doctor-scan" if mode is service.Mode.TIMER else "venv-doctor"
+    return f"logs: journalctl --user -u {unit}"
+
+
+@click.group("service")
+def service_group() -> None:
+    """Run venv-doctor in the background (systemd user service or macOS LaunchAgent)."""
+
+
+@service_group.command("install")
+@click.option(
+    "--print", "print_only", is_flag=True, help="Show the files and commands; change nothing."
+)
+@click.option(
+    "--timer",
+    is_flag=True,
+    help="No resident daemon: check and repair every 6 hours (a systemd timer).",
+)
+@click.option(
+    "--python",
+    "python",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PATH",
+    help="Run the service as `PATH -m venv_doctor` (venv-doctor must be installed there).",
+)
+def install_command(print_only: bool, timer: bool, python: Path | None) -> None:
+    """Install and start the service for the current user.
+
+    Writes the unit (~/.config/systemd/user/) or LaunchAgent (~/Library/LaunchAgents/)
+    with the absolute path of this venv-doctor and its directories, then runs
+    `systemctl --user daemon-reload` and `enable --now` (or `launchctl bootstrap`),
+    printing each command. `service uninstall` removes exactly what this wrote.
+    """
+    ctx = get_context()
+    plan = service.plan_install(ctx, timer=timer, python=python)
+    _warn(plan.warnings)
+    if print_only:
+        _print_plan(plan)
+        return
+    service.install(plan, ctx.dirs, announce=_announce)
+    click.echo(
+        f"installed {plan.unit} ({plan.manager.value}); {_log_hint(plan.manager, plan.mode)}"
+    )
+
+
+@service_group.command("uninstall")
+def uninstall_command() -> None:
+    """Stop the service and remove every file `service install` wrote."""
+    ctx = get_context()
+    result = service.uninstall(ctx.dirs, ctx.env, announce=_announce)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if not result.recorded:
+        click.echo(f"nothing to uninstall: no record in {service.manifest_path(ctx.dirs)}")
+        return
+    click.echo("uninstalled the venv-doctor service")
+
+
+def _unit_dict(u: UnitState) -> dict[str, Any]:
+    return {
+        "name": u.name,
+        "path": str(u.path),
+        "installed": u.installed,
+        "enabled": u.enabled,
+        "active": u.active,
+        "pid": u.pid,
+    }
+
+
+def status_json(st: ServiceStatus) -> str:
+    return render.envelope(
+        manager=st.availability.manager.value,
+        available=st.availability.available,
+        reason=st.availability.reason,
+        installed=st.installed,
+        recorded=st.recorded,
+        mode=st.mode.value if st.mode else None,
+        units=[_unit_dict(u) for u in st.units],
+        modified=[str(p) for p in st.modified],
+        command=list(st.command),
+        command_missing=st.command_missing,
+        log={"source": st.log_source, "lines": list(st.log)},
+    )
+
+
+def _unit_line(u: UnitState) -> str:
+    if not u.installed:
+        return f"{u.name}: not installed ({u.path})"
+    parts = [u.enabled or "?", u.active or "?"] + ([f"pid {u.pid}"] if u.pid else [])
+    return f"{u.name}: " + ", ".join(parts) + f"  ({u.path})"
+
+
+def _print_status(st: ServiceStatus) -> None:
+    a = st.availability
+    click.echo(f"manager:   {a.manager.value} ({a.reason})")
+    how = f" ({st.mode.value})" if st.mode else ""
+    by = "" if st.recorded or not st.installed else ", not by `venv-doctor service install`"
+    click.echo(f"installed: {'yes' if st.installed else 'no'}{how}{by}")
+    for u in st.units:
+        click.echo(f"  {_unit_line(u)}")
+    if st.command:
+        missing = (
+            "  (missing! run `venv-doctor service install` again)" if st.command_missing else ""
+        )
+        click.echo(f"command:   {' '.join(st.command)}{missing}")
+    for path in st.modified:
+        click.echo(f"modified:  {path} was edited since install")
+    if st.log_source:
+        click.echo(f"log ({st.log_source}):")
+        for line in st.log or ("(empty)",):
+            click.echo(f"  {line}")
+
+
+@service_group.command("status")
+@json_option
+def status_command(as_json: bool) -> None:
+    """Show whether the service is installed, enabled and running, and its log."""
+    st = service.status(get_context())
+    if as_json:
+        echo_json(status_json(st))
+    else:
+        _print_status(st)
+
+
+COMMANDS = [service_group]
