@@ -44,6 +44,8 @@ COMMAND_MODULES = (
     "track",
     "notify",
     "service",
+    "repair",
+    "daemon",
 )
 
 
