@@ -45,6 +45,11 @@ def _register() -> None:
         for command in module.COMMANDS:
             cli.add_command(command)
 
+    from venv_doctor.cli import interpreters as interpreters_cli
+
+    for command in interpreters_cli.COMMANDS:
+        cli.add_command(command)
+
 
 _register()
 
