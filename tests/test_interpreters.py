@@ -71,6 +71,38 @@ def test_inventory_finds_homebrew_without_the_prefix_variable_via_extra(
     assert keg_python not in _paths(found)
 
 
+@pytest.mark.parametrize("macos_keg", [False, True])
+def test_inventory_on_a_keg_holding_the_real_binary(tmp_path: Path, macos_keg: bool) -> None:
+    """Real Homebrew: the keg holds the binary (macOS: inside a framework), opt/ links the keg."""
+    prefix = tmp_path / "brew"
+    keg = prefix / "Cellar" / "python@3.12" / "3.12.99_1"
+    (keg / "bin").mkdir(parents=True)
+    if macos_keg:
+        fw_bin = keg / "Frameworks" / "Python.framework" / "Versions" / "3.12" / "bin"
+        fw_bin.mkdir(parents=True)
+        shutil.copy2(real_python("3.12"), fw_bin / "python3.12")
+        (keg / "bin" / "python3.12").symlink_to(
+            Path("..", *fw_bin.relative_to(keg).parts, "python3.12")
+        )
+        real = fw_bin / "python3.12"
+    else:
+        shutil.copy2(real_python("3.12"), keg / "bin" / "python3.12")
+        real = keg / "bin" / "python3.12"
+    (keg / "bin" / "python3").symlink_to("python3.12")
+    (prefix / "opt").mkdir()
+    (prefix / "opt" / "python@3.12").symlink_to(Path("..", "Cellar", "python@3.12", "3.12.99_1"))
+    (prefix / "bin").mkdir()
+    (prefix / "bin" / "python3").symlink_to(Path("..", "opt", "python@3.12", "bin", "python3"))
+    env = _env(HOMEBREW_PREFIX=str(prefix), PATH=f"{prefix / 'bin'}:{SAFE_PATH}")
+    found = [i for i in inventory(Config(), env, tmp_path / "c.json") if i.real == real]
+    assert found == [
+        Interpreter(
+            prefix / "opt" / "python@3.12" / "bin" / "python3.12", real, "3.12.99", "homebrew"
+        )
+    ]
+    assert stable_path_for(prefix / "bin" / "python3", env) == found[0].path
+
+
 def test_stable_path_for_cellar_path_is_opt(homebrew: FakeHomebrew) -> None:
     keg_python = homebrew.install("3.12", _version("3.12"))
     env = _env(HOMEBREW_PREFIX=str(homebrew.prefix))
@@ -85,6 +117,8 @@ def test_stable_path_for_dangling_cellar_path_after_upgrade(homebrew: FakeHomebr
     homebrew.upgrade("3.12", version, version + "_1")
     assert not old_keg_python.exists()
     assert stable_path_for(old_keg_python, _env()) == homebrew.opt_python("3.12")
+    old_python3 = old_keg_python.with_name("python3")
+    assert stable_path_for(old_python3, _env()) == homebrew.opt_python("3.12")
 
 
 def test_stable_path_for_keeps_cellar_path_when_opt_reaches_another_minor(tmp_path: Path) -> None:

@@ -233,9 +233,9 @@ def stable_path_for(real_or_link: Path, env: Mapping[str, str]) -> Path:
     minor = _minor_named_by(path) if not os.path.exists(path) else _minor_reached(path)
     options: list[Path] = []
     for hop in (path, *links.follow(path).hops):
-        options += _opt_forms(hop, env)
-        options += [p for p in (_uv_minor_form(hop), _versioned_sibling(hop)) if p]
-        options.append(hop)
+        forms = [*_opt_forms(hop, env), *filter(None, [_uv_minor_form(hop)]), hop]
+        for form in forms:
+            options += filter(None, [form, _versioned_sibling(form)])
     usable = [
         p
         for p in options
