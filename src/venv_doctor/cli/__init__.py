@@ -44,6 +44,7 @@ COMMAND_MODULES = (
     "track",
     "notify",
     "service",
+    "interpreters",
 )
 
 
