@@ -87,6 +87,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     for name in STORE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", _path_without_real_home())
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
     monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
     monkeypatch.setenv("UV_NO_CACHE", "1")
@@ -109,6 +110,17 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
         _guard_on = False
     if _violations:
         pytest.fail("test touched the real home directory:\n" + "\n".join(_violations))
+
+
+def _path_without_real_home() -> str:
+    """PATH minus entries under the real home (e.g. ~/.cargo/bin), keeping the pyenv tree."""
+    keep = []
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        real = os.path.realpath(entry) if entry else ""
+        under_home = real == str(REAL_HOME) or real.startswith(str(REAL_HOME) + "/")
+        if entry and (not under_home or real.startswith(str(REAL_PYENV_ROOT) + "/")):
+            keep.append(entry)
+    return os.pathsep.join(keep)
 
 
 def _assert_all_paths_under(tmp_path: Path) -> None:

@@ -44,8 +44,11 @@ COMMAND_MODULES = (
     "track",
     "notify",
     "service",
+    "service",
+    "interpreters",
     "repair",
     "daemon",
+)
 )
 
 
