@@ -48,14 +48,20 @@ def _venv_minor(d: Diagnosis, recorded: str | None = None) -> str | None:
     return minor_of(d.python.version or recorded)
 
 
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split(".") if x.isdigit())
+
+
 def _fallback(interpreters: Sequence[Interpreter], minor: str | None) -> Interpreter | None:
     """No interpreter of the venv's minor: the closest newer one, else the newest."""
     cpython3 = [i for i in interpreters if i.version.startswith("3.")]
     if not cpython3:
         return None
-    key = lambda i: tuple(int(x) for x in i.minor.split("."))  # noqa: E731
+    def key(i: Interpreter) -> tuple[int, ...]:
+        return _numbers(i.minor)
+
     if minor and minor.startswith("3."):
-        newer = [i for i in cpython3 if key(i) >= tuple(int(x) for x in minor.split("."))]
+        newer = [i for i in cpython3 if key(i) >= _numbers(minor)]
         if newer:
             return best_for(cpython3, min(newer, key=key).minor)
     return best_for(cpython3, max(cpython3, key=key).minor)

@@ -44,11 +44,9 @@ COMMAND_MODULES = (
     "track",
     "notify",
     "service",
-    "service",
     "interpreters",
     "repair",
     "daemon",
-)
 )
 
 
