@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from venv_doctor import config as config_mod
-from venv_doctor import events, interpreters, repair, sdnotify, status, watch
+from venv_doctor import interpreters, registry, repair, sdnotify, status, watch
 from venv_doctor.debounce import Debouncer
 from venv_doctor.diagnosis import diagnose
 from venv_doctor.errors import ConfigError, VenvDoctorError
@@ -239,7 +239,7 @@ class Daemon:
             return
         venvs = read_venvs(locations)
         diagnoses = [self._diagnose(v) for v in venvs]
-        events.record_check(self.ctx, diagnoses)
+        registry.record_check(self.ctx, venvs, diagnoses)
         changes = [self._transition(d) for d in diagnoses]
         happened = [e for e in changes if e is not None]
         for d in diagnoses:
@@ -272,7 +272,7 @@ class Daemon:
     def _act(self, changes: list[tuple[str, Diagnosis]]) -> None:
         out: list[VenvEvent] = []
         for kind, d in changes:
-            events.record_event(self.ctx, d.path, kind, _first_message(d))
+            registry.record_event(self.ctx, d.path, kind, _first_message(d))
             outcome = self._auto_repair(d) if kind == "broken" else None
             out.append(outcome or VenvEvent.from_diagnosis(kind, d))  # type: ignore[arg-type]
         fresh = self.deduper.fresh(out)
@@ -287,17 +287,17 @@ class Daemon:
         if policy == "off":
             return None
         inventory = interpreters.inventory(self.ctx.config, self.ctx.env)
-        plan = plan_for(d, inventory, has_snapshot=events.has_snapshot(self.ctx, d.path))
+        plan = plan_for(d, inventory, has_snapshot=registry.has_snapshot(self.ctx, d.path))
         if plan.action is Action.NONE or (policy == "relink" and plan.action is not Action.RELINK):
             return None
         self.status.pending_repairs = [str(d.path)]
         self._write_status()
         result = repair.execute(
-            self.ctx, plan, events.requirements_for, allow_rebuild=policy == "rebuild",
+            self.ctx, plan, registry.requirements_for, allow_rebuild=policy == "rebuild",
             progress=lambda name, step: log.info("%s: %s", name, step),
         )
         self.status.pending_repairs = []
-        events.record_event(self.ctx, d.path, "repair", result.message)
+        registry.record_event(self.ctx, d.path, "repair", result.message)
         log.info("%s: %s %s", d.name, result.outcome, result.message)
         if result.outcome == "repaired":
             self.known[d.path] = diagnose(load(d.location))

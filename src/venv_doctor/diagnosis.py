@@ -387,10 +387,7 @@ def _adjust_for_probe(static: list[Finding], probe: ProbeResult | None) -> list[
 
 
 def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
-    if venv.error:
-        finding = Finding("venv-unreadable", E, venv.error, "check the directory's permissions")
-        return _result(venv, [finding], None)
-    if not os.path.isdir(venv.path):
+    if not os.path.lexists(venv.path):
         missing = Finding(
             "venv-missing",
             E,
@@ -398,6 +395,9 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
             f"`venv-doctor repair {venv.name}` recreates it from its recorded snapshot",
         )
         return _result(venv, [missing], None)
+    if venv.error:
+        finding = Finding("venv-unreadable", E, venv.error, "check the directory's permissions")
+        return _result(venv, [finding], None)
     roots = _root_links(venv)
     findings = _cfg_findings(venv) + _link_findings(venv, roots)
     findings += _home_findings(venv, roots) + _version_findings(venv, roots)

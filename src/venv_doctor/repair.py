@@ -238,17 +238,34 @@ def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | No
     from venv_doctor import distributions, runner
 
     venv = load_at(path)
-    found = distributions.read_venv(venv)
-    have = {(d.name, d.version) for d in found.distributions}
+    have = {(p.name, p.version) for p in distributions.read(venv.site_packages).packages}
     missing = sorted(f"{n}=={v}" for n, v in expected - have)
     if missing:
         return "not installed: " + ", ".join(missing)
-    modules = sorted({m for d in found.distributions for m in distributions.top_level_modules(venv, d)})
+    modules = sorted(top_level_modules(venv.site_packages))
     if not modules:
         return None
     done = runner.run([path / "bin" / "python", "-c", IMPORT_CHECK, *modules], timeout=300)
     failures = done.stdout.strip()
     return f"cannot import: {failures}" if failures or not done.ok else None
+
+
+SKIP_MODULES = frozenset({"pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel"})
+
+
+def top_level_modules(site_packages: tuple[Path, ...]) -> set[str]:
+    """Importable top-level names the installed distributions put in site-packages."""
+    names: set[str] = set()
+    for site in site_packages:
+        for record in site.glob("*.dist-info/RECORD"):
+            for line in record.read_text(encoding="utf-8", errors="replace").splitlines():
+                first = line.split(",", 1)[0].split("/", 1)
+                top = first[0]
+                if len(first) == 2 and (site / top / "__init__.py").is_file():
+                    names.add(top)
+                elif len(first) == 1 and top.endswith(".py"):
+                    names.add(top[:-3])
+    return {n for n in names if n.isidentifier() and n not in SKIP_MODULES}
 
 
 def restore(ctx: Context, journal: Journal, backup: object) -> Path | None:

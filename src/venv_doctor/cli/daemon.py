@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from venv_doctor import events, render, status
+from venv_doctor import registry, render, status
 from venv_doctor.cli.base import echo_json, get_context, json_option
 
 
@@ -40,9 +40,9 @@ def status_report(ctx: object) -> dict[str, object]:
             "since": info.get("since") if running else None,
         },
         "last_scan": info.get("last_scan"),
-        "summary": events.summary(ctx) or info.get("summary") or {s: 0 for s in ("healthy", "degraded", "broken", "unknown")},
+        "summary": registry.summary(ctx) or info.get("summary") or {s: 0 for s in ("healthy", "degraded", "broken", "unknown")},
         "watched": info.get("watched", []) if running else [],
-        "events": events.recent(ctx, limit=20),
+        "events": registry.recent(ctx, limit=20),
         "pending_repairs": info.get("pending_repairs", []) if running else [],
         "own_venv": info.get("own_venv"),
     }

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import click
 
-from venv_doctor import backups, events, interpreters, render, repair
+from venv_doctor import backups, interpreters, registry, render, repair
 from venv_doctor.cli.base import echo_json, get_context, json_option
 from venv_doctor.errors import ExitCode, UsageError
 from venv_doctor.findings import Diagnosis, Status
@@ -25,8 +25,8 @@ def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnos
     if all_:
         found = diagnose_all(read_venvs(resolve_targets(ctx, ())))
         found = [d for d in found if d.status is not Status.HEALTHY]
-        return found + events.vanished(ctx, ())
-    located, missing = events.resolve_with_history(ctx, targets)
+        return found + registry.vanished(ctx)
+    located, missing = registry.resolve_with_history(ctx, targets)
     return diagnose_all(read_venvs(located)) + missing
 
 
@@ -34,8 +34,8 @@ def _plans(ctx: Context, found: list[Diagnosis], python: str | None, strategy: s
     inventory = interpreters.inventory(ctx.config, ctx.env)
     return [
         plan_for(
-            d, inventory, events.has_snapshot(ctx, d.path), python, strategy,
-            recorded_version=events.recorded_version(ctx, d.path),
+            d, inventory, registry.has_snapshot(ctx, d.path), python, strategy,
+            recorded_version=registry.recorded_version(ctx, d.path),
         )
         for d in found
     ]
@@ -111,9 +111,9 @@ def _run_one(ctx: Context, plan: Plan, allowed: bool, *, dry_run: bool, wait: bo
     if refusal:
         return repair.RepairResult(plan.diagnosis.name, plan.diagnosis.path, plan.action.value, "skipped",
                                    refusal + " (pass --allow-other-owner)", plan.before, plan.after)
-    result = repair.execute(ctx, plan, events.requirements_for, dry_run=dry_run, wait=wait, progress=say)
+    result = repair.execute(ctx, plan, registry.requirements_for, dry_run=dry_run, wait=wait, progress=say)
     if not dry_run and plan.action is not Action.NONE:
-        events.record_event(ctx, plan.diagnosis.path, "repair", f"{result.outcome}: {result.message}")
+        registry.record_event(ctx, plan.diagnosis.path, "repair", f"{result.outcome}: {result.message}")
     return result
 
 
@@ -142,7 +142,7 @@ def restore_command(target: str, backup_id: int | None, list_: bool) -> None:
     """Put a kept backup of TARGET back in place (the current venv becomes a backup)."""
     ctx = get_context()
     journal = repair.open_journal(ctx)
-    located, missing = events.resolve_with_history(ctx, [target])
+    located, missing = registry.resolve_with_history(ctx, [target])
     path = (located[0].path if located else missing[0].path)
     kept = [b for b in backups.kept(journal) if b.venv == path]
     if list_ or not kept:
