@@ -77,10 +77,18 @@ def read_venvs(locations: Sequence[Location]) -> list[Venv]:
         return list(pool.map(load, locations))
 
 
+def _can_start(venv: Venv) -> bool:
+    """Worth a probe: a dangling or looping bin/python is already diagnosed statically."""
+    main = venv.main_python
+    if main is None or not os.path.isdir(venv.path):
+        return False
+    return not (main.chain.dangling or main.chain.loop)
+
+
 def diagnose_all(venvs: Sequence[Venv], deep: bool = False) -> list[Diagnosis]:
     if not deep:
         return [diagnose(v) for v in venvs]
-    runnable = [v for v in venvs if v.main_python is not None and os.path.isdir(v.path)]
+    runnable = [v for v in venvs if _can_start(v)]
     results = probe.probe_many(
         [(v.path / "bin" / v.main_python.name, v.site_packages) for v in runnable if v.main_python]
     )

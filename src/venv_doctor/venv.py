@@ -114,6 +114,8 @@ def _read_cfg(path: Path) -> tuple[PyvenvCfg | None, str | None]:
         return pyvenv_cfg.read(cfg_path), None
     except UnicodeDecodeError:
         return None, f"{cfg_path} is not UTF-8 text"
+    except ValueError:
+        return None, f"{cfg_path} holds binary data, not text"
     except OSError as exc:
         return None, f"{cfg_path} cannot be read: {exc.strerror or exc}"
 
