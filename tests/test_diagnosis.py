@@ -53,7 +53,9 @@ def set_cfg(venv: Path, **values: str) -> None:
     """Rewrite keys of pyvenv.cfg (``None``-free), keeping the rest."""
     cfg = venv / "pyvenv.cfg"
     lines = [ln for ln in cfg.read_text().splitlines() if ln.split("=")[0].strip() not in values]
-    lines += [f"{k.replace('_', '-') if k == 'include_system' else k} = {v}" for k, v in values.items()]
+    lines += [
+        f"{k.replace('_', '-') if k == 'include_system' else k} = {v}" for k, v in values.items()
+    ]
     cfg.write_text("\n".join(lines) + "\n")
 
 
@@ -88,7 +90,10 @@ def test_stdlib_venv_is_healthy(tmp_path: Path, minor: str) -> None:
     assert d.python.version is not None and d.python.version.startswith(minor + ".")
 
 
-@pytest.mark.parametrize(("minor", "creator"), [("3.7", "virtualenv"), ("3.12", "virtualenv"), ("3.12", "uv"), ("3.13", "uv"), ("3.8", "uv")])
+@pytest.mark.parametrize(
+    ("minor", "creator"),
+    [("3.7", "virtualenv"), ("3.12", "virtualenv"), ("3.12", "uv"), ("3.13", "uv"), ("3.8", "uv")],
+)
 def test_virtualenv_and_uv_venvs_are_healthy(tmp_path: Path, minor: str, creator: str) -> None:
     python = real_python(minor)
     venv = make_venv(python, tmp_path / "v", creator=creator)
@@ -370,7 +375,7 @@ def test_copied_venv_runs_the_original_venvs_python(tmp_path: Path, wheelhouse: 
 def test_scripts_that_are_not_python_are_ignored(tmp_path: Path) -> None:
     venv = make_venv(real_python("3.12"), tmp_path / "v")
     shell = venv / "bin" / "helper"
-    shell.write_text("#!/bin/sh\nexec /nonexistent/thing \"$@\"\n")
+    shell.write_text('#!/bin/sh\nexec /nonexistent/thing "$@"\n')
     shell.chmod(0o755)
     env_script = venv / "bin" / "envtool"
     env_script.write_text("#!/usr/bin/env python3\n")
@@ -431,7 +436,9 @@ def test_cfg_replaced_by_a_directory(tmp_path: Path) -> None:
     d = static(venv)
     assert d.status is Status.UNKNOWN
     assert d.codes() == {"cfg-unreadable"}
-    assert finding(d, "cfg-unreadable").message == f"{venv / 'pyvenv.cfg'} is a directory, not a file"
+    assert (
+        finding(d, "cfg-unreadable").message == f"{venv / 'pyvenv.cfg'} is a directory, not a file"
+    )
 
 
 def test_cfg_replaced_by_a_dangling_link(tmp_path: Path) -> None:
@@ -560,10 +567,19 @@ def test_venv_path_that_cannot_be_listed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("path", "words"),
     [
-        ("/opt/homebrew/Cellar/python@3.12/3.12.1/bin/python3.12", "Homebrew removed the python@3.12 3.12.1 keg"),
-        ("/home/linuxbrew/.linuxbrew/Cellar/python@3.11/3.11.9_1/bin/python3.11", "python@3.11 3.11.9_1"),
+        (
+            "/opt/homebrew/Cellar/python@3.12/3.12.1/bin/python3.12",
+            "Homebrew removed the python@3.12 3.12.1 keg",
+        ),
+        (
+            "/home/linuxbrew/.linuxbrew/Cellar/python@3.11/3.11.9_1/bin/python3.11",
+            "python@3.11 3.11.9_1",
+        ),
         ("/home/a/.pyenv/versions/3.10.4/bin/python3.10", "`pyenv uninstall 3.10.4`"),
-        ("/home/a/.local/share/uv/python/cpython-3.12.4-linux-x86_64-gnu/bin/python3.12", "uv-managed Python cpython-3.12.4"),
+        (
+            "/home/a/.local/share/uv/python/cpython-3.12.4-linux-x86_64-gnu/bin/python3.12",
+            "uv-managed Python cpython-3.12.4",
+        ),
         ("/Library/Frameworks/Python.framework/Versions/3.9/bin/python3.9", "python.org"),
         ("/usr/bin/python3.10", "system Python package"),
         ("/srv/tools/python/bin/python3", "moved, upgraded or uninstalled"),

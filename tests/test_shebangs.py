@@ -27,7 +27,7 @@ def test_shebang_with_arguments_and_crlf() -> None:
 def test_pip_trampoline_with_double_quotes() -> None:
     head = (
         b"#!/bin/sh\n"
-        b"'''exec' \"/very/long/path with space/bin/python\" \"$0\" \"$@\"\n"
+        b'\'\'\'exec\' "/very/long/path with space/bin/python" "$0" "$@"\n'
         b"' '''\n# -*- coding: utf-8 -*-\n"
     )
     found = parse(SCRIPT, head)
@@ -35,9 +35,7 @@ def test_pip_trampoline_with_double_quotes() -> None:
 
 
 def test_uv_trampoline_with_single_quotes_and_non_ascii() -> None:
-    head = (
-        b"#!/bin/sh\n'''exec' '/tmp/my venvs/caf\xc3\xa9 env/bin/python' \"$0\" \"$@\"\n' '''\n"
-    )
+    head = b"#!/bin/sh\n'''exec' '/tmp/my venvs/caf\xc3\xa9 env/bin/python' \"$0\" \"$@\"\n' '''\n"
     found = parse(SCRIPT, head)
     assert found is not None
     assert found.form == "trampoline"
@@ -49,7 +47,7 @@ def test_uv_trampoline_with_single_quotes_and_non_ascii() -> None:
     [
         b"#!/usr/bin/env python3\nimport sys\n",  # resolved through PATH: not tied to a venv
         b"#!/bin/sh\necho hello\n",  # a shell script
-        b"#!/bin/bash\nexec foo \"$@\"\n",
+        b'#!/bin/bash\nexec foo "$@"\n',
         b"#!/usr/bin/perl\n",
         b"#!python\n",  # relative: not something we can judge
         b"\x7fELF\x02\x01\x01\x00",  # a binary

@@ -66,9 +66,7 @@ def _root_links(venv: Venv) -> list[BinPython]:
     roots = []
     for py in venv.pythons:
         first = py.chain.first_target
-        if first is None or first.parent != bin_dir:
-            roots.append(py)
-        elif py.chain.loop or not os.path.lexists(first):
+        if first is None or first.parent != bin_dir or py.chain.loop or not os.path.lexists(first):
             roots.append(py)
     return roots
 
