@@ -587,3 +587,12 @@ def test_venv_path_that_cannot_be_listed(tmp_path: Path) -> None:
 )
 def test_guess_cause(path: str, words: str) -> None:
     assert words in guess_cause(path)
+
+
+def test_guess_cause_knows_a_custom_pyenv_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "opt" / "py"))
+    path = tmp_path / "opt" / "py" / "versions" / "3.9.18" / "bin" / "python3.9"
+    assert "`pyenv uninstall 3.9.18`" in guess_cause(path)
+    assert "pyenv" not in guess_cause("/srv/app/versions/2/bin/python3")

@@ -20,6 +20,7 @@ from venv_doctor.findings import (
     status_of,
 )
 from venv_doctor.interpreters import version_from_path
+from venv_doctor.paths import pyenv_root
 from venv_doctor.probe import ProbeResult
 from venv_doctor.pyvenv_cfg import minor_of
 from venv_doctor.venv import BinPython, Location, Venv
@@ -43,13 +44,22 @@ def guess_cause(path: Path | str) -> str:
         )
     if m := _UV.search(text):
         return f"the uv-managed Python {m.group(1)} was upgraded or uninstalled?"
-    if "pyenv" in text and (m := _PYENV.search(text)):
-        return f"`pyenv uninstall {m.group(1)}`?"
+    if version := _pyenv_version(text):
+        return f"`pyenv uninstall {version}`?"
     if "Python.framework" in text:
         return "the python.org installation was removed or replaced?"
     if text.startswith(("/usr/bin/", "/usr/local/bin/", "/bin/")):
         return "the system Python package was removed or upgraded?"
     return "the interpreter was moved, upgraded or uninstalled?"
+
+
+def _pyenv_version(text: str) -> str | None:
+    """The pyenv version a path lies in: under PYENV_ROOT, or any ``.../pyenv.../versions/X``."""
+    root = f"{pyenv_root()}/versions/"
+    if text.startswith(root):
+        return text[len(root) :].split("/", 1)[0] or None
+    m = _PYENV.search(text)
+    return m.group(1) if m and "pyenv" in text[: m.start()] else None
 
 
 def _rel(venv: Venv, path: Path) -> str:
@@ -302,13 +312,16 @@ def _own_bin(venv: Venv, interpreter: str) -> bool:
 
 
 def _script_findings(venv: Venv) -> list[Finding]:
-    dead: dict[str, list[str]] = defaultdict(list)
-    foreign: dict[str, list[str]] = defaultdict(list)
+    by_interpreter: dict[str, list[str]] = defaultdict(list)
     for script in venv.scripts:
-        if not os.path.exists(script.interpreter):
-            dead[script.interpreter].append(script.script.name)
-        elif not _own_bin(venv, script.interpreter):
-            foreign[script.interpreter].append(script.script.name)
+        by_interpreter[script.interpreter].append(script.script.name)
+    dead: dict[str, list[str]] = {}
+    foreign: dict[str, list[str]] = {}
+    for interpreter, names in by_interpreter.items():  # one stat per interpreter, not per script
+        if not os.path.exists(interpreter):
+            dead[interpreter] = names
+        elif not _own_bin(venv, interpreter):
+            foreign[interpreter] = names
     out = []
     for interpreter, names in sorted(dead.items()):
         out.append(
