@@ -204,6 +204,24 @@ def test_internal_error_exit_70_with_a_debug_log(
     assert "Traceback" in text and "RuntimeError: boom" in text
 
 
+def test_interrupted_is_exit_130(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("venv_doctor.cli.check.check", interrupt)
+    code, _, err = cli(capsys, "check")
+    assert code == 130
+    assert err.strip() == "venv-doctor: interrupted"
+
+
+def test_help_is_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "check", "--help")
+    assert code == 0
+    assert "--deep" in out and "--store NAME" in out and "Exit status" in out
+
+
 def test_console_script_exit_codes(wrapper_store: Path, tmp_path: Path) -> None:
     """The real entry point (python -m venv_doctor) exits with the documented code."""
     base = tmp_path / "base" / "bin"

@@ -307,7 +307,8 @@ def test_interpreter_that_is_not_a_program(tmp_path: Path) -> None:
     d = deep(venv)
     assert d.status is Status.BROKEN
     assert d.codes() == {"interpreter-fails"}
-    assert "could not be started" in finding(d, "interpreter-fails").message
+    message = finding(d, "interpreter-fails").message
+    assert message == "bin/python could not be started: Exec format error"
 
 
 # --- console scripts ----------------------------------------------------------------------

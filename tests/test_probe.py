@@ -76,7 +76,7 @@ def test_missing_interpreter_does_not_start(tmp_path: Path) -> None:
     result = probe.probe(tmp_path / "bin" / "python")
     assert not result.started
     assert result.returncode is None
-    assert "not found" in result.error_line
+    assert result.error_line == f"{tmp_path / 'bin' / 'python'} not found"
     assert result.describe_exit() == "no exit code (it could not be started)"
 
 
@@ -137,7 +137,7 @@ def test_a_hanging_interpreter_times_out(tmp_path: Path) -> None:
     python.chmod(0o755)
     result = probe.probe(python, timeout=0.3)
     assert not result.started
-    assert "timed out" in result.error_line
+    assert result.error_line == "timed out after 0.3 s"
 
 
 def test_probe_many_keeps_the_order(tmp_path: Path) -> None:

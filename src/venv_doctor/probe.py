@@ -75,6 +75,7 @@ def _why_not(cmd: list[str], exc: CommandError) -> str:
     the command, which holds the whole multi-line probe script."""
     shown = f"`{shlex.join(cmd)}` "
     detail = exc.message[len(shown) :] if exc.message.startswith(shown) else exc.message
+    detail = detail.removeprefix("cannot start: ")
     return detail.splitlines()[0] if detail.strip() else "(no output)"
 
 
