@@ -199,6 +199,19 @@ def test_homebrew_venv_pinned_to_a_cellar_keg(
     assert deep(venv).codes() == {"interpreter-dangling"}  # no second finding from the probe
 
 
+def test_homebrew_formula_uninstalled(tmp_path: Path, homebrew: FakeHomebrew) -> None:
+    homebrew.install("3.12", "3.12.1")
+    venv = make_venv(homebrew.opt_python("3.12"), tmp_path / "v")
+    shutil.rmtree(homebrew.keg("3.12", "3.12.1").parent)  # `brew uninstall python@3.12`
+    homebrew.opt("3.12").unlink()
+    d = static(venv)
+    assert d.status is Status.BROKEN
+    assert d.codes() == {"interpreter-dangling"}
+    message = finding(d, "interpreter-dangling").message
+    assert str(homebrew.opt_python("3.12")) in message
+    assert "`brew uninstall python@3.12`" in message
+
+
 # --- pyenv, system python3 --------------------------------------------------------------
 
 
@@ -577,6 +590,7 @@ def test_venv_path_that_cannot_be_listed(tmp_path: Path) -> None:
             "python@3.11 3.11.9_1",
         ),
         ("/home/a/.pyenv/versions/3.10.4/bin/python3.10", "`pyenv uninstall 3.10.4`"),
+        ("/usr/local/opt/python@3.10/bin/python3.10", "Homebrew's python@3.10 is gone"),
         (
             "/home/a/.local/share/uv/python/cpython-3.12.4-linux-x86_64-gnu/bin/python3.12",
             "uv-managed Python cpython-3.12.4",

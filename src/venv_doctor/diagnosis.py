@@ -26,9 +26,24 @@ from venv_doctor.pyvenv_cfg import minor_of
 from venv_doctor.venv import BinPython, Location, Venv
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-_CELLAR = re.compile(r"/Cellar/(python@[\d.]+|python3?)/([^/]+)/")
 _PYENV = re.compile(r"/versions/([^/]+)/")
-_UV = re.compile(r"/uv/python/(cpython-[^/]+)/")
+# what removed a missing interpreter path, in the words of the tool that did it
+_CAUSES = (
+    (
+        re.compile(r"/Cellar/(python@[\d.]+|python3?)/([^/]+)/"),
+        "Homebrew removed the {0} {1} keg: `brew upgrade` or `brew cleanup`?",
+    ),
+    (re.compile(r"/opt/(python@[\d.]+)/"), "Homebrew's {0} is gone: `brew uninstall {0}`?"),
+    (
+        re.compile(r"/uv/python/(cpython-[^/]+)/"),
+        "the uv-managed Python {0} was upgraded or uninstalled?",
+    ),
+    (re.compile(r"/Python\.framework/"), "the python.org installation was removed or replaced?"),
+    (
+        re.compile(r"^(?:/usr|/usr/local)?/bin/"),
+        "the system Python package was removed or upgraded?",
+    ),
+)
 
 
 def repair_hint(location: Location) -> str:
@@ -38,18 +53,11 @@ def repair_hint(location: Location) -> str:
 def guess_cause(path: Path | str) -> str:
     """What most likely removed ``path``, in the words of the tool that did it."""
     text = str(path)
-    if m := _CELLAR.search(text):
-        return (
-            f"Homebrew removed the {m.group(1)} {m.group(2)} keg: `brew upgrade` or `brew cleanup`?"
-        )
-    if m := _UV.search(text):
-        return f"the uv-managed Python {m.group(1)} was upgraded or uninstalled?"
+    for pattern, words in _CAUSES:
+        if m := pattern.search(text):
+            return words.format(*m.groups())
     if version := _pyenv_version(text):
         return f"`pyenv uninstall {version}`?"
-    if "Python.framework" in text:
-        return "the python.org installation was removed or replaced?"
-    if text.startswith(("/usr/bin/", "/usr/local/bin/", "/bin/")):
-        return "the system Python package was removed or upgraded?"
     return "the interpreter was moved, upgraded or uninstalled?"
 
 
