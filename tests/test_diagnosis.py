@@ -50,12 +50,10 @@ def finding(d: Diagnosis, code: str) -> Finding:
 
 
 def set_cfg(venv: Path, **values: str) -> None:
-    """Rewrite keys of pyvenv.cfg (``None``-free), keeping the rest."""
+    """Set keys of pyvenv.cfg (replacing them where present), keeping the rest."""
     cfg = venv / "pyvenv.cfg"
     lines = [ln for ln in cfg.read_text().splitlines() if ln.split("=")[0].strip() not in values]
-    lines += [
-        f"{k.replace('_', '-') if k == 'include_system' else k} = {v}" for k, v in values.items()
-    ]
+    lines += [f"{key} = {value}" for key, value in values.items()]
     cfg.write_text("\n".join(lines) + "\n")
 
 
