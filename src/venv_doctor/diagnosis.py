@@ -20,14 +20,30 @@ from venv_doctor.findings import (
     status_of,
 )
 from venv_doctor.interpreters import version_from_path
+from venv_doctor.paths import pyenv_root
 from venv_doctor.probe import ProbeResult
 from venv_doctor.pyvenv_cfg import minor_of
 from venv_doctor.venv import BinPython, Location, Venv
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-_CELLAR = re.compile(r"/Cellar/(python@[\d.]+|python3?)/([^/]+)/")
 _PYENV = re.compile(r"/versions/([^/]+)/")
-_UV = re.compile(r"/uv/python/(cpython-[^/]+)/")
+# what removed a missing interpreter path, in the words of the tool that did it
+_CAUSES = (
+    (
+        re.compile(r"/Cellar/(python@[\d.]+|python3?)/([^/]+)/"),
+        "Homebrew removed the {0} {1} keg: `brew upgrade` or `brew cleanup`?",
+    ),
+    (re.compile(r"/opt/(python@[\d.]+)/"), "Homebrew's {0} is gone: `brew uninstall {0}`?"),
+    (
+        re.compile(r"/uv/python/(cpython-[^/]+)/"),
+        "the uv-managed Python {0} was upgraded or uninstalled?",
+    ),
+    (re.compile(r"/Python\.framework/"), "the python.org installation was removed or replaced?"),
+    (
+        re.compile(r"^(?:/usr|/usr/local)?/bin/"),
+        "the system Python package was removed or upgraded?",
+    ),
+)
 
 
 def repair_hint(location: Location) -> str:
@@ -37,19 +53,21 @@ def repair_hint(location: Location) -> str:
 def guess_cause(path: Path | str) -> str:
     """What most likely removed ``path``, in the words of the tool that did it."""
     text = str(path)
-    if m := _CELLAR.search(text):
-        return (
-            f"Homebrew removed the {m.group(1)} {m.group(2)} keg: `brew upgrade` or `brew cleanup`?"
-        )
-    if m := _UV.search(text):
-        return f"the uv-managed Python {m.group(1)} was upgraded or uninstalled?"
-    if "pyenv" in text and (m := _PYENV.search(text)):
-        return f"`pyenv uninstall {m.group(1)}`?"
-    if "Python.framework" in text:
-        return "the python.org installation was removed or replaced?"
-    if text.startswith(("/usr/bin/", "/usr/local/bin/", "/bin/")):
-        return "the system Python package was removed or upgraded?"
+    for pattern, words in _CAUSES:
+        if m := pattern.search(text):
+            return words.format(*m.groups())
+    if version := _pyenv_version(text):
+        return f"`pyenv uninstall {version}`?"
     return "the interpreter was moved, upgraded or uninstalled?"
+
+
+def _pyenv_version(text: str) -> str | None:
+    """The pyenv version a path lies in: under PYENV_ROOT, or any ``.../pyenv.../versions/X``."""
+    root = f"{pyenv_root()}/versions/"
+    if text.startswith(root):
+        return text[len(root) :].split("/", 1)[0] or None
+    m = _PYENV.search(text)
+    return m.group(1) if m and "pyenv" in text[: m.start()] else None
 
 
 def _rel(venv: Venv, path: Path) -> str:
@@ -60,22 +78,15 @@ def _rel(venv: Venv, path: Path) -> str:
 
 
 def _root_links(venv: Venv) -> list[BinPython]:
-    """The bin/python* entries that leave bin/ (or are copies): the ones that matter."""
+    """The bin/python* entries that matter: copies and links that leave bin/, plus
+    links whose chain breaks inside bin/ (a deleted sibling, a loop)."""
     bin_dir = venv.path / "bin"
-    roots = [p for p in venv.pythons if p.is_copy or p.chain.first_target is None]
-    roots += [
-        p
-        for p in venv.pythons
-        if p.chain.first_target is not None and p.chain.first_target.parent != bin_dir
-    ]
-    internal_broken = [
-        p
-        for p in venv.pythons
-        if p.chain.first_target is not None
-        and p.chain.first_target.parent == bin_dir
-        and not os.path.lexists(p.chain.first_target)
-    ]
-    return roots + internal_broken
+    roots = []
+    for py in venv.pythons:
+        first = py.chain.first_target
+        if first is None or first.parent != bin_dir or py.chain.loop or not os.path.lexists(first):
+            roots.append(py)
+    return roots
 
 
 def _venv_minor(venv: Venv) -> str | None:
@@ -152,30 +163,42 @@ def _link_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
             )
         ]
     out = []
+    in_loops: set[Path] = set()
+    dangling: dict[Path, list[BinPython]] = {}
     for py in roots:
         chain = py.chain
         if chain.loop:
-            out.append(
-                Finding(
-                    "interpreter-loop",
-                    E,
-                    f"bin/{py.name} is a symlink loop ({' -> '.join(str(h) for h in chain.hops[:4])} ...)",
-                    repair_hint(venv.location),
-                )
-            )
+            members = {chain.start, *chain.hops}
+            if not members & in_loops:  # one finding per loop, not one per link into it
+                out.append(_loop_finding(venv, py))
+            in_loops |= members
         elif chain.dangling:
-            missing = _first_missing(chain.hops) or chain.end
-            via = f" (via {chain.first_target})" if chain.first_target != missing else ""
-            out.append(
-                Finding(
-                    "interpreter-dangling",
-                    E,
-                    f"bin/{py.name} points to {missing}{via}, which no longer exists "
-                    f"({guess_cause(missing)})",
-                    repair_hint(venv.location),
-                )
-            )
+            dangling.setdefault(_first_missing(chain.hops) or chain.end, []).append(py)
+    out.extend(_dangling_finding(venv, missing, pys) for missing, pys in dangling.items())
     return out
+
+
+def _loop_finding(venv: Venv, py: BinPython) -> Finding:
+    steps = [f"bin/{py.name}", *(_rel(venv, hop) for hop in py.chain.hops[:4])]
+    return Finding(
+        "interpreter-loop",
+        E,
+        f"bin/{py.name} is a symlink loop ({' -> '.join(steps)} ...)",
+        repair_hint(venv.location),
+    )
+
+
+def _dangling_finding(venv: Venv, missing: Path, pys: list[BinPython]) -> Finding:
+    names = " and ".join(f"bin/{py.name}" for py in pys)
+    first = pys[0].chain.first_target
+    via = f" (via {first})" if first != missing else ""
+    verb = "points" if len(pys) == 1 else "point"
+    return Finding(
+        "interpreter-dangling",
+        E,
+        f"{names} {verb} to {missing}{via}, which no longer exists ({guess_cause(missing)})",
+        repair_hint(venv.location),
+    )
 
 
 def _first_missing(hops: tuple[Path, ...]) -> Path | None:
@@ -297,13 +320,16 @@ def _own_bin(venv: Venv, interpreter: str) -> bool:
 
 
 def _script_findings(venv: Venv) -> list[Finding]:
-    dead: dict[str, list[str]] = defaultdict(list)
-    foreign: dict[str, list[str]] = defaultdict(list)
+    by_interpreter: dict[str, list[str]] = defaultdict(list)
     for script in venv.scripts:
-        if not os.path.exists(script.interpreter):
-            dead[script.interpreter].append(script.script.name)
-        elif not _own_bin(venv, script.interpreter):
-            foreign[script.interpreter].append(script.script.name)
+        by_interpreter[script.interpreter].append(script.script.name)
+    dead: dict[str, list[str]] = {}
+    foreign: dict[str, list[str]] = {}
+    for interpreter, names in by_interpreter.items():  # one stat per interpreter, not per script
+        if not os.path.exists(interpreter):
+            dead[interpreter] = names
+        elif not _own_bin(venv, interpreter):
+            foreign[interpreter] = names
     out = []
     for interpreter, names in sorted(dead.items()):
         out.append(
@@ -344,7 +370,7 @@ def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> li
                 Finding(
                     "interpreter-fails",
                     E,
-                    f"bin/python exits with {probe.describe_exit()}: {probe.error_line}",
+                    f"{_main_name(venv)} {_how_it_failed(probe)}: {probe.error_line}",
                     repair_hint(venv.location),
                 )
             )
@@ -356,7 +382,7 @@ def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> li
                 Finding(
                     "minor-mismatch",
                     E,
-                    f"bin/python runs Python {probe.version}, but the venv's packages are in "
+                    f"{_main_name(venv)} runs Python {probe.version}, but the venv's packages are in "
                     f"lib/python{venv_minor}: they are invisible to it",
                     repair_hint(venv.location),
                 )
@@ -366,12 +392,22 @@ def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> li
             Finding(
                 "site-packages-invisible",
                 E,
-                f"bin/python runs but does not see {venv.path}'s site-packages "
+                f"{_main_name(venv)} runs but does not see {venv.path}'s site-packages "
                 f"(sys.prefix = {probe.prefix})",
                 repair_hint(venv.location),
             )
         )
     return out
+
+
+def _main_name(venv: Venv) -> str:
+    return f"bin/{venv.main_python.name}" if venv.main_python else "bin/python"
+
+
+def _how_it_failed(probe: ProbeResult) -> str:
+    if probe.returncode is None:
+        return "could not be started"
+    return f"exits with {probe.describe_exit()}"
 
 
 def _adjust_for_probe(static: list[Finding], probe: ProbeResult | None) -> list[Finding]:
@@ -387,7 +423,7 @@ def _adjust_for_probe(static: list[Finding], probe: ProbeResult | None) -> list[
 
 
 def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
-    if not os.path.lexists(venv.path):
+    if not os.path.exists(venv.path):
         missing = Finding(
             "venv-missing",
             E,

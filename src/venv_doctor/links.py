@@ -41,28 +41,24 @@ class LinkChain:
 def follow(start: Path) -> LinkChain:
     """Follow ``start`` through every symlink, without trusting ``realpath`` alone.
 
-    Intermediate directory links are resolved by ``realpath`` at each hop; the
+    Intermediate directory links are resolved by the kernel at each hop; the
     hops themselves are the file links a user would see with ``readlink``.
+    Works on strings (pathlib is slow here, and this runs for every bin/python*).
     """
-    hops: list[Path] = []
-    seen = {str(start)}
-    current = start
+    hops: list[str] = []
+    current = os.fspath(start)
+    seen = {current}
     while True:
         try:
             target = os.readlink(current)
         except OSError:
             break  # not a link (or gone): the chain ends here
-        nxt = Path(os.path.normpath(current.parent / target))
-        if str(nxt) in seen or len(hops) >= MAX_HOPS:
-            return LinkChain(start, tuple(hops), dangling=False, loop=True)
-        seen.add(str(nxt))
+        nxt = os.path.normpath(os.path.join(os.path.dirname(current), target))
+        if nxt in seen or len(hops) >= MAX_HOPS:
+            return LinkChain(start, tuple(map(Path, hops)), dangling=False, loop=True)
+        seen.add(nxt)
         hops.append(nxt)
         current = nxt
+    # exists() is False for a missing target and for a directory loop on the way
     dangling = not os.path.exists(current)
-    if not dangling and hops:
-        # a directory on the way may itself be a loop; realpath settles it
-        try:
-            os.stat(current)
-        except OSError:
-            dangling = True
-    return LinkChain(start, tuple(hops), dangling=dangling, loop=False)
+    return LinkChain(start, tuple(map(Path, hops)), dangling=dangling, loop=False)

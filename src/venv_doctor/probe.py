@@ -8,6 +8,7 @@ venv's site-packages is visible.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -69,14 +70,24 @@ def _error_line(text: str) -> str:
     return lines[-1] if lines else "(no output)"
 
 
+def _why_not(cmd: list[str], exc: CommandError) -> str:
+    """The runner's reason (``cannot start: ... not found``, ``timed out ...``) without
+    the command, which holds the whole multi-line probe script."""
+    shown = f"`{shlex.join(cmd)}` "
+    detail = exc.message[len(shown) :] if exc.message.startswith(shown) else exc.message
+    detail = detail.removeprefix("cannot start: ")
+    return detail.splitlines()[0] if detail.strip() else "(no output)"
+
+
 def probe(
     python: Path, expected_site: Iterable[Path] = (), timeout: float = DEFAULT_TIMEOUT
 ) -> ProbeResult:
     site = tuple(str(p) for p in expected_site)
+    cmd = [str(python), "-E", "-s", "-c", PROBE]
     try:
-        done = runner.run([python, "-E", "-s", "-c", PROBE], timeout=timeout)
+        done = runner.run(cmd, timeout=timeout)
     except CommandError as exc:
-        return ProbeResult(False, None, error_line=exc.message.splitlines()[0], expected_site=site)
+        return ProbeResult(False, None, error_line=_why_not(cmd, exc), expected_site=site)
     for line in done.stdout.splitlines():
         if line.startswith(MARK + "|") and done.ok:
             _, version, prefix, *paths = line.split("|")

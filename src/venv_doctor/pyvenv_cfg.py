@@ -98,8 +98,14 @@ def parse(text: str) -> PyvenvCfg:
     return PyvenvCfg(lines=lines, values=values, garbage=tuple(garbage))
 
 
+class NotTextError(ValueError):
+    """The file holds binary data, not ``key = value`` text."""
+
+
 def read(path: Path) -> PyvenvCfg:
-    """Parse the file; raises OSError/UnicodeDecodeError for the caller to report."""
+    """Parse the file; raises OSError or ValueError (not UTF-8, binary) for the caller."""
     with path.open("rb") as fh:
         data = fh.read(1 << 16)
+    if b"\0" in data:
+        raise NotTextError(f"{path} holds binary data, not text")
     return parse(data.decode("utf-8"))

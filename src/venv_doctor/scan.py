@@ -11,7 +11,7 @@ from pathlib import Path
 from venv_doctor import probe, stores, tracking
 from venv_doctor.config import Config
 from venv_doctor.diagnosis import diagnose
-from venv_doctor.errors import TargetNotFoundError
+from venv_doctor.errors import TargetNotFoundError, UsageError
 from venv_doctor.findings import Diagnosis
 from venv_doctor.paths import AppDirs
 from venv_doctor.venv import Location, Venv, is_venv_dir, load
@@ -33,7 +33,11 @@ class Context:
 
 
 def all_locations(ctx: Context, store: str | None = None) -> list[Location]:
-    chosen = [s for s in ctx.stores() if store is None or s.name == store]
+    known = ctx.stores()
+    names = sorted({s.name for s in known} | {tracking.STORE})
+    if store is not None and store not in names:
+        raise UsageError(f"--store {store}: no such store", hint="stores: " + ", ".join(names))
+    chosen = [s for s in known if store is None or s.name == store]
     tracked = ctx.tracked() if store in (None, tracking.STORE) else []
     return stores.discover(chosen, tracked)
 
@@ -59,9 +63,9 @@ def _match(target: str, known: list[Location], by_path: dict[Path, Location]) ->
     named = [x for x in known if x.name == target]
     if named:
         return named
+    if real.is_dir() and is_venv_dir(real):
+        return [Location(real.name, real, "path")]
     if os.sep in target or target.startswith("."):
-        if real.is_dir() and is_venv_dir(real):
-            return [Location(real.name, real, "path")]
         raise TargetNotFoundError(f"{target}: no virtual environment there")
     raise TargetNotFoundError(
         f"{target}: no venv of that name in any store",
@@ -77,10 +81,18 @@ def read_venvs(locations: Sequence[Location]) -> list[Venv]:
         return list(pool.map(load, locations))
 
 
+def _can_start(venv: Venv) -> bool:
+    """Worth a probe: a dangling or looping bin/python is already diagnosed statically."""
+    main = venv.main_python
+    if main is None or not os.path.isdir(venv.path):
+        return False
+    return not (main.chain.dangling or main.chain.loop)
+
+
 def diagnose_all(venvs: Sequence[Venv], deep: bool = False) -> list[Diagnosis]:
     if not deep:
         return [diagnose(v) for v in venvs]
-    runnable = [v for v in venvs if v.main_python is not None and os.path.isdir(v.path)]
+    runnable = [v for v in venvs if _can_start(v)]
     results = probe.probe_many(
         [(v.path / "bin" / v.main_python.name, v.site_packages) for v in runnable if v.main_python]
     )

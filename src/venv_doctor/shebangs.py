@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-HEAD_BYTES = 512
+HEAD_BYTES = 8192  # a trampoline line holds a path of up to PATH_MAX (4096) bytes
 _TRAMPOLINE = re.compile(rb"""^'''exec'\s+(.+?)\s+"\$0"\s+"\$@"\s*$""", re.MULTILINE)
 
 

@@ -142,21 +142,35 @@ def _walk(root: Path, depth: int, prefix: tuple[str, ...]) -> Iterator[tuple[str
             yield from _walk(Path(entry.path), depth - 1, parts)
 
 
-def store_venvs(store: Store) -> list[Location]:
-    """The venvs in one store, each at its real path."""
-    found = []
+def _entries(store: Store) -> Iterator[tuple[Location, bool]]:
+    """Each venv of ``store`` at its real path, and whether the entry is a symlink."""
     for name, path in _candidates(store):
         if is_venv_dir(path):
-            found.append(Location(name=name, path=Path(os.path.realpath(path)), store=store.name))
-    return found
+            real = Path(os.path.realpath(path))
+            yield Location(name=name, path=real, store=store.name), os.path.islink(path)
+
+
+def store_venvs(store: Store) -> list[Location]:
+    """The venvs in one store, each at its real path."""
+    return [location for location, _ in _entries(store)]
 
 
 def discover(stores: Iterable[Store], tracked: Iterable[Location] = ()) -> list[Location]:
-    """Every venv once, by real path: the first store that reaches it names it."""
+    """Every venv once, by real path.
+
+    The store that holds the venv itself names it: a symlinked entry that reaches
+    a venv of another store (``~/.multivenv/x -> ~/.virtualenvs/x``) only counts
+    when nothing holds it directly. Tracked venvs come last.
+    """
     seen: dict[Path, Location] = {}
+    linked: set[Path] = set()
     for store in stores:
-        for location in store_venvs(store):
-            seen.setdefault(location.path, location)
+        for location, is_link in _entries(store):
+            if location.path not in seen or (location.path in linked and not is_link):
+                seen[location.path] = location
+                linked.discard(location.path)
+                if is_link:
+                    linked.add(location.path)
     for location in tracked:
         seen.setdefault(location.path, location)
     return list(seen.values())

@@ -112,8 +112,9 @@ def _read_cfg(path: Path) -> tuple[PyvenvCfg | None, str | None]:
         return None, f"{cfg_path} is a directory, not a file"
     try:
         return pyvenv_cfg.read(cfg_path), None
-    except UnicodeDecodeError:
-        return None, f"{cfg_path} is not UTF-8 text"
+    except ValueError as exc:  # not UTF-8, or binary data
+        what = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "holds binary data"
+        return None, f"{cfg_path} {what}, not a list of `key = value` lines"
     except OSError as exc:
         return None, f"{cfg_path} cannot be read: {exc.strerror or exc}"
 

@@ -1,0 +1,542 @@
+"""The CLI of issue 3: check, list, paths, track and untrack, exit codes and output."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import (
+    FakeHomebrew,
+    make_venv,
+    no_processes,
+    real_python,
+)
+from venv_doctor.cli import run
+from venv_doctor.paths import app_dirs
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = run(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
+    code, out, err = cli(capsys, *args, "--json")
+    assert err == ""
+    return code, json.loads(out)
+
+
+def write_config(text: str) -> Path:
+    file = app_dirs().config_file
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(text)
+    return file
+
+
+@pytest.fixture
+def wrapper_store(isolated_home: Path) -> Path:
+    return isolated_home / ".virtualenvs"
+
+
+@pytest.fixture
+def three_states(wrapper_store: Path, homebrew: FakeHomebrew, tmp_path: Path) -> dict[str, Path]:
+    """A healthy, a degraded (Cellar-pinned) and a broken (pyenv version gone) venv."""
+    healthy = make_venv(real_python("3.12"), wrapper_store / "good")
+    pinned = make_venv(homebrew.install("3.11", "3.11.7"), wrapper_store / "pinned")
+    base = tmp_path / "pyenv" / "versions" / "3.12.1" / "bin"
+    base.mkdir(parents=True)
+    (base / "python3.12").symlink_to(real_python("3.12"))
+    broken = make_venv(base / "python3.12", wrapper_store / "gone")
+    shutil.rmtree(tmp_path / "pyenv" / "versions" / "3.12.1")
+    return {"good": healthy, "pinned": pinned, "gone": broken}
+
+
+# --- check --json: the contract ---------------------------------------------------------
+
+
+def test_check_json_contract(
+    capsys: pytest.CaptureFixture[str], three_states: dict[str, Path]
+) -> None:
+    code, data = cli_json(capsys, "check")
+    assert code == 1
+    assert set(data) == {"schema_version", "venvs", "summary"}
+    assert data["schema_version"] == 1
+    assert data["summary"] == {"healthy": 1, "degraded": 1, "broken": 1, "unknown": 0}
+    by_name = {v["name"]: v for v in data["venvs"]}
+    assert set(by_name) == {"good", "pinned", "gone"}
+    for name, venv in by_name.items():
+        assert {"name", "path", "store", "status", "creator", "python", "findings"} <= set(venv)
+        assert venv["path"] == str(three_states[name])
+        assert Path(venv["path"]).is_absolute()
+        assert venv["store"] == "virtualenvwrapper"
+        assert venv["creator"] == "venv"
+        assert set(venv["python"]) >= {"version", "home", "resolved"}
+        for finding in venv["findings"]:
+            assert set(finding) >= {"code", "severity", "message", "hint"}
+            assert finding["severity"] in ("info", "warning", "error")
+
+    good = by_name["good"]
+    assert good["status"] == "healthy"
+    assert good["findings"] == []
+    assert good["python"] == {
+        "version": "3.12.1",
+        "home": str(real_python("3.12").parent),
+        "resolved": str(real_python("3.12").resolve()),
+    }
+    pinned = by_name["pinned"]
+    assert pinned["status"] == "degraded"
+    assert [f["code"] for f in pinned["findings"]] == ["cellar-pinned"]
+    assert pinned["findings"][0]["severity"] == "warning"
+    gone = by_name["gone"]
+    assert gone["status"] == "broken"
+    assert gone["python"]["resolved"] is None
+    assert gone["python"]["version"] == "3.12.1"
+    [dangling] = gone["findings"]
+    assert dangling["code"] == "interpreter-dangling"
+    assert dangling["severity"] == "error"
+    assert "pyenv uninstall 3.12.1" in dangling["message"]
+    assert dangling["hint"] == f"run `venv-doctor repair {three_states['gone']}`"
+
+
+def test_static_check_starts_no_process(
+    capsys: pytest.CaptureFixture[str], three_states: dict[str, Path]
+) -> None:
+    with no_processes():
+        code, data = cli_json(capsys, "check")
+    assert code == 1
+    assert data["summary"]["broken"] == 1
+
+
+def test_no_venvs_at_all(capsys: pytest.CaptureFixture[str]) -> None:
+    code, data = cli_json(capsys, "check")
+    assert code == 0
+    assert data == {
+        "schema_version": 1,
+        "venvs": [],
+        "summary": {"healthy": 0, "degraded": 0, "broken": 0, "unknown": 0},
+    }
+
+
+# --- exit codes ------------------------------------------------------------------------------
+
+
+def test_exit_0_when_only_degraded(
+    capsys: pytest.CaptureFixture[str], wrapper_store: Path, homebrew: FakeHomebrew
+) -> None:
+    make_venv(real_python("3.12"), wrapper_store / "good")
+    make_venv(homebrew.install("3.12", "3.12.1"), wrapper_store / "pinned")
+    code, out, err = cli(capsys, "check")
+    assert code == 0
+    assert "degraded  pinned" in out
+    assert "cellar-pinned" in out
+    assert err == ""
+
+
+def test_exit_1_when_unknown(capsys: pytest.CaptureFixture[str], wrapper_store: Path) -> None:
+    venv = make_venv(real_python("3.12"), wrapper_store / "odd")
+    (venv / "pyvenv.cfg").unlink()
+    (venv / "pyvenv.cfg").mkdir()
+    code, data = cli_json(capsys, "check")
+    assert code == 1
+    assert data["summary"] == {"healthy": 0, "degraded": 0, "broken": 0, "unknown": 1}
+    assert data["venvs"][0]["findings"][0]["code"] == "cfg-unreadable"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('[stores]\nextra = "/srv/envs"\n', ["stores.extra", "expected a list of directory paths"]),
+        ("[stores]\nextras = []\n", ["unknown key stores.extras"]),
+        ("[storez]\n", ["unknown section [storez]"]),
+        ('[repair]\nauto = "sometimes"\n', ["repair.auto", 'one of "off", "relink", "rebuild"']),
+        ("[stores\nextra = [", ["not valid TOML"]),
+    ],
+)
+def test_invalid_config_is_exit_2(
+    capsys: pytest.CaptureFixture[str], text: str, words: list[str]
+) -> None:
+    file = write_config(text)
+    for command in (["check"], ["list"], ["paths"]):
+        code, out, err = cli(capsys, *command)
+        assert code == 2
+        assert out == ""
+        assert err.startswith(f"venv-doctor: error: {file}: ")
+        for word in words:
+            assert word in err
+        assert "Traceback" not in err
+
+
+def test_bad_option_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "check", "--no-such-option")
+    assert code == 2
+    assert "--no-such-option" in err
+
+
+def test_internal_error_exit_70_with_a_debug_log(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("venv_doctor.cli.check.check", explode)
+    code, out, err = cli(capsys, "check")
+    assert code == 70
+    assert out == ""
+    assert "Traceback" not in err
+    assert "internal error: RuntimeError: boom" in err
+    log = app_dirs().debug_log
+    assert f"details in {log}" in err
+    text = log.read_text()
+    assert "Traceback" in text and "RuntimeError: boom" in text
+
+
+def test_interrupted_is_exit_130(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("venv_doctor.cli.check.check", interrupt)
+    code, _, err = cli(capsys, "check")
+    assert code == 130
+    assert err.strip() == "venv-doctor: interrupted"
+
+
+def test_help_is_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "check", "--help")
+    assert code == 0
+    assert "--deep" in out and "--store NAME" in out and "Exit status" in out
+
+
+def test_console_script_exit_codes(wrapper_store: Path, tmp_path: Path) -> None:
+    """The real entry point (python -m venv_doctor) exits with the documented code."""
+    base = tmp_path / "base" / "bin"
+    base.mkdir(parents=True)
+    (base / "python3.12").symlink_to(real_python("3.12"))
+    make_venv(base / "python3.12", wrapper_store / "v")
+    command = [sys.executable, "-m", "venv_doctor", "check"]
+    assert subprocess.run(command, capture_output=True, check=False).returncode == 0
+    shutil.rmtree(tmp_path / "base")
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert "interpreter-dangling" in done.stdout
+
+
+# --- targets and --store ---------------------------------------------------------------------
+
+
+def test_target_by_name_and_by_path(
+    capsys: pytest.CaptureFixture[str], three_states: dict[str, Path]
+) -> None:
+    code, data = cli_json(capsys, "check", "good")
+    assert code == 0
+    assert [v["name"] for v in data["venvs"]] == ["good"]
+    code, data = cli_json(capsys, "check", str(three_states["gone"]), "good")
+    assert code == 1
+    assert {v["name"] for v in data["venvs"]} == {"gone", "good"}
+    assert data["summary"]["broken"] == 1
+
+
+def test_target_path_outside_every_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venv = make_venv(real_python("3.12"), tmp_path / "proj" / ".venv")
+    code, data = cli_json(capsys, "check", str(venv))
+    assert code == 0
+    assert [(v["store"], v["path"]) for v in data["venvs"]] == [("path", str(venv))]
+    monkeypatch.chdir(tmp_path / "proj")
+    code, data = cli_json(capsys, "check", ".venv")
+    assert [v["path"] for v in data["venvs"]] == [str(venv)]
+
+
+def test_target_through_a_symlink_is_the_store_venv(
+    capsys: pytest.CaptureFixture[str], three_states: dict[str, Path], tmp_path: Path
+) -> None:
+    (tmp_path / "link").symlink_to(three_states["good"])
+    code, data = cli_json(capsys, "check", str(tmp_path / "link"))
+    assert code == 0
+    assert [(v["name"], v["store"]) for v in data["venvs"]] == [("good", "virtualenvwrapper")]
+
+
+def test_unknown_target(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = cli(capsys, "check", "nosuchvenv")
+    assert code == 1
+    assert out == ""
+    assert "nosuchvenv: no venv of that name in any store" in err
+    code, out, err = cli(capsys, "check", str(tmp_path))
+    assert code == 1
+    assert f"{tmp_path}: no virtual environment there" in err
+
+
+def test_store_option(capsys: pytest.CaptureFixture[str], isolated_home: Path) -> None:
+    make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "a")
+    make_venv(real_python("3.12"), isolated_home / ".local" / "share" / "pipx" / "venvs" / "b")
+    code, data = cli_json(capsys, "check", "--store", "pipx")
+    assert code == 0
+    assert [(v["name"], v["store"]) for v in data["venvs"]] == [("b", "pipx")]
+    code, data = cli_json(capsys, "list", "--store", "virtualenvwrapper")
+    assert [v["name"] for v in data["venvs"]] == ["a"]
+    code, out, err = cli(capsys, "check", "--store", "nope")
+    assert out == ""
+    assert code == 2
+    assert "--store nope: no such store" in err
+    assert "pipx" in err
+
+
+# --- list, paths, track, untrack ---------------------------------------------------------------
+
+
+def test_list_json(capsys: pytest.CaptureFixture[str], three_states: dict[str, Path]) -> None:
+    code, data = cli_json(capsys, "list")
+    assert code == 0
+    assert set(data) == {"schema_version", "venvs"}
+    assert sorted(data["venvs"], key=lambda v: v["name"]) == [
+        {"name": name, "path": str(three_states[name]), "store": "virtualenvwrapper"}
+        for name in ("gone", "good", "pinned")
+    ]
+    code, out, _ = cli(capsys, "list")
+    assert f"good\tvirtualenvwrapper\t{three_states['good']}" in out.splitlines()
+
+
+def test_paths(capsys: pytest.CaptureFixture[str], isolated_home: Path, tmp_path: Path) -> None:
+    make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "a")
+    make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "b")
+    code, data = cli_json(capsys, "paths")
+    assert code == 0
+    dirs = app_dirs()
+    assert data["directories"] == {
+        "config": str(dirs.config_file),
+        "state": str(dirs.state),
+        "cache": str(dirs.cache),
+        "log": str(dirs.log),
+    }
+    assert all(v.startswith(str(tmp_path)) for v in data["directories"].values())
+    stores = {s["path"]: s for s in data["stores"]}
+    wrapper = stores[str(isolated_home / ".virtualenvs")]
+    assert wrapper == {
+        "store": "virtualenvwrapper",
+        "path": str(isolated_home / ".virtualenvs"),
+        "exists": True,
+        "venvs": 2,
+    }
+    assert stores[str(isolated_home / ".multivenv")]["exists"] is False
+    assert {s["store"] for s in data["stores"]} >= {
+        "multivenv", "virtualenvwrapper", "pipx", "pyenv-virtualenv", "poetry", "hatch",
+        "uv-tools", "pdm",
+    }  # fmt: skip
+    assert data["tracked"] == 0
+
+    code, out, _ = cli(capsys, "paths")
+    assert code == 0
+    assert f"config:  {dirs.config_file}" in out
+    assert f"{isolated_home / '.virtualenvs'}  (2 venvs)" in out
+    assert f"{isolated_home / '.multivenv'}  (missing)" in out
+
+
+def test_track_untrack_round_trip(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    venv = make_venv(real_python("3.12"), tmp_path / "src" / "shop" / ".venv")
+    code, out, err = cli(capsys, "track", str(venv))
+    assert (code, err) == (0, "")
+    assert out == f"tracking shop: {venv}\n"
+    code, data = cli_json(capsys, "list")
+    assert data["venvs"] == [{"name": "shop", "path": str(venv), "store": "tracked"}]
+    code, data = cli_json(capsys, "check", "shop")
+    assert code == 0
+    assert [v["status"] for v in data["venvs"]] == ["healthy"]
+    code, data = cli_json(capsys, "check", "--store", "tracked")
+    assert [v["name"] for v in data["venvs"]] == ["shop"]
+
+    code, out, _ = cli(capsys, "untrack", "shop")
+    assert code == 0
+    assert out == f"no longer tracking shop: {venv}\n"
+    assert venv.is_dir()  # nothing deleted
+    assert cli_json(capsys, "list")[1]["venvs"] == []
+
+    assert cli(capsys, "track", str(venv), "--name", "web")[0] == 0
+    assert cli_json(capsys, "list")[1]["venvs"][0]["name"] == "web"
+    code, out, _ = cli(capsys, "untrack", str(venv))
+    assert code == 0
+    assert out == f"no longer tracking web: {venv}\n"
+    assert json.loads(app_dirs().tracked_file.read_text())["venvs"] == []
+
+
+def test_tracked_venv_that_was_deleted_is_broken(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    venv = make_venv(real_python("3.12"), tmp_path / "proj" / ".venv")
+    assert cli(capsys, "track", str(venv))[0] == 0
+    shutil.rmtree(venv)
+    code, data = cli_json(capsys, "check")
+    assert code == 1
+    [entry] = data["venvs"]
+    assert entry["status"] == "broken"
+    assert [f["code"] for f in entry["findings"]] == ["venv-missing"]
+
+
+def test_track_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = cli(capsys, "track", str(tmp_path))
+    assert out == ""
+    assert code == 2
+    assert f"{tmp_path} is not a virtual environment" in err
+    a = make_venv(real_python("3.12"), tmp_path / "a" / ".venv")
+    b = make_venv(real_python("3.12"), tmp_path / "b" / ".venv")
+    assert cli(capsys, "track", str(a), "--name", "same")[0] == 0
+    code, _, err = cli(capsys, "track", str(b), "--name", "same")
+    assert code == 2
+    assert "'same' is already tracked" in err
+    assert "--name" in err
+    code, _, err = cli(capsys, "untrack", "other")
+    assert code == 2
+    assert "other is not tracked" in err
+
+
+def test_corrupt_tracked_file(capsys: pytest.CaptureFixture[str]) -> None:
+    file = app_dirs().tracked_file
+    file.parent.mkdir(parents=True)
+    file.write_text("{not json")
+    code, _, err = cli(capsys, "check")
+    assert code == 2
+    assert str(file) in err
+
+
+# --- human output ------------------------------------------------------------------------------
+
+
+def test_piped_output_is_plain_with_full_paths(
+    capsys: pytest.CaptureFixture[str], isolated_home: Path, tmp_path: Path
+) -> None:
+    long_dir = isolated_home / ".virtualenvs" / ("a-very-long-venv-name-" * 8)
+    base = tmp_path / "base" / "bin"
+    base.mkdir(parents=True)
+    (base / "python3.12").symlink_to(real_python("3.12"))
+    venv = make_venv(base / "python3.12", long_dir)
+    shutil.rmtree(tmp_path / "base")
+    code, out, _ = cli(capsys, "check")
+    assert code == 1
+    assert "…" not in out
+    assert not ANSI.search(out)
+    assert str(venv) in out
+    assert str(base / "python3.12") in out  # the finding names the missing file in full
+    assert out.splitlines()[-1] == "1 venvs: 1 broken"
+
+
+def test_markup_in_a_path_is_printed_literally(
+    capsys: pytest.CaptureFixture[str], isolated_home: Path
+) -> None:
+    venv = make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "[red]x[bold]")
+    (venv / "lib" / "python3.12" / "site-packages").rmdir()
+    code, out, _ = cli(capsys, "check")
+    assert code == 1
+    assert f"broken    [red]x[bold]  [virtualenvwrapper]  {venv}" in out
+
+
+def test_verbose_shows_information(capsys: pytest.CaptureFixture[str], isolated_home: Path) -> None:
+    venv = make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "v")
+    cfg = (venv / "pyvenv.cfg").read_text().splitlines()
+    kept = [ln for ln in cfg if not ln.startswith("version =")]
+    (venv / "pyvenv.cfg").write_text("\n".join(kept) + "\n")
+    assert "cfg-missing-key" not in cli(capsys, "check")[1]
+    assert "info: cfg-missing-key" in cli(capsys, "check", "-v")[1]
+
+
+def test_deep_option(
+    capsys: pytest.CaptureFixture[str], isolated_home: Path, tmp_path: Path
+) -> None:
+    base = tmp_path / "base" / "bin"
+    base.mkdir(parents=True)
+    (base / "python3.11").symlink_to(real_python("3.11"))
+    make_venv(base / "python3.11", isolated_home / ".virtualenvs" / "copied", copies=True)
+    shutil.rmtree(tmp_path / "base")
+    code, data = cli_json(capsys, "check")
+    assert (code, data["venvs"][0]["status"]) == (1, "broken")
+    code, data = cli_json(capsys, "check", "--deep")
+    assert (code, data["venvs"][0]["status"]) == (0, "degraded")
+    assert [f["code"] for f in data["venvs"][0]["findings"]] == ["home-missing"]
+
+
+def run_in_terminal(args: list[str], env: dict[str, str], columns: int = 80) -> str:
+    """Run the CLI with its stdout on a pseudo-terminal; returns what it printed there."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "venv_doctor", *args],
+        stdout=slave,
+        stderr=slave,
+        env={**env, "COLUMNS": str(columns), "TERM": "xterm-256color"},
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            proc.kill()
+            raise AssertionError("the CLI hung on a terminal")
+        try:
+            data = os.read(master, 65536)
+        except OSError as exc:  # EIO: the child closed the terminal
+            if exc.errno != errno.EIO:
+                raise
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    proc.wait(timeout=60)
+    return b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def column(table: str, index: int) -> str:
+    """The text of one table column, its folded cell lines joined back together."""
+    cells = []
+    for line in ANSI.sub("", table).splitlines():
+        parts = line.split("\u2502")  # the body's column border
+        if len(parts) > index:
+            cells.append(parts[index].strip())
+    return "".join(cells)
+
+
+def test_terminal_table_colours_and_never_cuts_paths(isolated_home: Path, tmp_path: Path) -> None:
+    store = isolated_home / ".virtualenvs"
+    make_venv(real_python("3.12"), store / "fine")
+    long_name = "[red]" + "deep-" * 30 + "[bold]"
+    base = tmp_path / "base" / "bin"
+    base.mkdir(parents=True)
+    (base / "python3.12").symlink_to(real_python("3.12"))
+    broken = make_venv(base / "python3.12", store / long_name)
+    shutil.rmtree(tmp_path / "base")
+
+    out = run_in_terminal(["check"], dict(os.environ))
+    assert ANSI.search(out), "a terminal gets colours"
+    assert "…" not in out
+    venvs = column(out, 2)
+    assert str(broken) in venvs  # folded over many lines, never cut
+    assert str(store / "fine") in venvs
+    findings = column(out, 5)  # wrapped at spaces: compare without them
+    assert str(base / "python3.12") in findings
+    assert f"`venv-doctorrepair{broken}`" in findings.replace(" ", "")
+    assert out.strip().splitlines()[-1] == "2 venvs: 1 healthy, 1 broken"
+
+
+def test_no_color_on_a_terminal(isolated_home: Path) -> None:
+    venv = make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "[bold]v")
+    out = run_in_terminal(["check"], {**os.environ, "NO_COLOR": "1"})
+    assert not ANSI.search(out)
+    assert f"healthy   [bold]v  [virtualenvwrapper]  {venv}" in out

@@ -1,0 +1,106 @@
+"""links.follow: every hop of a link chain, and where it breaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from venv_doctor import links
+
+
+def test_a_plain_file_is_not_a_link(tmp_path: Path) -> None:
+    exe = tmp_path / "python3.12"
+    exe.write_text("")
+    chain = links.follow(exe)
+    assert chain.hops == ()
+    assert not chain.is_link
+    assert not chain.dangling and not chain.loop
+    assert chain.end == exe
+    assert chain.first_target is None
+    assert chain.resolved == exe
+
+
+def test_relative_and_absolute_hops_are_made_absolute(tmp_path: Path) -> None:
+    real = tmp_path / "prefix" / "bin" / "python3.12"
+    real.parent.mkdir(parents=True)
+    real.write_text("")
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python3.12").symlink_to(real)
+    (bin_dir / "python").symlink_to("python3.12")
+    chain = links.follow(bin_dir / "python")
+    assert chain.hops == (bin_dir / "python3.12", real)
+    assert chain.first_target == bin_dir / "python3.12"
+    assert chain.is_link and not chain.dangling and not chain.loop
+    assert chain.resolved == real
+
+
+def test_dotdot_in_a_relative_link(tmp_path: Path) -> None:
+    real = tmp_path / "Cellar" / "python@3.12" / "3.12.1" / "bin" / "python3.12"
+    real.parent.mkdir(parents=True)
+    real.write_text("")
+    (tmp_path / "opt").mkdir()
+    (tmp_path / "opt" / "python@3.12").symlink_to(Path("..") / "Cellar" / "python@3.12" / "3.12.1")
+    link = tmp_path / "python"
+    link.symlink_to(tmp_path / "opt" / "python@3.12" / "bin" / "python3.12")
+    chain = links.follow(link)
+    # the file hop is through the directory link; realpath settles where it lands
+    assert chain.hops == (tmp_path / "opt" / "python@3.12" / "bin" / "python3.12",)
+    assert chain.resolved == real
+
+
+def test_a_dangling_chain_says_so_and_keeps_the_missing_hop(tmp_path: Path) -> None:
+    gone = tmp_path / "gone" / "python3.11"
+    middle = tmp_path / "usr-bin-python3"
+    middle.symlink_to(gone)
+    start = tmp_path / "python"
+    start.symlink_to(middle)
+    chain = links.follow(start)
+    assert chain.dangling and not chain.loop
+    assert chain.hops == (middle, gone)
+    assert chain.end == gone
+    assert chain.resolved is None
+
+
+def test_a_link_through_a_vanished_directory_link_is_dangling(tmp_path: Path) -> None:
+    (tmp_path / "opt").mkdir()
+    (tmp_path / "opt" / "python@3.12").symlink_to(tmp_path / "Cellar" / "3.12.1")
+    start = tmp_path / "python3.12"
+    start.symlink_to(tmp_path / "opt" / "python@3.12" / "bin" / "python3.12")
+    chain = links.follow(start)
+    assert chain.dangling
+    assert chain.resolved is None
+
+
+def test_a_loop_is_found_and_ends(tmp_path: Path) -> None:
+    a, b = tmp_path / "python", tmp_path / "python3"
+    a.symlink_to(b.name)
+    b.symlink_to(a.name)
+    chain = links.follow(a)
+    assert chain.loop and not chain.dangling
+    assert chain.hops == (b,)
+    assert chain.is_link
+    assert chain.resolved is None
+
+
+def test_a_self_link_is_a_loop(tmp_path: Path) -> None:
+    a = tmp_path / "python"
+    a.symlink_to("python")
+    chain = links.follow(a)
+    assert chain.loop
+    assert chain.is_link
+    assert chain.first_target is None
+
+
+def test_a_chain_longer_than_max_hops_counts_as_a_loop(tmp_path: Path) -> None:
+    (tmp_path / "p0").write_text("")
+    for i in range(1, links.MAX_HOPS + 3):
+        (tmp_path / f"p{i}").symlink_to(f"p{i - 1}")
+    chain = links.follow(tmp_path / f"p{links.MAX_HOPS + 2}")
+    assert chain.loop
+    assert len(chain.hops) == links.MAX_HOPS
+
+
+def test_a_missing_start_is_dangling(tmp_path: Path) -> None:
+    chain = links.follow(tmp_path / "nothing")
+    assert chain.dangling
+    assert not chain.is_link
