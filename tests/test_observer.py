@@ -3,6 +3,7 @@ from __future__ import annotations
 import errno
 import queue
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,20 @@ from venv_doctor.watch import WatchSpec
 
 def _spec(path: Path) -> WatchSpec:
     return WatchSpec(path, frozenset({"interpreter"}), frozenset())
+
+
+def _touch_until_seen(q: "queue.Queue[Path]", path: Path, tries: int = 40) -> None:
+    """watchdog arms a new watch in its emitter thread after schedule() returns:
+    keep changing the file until an event for it arrives."""
+    for i in range(tries):
+        path.write_text(str(i))
+        try:
+            while q.get(timeout=0.25) != path:
+                pass
+            return
+        except queue.Empty:
+            continue
+    raise AssertionError(f"no event for {path}")
 
 
 def _events_until(q: "queue.Queue[Path]", wanted: Path, timeout: float = 10) -> set[Path]:
@@ -30,14 +45,15 @@ def test_events_arrive_and_a_deleted_dir_is_rewatched_when_recreated(tmp_path: P
     w = Watcher(q.put)
     try:
         assert w.apply([_spec(watched)]) == []
-        (watched / "python3.12").write_text("x")
-        _events_until(q, watched / "python3.12")
+        _touch_until_seen(q, watched / "python3.12")
         shutil.rmtree(watched)
-        _events_until(q, watched)  # the daemon re-plans after this event, as here
+        deadline = time.monotonic() + 10
+        while not w.stale():  # the daemon re-plans once the watcher says so, as here
+            assert time.monotonic() < deadline, "the deletion was never noticed"
+            time.sleep(0.02)
         watched.mkdir()  # same path, new directory: the old emitter is dead
         assert w.apply([_spec(watched)]) == []
-        (watched / "python3.13").write_text("x")
-        _events_until(q, watched / "python3.13")
+        _touch_until_seen(q, watched / "python3.13")
         assert w.watched() == [(watched, "native")]
     finally:
         w.stop()

@@ -218,7 +218,8 @@ class Daemon:
             self.locations = fresh
         targets = [self.locations.get(p) or self._gone(p) for p in venvs if p in self.locations or p in self.known]
         self.check(targets)
-        if replan or any(not s.path.is_dir() for s in self.specs):
+        assert self.watcher is not None
+        if replan or self.watcher.stale() or any(not s.path.is_dir() for s in self.specs):
             self.replan()
 
     def replan(self) -> None:
@@ -231,6 +232,10 @@ class Daemon:
             log.warning("cannot watch %s; it will be retried at the next scan", path)
         self.status.watched = [{"path": str(p), "mode": m} for p, m in self.watcher.watched()]
         self._write_status()
+        # a change racing the arming of a new watch is caught by checking again
+        if self.known:
+            behind = {v for s in self.specs if s.path in self.watcher.newly for v in s.venvs}
+            self.check([self.locations[p] for p in behind if p in self.locations])
 
     # --- checking, repairing, notifying -------------------------------------------------
 

@@ -30,14 +30,18 @@ LIMIT_ERRORS = (errno.ENOSPC, errno.EMFILE)
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, sink: Callable[[Path], None]) -> None:
+    def __init__(self, sink: Callable[[Path], None], roots_gone: set[Path]) -> None:
         self.sink = sink
+        self.roots_gone = roots_gone
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         try:
             if event.event_type in ("opened", "closed_no_write"):
                 return  # reads never break a venv
-            self.sink(Path(os.fsdecode(event.src_path)))
+            path = Path(os.fsdecode(event.src_path))
+            if event.is_directory and event.event_type in ("deleted", "moved"):
+                self.roots_gone.add(path)  # if it is a watched root, its emitter is dead
+            self.sink(path)
             if getattr(event, "dest_path", ""):
                 self.sink(Path(os.fsdecode(event.dest_path)))
         except Exception:  # the observer thread must survive anything
@@ -63,7 +67,8 @@ class Watcher:
     """Applies watch plans to a native observer, falling back to polling."""
 
     def __init__(self, sink: Callable[[Path], None], native: BaseObserver | None = None) -> None:
-        self.handler = _Handler(sink)
+        self.roots_gone: set[Path] = set()
+        self.handler = _Handler(sink, self.roots_gone)
         self.native = native or Observer()
         self.polling: BaseObserver | None = None  # started only when needed
         self.active: dict[Path, _Active] = {}
@@ -78,14 +83,25 @@ class Watcher:
         return self.polling
 
     def apply(self, specs: Sequence[WatchSpec]) -> list[Path]:
-        """Make the watches match ``specs``; returns paths that could not be watched."""
+        """Make the watches match ``specs``; returns paths that could not be watched.
+
+        ``newly`` afterwards holds the paths scheduled by this call: watchdog arms
+        a watch in its own thread, so a change in the first moments can be
+        missed, and the caller re-checks what depends on them.
+        """
         wanted = {s.path for s in specs}
+        gone, self.roots_gone = set(self.roots_gone), set()
+        self.handler.roots_gone = self.roots_gone
         for path, active in list(self.active.items()):
-            if path not in wanted or _inode(path) != active.inode or not self._emitting(active):
+            stale = path in gone or _inode(path) != active.inode or not self._emitting(active)
+            if path not in wanted or stale:
                 self._unschedule(path)  # gone, renamed or replaced: its emitter is dead
         failed = []
+        self.newly: set[Path] = set()
         for path in sorted(wanted - set(self.active)):
-            if not self._schedule(path):
+            if self._schedule(path):
+                self.newly.add(path)
+            else:
                 failed.append(path)
         return failed
 
@@ -122,6 +138,12 @@ class Watcher:
             self._observer(active.mode).unschedule(active.watch)
         except (KeyError, OSError):
             pass  # the emitter already died with its directory
+
+    def stale(self) -> bool:
+        """A watched root was deleted or moved, or an emitter died: re-apply the plan."""
+        if self.roots_gone & set(self.active):
+            return True
+        return any(not self._emitting(a) for a in self.active.values())
 
     def watched(self) -> list[tuple[Path, str]]:
         return [(p, a.mode) for p, a in sorted(self.active.items())]
