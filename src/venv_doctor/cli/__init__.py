@@ -39,9 +39,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from venv_doctor.cli import check, track
+    from venv_doctor.cli import check, requirements, track
 
-    for module in (check, track):
+    for module in (check, track, requirements):
         for command in module.COMMANDS:
             cli.add_command(command)
 
