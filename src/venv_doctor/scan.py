@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from venv_doctor import probe, stores, tracking
+from venv_doctor import probe, snapshots, stores, tracking
 from venv_doctor.config import Config
 from venv_doctor.diagnosis import diagnose
 from venv_doctor.errors import TargetNotFoundError, UsageError
 from venv_doctor.findings import Diagnosis
 from venv_doctor.paths import AppDirs
 from venv_doctor.venv import Location, Venv, is_venv_dir, load
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,17 @@ def diagnose_all(venvs: Sequence[Venv], deep: bool = False) -> list[Diagnosis]:
 
 
 def check(
-    ctx: Context, targets: Sequence[str] = (), store: str | None = None, deep: bool = False
+    ctx: Context,
+    targets: Sequence[str] = (),
+    store: str | None = None,
+    deep: bool = False,
+    record: bool = True,
 ) -> list[Diagnosis]:
     locations = resolve_targets(ctx, targets, store)
-    return diagnose_all(read_venvs(locations), deep=deep)
+    venvs = read_venvs(locations)
+    diagnoses = diagnose_all(venvs, deep=deep)
+    if record:
+        # A state database problem is a warning (logged), never a failed check.
+        for warning in snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses).warnings:
+            _log.warning("venv-doctor: warning: %s", warning)
+    return diagnoses

@@ -42,6 +42,7 @@ def cli() -> None:
 COMMAND_MODULES = (
     "check",
     "track",
+    "requirements",
     "notify",
     "service",
     "interpreters",

@@ -1,0 +1,192 @@
+"""``requirements`` and ``history``: what a venv holds, and held, even once it is gone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from venv_doctor import render
+from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.distributions import Package
+from venv_doctor.errors import UsageError
+from venv_doctor.history import Change, Source, Step, VenvHistory, history, snapshot_for
+from venv_doctor.requirements import Mode, selected
+from venv_doctor.requirements import render as render_requirements
+from venv_doctor.state import Event
+
+
+def parse_at(value: str | None) -> datetime | None:
+    """ISO 8601 date or time; without a zone it is local time."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError(
+            f"--at {value}: not an ISO 8601 date or time",
+            hint="e.g. 2024-05-01 or 2024-05-01T13:00",
+        ) from exc
+    return when.astimezone() if when.tzinfo is None else when
+
+
+def warn(messages: tuple[str, ...] | list[str]) -> None:
+    for message in messages:
+        click.echo(f"venv-doctor: warning: {message}", err=True)
+
+
+@click.command("requirements")
+@click.argument("target", metavar="TARGET")
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in Mode]),
+    default=Mode.EXACT.value,
+    show_default=True,
+    help="exact: every distribution pinned (for rebuilds); top-level: only what was requested.",
+)
+@click.option(
+    "--source",
+    type=click.Choice([s.value for s in Source]),
+    default=Source.AUTO.value,
+    show_default=True,
+    help="auto: read the venv from disk, or its newest recorded snapshot once it is gone.",
+)
+@click.option("--at", "at", metavar="TIMESTAMP", help="The recorded snapshot in effect then.")
+@json_option
+def requirements_command(
+    target: str, mode: str, source: str, at: str | None, as_json: bool
+) -> None:
+    """Print TARGET's requirements as a file `pip install -r` accepts.
+
+    TARGET is a venv path or name. It is read from disk without running its
+    interpreter, so a broken venv works; a venv deleted with its interpreter
+    is answered from the snapshot recorded by an earlier `check`.
+    """
+    found = snapshot_for(get_context(), target, Source(source), parse_at(at))
+    warn(found.warnings)
+    snapshot = found.snapshot
+    if as_json:
+        packages = [p.redacted().as_dict() for p in selected(snapshot, Mode(mode))]
+        echo_json(
+            render.envelope(
+                venv=str(snapshot.venv),
+                source=snapshot.source,
+                taken_at=snapshot.taken_at.isoformat(),
+                python_version=snapshot.python_version,
+                packages=packages,
+                warnings=list(found.warnings),
+            )
+        )
+        return
+    click.echo(render_requirements(snapshot, Mode(mode)), nl=False)
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+def _short(p: Package | None) -> str:
+    if p is None:
+        return "-"
+    return p.version + ("" if p.kind == "index" else f" ({p.kind})")
+
+
+def _change_text(step: Step) -> str:
+    if step.first:
+        return f"first snapshot: {len(step.snapshot.packages)} packages"
+    parts = [f"+{c.name} {_short(c.after)}" for c in step.added]
+    parts += [f"-{c.name} {_short(c.before)}" for c in step.removed]
+    parts += [f"~{c.name} {_short(c.before)} -> {_short(c.after)}" for c in step.changed]
+    return ", ".join(parts) or "same packages (Python version changed)"
+
+
+def _stamp(when: datetime) -> str:
+    return when.isoformat(timespec="seconds")
+
+
+def _text(h: VenvHistory) -> list[str]:
+    r = h.record
+    lines = [
+        f"{r.name}  [{r.store}]  {r.path}",
+        f"  last seen {_stamp(r.last_seen)}, {r.last_status or 'status unknown'}, "
+        f"Python {r.python_version or '?'}",
+    ]
+    rows = [(s.snapshot.taken_at, "snapshot", _change_text(s)) for s in h.steps]
+    rows += [(e.at, e.kind, e.message) for e in h.events]
+    for when, kind, text in sorted(rows, key=lambda row: row[0]):
+        lines.append(f"  {_stamp(when)}  {kind}: {text}")
+    return lines
+
+
+def _package_json(p: Package | None) -> dict[str, Any] | None:
+    return None if p is None else {"version": p.version, "kind": p.kind}
+
+
+def _change_json(c: Change) -> dict[str, Any]:
+    return {"name": c.name, "before": _package_json(c.before), "after": _package_json(c.after)}
+
+
+def _event_json(e: Event) -> dict[str, Any]:
+    return {
+        "at": e.at.isoformat(),
+        "venv": str(e.venv_path) if e.venv_path else None,
+        "kind": e.kind,
+        "message": e.message,
+        "data": e.data,
+    }
+
+
+def _history_json(h: VenvHistory) -> dict[str, Any]:
+    r = h.record
+    return {
+        "venv": str(r.path),
+        "name": r.name,
+        "store": r.store,
+        "creator": r.creator,
+        "python_version": r.python_version,
+        "first_seen": r.first_seen.isoformat(),
+        "last_seen": r.last_seen.isoformat(),
+        "last_status": r.last_status,
+        "snapshots": [
+            {
+                "taken_at": s.snapshot.taken_at.isoformat(),
+                "python_version": s.snapshot.python_version,
+                "packages": len(s.snapshot.packages),
+                "added": [_change_json(c) for c in s.added],
+                "removed": [_change_json(c) for c in s.removed],
+                "changed": [_change_json(c) for c in s.changed],
+            }
+            for s in h.steps
+        ],
+        "events": [_event_json(e) for e in h.events],
+    }
+
+
+@click.command("history")
+@click.argument("target", metavar="[TARGET]", required=False)
+@json_option
+def history_command(target: str | None, as_json: bool) -> None:
+    """List recorded snapshots (what changed between them) and events.
+
+    Without TARGET, every venv venv-doctor has seen, including deleted ones.
+    """
+    venvs, loose, warnings = history(get_context(), target)
+    warn(warnings)
+    if as_json:
+        echo_json(
+            render.envelope(
+                venvs=[_history_json(h) for h in venvs],
+                events=[_event_json(e) for e in loose],
+                warnings=list(warnings),
+            )
+        )
+        return
+    if not venvs:
+        click.echo(f"no history recorded for {target} yet" if target else "no venvs recorded yet")
+    for i, h in enumerate(venvs):
+        click.echo(("\n" if i else "") + "\n".join(_text(h)))
+    for e in loose:
+        click.echo(f"{_stamp(e.at)}  {e.kind}: {e.message}")
+
+
+COMMANDS = [requirements_command, history_command]

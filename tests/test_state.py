@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from venv_doctor import state
+from venv_doctor.distributions import Package, Snapshot
+from venv_doctor.paths import AppDirs, app_dirs
+from venv_doctor.state import Sighting, StateError
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def dirs() -> AppDirs:
+    return app_dirs()
+
+
+def sighting(path: str = "/v/one", status: str | None = "healthy", **kw: str) -> Sighting:
+    return Sighting(
+        Path(path),
+        kw.get("name", Path(path).name),
+        kw.get("store", "multivenv"),
+        "venv",
+        "3.12.1",
+        status,
+    )
+
+
+def snap(path: str, when: datetime, *packages: tuple[str, str]) -> Snapshot:
+    pkgs = tuple(Package(n, v, True, "index") for n, v in packages)
+    return Snapshot(Path(path), when, "3.12.1", pkgs, "disk")
+
+
+def test_new_database_is_private_wal_and_migrated(dirs: AppDirs) -> None:
+    with state.open_db(dirs) as db:
+        assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(state.MIGRATIONS)
+        assert db.warnings == ()
+    assert stat.S_IMODE(dirs.database.stat().st_mode) == 0o600
+    assert stat.S_IMODE(dirs.state.stat().st_mode) == 0o700
+
+
+def test_registry_upsert_and_status_events(dirs: AppDirs) -> None:
+    with state.open_db(dirs) as db:
+        assert state.record_venvs(db, [sighting(), sighting("/v/two")], at=T0) == 2
+        assert state.record_venvs(db, [sighting()], at=T0 + timedelta(hours=1)) == 0
+        assert state.record_venvs(db, [sighting(status="broken")], at=T0 + timedelta(hours=2)) == 1
+        assert state.record_venvs(db, [sighting(status=None)], at=T0 + timedelta(hours=3)) == 0
+        record = state.venv_records(db)[Path("/v/one")]
+        assert (record.first_seen, record.last_seen) == (T0, T0 + timedelta(hours=3))
+        assert record.last_status == "broken"
+        kinds = [(e.kind, e.message) for e in state.events(db, Path("/v/one"))]
+        assert kinds == [
+            ("discovered", "first seen in multivenv (healthy)"),
+            ("status", "healthy -> broken"),
+        ]
+        assert len(state.events(db)) == 3
+
+
+def test_find_venvs_by_path_or_name(dirs: AppDirs) -> None:
+    with state.open_db(dirs) as db:
+        state.record_venvs(db, [sighting("/v/a/proj"), sighting("/v/b/proj", store="pipx")])
+        assert [r.path for r in state.find_venvs(db, "/v/a/proj")] == [Path("/v/a/proj")]
+        assert [r.path for r in state.find_venvs(db, "proj")] == [
+            Path("/v/a/proj"),
+            Path("/v/b/proj"),
+        ]
+        assert state.find_venvs(db, "nothing") == []
+
+
+def test_unchanged_snapshot_adds_no_row_and_newest_wins(dirs: AppDirs) -> None:
+    a1 = snap("/v/one", T0, ("tinyleaf", "1.0.0"))
+    b = snap("/v/one", T0 + timedelta(days=1), ("tinyleaf", "1.1.0"))
+    a2 = snap("/v/one", T0 + timedelta(days=2), ("tinyleaf", "1.0.0"))
+    with state.open_db(dirs) as db:
+        state.record_venvs(db, [sighting()])
+        assert state.record_snapshot(db, a1)
+        assert not state.record_snapshot(
+            db, snap("/v/one", T0 + timedelta(hours=1), ("tinyleaf", "1.0.0"))
+        )
+        assert state.record_snapshot(db, b)
+        assert state.record_snapshot(db, a2)  # back to the first content
+        rows = db.conn.execute("SELECT count(*) FROM snapshots").fetchone()[0]
+        assert rows == 2
+        latest = state.latest_snapshot(db, Path("/v/one"))
+        assert latest is not None
+        assert latest.packages == a2.packages
+        assert latest.taken_at == a2.taken_at
+        assert latest.source == "recorded"
+        middle = state.latest_snapshot(db, Path("/v/one"), at=T0 + timedelta(days=1, hours=1))
+        assert middle is not None
+        assert middle.packages == b.packages
+        assert state.latest_snapshot(db, Path("/v/one"), at=T0 - timedelta(days=1)) is None
+        assert [s.taken_at for s in state.snapshots(db, Path("/v/one"))] == [
+            b.taken_at,
+            a2.taken_at,
+        ]
+
+
+def test_snapshot_needs_a_registered_venv(dirs: AppDirs) -> None:
+    with state.open_db(dirs) as db, pytest.raises(sqlite3.IntegrityError):
+        state.record_snapshot(db, snap("/v/unknown", T0))
+
+
+def test_events_with_and_without_a_venv(dirs: AppDirs) -> None:
+    with state.open_db(dirs) as db:
+        state.append_event(db, "daemon", "watching 3 directories", at=T0)
+        state.append_event(db, "repair", "relinked", Path("/v/one"), {"to": "3.12.2"}, at=T0)
+        every = state.events(db)
+        assert [(e.kind, e.venv_path, e.data) for e in every] == [
+            ("daemon", None, None),
+            ("repair", Path("/v/one"), {"to": "3.12.2"}),
+        ]
+        assert [e.kind for e in state.events(db, Path("/v/one"))] == ["repair"]
+        assert state.events(db, since=T0 + timedelta(seconds=1)) == []
+
+
+def test_garbage_database_is_moved_aside_and_a_new_one_started(dirs: AppDirs) -> None:
+    dirs.state.mkdir(parents=True)
+    dirs.database.write_bytes(b"this is not sqlite " * 300)
+    with state.open_db(dirs) as db:
+        (warning,) = db.warnings
+        state.record_venvs(db, [sighting()])
+    (aside,) = dirs.state.glob("state.db.corrupt-*")
+    assert warning.startswith(f"{dirs.database} could not be read (file is not a database)")
+    assert f"moved to {aside}" in warning
+    assert aside.read_bytes().startswith(b"this is not sqlite")
+    with state.open_db(dirs) as db:
+        assert db.warnings == ()
+        assert Path("/v/one") in state.venv_records(db)
+
+
+def test_half_written_database_is_recovered_mid_action(dirs: AppDirs) -> None:
+    with state.open_db(dirs) as db:
+        state.record_venvs(db, [sighting(f"/v/{i}") for i in range(400)])
+        for i in range(400):
+            state.record_snapshot(db, snap(f"/v/{i}", T0, ("pkg", f"1.{i}")))
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = dirs.database.read_bytes()
+    dirs.database.write_bytes(data[: len(data) // 2])
+
+    def count(db: state.Database) -> int:
+        state.record_venvs(db, [sighting("/v/new")])
+        return len(state.venv_records(db))
+
+    result, warnings = state.using(dirs, count)
+    assert result == 1  # a fresh database holding only what was just written
+    assert any("moved to" in w for w in warnings)
+    assert list(dirs.state.glob("state.db.corrupt-*"))
+
+
+def test_a_directory_in_the_way_is_moved_aside(dirs: AppDirs) -> None:
+    dirs.database.mkdir(parents=True)
+    with state.open_db(dirs) as db:
+        assert "moved to" in db.warnings[0]
+
+
+def test_newer_schema_is_refused_and_left_alone(dirs: AppDirs) -> None:
+    with state.open_db(dirs) as db:
+        db.conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(StateError, match="schema version 99"):
+        state.open_db(dirs)
+    assert not list(dirs.state.glob("state.db.corrupt-*"))
+
+
+def test_later_migrations_are_applied_on_open(
+    dirs: AppDirs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with state.open_db(dirs) as db:
+        state.record_venvs(db, [sighting()])
+    extra = ("CREATE TABLE journal (id INTEGER PRIMARY KEY, venv_path TEXT)",)
+    monkeypatch.setattr(state, "MIGRATIONS", [*state.MIGRATIONS, extra])
+    with state.open_db(dirs) as db:
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.conn.execute("SELECT count(*) FROM journal").fetchone()[0] == 0
+        assert Path("/v/one") in state.venv_records(db)
+
+
+def test_a_writer_waits_for_another_instead_of_failing(dirs: AppDirs) -> None:
+    holder = state.open_db(dirs)
+    holder.conn.execute("BEGIN IMMEDIATE")
+    holder.conn.execute(
+        "INSERT INTO events (at, kind, message) VALUES (?, 'hold', 'm')", (T0.isoformat(),)
+    )
+    released = threading.Timer(0.5, lambda: holder.conn.execute("COMMIT"))
+    released.start()
+    try:
+        with state.open_db(dirs) as db:
+            state.append_event(db, "after", "waited")
+            assert [e.kind for e in state.events(db)] == ["hold", "after"]
+    finally:
+        released.join()
+        holder.close()
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from venv_doctor import state
+from venv_doctor.paths import app_dirs
+with state.open_db(app_dirs()) as db:
+    for i in range(40):
+        state.record_venvs(db, [state.Sighting(Path(f"/v/{sys.argv[1]}/{i}"), "n", "s", None, None, "healthy")])
+        state.append_event(db, "tick", sys.argv[1])
+"""
+
+
+def test_concurrent_processes_never_see_database_is_locked(dirs: AppDirs) -> None:
+    state.open_db(dirs).close()
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(n)], stderr=subprocess.PIPE, text=True)
+        for n in range(3)
+    ]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    with state.open_db(dirs) as db:
+        assert len(state.venv_records(db)) == 120
+        assert len(state.events(db)) == 120 + 120  # discovered + tick
