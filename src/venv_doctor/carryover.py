@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-CREATOR_TOP = frozenset({"pyvenv.cfg", ".gitignore", "CACHEDIR.TAG", "lib64", "include"})
+CREATOR_TOP = frozenset({"pyvenv.cfg", ".gitignore", "CACHEDIR.TAG", "lib64", "include", ".lock"})  # .lock: uv's
 CREATOR_BIN = re.compile(
     r"^(python[\d.]*[a-z]?|pythonw|activate(\.\w+)?|Activate\.ps1|activate_this\.py|deactivate\.bat|pydoc\.bat)$"
 )

@@ -299,6 +299,7 @@ class Daemon:
         self._write_status()
         result = repair.execute(
             self.ctx, plan, registry.requirements_for, allow_rebuild=policy == "rebuild",
+            replan=lambda fresh: plan_for(fresh, inventory, registry.has_snapshot(self.ctx, fresh.path)),
             progress=lambda name, step: log.info("%s: %s", name, step),
         )
         self.status.pending_repairs = []

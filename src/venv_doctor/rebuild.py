@@ -24,6 +24,7 @@ from venv_doctor import carryover
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import atomic_write, ensure_private_dir
 from venv_doctor.journal import STEPS, Entry, Journal
+from venv_doctor.locks import LockedError, venv_lock
 from venv_doctor.runner import CANCEL
 
 MANIFEST = "venv-doctor-backup.json"
@@ -103,19 +104,33 @@ def rollback(journal: Journal, entry: Entry, reason: str) -> None:
     journal.finish(entry.id, "rolled_back", reason)
 
 
-def recover(journal: Journal) -> list[tuple[Entry, str]]:
-    """Finish every interrupted transaction: back before "verified", forward after."""
+def recover(journal: Journal, locks_dir: Path | None = None) -> list[tuple[Entry, str]]:
+    """Finish every interrupted transaction: back before "verified", forward after.
+
+    With ``locks_dir``, an entry whose venv lock is held belongs to a repair
+    that is still running in another process, and is left alone.
+    """
     done = []
     for entry in journal.open_entries():
-        if entry.action == "restore":
-            done.append((entry, _recover_restore(journal, entry)))
-        elif STEPS.index(entry.step) >= STEPS.index("verified"):
-            journal.finish(entry.id, "committed", "recovered: the new venv had been verified")
-            done.append((entry, "committed"))
-        else:
-            rollback(journal, entry, f"recovered: interrupted at step {entry.step!r}")
-            done.append((entry, "rolled_back"))
+        if locks_dir is None:
+            done.append((entry, _recover_one(journal, entry)))
+            continue
+        try:
+            with venv_lock(locks_dir, entry.venv, wait=False):
+                done.append((entry, _recover_one(journal, entry)))
+        except LockedError:
+            continue
     return done
+
+
+def _recover_one(journal: Journal, entry: Entry) -> str:
+    if entry.action == "restore":
+        return _recover_restore(journal, entry)
+    if STEPS.index(entry.step) >= STEPS.index("verified"):
+        journal.finish(entry.id, "committed", "recovered: the new venv had been verified")
+        return "committed"
+    rollback(journal, entry, f"recovered: interrupted at step {entry.step!r}")
+    return "rolled_back"
 
 
 def rebuild(venv: Path, backups: Path, journal: Journal, steps: RebuildSteps, action: str = "rebuild") -> RebuildResult:

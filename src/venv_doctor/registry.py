@@ -36,6 +36,14 @@ def _using(ctx: Context, action: Callable[[state.Database], T], default: T) -> T
     return result
 
 
+def _records(ctx: Context, target: str | Path | None = None) -> list[state.VenvRecord]:
+    """Registry entries matching ``target`` (path or name), or all of them."""
+    none: list[state.VenvRecord] = []
+    if target is None:
+        return _using(ctx, lambda db: list(state.venv_records(db).values()), none)
+    return _using(ctx, lambda db: state.find_venvs(db, target), none)
+
+
 def record_check(ctx: Context, venvs: Sequence[Venv], diagnoses: Sequence[Diagnosis]) -> None:
     for warning in snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses).warnings:
         log.warning("%s", warning)
@@ -52,20 +60,24 @@ def has_snapshot(ctx: Context, path: Path) -> bool:
 
 
 def recorded_version(ctx: Context, path: Path) -> str | None:
-    records = _using(ctx, lambda db: state.find_venvs(db, path), [])
+    records = _records(ctx, path)
     return records[0].python_version if records else None
 
 
 def requirements_for(ctx: Context, path: Path) -> Requirements | None:
     """Exact pins of what the venv holds: from disk if readable, else recorded."""
-    from venv_doctor import history, requirements
+    from venv_doctor import distributions, history, requirements
 
     try:
         found = history.snapshot_for(ctx, str(path))
     except VenvDoctorError as exc:
         log.warning("no requirements for %s: %s", path, exc.message)
         return None
-    chosen = requirements.selected(found.snapshot, requirements.Mode.EXACT)
+    # what `render` writes: unrequested seeds (pip, setuptools, wheel) come with the venv
+    chosen = [
+        p for p in requirements.selected(found.snapshot, requirements.Mode.EXACT)
+        if p.requested or p.name not in distributions.SEEDS
+    ]
     return Requirements(
         text=requirements.render(found.snapshot, requirements.Mode.EXACT),
         expected=frozenset((p.name, p.version) for p in chosen if p.kind != "editable"),
@@ -86,8 +98,7 @@ def resolve_with_history(ctx: Context, targets: Sequence[str]) -> tuple[list[Loc
             present.extend(resolve_targets(ctx, [target]))
             continue
         except TargetNotFoundError:
-            records = _using(ctx, lambda db: state.find_venvs(db, target), [])
-            records = [r for r in records if not os.path.lexists(r.path)]
+            records = [r for r in _records(ctx, target) if not os.path.lexists(r.path)]
             if not records:
                 raise
         gone.extend(_missing(r) for r in records)
@@ -96,12 +107,11 @@ def resolve_with_history(ctx: Context, targets: Sequence[str]) -> tuple[list[Loc
 
 def vanished(ctx: Context) -> list[Diagnosis]:
     """Recorded venvs whose directory is gone (e.g. removed with their pyenv version)."""
-    records = _using(ctx, lambda db: list(state.venv_records(db).values()), [])
-    return [_missing(r) for r in records if not os.path.lexists(r.path)]
+    return [_missing(r) for r in _records(ctx) if not os.path.lexists(r.path)]
 
 
 def summary(ctx: Context) -> dict[str, int] | None:
-    records = _using(ctx, lambda db: list(state.venv_records(db).values()), [])
+    records = _records(ctx)
     if not records:
         return None
     counts = {"healthy": 0, "degraded": 0, "broken": 0, "unknown": 0}
@@ -112,7 +122,8 @@ def summary(ctx: Context) -> dict[str, int] | None:
 
 
 def recent(ctx: Context, limit: int = 20) -> list[dict[str, Any]]:
-    evs = _using(ctx, lambda db: state.events(db), [])
+    none: list[state.Event] = []
+    evs = _using(ctx, state.events, none)
     return [
         {"at": e.at.isoformat(timespec="seconds"), "kind": e.kind,
          "venv": str(e.venv_path) if e.venv_path else None, "message": e.message}

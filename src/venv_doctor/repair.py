@@ -19,6 +19,7 @@ from venv_doctor.diagnosis import diagnose
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.findings import Status
 from venv_doctor.journal import Journal
+from venv_doctor.findings import Diagnosis
 from venv_doctor.plan import Action, Plan
 from venv_doctor.probe import probe
 from venv_doctor.scan import Context
@@ -86,7 +87,8 @@ def recover(ctx: Context) -> list[str]:
     if not ctx.dirs.database.exists():
         return []
     journal = open_journal(ctx)
-    return [f"{entry.venv}: {outcome} ({entry.step})" for entry, outcome in rebuild.recover(journal)]
+    finished = rebuild.recover(journal, ctx.dirs.locks)
+    return [f"{entry.venv}: {outcome.replace('_', ' ')} (interrupted at {entry.step})" for entry, outcome in finished]
 
 
 def healthy_after(path: Path, deep: bool = True) -> str | None:
@@ -106,25 +108,41 @@ def load_at(path: Path) -> Venv:
     return load(Location(path.name, path, "repair"))
 
 
+Replan = Callable[[Diagnosis], Plan]
+
+
+def fresh_diagnosis(plan: Plan) -> Diagnosis:
+    """The venv as it is now, read again under its lock."""
+    return diagnose(load(plan.diagnosis.location))
+
+
 def execute(
     ctx: Context,
     plan: Plan,
     requirements: RequirementsSource,
     *,
+    replan: Replan | None = None,
     dry_run: bool = False,
     wait: bool = True,
     allow_rebuild: bool = True,
     progress: Progress | None = None,
 ) -> RepairResult:
-    """Carry out one plan and say what happened; never raises for a failed repair."""
-    if plan.action is Action.NONE:
-        return _result(plan, "skipped", plan.reason)
+    """Carry out one plan and say what happened; never raises for a failed repair.
+
+    The venv's lock is taken first and, with ``replan``, the plan is made again
+    from a fresh diagnosis: another process may have repaired (or be halfway
+    through rebuilding) the venv since the first look.
+    """
     if dry_run:
-        return _result(plan, "planned", plan.reason)
+        return _result(plan, "planned" if plan.action is not Action.NONE else "skipped", plan.reason)
     say = progress or (lambda name, step: None)
     path = plan.diagnosis.path
     try:
         with locks.venv_lock(ctx.dirs.locks, path, wait=wait, on_wait=lambda m: say(plan.diagnosis.name, m)):
+            if replan is not None:
+                plan = replan(fresh_diagnosis(plan))
+            if plan.action is Action.NONE:
+                return _result(plan, "skipped", plan.reason)
             return _execute_locked(ctx, plan, requirements, allow_rebuild, say)
     except VenvDoctorError as exc:
         return _result(plan, "failed", exc.message + (f" ({exc.hint})" if exc.hint else ""))
@@ -181,7 +199,6 @@ def _steps(plan: Plan, reqs: Requirements, req_file: Path, options: installers.V
         installers.create_venv(target, path, options, with_pip=with_pip)
 
     def install(path: Path) -> None:
-        say(name, f"installing {len(reqs.expected)} packages with {installer.name}")
         installer.install(path, req_file, on_progress=lambda message: say(name, message))
 
     def verify(path: Path) -> str | None:

@@ -23,7 +23,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="venv-doctor")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Find, diagnose, record and repair every Python virtual environment.
 
     venv-doctor looks in every store (multivenv, virtualenvwrapper, pipx,
@@ -36,6 +37,23 @@ def cli() -> None:
     unknown or a repair failed, 2 usage or configuration error,
     130 interrupted, 70 internal error (see the debug log it names).
     """
+    if not ctx.resilient_parsing:
+        _recover_interrupted()
+
+
+def _recover_interrupted() -> None:
+    """Finish repairs a crash or kill -9 interrupted, before anything else runs."""
+    dirs = app_dirs()
+    if not dirs.database.exists():
+        return
+    from venv_doctor.repair import recover
+
+    try:
+        done = recover(get_context())
+    except VenvDoctorError:
+        return  # a bad config is reported by the command itself
+    for line in done:
+        click.echo(f"venv-doctor: recovered an interrupted repair: {line}", err=True)
 
 
 # One module per command group, each exposing COMMANDS.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import click
 
@@ -30,15 +31,16 @@ def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnos
     return diagnose_all(read_venvs(located)) + missing
 
 
-def _plans(ctx: Context, found: list[Diagnosis], python: str | None, strategy: str) -> list[Plan]:
+def _planner(ctx: Context, python: str | None, strategy: str) -> Callable[[Diagnosis], Plan]:
     inventory = interpreters.inventory(ctx.config, ctx.env)
-    return [
-        plan_for(
+
+    def plan(d: Diagnosis) -> Plan:
+        return plan_for(
             d, inventory, registry.has_snapshot(ctx, d.path), python, strategy,
             recorded_version=registry.recorded_version(ctx, d.path),
         )
-        for d in found
-    ]
+
+    return plan
 
 
 def _confirmed(plans: list[Plan], yes: bool, dry_run: bool) -> set[int]:
@@ -86,11 +88,13 @@ def repair_command(
     is kept as a backup (`venv-doctor restore` puts it back).
     """
     ctx = get_context()
-    plans = _plans(ctx, _diagnoses(ctx, targets, all_), python, strategy)
+    planner = _planner(ctx, python, strategy)
+    plans = [planner(d) for d in _diagnoses(ctx, targets, all_)]
     allowed = _confirmed(plans, yes, dry_run)
     say = _progress(as_json)
     results = [
-        _run_one(ctx, p, i in allowed, dry_run=dry_run, wait=not no_wait, allow_other_owner=allow_other_owner, say=say)
+        _run_one(ctx, p, planner, i in allowed, dry_run=dry_run, wait=not no_wait,
+                 allow_other_owner=allow_other_owner, say=say)
         for i, p in enumerate(plans)
     ]
     _show(results, as_json)
@@ -102,8 +106,8 @@ def _was_needed(result: RepairResult) -> bool:
     return result.message != "healthy"
 
 
-def _run_one(ctx: Context, plan: Plan, allowed: bool, *, dry_run: bool, wait: bool,
-             allow_other_owner: bool, say: repair.Progress) -> RepairResult:
+def _run_one(ctx: Context, plan: Plan, planner: Callable[[Diagnosis], Plan], allowed: bool, *,
+             dry_run: bool, wait: bool, allow_other_owner: bool, say: repair.Progress) -> RepairResult:
     if not allowed:
         return repair.RepairResult(plan.diagnosis.name, plan.diagnosis.path, plan.action.value, "skipped",
                                    "needs confirmation: run again with --yes", plan.before, plan.after)
@@ -111,7 +115,15 @@ def _run_one(ctx: Context, plan: Plan, allowed: bool, *, dry_run: bool, wait: bo
     if refusal:
         return repair.RepairResult(plan.diagnosis.name, plan.diagnosis.path, plan.action.value, "skipped",
                                    refusal + " (pass --allow-other-owner)", plan.before, plan.after)
-    result = repair.execute(ctx, plan, registry.requirements_for, dry_run=dry_run, wait=wait, progress=say)
+    confirmed = plan.action
+
+    def replan(d: Diagnosis) -> Plan:
+        again = planner(d)
+        if again.action in CONFIRM and again.action is not confirmed:
+            return replace(again, action=Action.NONE, reason=f"changed since planned: now needs {again.action.value}; run again")
+        return again
+
+    result = repair.execute(ctx, plan, registry.requirements_for, replan=replan, dry_run=dry_run, wait=wait, progress=say)
     if not dry_run and plan.action is not Action.NONE:
         registry.record_event(ctx, plan.diagnosis.path, "repair", f"{result.outcome}: {result.message}")
     return result

@@ -1,0 +1,193 @@
+"""`venv-doctor repair` end to end: real venvs, real interpreters, local wheels only."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import FakeHomebrew, make_venv, pip_install, real_python, run
+from tests.test_rebuild import tree_digest
+from venv_doctor.cli import run as cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch, wheelhouse: Path) -> Path:
+    """pip-style index settings the installers must honour: only the local wheelhouse."""
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheelhouse))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    return wheelhouse
+
+
+def fake_pyenv_version(minor: str, version: str) -> Path:
+    """$PYENV_ROOT/versions/<version>/bin/python<minor> -> the real interpreter."""
+    bin_dir = Path(os.environ["PYENV_ROOT"]) / "versions" / version / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    link = bin_dir / f"python{minor}"
+    if not link.exists():
+        link.symlink_to(real_python(minor))
+    return link
+
+
+def repair_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, object]]]:
+    code = cli(["repair", *args, "--json"])
+    return code, json.loads(capsys.readouterr().out)["results"]
+
+
+def status_of(capsys: pytest.CaptureFixture[str], target: Path) -> str:
+    cli(["check", str(target), "--json"])
+    return str(json.loads(capsys.readouterr().out)["venvs"][0]["status"])
+
+
+def test_homebrew_patch_upgrade_is_relinked_through_opt(
+    homebrew: FakeHomebrew, isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    venv = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "api")
+    pip_install(venv, offline, "tinytop")
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    assert status_of(capsys, venv) == "broken"
+
+    code, results = repair_json(capsys, "--all")
+
+    assert code == 0
+    assert [(r["action"], r["outcome"]) for r in results] == [("relink", "repaired")]
+    assert os.readlink(venv / "bin" / "python3.12") == str(homebrew.opt_python("3.12"))
+    assert status_of(capsys, venv) == "healthy"
+    assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+
+
+def test_cellar_pinned_venv_is_hardened_by_relinking(
+    homebrew: FakeHomebrew, isolated_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    venv = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "pinned")
+    assert status_of(capsys, venv) == "degraded"
+    code, results = repair_json(capsys, str(venv))
+    assert code == 0 and results[0]["action"] == "relink"
+    assert status_of(capsys, venv) == "healthy"
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")  # the next upgrade no longer breaks it
+    assert status_of(capsys, venv) == "healthy"
+
+
+def test_minor_upgrade_rebuilds_with_packages_and_user_files(
+    isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.12", "3.12.1")
+    venv = make_venv(old, isolated_home / ".virtualenvs" / "proj", prompt="my proj")
+    pip_install(venv, offline, "tinytop")
+    (venv / "bin" / "postactivate").write_text("export PROJ=1\n")
+    (venv / ".project").write_text("/src/proj\n")
+    assert cli(["check"]) == 0  # records the snapshot while healthy
+    capsys.readouterr()
+    shutil.rmtree(old.parent.parent)  # pyenv uninstall 3.11.7; 3.11 nowhere else in PYENV_ROOT
+
+    code, results = repair_json(capsys, "proj", "--python", "3.12", "--yes")
+
+    assert code == 0, results
+    (result,) = results
+    assert (result["action"], result["outcome"]) == ("rebuild", "repaired")
+    assert result["python"] == {"before": "3.11.7", "after": "3.12.1"}
+    assert sorted(Path(p).name for p in result["carried_over"]) == [".project", "postactivate"]
+    assert Path(str(result["backup"])).joinpath("lib", "python3.11").is_dir()
+    assert (venv / "lib" / "python3.12" / "site-packages").is_dir()
+    assert "prompt = 'my proj'" in (venv / "pyvenv.cfg").read_text()
+    assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+    assert status_of(capsys, venv) == "healthy"
+
+
+def test_rebuild_needs_yes_without_a_terminal(isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_pyenv_version("3.12", "3.12.1")
+    venv = make_venv(real_python("3.11"), isolated_home / ".virtualenvs" / "p")
+    before = tree_digest(venv)
+    code, results = repair_json(capsys, "p", "--python", "3.12")
+    assert code == 1
+    assert results[0]["outcome"] == "skipped" and "--yes" in str(results[0]["message"])
+    assert tree_digest(venv) == before
+
+
+def test_cold_cache_rebuild_fails_cleanly_and_names_the_package(
+    isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_pyenv_version("3.12", "3.12.1")
+    venv = make_venv(real_python("3.11"), isolated_home / ".virtualenvs" / "p")
+    pip_install(venv, offline, "tinytop")
+    before = tree_digest(venv)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("PIP_FIND_LINKS", str(empty))
+    code, results = repair_json(capsys, "p", "--python", "3.12", "--yes")
+    assert code == 1
+    assert results[0]["outcome"] == "failed"
+    assert "tiny" in str(results[0]["message"]) and "rolled back" in str(results[0]["message"])
+    assert tree_digest(venv) == before
+
+
+def test_vanished_pyenv_env_is_recreated_from_its_snapshot(
+    isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.12", "3.12.1")
+    env = make_venv(base, base.parent.parent / "envs" / "tool")
+    pip_install(env, offline, "tinytop")
+    assert cli(["check"]) == 0  # venv-doctor sees it (and records what it holds)
+    capsys.readouterr()
+    shutil.rmtree(base.parent.parent)  # `pyenv uninstall 3.11.7` takes the env with it
+
+    code, results = repair_json(capsys, "tool", "--python", "3.12", "--yes")
+
+    assert code == 0, results
+    assert (results[0]["action"], results[0]["outcome"]) == ("recreate", "repaired")
+    assert run([env / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+
+
+def test_dry_run_changes_nothing(homebrew: FakeHomebrew, isolated_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    venv = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "x")
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    before = tree_digest(venv)
+    code, results = repair_json(capsys, "--all", "--dry-run")
+    assert code == 0 and results[0]["outcome"] == "planned"
+    assert tree_digest(venv) == before
+
+
+def test_second_repair_with_no_wait_names_the_holder(
+    isolated_home: Path, offline: Path, tmp_path: Path
+) -> None:
+    fake_pyenv_version("3.12", "3.12.1")
+    venv = make_venv(real_python("3.11"), isolated_home / ".virtualenvs" / "p")
+    pip_install(venv, offline, "tinytop")
+    marker = tmp_path / "paused"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "VENV_DOCTOR_TEST_PAUSE_AT": "installing",
+           "VENV_DOCTOR_TEST_PAUSE_AT_FILE": str(marker)}
+    first = subprocess.Popen([sys.executable, "-m", "venv_doctor", "repair", "p", "--python", "3.12", "--yes"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        import time
+
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        second = subprocess.run([sys.executable, "-m", "venv_doctor", "repair", "p", "--python", "3.12", "--yes", "--no-wait", "--json"],
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        result = json.loads(second.stdout)["results"][0]
+        assert result["outcome"] == "failed" and f"pid {first.pid}" in result["message"]
+    finally:
+        first.kill()
+        first.communicate()
+    # the killed rebuild is rolled back by the next command
+    assert subprocess.run([sys.executable, "-m", "venv_doctor", "check", "p"], env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True).returncode in (0, 1)
+    assert (venv / "lib" / "python3.11" / "site-packages").is_dir()
+    assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"
