@@ -61,10 +61,17 @@ class DaemonRun:
     def start(self) -> subprocess.Popen[str]:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "venv_doctor", "daemon"],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         status = Path(os.environ["VENV_DOCTOR_STATE_DIR"]) / "daemon.json"
-        wait_for(lambda: status.exists() and json.loads(status.read_text()).get("watched"), 30, "the daemon to watch")
+        wait_for(
+            lambda: status.exists() and json.loads(status.read_text()).get("watched"),
+            30,
+            "the daemon to watch",
+        )
         return self.proc
 
     def notifications(self) -> list[dict[str, Any]]:
@@ -110,7 +117,9 @@ def _cellar_venvs(homebrew: FakeHomebrew, home: Path, count: int) -> list[Path]:
     return venvs
 
 
-def test_homebrew_upgrade_is_noticed_relinked_and_notified(daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path) -> None:
+def test_homebrew_upgrade_is_noticed_relinked_and_notified(
+    daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path
+) -> None:
     venvs = _cellar_venvs(homebrew, isolated_home, 20)
     run = daemon(auto="relink")
     run.start()
@@ -121,14 +130,21 @@ def test_homebrew_upgrade_is_noticed_relinked_and_notified(daemon: Callable[...,
     assert len(notes[0]["venvs"]) == 20
     assert "python@3.12" in notes[0]["title"]
     for venv in venvs:
-        out = subprocess.run([venv / "bin" / "python", "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            args=[venv / "bin" / "python", "-c", "import sys; print(sys.prefix)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert out.stdout.strip() == str(venv)
         assert os.readlink(venv / "bin" / "python3.12") == str(homebrew.opt_python("3.12"))
     code, _ = run.stop()
     assert code == 0
 
 
-def test_auto_off_notifies_broken_with_the_command_to_run(daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path) -> None:
+def test_auto_off_notifies_broken_with_the_command_to_run(
+    daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path
+) -> None:
     (venv,) = _cellar_venvs(homebrew, isolated_home, 1)
     run = daemon(auto="off")
     run.start()
@@ -140,7 +156,9 @@ def test_auto_off_notifies_broken_with_the_command_to_run(daemon: Callable[..., 
     assert any(f["code"] == "interpreter-dangling" for f in notes[0]["venvs"][0]["findings"])
 
 
-def test_pyenv_uninstall_with_env_deleted_is_reported_vanished(daemon: Callable[..., DaemonRun], tmp_path: Path, isolated_home: Path) -> None:
+def test_pyenv_uninstall_with_env_deleted_is_reported_vanished(
+    daemon: Callable[..., DaemonRun], tmp_path: Path, isolated_home: Path
+) -> None:
     pyenv = Path(os.environ["PYENV_ROOT"])
     version_bin = pyenv / "versions" / "3.11.99" / "bin"
     version_bin.mkdir(parents=True)
@@ -160,24 +178,40 @@ def test_second_daemon_refuses_to_start(daemon: Callable[..., DaemonRun]) -> Non
     first = daemon()
     first.start()
     second = subprocess.run(
-        [sys.executable, "-m", "venv_doctor", "daemon"], env=first.env, capture_output=True, text=True, timeout=30
+        check=False,
+        args=[sys.executable, "-m", "venv_doctor", "daemon"],
+        env=first.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert second.returncode == 1
     assert "another venv-doctor daemon is running" in second.stderr
 
 
-def test_sigterm_during_rebuild_leaves_the_old_venv_intact(daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path, wheelhouse: Path, tmp_path: Path) -> None:
-    # a 3.11 venv whose only 3.11 interpreter vanishes: only a rebuild can help
-    pyenv_bin = tmp_path / "fakepy" / "3.11.7" / "bin"
+def test_sigterm_during_rebuild_leaves_the_old_venv_intact(
+    daemon: Callable[..., DaemonRun],
+    homebrew: FakeHomebrew,
+    isolated_home: Path,
+    wheelhouse: Path,
+    tmp_path: Path,
+) -> None:
+    # a 3.10 venv whose only 3.10 interpreter vanishes: only a rebuild can help
+    pyenv_bin = tmp_path / "fakepy" / "3.10.13" / "bin"
     pyenv_bin.mkdir(parents=True)
-    (pyenv_bin / "python3.11").symlink_to(real_python("3.11"))
-    venv = make_venv(pyenv_bin / "python3.11", isolated_home / ".virtualenvs" / "proj")
+    (pyenv_bin / "python3.10").symlink_to(real_python("3.10"))
+    venv = make_venv(pyenv_bin / "python3.10", isolated_home / ".virtualenvs" / "proj")
     pip_install(venv, wheelhouse, "tinytop")
     marker = tmp_path / "paused"
-    run = daemon(auto="rebuild", env={
-        "VENV_DOCTOR_TEST_PAUSE_AT": "installing", "VENV_DOCTOR_TEST_PAUSE_AT_FILE": str(marker),
-        "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse),
-    })
+    run = daemon(
+        auto="rebuild",
+        env={
+            "VENV_DOCTOR_TEST_PAUSE_AT": "installing",
+            "VENV_DOCTOR_TEST_PAUSE_AT_FILE": str(marker),
+            "PIP_NO_INDEX": "1",
+            "PIP_FIND_LINKS": str(wheelhouse),
+        },
+    )
     run.start()
     before_break = tree_digest(venv)
     shutil.rmtree(tmp_path / "fakepy")

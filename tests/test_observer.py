@@ -17,7 +17,7 @@ def _spec(path: Path) -> WatchSpec:
     return WatchSpec(path, frozenset({"interpreter"}), frozenset())
 
 
-def _touch_until_seen(q: "queue.Queue[Path]", path: Path, tries: int = 40) -> None:
+def _touch_until_seen(q: queue.Queue[Path], path: Path, tries: int = 40) -> None:
     """watchdog arms a new watch in its emitter thread after schedule() returns:
     keep changing the file until an event for it arrives."""
     for i in range(tries):
@@ -31,7 +31,7 @@ def _touch_until_seen(q: "queue.Queue[Path]", path: Path, tries: int = 40) -> No
     raise AssertionError(f"no event for {path}")
 
 
-def _events_until(q: "queue.Queue[Path]", wanted: Path, timeout: float = 10) -> set[Path]:
+def _events_until(q: queue.Queue[Path], wanted: Path, timeout: float = 10) -> set[Path]:
     seen: set[Path] = set()
     while wanted not in seen:
         seen.add(q.get(timeout=timeout))

@@ -51,12 +51,18 @@ def steps_for(python: Path, wheelhouse: Path, verify: str | None = None) -> Rebu
         except AssertionError as exc:  # what a real installer raises
             raise VenvDoctorError(f"install failed: {exc}") from exc
 
-    return RebuildSteps(create=lambda p: make_venv(python, p), install=install, verify=lambda p: verify)
+    return RebuildSteps(
+        create=lambda p: make_venv(python, p), install=install, verify=lambda p: verify
+    )
 
 
-def test_rebuild_to_new_minor_carries_user_files_and_keeps_backup(old_venv: Path, tmp_path: Path, wheelhouse: Path) -> None:
+def test_rebuild_to_new_minor_carries_user_files_and_keeps_backup(
+    old_venv: Path, tmp_path: Path, wheelhouse: Path
+) -> None:
     journal = Journal(sqlite3.connect(tmp_path / "state.db"))
-    result = rebuild(old_venv, tmp_path / "backups", journal, steps_for(real_python("3.12"), wheelhouse))
+    result = rebuild(
+        old_venv, tmp_path / "backups", journal, steps_for(real_python("3.12"), wheelhouse)
+    )
     assert (old_venv / "lib" / "python3.12" / "site-packages").is_dir()
     assert (old_venv / "bin" / "postactivate").read_text() == "export FOO=1\n"
     assert (old_venv / ".project").exists()
@@ -66,11 +72,18 @@ def test_rebuild_to_new_minor_carries_user_files_and_keeps_backup(old_venv: Path
     assert journal.open_entries() == []
 
 
-def test_failed_verification_puts_the_old_venv_back_byte_for_byte(old_venv: Path, tmp_path: Path, wheelhouse: Path) -> None:
+def test_failed_verification_puts_the_old_venv_back_byte_for_byte(
+    old_venv: Path, tmp_path: Path, wheelhouse: Path
+) -> None:
     before = tree_digest(old_venv)
     journal = Journal(sqlite3.connect(tmp_path / "state.db"))
     with pytest.raises(RebuildError, match="does not verify: nope"):
-        rebuild(old_venv, tmp_path / "backups", journal, steps_for(real_python("3.12"), wheelhouse, verify="nope"))
+        rebuild(
+            old_venv,
+            tmp_path / "backups",
+            journal,
+            steps_for(real_python("3.12"), wheelhouse, verify="nope"),
+        )
     assert tree_digest(old_venv) == before
     assert list((tmp_path / "backups").iterdir()) == []
 
@@ -86,13 +99,17 @@ def test_failed_install_rolls_back(old_venv: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("step", [s for s in STEPS if s not in ("begin", "committed")])
-def test_sigkill_at_every_step_then_recovery(step: str, old_venv: Path, tmp_path: Path, wheelhouse: Path) -> None:
+def test_sigkill_at_every_step_then_recovery(
+    step: str, old_venv: Path, tmp_path: Path, wheelhouse: Path
+) -> None:
     before = tree_digest(old_venv)
     db = tmp_path / "state.db"
     marker = tmp_path / "paused"
     env = {**os.environ, PAUSE_ENV: step, PAUSE_ENV + "_FILE": str(marker), "PYTHONPATH": str(ROOT)}
     args = [old_venv, tmp_path / "backups", db, real_python("3.12"), wheelhouse]
-    proc = subprocess.Popen([sys.executable, "-m", "tests.rebuild_driver", *map(str, args)], env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.rebuild_driver", *map(str, args)], env=env, cwd=ROOT
+    )
     deadline = time.monotonic() + 60
     while not marker.exists():
         assert proc.poll() is None, f"driver exited {proc.returncode} before reaching {step}"

@@ -4,11 +4,11 @@ import os
 from pathlib import Path
 
 from tests.support import FakeHomebrew, add_console_script, make_venv, pip_install, real_python, run
+from venv_doctor import pyvenv_cfg
 from venv_doctor import venv as venv_model
 from venv_doctor.diagnosis import diagnose
 from venv_doctor.findings import Status
 from venv_doctor.relink import Target, cfg_updates, relink
-from venv_doctor import pyvenv_cfg
 from venv_doctor.venv import Location
 
 
@@ -16,7 +16,9 @@ def _load(path: Path) -> venv_model.Venv:
     return venv_model.load(Location(path.name, path, "test"))
 
 
-def test_relink_after_homebrew_patch_upgrade_goes_through_opt(homebrew: FakeHomebrew, tmp_path: Path, wheelhouse: Path) -> None:
+def test_relink_after_homebrew_patch_upgrade_goes_through_opt(
+    homebrew: FakeHomebrew, tmp_path: Path, wheelhouse: Path
+) -> None:
     cellar_python = homebrew.install("3.12", "3.12.1")
     venv = make_venv(cellar_python, tmp_path / "store" / "app", prompt="my app")
     pip_install(venv, wheelhouse, "tinytop")

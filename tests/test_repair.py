@@ -37,7 +37,9 @@ def fake_pyenv_version(minor: str, version: str) -> Path:
     return link
 
 
-def repair_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, object]]]:
+def repair_json(
+    capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, list[dict[str, object]]]:
     code = cli(["repair", *args, "--json"])
     return code, json.loads(capsys.readouterr().out)["results"]
 
@@ -48,7 +50,11 @@ def status_of(capsys: pytest.CaptureFixture[str], target: Path) -> str:
 
 
 def test_homebrew_patch_upgrade_is_relinked_through_opt(
-    homebrew: FakeHomebrew, isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    homebrew: FakeHomebrew,
+    isolated_home: Path,
+    offline: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
     venv = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "api")
@@ -66,7 +72,10 @@ def test_homebrew_patch_upgrade_is_relinked_through_opt(
 
 
 def test_cellar_pinned_venv_is_hardened_by_relinking(
-    homebrew: FakeHomebrew, isolated_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    homebrew: FakeHomebrew,
+    isolated_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
     venv = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "pinned")
@@ -105,7 +114,9 @@ def test_minor_upgrade_rebuilds_with_packages_and_user_files(
     assert status_of(capsys, venv) == "healthy"
 
 
-def test_rebuild_needs_yes_without_a_terminal(isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rebuild_needs_yes_without_a_terminal(
+    isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_pyenv_version("3.12", "3.12.1")
     venv = make_venv(real_python("3.11"), isolated_home / ".virtualenvs" / "p")
     before = tree_digest(venv)
@@ -116,7 +127,11 @@ def test_rebuild_needs_yes_without_a_terminal(isolated_home: Path, offline: Path
 
 
 def test_cold_cache_rebuild_fails_cleanly_and_names_the_package(
-    isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    isolated_home: Path,
+    offline: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake_pyenv_version("3.12", "3.12.1")
     venv = make_venv(real_python("3.11"), isolated_home / ".virtualenvs" / "p")
@@ -150,7 +165,12 @@ def test_vanished_pyenv_env_is_recreated_from_its_snapshot(
     assert run([env / "bin" / "tinytop"]).stdout.strip() == "tinytop"
 
 
-def test_dry_run_changes_nothing(homebrew: FakeHomebrew, isolated_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dry_run_changes_nothing(
+    homebrew: FakeHomebrew,
+    isolated_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
     venv = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "x")
     homebrew.upgrade("3.12", "3.12.1", "3.12.2")
@@ -167,10 +187,19 @@ def test_second_repair_with_no_wait_names_the_holder(
     venv = make_venv(real_python("3.11"), isolated_home / ".virtualenvs" / "p")
     pip_install(venv, offline, "tinytop")
     marker = tmp_path / "paused"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "VENV_DOCTOR_TEST_PAUSE_AT": "installing",
-           "VENV_DOCTOR_TEST_PAUSE_AT_FILE": str(marker)}
-    first = subprocess.Popen([sys.executable, "-m", "venv_doctor", "repair", "p", "--python", "3.12", "--yes"],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "VENV_DOCTOR_TEST_PAUSE_AT": "installing",
+        "VENV_DOCTOR_TEST_PAUSE_AT_FILE": str(marker),
+    }
+    first = subprocess.Popen(
+        [sys.executable, "-m", "venv_doctor", "repair", "p", "--python", "3.12", "--yes"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         import time
 
@@ -179,8 +208,25 @@ def test_second_repair_with_no_wait_names_the_holder(
             assert first.poll() is None, first.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        second = subprocess.run([sys.executable, "-m", "venv_doctor", "repair", "p", "--python", "3.12", "--yes", "--no-wait", "--json"],
-                                env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            check=False,
+            args=[
+                sys.executable,
+                "-m",
+                "venv_doctor",
+                "repair",
+                "p",
+                "--python",
+                "3.12",
+                "--yes",
+                "--no-wait",
+                "--json",
+            ],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode == 1
         result = json.loads(second.stdout)["results"][0]
         assert result["outcome"] == "failed" and f"pid {first.pid}" in result["message"]
@@ -188,6 +234,12 @@ def test_second_repair_with_no_wait_names_the_holder(
         first.kill()
         first.communicate()
     # the killed rebuild is rolled back by the next command
-    assert subprocess.run([sys.executable, "-m", "venv_doctor", "check", "p"], env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True).returncode in (0, 1)
+    assert subprocess.run(
+        check=False,
+        args=[sys.executable, "-m", "venv_doctor", "check", "p"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    ).returncode in (0, 1)
     assert (venv / "lib" / "python3.11" / "site-packages").is_dir()
     assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"

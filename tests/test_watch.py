@@ -13,7 +13,9 @@ def _load(path: Path) -> venv_model.Venv:
     return venv_model.load(Location(path.name, path, "test"))
 
 
-def test_homebrew_venv_watches_opt_and_the_keg_parent(homebrew: FakeHomebrew, tmp_path: Path) -> None:
+def test_homebrew_venv_watches_opt_and_the_keg_parent(
+    homebrew: FakeHomebrew, tmp_path: Path
+) -> None:
     homebrew.install("3.12", "3.12.1")
     venv = make_venv(homebrew.opt_python("3.12"), tmp_path / "store" / "a")
     specs = plan([_load(venv)], [tmp_path / "store"])

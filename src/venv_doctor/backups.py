@@ -24,7 +24,11 @@ class Backup:
 
 def kept(journal: Journal) -> list[Backup]:
     """Backups of committed rebuilds that are still on disk, oldest first."""
-    return [_backup(e) for e in journal.kept_backups() if e.backup.is_dir() and not e.backup.is_symlink()]
+    return [
+        _backup(e)
+        for e in journal.kept_backups()
+        if e.backup.is_dir() and not e.backup.is_symlink()
+    ]
 
 
 def _backup(entry: Entry) -> Backup:

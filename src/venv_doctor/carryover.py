@@ -16,7 +16,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-CREATOR_TOP = frozenset({"pyvenv.cfg", ".gitignore", "CACHEDIR.TAG", "lib64", "include", ".lock"})  # .lock: uv's
+CREATOR_TOP = frozenset(
+    {"pyvenv.cfg", ".gitignore", "CACHEDIR.TAG", "lib64", "include", ".lock"}
+)  # .lock: uv's
 CREATOR_BIN = re.compile(
     r"^(python[\d.]*[a-z]?|pythonw|activate(\.\w+)?|Activate\.ps1|activate_this\.py|deactivate\.bat|pydoc\.bat)$"
 )
@@ -124,8 +126,12 @@ def plan(old: Path, new: Path, backup_of: Path | None = None) -> CarryPlan:
 def _edited(old: Path, new: Path) -> bool:
     """Lines in the old script that the new one lacks (beyond version noise)."""
     try:
-        old_lines = {ln.strip() for ln in old.read_text(encoding="utf-8").splitlines() if ln.strip()}
-        new_lines = {ln.strip() for ln in new.read_text(encoding="utf-8").splitlines() if ln.strip()}
+        old_lines = {
+            ln.strip() for ln in old.read_text(encoding="utf-8").splitlines() if ln.strip()
+        }
+        new_lines = {
+            ln.strip() for ln in new.read_text(encoding="utf-8").splitlines() if ln.strip()
+        }
     except (OSError, UnicodeDecodeError):
         return False
     extra = [ln for ln in old_lines - new_lines if not ln.startswith("#")]

@@ -66,7 +66,11 @@ class Daemon:
         self.worker: threading.Thread | None = None
         self._lock_fd: int | None = None
         # systemd's variables are ours alone: no child may inherit NOTIFY_SOCKET
-        self.sd_env = {k: os.environ.pop(k) for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID") if k in os.environ}
+        self.sd_env = {
+            k: os.environ.pop(k)
+            for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
+            if k in os.environ
+        }
 
     # --- process life ------------------------------------------------------------
 
@@ -123,8 +127,10 @@ class Daemon:
 
     def alive(self, scheduler: object) -> bool:
         return bool(
-            self.watcher and self.watcher.alive()
-            and self.worker and self.worker.is_alive()
+            self.watcher
+            and self.watcher.alive()
+            and self.worker
+            and self.worker.is_alive()
             and getattr(scheduler, "running", False)
         )
 
@@ -216,14 +222,22 @@ class Daemon:
             venvs |= set(fresh) ^ set(self.locations)
             venvs |= {p for p in self.known if p not in fresh}
             self.locations = fresh
-        targets = [self.locations.get(p) or self._gone(p) for p in venvs if p in self.locations or p in self.known]
+        targets = [
+            self.locations.get(p) or self._gone(p)
+            for p in venvs
+            if p in self.locations or p in self.known
+        ]
         self.check(targets)
-        assert self.watcher is not None
-        if replan or self.watcher.stale() or any(not s.path.is_dir() for s in self.specs):
+        if (
+            replan
+            or (self.watcher is not None and self.watcher.stale())
+            or any(not s.path.is_dir() for s in self.specs)
+        ):
             self.replan()
 
     def replan(self) -> None:
-        assert self.watcher is not None
+        if self.watcher is None:
+            return
         venvs = [load(x) for x in self.locations.values()]
         roots = [s.root for s in self.ctx.stores()]
         self.specs = watch.plan(venvs, roots)
@@ -292,14 +306,21 @@ class Daemon:
         if policy == "off":
             return None
         inventory = interpreters.inventory(self.ctx.config, self.ctx.env)
+        if d.path.exists():
+            inventory = [*interpreters.neighbours(load(d.location), self.ctx.env), *inventory]
         plan = plan_for(d, inventory, has_snapshot=registry.has_snapshot(self.ctx, d.path))
         if plan.action is Action.NONE or (policy == "relink" and plan.action is not Action.RELINK):
             return None
         self.status.pending_repairs = [str(d.path)]
         self._write_status()
         result = repair.execute(
-            self.ctx, plan, registry.requirements_for, allow_rebuild=policy == "rebuild",
-            replan=lambda fresh: plan_for(fresh, inventory, registry.has_snapshot(self.ctx, fresh.path)),
+            self.ctx,
+            plan,
+            registry.requirements_for,
+            allow_rebuild=policy == "rebuild",
+            replan=lambda fresh: plan_for(
+                fresh, inventory, registry.has_snapshot(self.ctx, fresh.path)
+            ),
             progress=lambda name, step: log.info("%s: %s", name, step),
         )
         self.status.pending_repairs = []

@@ -20,6 +20,7 @@ from venv_doctor.errors import UsageError
 from venv_doctor.fsutil import atomic_write
 from venv_doctor.paths import app_dirs, pyenv_root, xdg_dir
 from venv_doctor.runner import CommandError
+from venv_doctor.venv import Venv
 
 _VERSIONED_NAME = re.compile(r"^python(\d+)\.(\d+)[a-z]*$")
 _PATCH = re.compile(r"(?<![\d.])(\d+)\.(\d+)\.(\d+)(?![\d.]*\d)")
@@ -573,3 +574,25 @@ def _what_exists(interpreters: Sequence[Interpreter]) -> str:
         return "no CPython interpreter was found; add one to [interpreters] extra in config.toml"
     listed = ", ".join(f"{i.version} ({i.path})" for i in interpreters)
     return f"found: {listed}"
+
+
+def neighbours(venv: Venv, env: Mapping[str, str] | None = None) -> list[Interpreter]:
+    """Interpreters found from where a venv's links lead, even dangling ones.
+
+    A keg removed by ``brew upgrade`` still names its prefix, and
+    ``$PREFIX/opt/python@X.Y`` reaches the upgraded keg, whether or not
+    HOMEBREW_PREFIX is set (a Homebrew in a custom prefix, the daemon under
+    systemd); the same goes for uv's minor-version directories.
+    """
+    env = os.environ if env is None else env
+    found: dict[Path, Interpreter] = {}
+    for py in venv.pythons:
+        for hop in py.chain.hops:
+            if hop.parent == venv.path / "bin":
+                continue
+            stable = stable_path_for(hop, env)
+            if stable != hop and stable.exists() and stable not in found:
+                described = describe(stable, "stable", env)
+                if described is not None:
+                    found[stable] = described
+    return list(found.values())

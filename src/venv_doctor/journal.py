@@ -22,7 +22,17 @@ CREATE TABLE IF NOT EXISTS journal (
 )
 """
 # The order of a rebuild's steps. Recovery rolls back anything before "verified".
-STEPS = ("begin", "moving", "moved", "creating", "installing", "carrying", "verifying", "verified", "committed")
+STEPS = (
+    "begin",
+    "moving",
+    "moved",
+    "creating",
+    "installing",
+    "carrying",
+    "verifying",
+    "verified",
+    "committed",
+)
 
 
 @dataclass(frozen=True)
@@ -48,14 +58,18 @@ class Journal:
                 "INSERT INTO journal (venv, backup, action, step, started_at, updated_at) VALUES (?, ?, ?, 'begin', ?, ?)",
                 (str(venv), str(backup), action, now, now),
             )
-        assert cur.lastrowid is not None
+        if cur.lastrowid is None:
+            raise RuntimeError("sqlite did not return the journal entry's id")
         return cur.lastrowid
 
     def step(self, entry_id: int, step: str) -> None:
         if step not in STEPS:
             raise ValueError(step)
         with self.conn:
-            self.conn.execute("UPDATE journal SET step = ?, updated_at = ? WHERE id = ?", (step, time.time(), entry_id))
+            self.conn.execute(
+                "UPDATE journal SET step = ?, updated_at = ? WHERE id = ?",
+                (step, time.time(), entry_id),
+            )
 
     def finish(self, entry_id: int, outcome: str, message: str = "") -> None:
         with self.conn:

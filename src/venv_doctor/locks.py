@@ -66,7 +66,12 @@ def venv_lock(
                     on_wait(f"waiting for {holder} to finish with {venv}")
                     told = True
                 time.sleep(poll)
-        info = {"pid": os.getpid(), "command": " ".join(sys.argv[:3]), "since": time.strftime("%Y-%m-%dT%H:%M:%S"), "venv": str(venv)}
+        info = {
+            "pid": os.getpid(),
+            "command": " ".join(sys.argv[:3]),
+            "since": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "venv": str(venv),
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         yield

@@ -11,6 +11,7 @@ polled and ``status`` says so.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -134,10 +135,8 @@ class Watcher:
 
     def _unschedule(self, path: Path) -> None:
         active = self.active.pop(path)
-        try:
+        with contextlib.suppress(KeyError, OSError):  # its emitter died with the directory
             self._observer(active.mode).unschedule(active.watch)
-        except (KeyError, OSError):
-            pass  # the emitter already died with its directory
 
     def stale(self) -> bool:
         """A watched root was deleted or moved, or an emitter died: re-apply the plan."""

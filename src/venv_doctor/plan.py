@@ -20,12 +20,30 @@ class Action(enum.StrEnum):
 
 # Findings a relink cures when an interpreter of the venv's minor exists.
 RELINKABLE = frozenset(
-    {"interpreter-dangling", "interpreter-loop", "no-interpreter", "minor-mismatch", "home-missing",
-     "cellar-pinned", "interpreter-fails", "dead-shebang", "patch-changed"}
+    {
+        "interpreter-dangling",
+        "interpreter-loop",
+        "no-interpreter",
+        "minor-mismatch",
+        "home-missing",
+        "cellar-pinned",
+        "interpreter-fails",
+        "dead-shebang",
+        "patch-changed",
+    }
 )
 # Findings only a rebuild cures.
-REBUILD_ONLY = frozenset({"version-mismatch", "site-packages-missing", "foreign-shebang", "cfg-missing",
-                          "cfg-unreadable", "site-packages-invisible", "legacy-virtualenv"})
+REBUILD_ONLY = frozenset(
+    {
+        "version-mismatch",
+        "site-packages-missing",
+        "foreign-shebang",
+        "cfg-missing",
+        "cfg-unreadable",
+        "site-packages-invisible",
+        "legacy-virtualenv",
+    }
+)
 # Findings nothing here repairs.
 NOT_REPAIRED = frozenset({"venv-unreadable", "cfg-garbage", "cfg-missing-key"})
 
@@ -38,6 +56,13 @@ class Plan:
     target: Interpreter | None = None
     before: str | None = None  # the venv's Python version now
     after: str | None = None  # the version it will have
+
+    @property
+    def chosen(self) -> Interpreter:
+        """The interpreter a relink, rebuild or recreate uses."""
+        if self.target is None:
+            raise ValueError(f"a {self.action.value} plan has no interpreter")
+        return self.target
 
     @property
     def changes_minor(self) -> bool:
@@ -57,6 +82,7 @@ def _fallback(interpreters: Sequence[Interpreter], minor: str | None) -> Interpr
     cpython3 = [i for i in interpreters if i.version.startswith("3.")]
     if not cpython3:
         return None
+
     def key(i: Interpreter) -> tuple[int, ...]:
         return _numbers(i.minor)
 
@@ -67,7 +93,7 @@ def _fallback(interpreters: Sequence[Interpreter], minor: str | None) -> Interpr
     return best_for(cpython3, max(cpython3, key=key).minor)
 
 
-def plan_for(
+def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     d: Diagnosis,
     interpreters: Sequence[Interpreter],
     has_snapshot: bool,
@@ -85,26 +111,50 @@ def plan_for(
     if "venv-missing" in codes:
         return _plan_recreate(d, interpreters, has_snapshot, python, before)
     if d.status is Status.UNKNOWN and "cfg-unreadable" not in codes:
-        return Plan(d, Action.NONE, "cannot be read, so it cannot be repaired safely", before=before)
+        return Plan(
+            d, Action.NONE, "cannot be read, so it cannot be repaired safely", before=before
+        )
     wanted = resolve_spec(python, interpreters) if python else None
     minor = _venv_minor(d)
     if wanted and minor and wanted.minor != minor:
-        return Plan(d, Action.REBUILD, f"Python {wanted.minor} was asked for", wanted, before, wanted.version)
+        return Plan(
+            d,
+            Action.REBUILD,
+            f"Python {wanted.minor} was asked for",
+            wanted,
+            before,
+            wanted.version,
+        )
     repairable = codes & (RELINKABLE | REBUILD_ONLY)
     if not repairable and strategy == "auto":
-        why = "healthy" if d.status is Status.HEALTHY else "nothing venv-doctor repairs: " + ", ".join(sorted(codes))
+        why = (
+            "healthy"
+            if d.status is Status.HEALTHY
+            else "nothing venv-doctor repairs: " + ", ".join(sorted(codes))
+        )
         return Plan(d, Action.NONE, why, before=before)
     same = wanted or (best_for(interpreters, minor) if minor else None)
     if same and strategy != "rebuild" and not (codes & REBUILD_ONLY):
         if _already_linked(d, same) and not (codes - {"patch-changed"}):
             return Plan(d, Action.NONE, "healthy", before=before)
-        return Plan(d, Action.RELINK, f"Python {same.minor} is at {same.path}", same, before, same.version)
+        return Plan(
+            d, Action.RELINK, f"Python {same.minor} is at {same.path}", same, before, same.version
+        )
     if strategy == "relink":
-        return Plan(d, Action.NONE, f"no Python {minor} to relink to (try --strategy rebuild)", before=before)
+        return Plan(
+            d,
+            Action.NONE,
+            f"no Python {minor} to relink to (try --strategy rebuild)",
+            before=before,
+        )
     target = same or _fallback(interpreters, minor)
     if target is None:
         return Plan(d, Action.NONE, "no Python interpreter found to rebuild with", before=before)
-    why = f"no Python {minor} left on this machine" if not same else "a rebuild was asked for or is needed"
+    why = (
+        f"no Python {minor} left on this machine"
+        if not same
+        else "a rebuild was asked for or is needed"
+    )
     if codes & REBUILD_ONLY and same:
         why = "its contents need reinstalling (" + ", ".join(sorted(codes & REBUILD_ONLY)) + ")"
     return Plan(d, Action.REBUILD, why, target, before, target.version)
@@ -115,12 +165,20 @@ def _already_linked(d: Diagnosis, target: Interpreter) -> bool:
 
 
 def _plan_recreate(
-    d: Diagnosis, interpreters: Sequence[Interpreter], has_snapshot: bool, python: str | None, before: str | None
+    d: Diagnosis,
+    interpreters: Sequence[Interpreter],
+    has_snapshot: bool,
+    python: str | None,
+    before: str | None,
 ) -> Plan:
     if not has_snapshot:
         return Plan(d, Action.NONE, "the venv is gone and venv-doctor never recorded what it held")
     minor = minor_of(before)
-    target = resolve_spec(python, interpreters) if python else (best_for(interpreters, minor) if minor else None)
+    target = (
+        resolve_spec(python, interpreters)
+        if python
+        else (best_for(interpreters, minor) if minor else None)
+    )
     target = target or _fallback(interpreters, minor)
     if target is None:
         return Plan(d, Action.NONE, "no Python interpreter found to recreate it with")

@@ -133,7 +133,9 @@ def _recover_one(journal: Journal, entry: Entry) -> str:
     return "rolled_back"
 
 
-def rebuild(venv: Path, backups: Path, journal: Journal, steps: RebuildSteps, action: str = "rebuild") -> RebuildResult:
+def rebuild(
+    venv: Path, backups: Path, journal: Journal, steps: RebuildSteps, action: str = "rebuild"
+) -> RebuildResult:
     """Replace ``venv`` with a rebuilt one, keeping the old one as a backup."""
     backup = backup_path(backups, venv, action)
     entry_id = journal.begin(venv, backup, action)
@@ -154,7 +156,9 @@ def rebuild(venv: Path, backups: Path, journal: Journal, steps: RebuildSteps, ac
         raise
 
 
-def _build(venv: Path, backup: Path, journal: Journal, entry_id: int, steps: RebuildSteps) -> RebuildResult:
+def _build(
+    venv: Path, backup: Path, journal: Journal, entry_id: int, steps: RebuildSteps
+) -> RebuildResult:
     _checkpoint(journal, entry_id, "creating")
     steps.create(venv)
     _checkpoint(journal, entry_id, "installing")
@@ -200,7 +204,11 @@ def restore(venv: Path, kept: Path, backups: Path, journal: Journal) -> Path | N
     Two renames, journaled: "moving" (current venv aside), then "moved" (backup
     into place). Returns where the replaced venv was kept, if there was one.
     """
-    aside = backup_path(backups, venv, "replaced") if venv.exists() else venv.parent / f".{venv.name}.none"
+    aside = (
+        backup_path(backups, venv, "replaced")
+        if venv.exists()
+        else venv.parent / f".{venv.name}.none"
+    )
     entry_id = journal.begin(venv, aside, "restore")
     _checkpoint(journal, entry_id, "moving")
     if venv.exists():

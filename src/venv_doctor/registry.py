@@ -75,7 +75,8 @@ def requirements_for(ctx: Context, path: Path) -> Requirements | None:
         return None
     # what `render` writes: unrequested seeds (pip, setuptools, wheel) come with the venv
     chosen = [
-        p for p in requirements.selected(found.snapshot, requirements.Mode.EXACT)
+        p
+        for p in requirements.selected(found.snapshot, requirements.Mode.EXACT)
         if p.requested or p.name not in distributions.SEEDS
     ]
     return Requirements(
@@ -89,7 +90,9 @@ def _missing(record: state.VenvRecord) -> Diagnosis:
     return diagnose(load(Location(record.name, record.path, record.store)))
 
 
-def resolve_with_history(ctx: Context, targets: Sequence[str]) -> tuple[list[Location], list[Diagnosis]]:
+def resolve_with_history(
+    ctx: Context, targets: Sequence[str]
+) -> tuple[list[Location], list[Diagnosis]]:
     """TARGETs that exist (as locations) and ones only the registry remembers."""
     present: list[Location] = []
     gone: list[Diagnosis] = []
@@ -125,7 +128,11 @@ def recent(ctx: Context, limit: int = 20) -> list[dict[str, Any]]:
     none: list[state.Event] = []
     evs = _using(ctx, state.events, none)
     return [
-        {"at": e.at.isoformat(timespec="seconds"), "kind": e.kind,
-         "venv": str(e.venv_path) if e.venv_path else None, "message": e.message}
+        {
+            "at": e.at.isoformat(timespec="seconds"),
+            "kind": e.kind,
+            "venv": str(e.venv_path) if e.venv_path else None,
+            "message": e.message,
+        }
         for e in evs[-limit:]
     ]

@@ -113,7 +113,9 @@ def cfg_updates(cfg: pyvenv_cfg.PyvenvCfg, target: Target) -> dict[str, str]:
         updates["version"] = target.version
     if "version_info" in cfg.values:
         old = cfg.values["version_info"]
-        updates["version_info"] = f"{target.version}.final.0" if old.count(".") >= 3 else target.version
+        updates["version_info"] = (
+            f"{target.version}.final.0" if old.count(".") >= 3 else target.version
+        )
     if "executable" in cfg.values:
         updates["executable"] = str(target.real)
     if "base-executable" in cfg.values:
@@ -156,7 +158,11 @@ def compiled_module(site_packages: tuple[Path, ...]) -> str | None:
     """A dotted module name backed by a compiled extension, to prove the ABI still fits."""
     for site in site_packages:
         for root, dirs, files in os.walk(site):
-            dirs[:] = [d for d in dirs if d.isidentifier() and d not in ("pip", "setuptools", "_distutils_hack")]
+            dirs[:] = [
+                d
+                for d in dirs
+                if d.isidentifier() and d not in ("pip", "setuptools", "_distutils_hack")
+            ]
             for name in sorted(files):
                 if name.endswith(".so") and not root.endswith("tests"):
                     rel = Path(root).relative_to(site) / name.split(".")[0]

@@ -7,24 +7,25 @@ to a rebuild when allowed. Success means the venv diagnoses healthy afterwards
 
 from __future__ import annotations
 
+import logging
 import os
-import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from venv_doctor import installers, locks, rebuild, relink
+from venv_doctor.backups import Backup
 from venv_doctor.diagnosis import diagnose
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.findings import Status
+from venv_doctor.findings import Diagnosis, Status
 from venv_doctor.journal import Journal
-from venv_doctor.findings import Diagnosis
 from venv_doctor.plan import Action, Plan
 from venv_doctor.probe import probe
 from venv_doctor.scan import Context
 from venv_doctor.venv import Venv, load
 
+log = logging.getLogger(__name__)
 Progress = Callable[[str, str], None]  # (venv name, step)
 
 
@@ -70,16 +71,37 @@ class Requirements:
 RequirementsSource = Callable[[Context, Path], Requirements | None]
 
 
-def _result(plan: Plan, outcome: str, message: str, **kw: object) -> RepairResult:
+def _result(
+    plan: Plan,
+    outcome: str,
+    message: str,
+    backup: Path | None = None,
+    carried_over: tuple[str, ...] = (),
+    notes: tuple[str, ...] = (),
+) -> RepairResult:
     d = plan.diagnosis
-    return RepairResult(d.name, d.path, plan.action.value, outcome, message, plan.before, plan.after, **kw)  # type: ignore[arg-type]
+    return RepairResult(
+        d.name,
+        d.path,
+        plan.action.value,
+        outcome,
+        message,
+        plan.before,
+        plan.after,
+        backup,
+        carried_over,
+        notes,
+    )
 
 
 def open_journal(ctx: Context) -> Journal:
-    ctx.dirs.state.mkdir(parents=True, exist_ok=True, mode=0o700)
-    conn = sqlite3.connect(ctx.dirs.database, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    return Journal(conn)
+    """The rebuild journal, in the state DB (a damaged DB is moved aside by ``state``)."""
+    from venv_doctor import state
+
+    db = state.open_db(ctx.dirs)
+    for warning in db.warnings:
+        log.warning("%s", warning)
+    return Journal(db.conn)
 
 
 def recover(ctx: Context) -> list[str]:
@@ -88,7 +110,10 @@ def recover(ctx: Context) -> list[str]:
         return []
     journal = open_journal(ctx)
     finished = rebuild.recover(journal, ctx.dirs.locks)
-    return [f"{entry.venv}: {outcome.replace('_', ' ')} (interrupted at {entry.step})" for entry, outcome in finished]
+    return [
+        f"{entry.venv}: {outcome.replace('_', ' ')} (interrupted at {entry.step})"
+        for entry, outcome in finished
+    ]
 
 
 def healthy_after(path: Path, deep: bool = True) -> str | None:
@@ -134,11 +159,15 @@ def execute(
     through rebuilding) the venv since the first look.
     """
     if dry_run:
-        return _result(plan, "planned" if plan.action is not Action.NONE else "skipped", plan.reason)
+        return _result(
+            plan, "planned" if plan.action is not Action.NONE else "skipped", plan.reason
+        )
     say = progress or (lambda name, step: None)
     path = plan.diagnosis.path
     try:
-        with locks.venv_lock(ctx.dirs.locks, path, wait=wait, on_wait=lambda m: say(plan.diagnosis.name, m)):
+        with locks.venv_lock(
+            ctx.dirs.locks, path, wait=wait, on_wait=lambda m: say(plan.diagnosis.name, m)
+        ):
             if replan is not None:
                 plan = replan(fresh_diagnosis(plan))
             if plan.action is Action.NONE:
@@ -153,7 +182,7 @@ def _execute_locked(
 ) -> RepairResult:
     name = plan.diagnosis.name
     if plan.action is Action.RELINK:
-        say(name, f"relinking to {plan.target.path if plan.target else '?'}")
+        say(name, f"relinking to {plan.chosen.path}")
         outcome = _relink(plan)
         if outcome.outcome == "repaired" or not allow_rebuild:
             return outcome
@@ -163,16 +192,16 @@ def _execute_locked(
 
 
 def _relink(plan: Plan) -> RepairResult:
-    assert plan.target is not None
+    target = plan.chosen
     venv = load_at(plan.diagnosis.path)
-    done = relink.relink(venv, relink.Target(plan.target.path, plan.target.version))
+    done = relink.relink(venv, relink.Target(target.path, target.version))
     if not done.ok:
         return _result(plan, "failed", done.error or "relink failed")
     problem = healthy_after(plan.diagnosis.path)
     if problem:
         return _result(plan, "failed", f"still unhealthy after relinking: {problem}")
     what = ", ".join(f"bin/{n}" for n in done.links) or "pyvenv.cfg"
-    return _result(plan, "repaired", f"relinked {what} to {plan.target.path}")
+    return _result(plan, "repaired", f"relinked {what} to {target.path}")
 
 
 def _options(path: Path) -> installers.VenvOptions:
@@ -188,10 +217,15 @@ def _options(path: Path) -> installers.VenvOptions:
     )
 
 
-def _steps(plan: Plan, reqs: Requirements, req_file: Path, options: installers.VenvOptions,
-           installer: installers.Installer, say: Progress) -> rebuild.RebuildSteps:
-    assert plan.target is not None
-    target, name = plan.target, plan.diagnosis.name
+def _steps(
+    plan: Plan,
+    reqs: Requirements,
+    req_file: Path,
+    options: installers.VenvOptions,
+    installer: installers.Installer,
+    say: Progress,
+) -> rebuild.RebuildSteps:
+    target, name = plan.chosen, plan.diagnosis.name
 
     def create(path: Path) -> None:
         say(name, f"creating a Python {target.minor} venv")
@@ -208,12 +242,16 @@ def _steps(plan: Plan, reqs: Requirements, req_file: Path, options: installers.V
     return rebuild.RebuildSteps(create=create, install=install, verify=verify)
 
 
-def _rebuild(ctx: Context, plan: Plan, requirements: RequirementsSource, say: Progress) -> RepairResult:
-    assert plan.target is not None
+def _rebuild(
+    ctx: Context, plan: Plan, requirements: RequirementsSource, say: Progress
+) -> RepairResult:
+    target = plan.chosen
     path = plan.diagnosis.path
     reqs = requirements(ctx, path)
     if reqs is None:
-        return _result(plan, "failed", "nothing recorded about what this venv held, and it cannot be read")
+        return _result(
+            plan, "failed", "nothing recorded about what this venv held, and it cannot be read"
+        )
     installer = installers.choose_installer(ctx.config, ctx.env)
     recreating = plan.action is Action.RECREATE
     options = installers.VenvOptions("venv", False, None, False) if recreating else _options(path)
@@ -225,14 +263,20 @@ def _rebuild(ctx: Context, plan: Plan, requirements: RequirementsSource, say: Pr
         try:
             if recreating:
                 rebuild.recreate(path, journal, steps)
-                return _result(plan, "repaired", f"recreated from its snapshot with Python {plan.target.version}")
+                return _result(
+                    plan,
+                    "repaired",
+                    f"recreated from its snapshot with Python {target.version}",
+                )
             done = rebuild.rebuild(path, ctx.dirs.backups, journal, steps)
         except VenvDoctorError as exc:
             return _result(plan, "failed", exc.message)
     notes = tuple(f"kept the new {x}; the old one is in the backup" for x in done.kept_new)
     notes += tuple(f"{x} was edited; your version is in the backup" for x in done.edited_activate)
-    message = f"rebuilt with Python {plan.target.version} ({len(reqs.expected)} packages)"
-    return _result(plan, "repaired", message, backup=done.backup, carried_over=done.carried_over, notes=notes)
+    message = f"rebuilt with Python {target.version} ({len(reqs.expected)} packages)"
+    return _result(
+        plan, "repaired", message, backup=done.backup, carried_over=done.carried_over, notes=notes
+    )
 
 
 IMPORT_CHECK = """
@@ -285,11 +329,8 @@ def top_level_modules(site_packages: tuple[Path, ...]) -> set[str]:
     return {n for n in names if n.isidentifier() and n not in SKIP_MODULES}
 
 
-def restore(ctx: Context, journal: Journal, backup: object) -> Path | None:
+def restore(ctx: Context, journal: Journal, backup: Backup) -> Path | None:
     """Put a kept backup back in place, under the venv's lock."""
-    from venv_doctor.backups import Backup
-
-    assert isinstance(backup, Backup)
     with locks.venv_lock(ctx.dirs.locks, backup.venv):
         return rebuild.restore(backup.venv, backup.path, ctx.dirs.backups, journal)
 

@@ -7,6 +7,7 @@ code and never shows a bare traceback: internal errors go to a debug log.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import traceback
 from datetime import UTC, datetime
@@ -50,8 +51,10 @@ def _recover_interrupted() -> None:
 
     try:
         done = recover(get_context())
-    except VenvDoctorError:
-        return  # a bad config is reported by the command itself
+    except (VenvDoctorError, sqlite3.Error) as exc:
+        # a bad config is reported by the command itself; a broken DB must not stop `check`
+        click.echo(f"venv-doctor: warning: interrupted repairs not checked: {exc}", err=True)
+        return
     for line in done:
         click.echo(f"venv-doctor: recovered an interrupted repair: {line}", err=True)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from venv_doctor import registry, render, status
 from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.scan import Context
 
 
 @click.command("daemon")
@@ -27,10 +29,7 @@ def daemon_command(verbose: bool) -> int:
     return Daemon(ctx).run()
 
 
-def status_report(ctx: object) -> dict[str, object]:
-    from venv_doctor.scan import Context
-
-    assert isinstance(ctx, Context)
+def status_report(ctx: Context) -> dict[str, Any]:
     info = status.read(ctx.dirs) or {}
     running = status.daemon_running(ctx.dirs)
     return {
@@ -40,7 +39,9 @@ def status_report(ctx: object) -> dict[str, object]:
             "since": info.get("since") if running else None,
         },
         "last_scan": info.get("last_scan"),
-        "summary": registry.summary(ctx) or info.get("summary") or {s: 0 for s in ("healthy", "degraded", "broken", "unknown")},
+        "summary": registry.summary(ctx)
+        or info.get("summary")
+        or dict.fromkeys(("healthy", "degraded", "broken", "unknown"), 0),
         "watched": info.get("watched", []) if running else [],
         "events": registry.recent(ctx, limit=20),
         "pending_repairs": info.get("pending_repairs", []) if running else [],
@@ -57,23 +58,21 @@ def status_command(as_json: bool) -> None:
         echo_json(render.envelope(**report))
         return
     daemon = report["daemon"]
-    assert isinstance(daemon, dict)
     if daemon["running"]:
         click.echo(f"daemon: running (pid {daemon['pid']}, since {daemon['since']})")
     else:
         click.echo("daemon: not running (`venv-doctor service install` starts it at login)")
     click.echo(f"last full scan: {report['last_scan'] or 'never'}")
     summary = report["summary"]
-    assert isinstance(summary, dict)
     click.echo("venvs: " + ", ".join(f"{n} {s}" for s, n in summary.items()))
     watched = report["watched"]
-    assert isinstance(watched, list)
     polled = [w for w in watched if w.get("mode") == "polling"]
-    click.echo(f"watching {len(watched)} directories" + (f" ({len(polled)} polled)" if polled else ""))
+    click.echo(
+        f"watching {len(watched)} directories" + (f" ({len(polled)} polled)" if polled else "")
+    )
     if report.get("own_venv"):
         click.echo(f"warning: {report['own_venv']}", err=True)
     evs = report["events"]
-    assert isinstance(evs, list)
     for e in evs[:10]:
         click.echo(f"  {e['at']}  {e['kind']:<14} {e['venv']}  {e['message']}")
     sys.stdout.flush()

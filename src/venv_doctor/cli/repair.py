@@ -16,13 +16,16 @@ from venv_doctor.findings import Diagnosis, Status
 from venv_doctor.plan import Action, Plan, plan_for
 from venv_doctor.repair import RepairResult
 from venv_doctor.scan import Context, diagnose_all, read_venvs, resolve_targets
+from venv_doctor.venv import load
 
 CONFIRM = (Action.REBUILD, Action.RECREATE)
 
 
 def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnosis]:
     if not targets and not all_:
-        raise UsageError("name the venvs to repair, or pass --all", hint="`venv-doctor check` lists them")
+        raise UsageError(
+            "name the venvs to repair, or pass --all", hint="`venv-doctor check` lists them"
+        )
     if all_:
         found = diagnose_all(read_venvs(resolve_targets(ctx, ())))
         found = [d for d in found if d.status is not Status.HEALTHY]
@@ -35,8 +38,13 @@ def _planner(ctx: Context, python: str | None, strategy: str) -> Callable[[Diagn
     inventory = interpreters.inventory(ctx.config, ctx.env)
 
     def plan(d: Diagnosis) -> Plan:
+        near = interpreters.neighbours(load(d.location), ctx.env) if d.path.exists() else []
         return plan_for(
-            d, inventory, registry.has_snapshot(ctx, d.path), python, strategy,
+            d,
+            [*near, *inventory],
+            registry.has_snapshot(ctx, d.path),
+            python,
+            strategy,
             recorded_version=registry.recorded_version(ctx, d.path),
         )
 
@@ -52,7 +60,9 @@ def _confirmed(plans: list[Plan], yes: bool, dry_run: bool) -> set[int]:
         return set(range(len(plans))) - set(needs)
     for i in needs:
         p = plans[i]
-        click.echo(f"{p.diagnosis.name}: {p.action.value} with Python {p.after} ({p.reason})", err=True)
+        click.echo(
+            f"{p.diagnosis.name}: {p.action.value} with Python {p.after} ({p.reason})", err=True
+        )
     ok = click.confirm(f"Rebuild {len(needs)} venv(s)? The old ones are kept as backups", err=True)
     return set(range(len(plans))) if ok else set(range(len(plans))) - set(needs)
 
@@ -68,17 +78,42 @@ def _progress(as_json: bool) -> repair.Progress:
 
 @click.command("repair")
 @click.argument("targets", nargs=-1, metavar="[TARGET]...")
-@click.option("--all", "all_", is_flag=True, help="Every broken or degraded venv (and vanished ones with a snapshot).")
+@click.option(
+    "--all",
+    "all_",
+    is_flag=True,
+    help="Every broken or degraded venv (and vanished ones with a snapshot).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do rebuilds without asking.")
-@click.option("--python", metavar="SPEC", help="Interpreter to use: a version (3.13, 3.12.1) or a path.")
-@click.option("--strategy", type=click.Choice(["auto", "relink", "rebuild"]), default="auto", show_default=True)
-@click.option("--no-wait", is_flag=True, help="Exit 1 instead of waiting when another process repairs the venv.")
-@click.option("--allow-other-owner", is_flag=True, help="As root, repair venvs owned by other users.")
+@click.option(
+    "--python", metavar="SPEC", help="Interpreter to use: a version (3.13, 3.12.1) or a path."
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "relink", "rebuild"]),
+    default="auto",
+    show_default=True,
+)
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Exit 1 instead of waiting when another process repairs the venv.",
+)
+@click.option(
+    "--allow-other-owner", is_flag=True, help="As root, repair venvs owned by other users."
+)
 @json_option
 def repair_command(
-    targets: tuple[str, ...], all_: bool, dry_run: bool, yes: bool, python: str | None,
-    strategy: str, no_wait: bool, allow_other_owner: bool, as_json: bool,
+    targets: tuple[str, ...],
+    all_: bool,
+    dry_run: bool,
+    yes: bool,
+    python: str | None,
+    strategy: str,
+    no_wait: bool,
+    allow_other_owner: bool,
+    as_json: bool,
 ) -> int:
     """Repair venvs: relink after a patch upgrade, rebuild after a minor upgrade
     or removal, recreate a vanished venv from its snapshot.
@@ -93,12 +128,22 @@ def repair_command(
     allowed = _confirmed(plans, yes, dry_run)
     say = _progress(as_json)
     results = [
-        _run_one(ctx, p, planner, i in allowed, dry_run=dry_run, wait=not no_wait,
-                 allow_other_owner=allow_other_owner, say=say)
+        _run_one(
+            ctx,
+            p,
+            planner,
+            i in allowed,
+            dry_run=dry_run,
+            wait=not no_wait,
+            allow_other_owner=allow_other_owner,
+            say=say,
+        )
         for i, p in enumerate(plans)
     ]
     _show(results, as_json)
-    failed = [r for r in results if r.outcome == "failed" or (r.outcome == "skipped" and _was_needed(r))]
+    failed = [
+        r for r in results if r.outcome == "failed" or (r.outcome == "skipped" and _was_needed(r))
+    ]
     return ExitCode.PROBLEMS if failed else ExitCode.OK
 
 
@@ -106,26 +151,63 @@ def _was_needed(result: RepairResult) -> bool:
     return result.message != "healthy"
 
 
-def _run_one(ctx: Context, plan: Plan, planner: Callable[[Diagnosis], Plan], allowed: bool, *,
-             dry_run: bool, wait: bool, allow_other_owner: bool, say: repair.Progress) -> RepairResult:
+def _run_one(
+    ctx: Context,
+    plan: Plan,
+    planner: Callable[[Diagnosis], Plan],
+    allowed: bool,
+    *,
+    dry_run: bool,
+    wait: bool,
+    allow_other_owner: bool,
+    say: repair.Progress,
+) -> RepairResult:
     if not allowed:
-        return repair.RepairResult(plan.diagnosis.name, plan.diagnosis.path, plan.action.value, "skipped",
-                                   "needs confirmation: run again with --yes", plan.before, plan.after)
+        return repair.RepairResult(
+            plan.diagnosis.name,
+            plan.diagnosis.path,
+            plan.action.value,
+            "skipped",
+            "needs confirmation: run again with --yes",
+            plan.before,
+            plan.after,
+        )
     refusal = repair.effective_owner_ok(plan.diagnosis.path, allow_other_owner)
     if refusal:
-        return repair.RepairResult(plan.diagnosis.name, plan.diagnosis.path, plan.action.value, "skipped",
-                                   refusal + " (pass --allow-other-owner)", plan.before, plan.after)
+        return repair.RepairResult(
+            plan.diagnosis.name,
+            plan.diagnosis.path,
+            plan.action.value,
+            "skipped",
+            refusal + " (pass --allow-other-owner)",
+            plan.before,
+            plan.after,
+        )
     confirmed = plan.action
 
     def replan(d: Diagnosis) -> Plan:
         again = planner(d)
         if again.action in CONFIRM and again.action is not confirmed:
-            return replace(again, action=Action.NONE, reason=f"changed since planned: now needs {again.action.value}; run again")
+            return replace(
+                again,
+                action=Action.NONE,
+                reason=f"changed since planned: now needs {again.action.value}; run again",
+            )
         return again
 
-    result = repair.execute(ctx, plan, registry.requirements_for, replan=replan, dry_run=dry_run, wait=wait, progress=say)
+    result = repair.execute(
+        ctx,
+        plan,
+        registry.requirements_for,
+        replan=replan,
+        dry_run=dry_run,
+        wait=wait,
+        progress=say,
+    )
     if not dry_run and plan.action is not Action.NONE:
-        registry.record_event(ctx, plan.diagnosis.path, "repair", f"{result.outcome}: {result.message}")
+        registry.record_event(
+            ctx, plan.diagnosis.path, "repair", f"{result.outcome}: {result.message}"
+        )
     return result
 
 
@@ -148,30 +230,44 @@ def _show(results: list[RepairResult], as_json: bool) -> None:
 
 @click.command("restore")
 @click.argument("target")
-@click.option("--backup", "backup_id", type=int, help="Which backup (see `venv-doctor restore TARGET --list`).")
+@click.option(
+    "--backup",
+    "backup_id",
+    type=int,
+    help="Which backup (see `venv-doctor restore TARGET --list`).",
+)
 @click.option("--list", "list_", is_flag=True, help="List the kept backups of TARGET.")
 def restore_command(target: str, backup_id: int | None, list_: bool) -> None:
     """Put a kept backup of TARGET back in place (the current venv becomes a backup)."""
     ctx = get_context()
     journal = repair.open_journal(ctx)
     located, missing = registry.resolve_with_history(ctx, [target])
-    path = (located[0].path if located else missing[0].path)
+    path = located[0].path if located else missing[0].path
     kept = [b for b in backups.kept(journal) if b.venv == path]
     if list_ or not kept:
         if not kept:
             raise UsageError(f"no kept backup of {path}")
         for b in kept:
-            click.echo(f"{b.id}\t{time.strftime('%Y-%m-%d %H:%M', time.localtime(b.taken_at))}\t{b.path}")
+            click.echo(
+                f"{b.id}\t{time.strftime('%Y-%m-%d %H:%M', time.localtime(b.taken_at))}\t{b.path}"
+            )
         return
     chosen = next((b for b in kept if b.id == backup_id), None) if backup_id else kept[-1]
     if chosen is None:
         raise UsageError(f"no backup {backup_id} of {path}", hint="--list shows them")
     aside = repair.restore(ctx, journal, chosen)
-    click.echo(f"restored {path} from {chosen.path}" + (f"; the replaced venv is kept at {aside}" if aside else ""))
+    click.echo(
+        f"restored {path} from {chosen.path}"
+        + (f"; the replaced venv is kept at {aside}" if aside else "")
+    )
 
 
 @click.command("gc")
-@click.option("--days", type=float, help="Remove backups older than this (default: [repair] keep_backups_days).")
+@click.option(
+    "--days",
+    type=float,
+    help="Remove backups older than this (default: [repair] keep_backups_days).",
+)
 def gc_command(days: float | None) -> None:
     """Delete kept backups older than the configured number of days."""
     ctx = get_context()
