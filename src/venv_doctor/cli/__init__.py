@@ -16,7 +16,7 @@ import click
 
 from venv_doctor import __version__
 from venv_doctor.cli.base import get_context
-from venv_doctor.errors import ExitCode, VenvDoctorError
+from venv_doctor.errors import ConfigError, ExitCode, VenvDoctorError
 from venv_doctor.paths import app_dirs
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -51,9 +51,12 @@ def _recover_interrupted() -> None:
 
     try:
         done = recover(get_context())
+    except ConfigError:
+        return  # the command itself reports a bad config
     except (VenvDoctorError, sqlite3.Error) as exc:
-        # a bad config is reported by the command itself; a broken DB must not stop `check`
-        click.echo(f"venv-doctor: warning: interrupted repairs not checked: {exc}", err=True)
+        # a broken state DB must not stop `check`
+        message = exc.message if isinstance(exc, VenvDoctorError) else str(exc)
+        click.echo(f"venv-doctor: warning: interrupted repairs not checked: {message}", err=True)
         return
     for line in done:
         click.echo(f"venv-doctor: recovered an interrupted repair: {line}", err=True)
