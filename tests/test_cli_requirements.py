@@ -338,3 +338,29 @@ def test_credentials_kept_only_when_configured(
         )
     history = cli(capsys, "history", "private")[1]
     assert "s3cret" not in history
+
+
+def test_requirements_read_from_disk_when_the_database_is_unusable(
+    isolated_home: Path, wheelhouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "small")
+    pip_install(venv, wheelhouse, "tinyleaf==1.0.0")
+    with state.open_db(app_dirs()) as db:
+        db.conn.execute("PRAGMA user_version = 99")
+    code, out, err = cli(capsys, "requirements", "small")
+    assert code == 0
+    assert body(out) == ["tinyleaf==1.0.0"]
+    assert "the state database cannot be used" in err
+    assert cli(capsys, "requirements", "small", "--source", "recorded")[0] == 1
+    code, _, err = cli(capsys, "requirements", str(isolated_home / "gone"))
+    assert code == 1
+    assert "schema version 99" in err
+
+
+def test_history_of_a_venv_not_checked_yet(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "small")
+    assert cli(capsys, "history", "small")[:2] == (0, "no history recorded for small yet\n")
+    assert cli(capsys, "history")[:2] == (0, "no venvs recorded yet\n")
+    assert cli_json(capsys, "history")["venvs"] == []

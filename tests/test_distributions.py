@@ -230,6 +230,15 @@ def test_ensurepip_seed_is_not_a_request_but_a_later_install_is(tmp_path: Path) 
     assert read([sp]).packages[0].requested
 
 
+def test_metadata_body_is_not_read_as_headers(venv312: Path) -> None:
+    description = "Long description.\nNot: a header in the body\n" + "x" * 40_000 + "\n"
+    metadata = "Metadata-Version: 2.1\nName: thing\nVersion: 1.0\nRequires-Dist: other\n\n"
+    _dist_info(site_packages(venv312), "thing", "1.0", METADATA=metadata + description)
+    contents = read([site_packages(venv312)], verify=True)
+    assert contents.warnings == ()
+    assert contents.packages[0].version == "1.0"
+
+
 def test_two_versions_of_one_name_keep_the_newest(venv312: Path) -> None:
     sp = site_packages(venv312)
     old = _dist_info(sp, "dup", "1.0")

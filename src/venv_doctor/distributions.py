@@ -12,17 +12,15 @@ RECORD and warns when they are damaged or disagree.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 KINDS = ("index", "editable", "vcs", "archive", "legacy")
 # Installed with every venv; left out of requirements unless the user asked for them.
@@ -34,6 +32,7 @@ SEED_WINDOW_SECONDS = 600
 # for uv installs "requested" is "no other installed distribution needs it".
 INSTALLERS_MARKING_ALL = frozenset({"uv"})
 MAX_HEADER_BYTES = 1 << 20
+HEADER_CHUNK = 1 << 14
 READER_VERSION = "1"  # part of the fingerprint: bump when what is read changes
 
 _NAME_RUN = re.compile(r"[-_.]+")
@@ -120,17 +119,19 @@ class _Found:
     mtime: float
     url: str | None = None
     requires: tuple[str, ...] | None = None  # None: not read yet
-    metadata: Path | None = None  # where Requires-Dist / requires.txt lives
-    legacy: bool = False
-    seen: list[str] = field(default_factory=list)
+    metadata: str | None = None  # METADATA, read for Requires-Dist only when needed
+    legacy: bool = False  # egg-info / egg-link: no REQUESTED marker exists
 
 
 def canonical_name(name: str) -> str:
     return _NAME_RUN.sub("-", name).lower()
 
 
-def redact_url(url: str | None, replacement: str = REDACTED) -> str | None:
-    """Hide credentials in ``scheme://user:secret@host``; a bare ssh user stays."""
+def redact_url(url: str | None) -> str | None:
+    """Hide credentials: ``user:secret@`` -> ``user:****@``, a bare token -> ``****@``.
+
+    A bare user on an ssh URL (``git+ssh://git@host``) is no secret and stays.
+    """
     if not url:
         return url
     match = _USERINFO.match(url)
@@ -139,9 +140,8 @@ def redact_url(url: str | None, replacement: str = REDACTED) -> str | None:
     user, colon, _secret = match.group("userinfo").partition(":")
     if "ssh" in match.group("scheme") and not colon:
         return url
-    hidden = (f"{user}:{replacement}" if replacement else user) if colon else replacement
-    head = match.group("scheme") + (hidden + "@" if hidden else "")
-    return head + url[match.end() :]
+    hidden = f"{user}:{REDACTED}" if colon else REDACTED
+    return f"{match.group('scheme')}{hidden}@{url[match.end() :]}"
 
 
 def strip_credentials(url: str) -> str:
@@ -161,6 +161,8 @@ def content_hash(packages: Iterable[Package], python_version: str | None) -> str
 
 def file_url_path(url: str) -> Path | None:
     """The local path of a ``file://`` URL, else None."""
+    from urllib.parse import unquote, urlsplit
+
     parts = urlsplit(url)
     if parts.scheme != "file":
         return None
@@ -170,46 +172,64 @@ def file_url_path(url: str) -> Path | None:
 # --- fingerprint ------------------------------------------------------------------------
 
 
-def _is_dist_entry(name: str) -> bool:
-    return name.endswith((".dist-info", ".egg-info", ".egg-link"))
-
-
 def fingerprint(site_packages: Sequence[Path], extra: str = "") -> str | None:
     """A cheap token that changes when a distribution is added, removed or replaced.
 
-    One scandir and two stats per site-packages directory: installs, upgrades and
-    uninstalls add or remove entries, which changes the listing and the
-    directory's mtime. None when no site-packages directory can be read.
+    Two stats per site-packages directory, nothing listed: installs, upgrades and
+    uninstalls add, remove or rename entries, which updates the directory's mtime
+    and ctime (ctime cannot be set back, so copies made with ``cp -p`` still
+    count as changes); ``lib/pythonX.Y`` tells when the venv was made (seeds).
+    None when no site-packages directory can be read.
     """
-    h = hashlib.sha1(usedforsecurity=False)
-    h.update(f"{READER_VERSION}|{extra}".encode())
+    parts = [READER_VERSION, extra]
     readable = False
     for sp in site_packages:
         try:
-            with os.scandir(sp) as it:
-                names = sorted(e.name for e in it if _is_dist_entry(e.name))
-            mtimes = f"{os.stat(sp).st_mtime_ns}|{os.stat(sp.parent).st_mtime_ns}"
+            here, parent = os.stat(sp), os.stat(sp.parent)
         except OSError:
-            h.update(f"\0{sp}\0unreadable".encode())
+            parts.append(f"{sp}:unreadable")
             continue
         readable = True
-        h.update(f"\0{sp}\0{mtimes}\0".encode() + "\0".join(names).encode())
-    return h.hexdigest() if readable else None
+        parts.append(
+            f"{sp}:{here.st_ino}:{here.st_mtime_ns}:{here.st_ctime_ns}:{parent.st_mtime_ns}"
+        )
+    if not readable:
+        return None
+    return hashlib.sha1("\0".join(parts).encode(), usedforsecurity=False).hexdigest()
 
 
 # --- small file readers -----------------------------------------------------------------
 
 
-def _read_small(path: Path, limit: int = 1 << 16) -> bytes:
-    with path.open("rb") as fh:
+# The readers take ``str`` paths: thousands of dist-info directories are read on a
+# first check, and Path objects were a quarter of that time.
+
+
+def _read_small(path: str, limit: int = 1 << 16) -> bytes:
+    with open(path, "rb") as fh:
         return fh.read(limit)
 
 
-def _read_headers(path: Path, warnings: list[str]) -> dict[str, list[str]] | None:
+def _read_until_blank_line(path: str) -> bytes:
+    """The header block only: METADATA goes on with the (long) description."""
+    chunks: list[bytes] = []
+    size = 0
+    with open(path, "rb") as fh:
+        while size < MAX_HEADER_BYTES:
+            chunk = fh.read(HEADER_CHUNK)
+            chunks.append(chunk)
+            size += len(chunk)
+            if len(chunk) < HEADER_CHUNK or b"\n\n" in chunk or b"\r\n\r\n" in chunk:
+                break
+    data = b"".join(chunks)
+    end = data.find(b"\n\n")
+    return data if end < 0 else data[: end + 1]
+
+
+def _read_headers(path: str, warnings: list[str]) -> dict[str, list[str]] | None:
     """RFC 822 style headers (METADATA / PKG-INFO) up to the first blank line."""
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_HEADER_BYTES)
+        raw = _read_until_blank_line(path)
     except OSError as exc:
         warnings.append(f"{path} cannot be read: {exc.strerror or exc}")
         return None
@@ -253,10 +273,10 @@ def _requirement_names(lines: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _requires_txt(path: Path) -> tuple[str, ...]:
+def _requires_txt(path: str) -> tuple[str, ...]:
     """Legacy ``requires.txt``: the unnamed section and ``[:marker]`` sections."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_small(path, 1 << 20).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return ()
     lines, active = [], True
@@ -268,11 +288,11 @@ def _requires_txt(path: Path) -> tuple[str, ...]:
     return _requirement_names(lines)
 
 
-def _installer(info: Path, names: set[str]) -> str | None:
+def _installer(info: str, names: set[str]) -> str | None:
     if "INSTALLER" not in names:
         return None
     try:
-        value = _read_small(info / "INSTALLER", 256).decode("utf-8").strip()
+        value = _read_small(os.path.join(info, "INSTALLER"), 256).decode("utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return None
     return value or None
@@ -281,7 +301,7 @@ def _installer(info: Path, names: set[str]) -> str | None:
 # --- direct_url.json (PEP 610) ----------------------------------------------------------
 
 
-def _direct_url(path: Path, warnings: list[str]) -> tuple[str, str | None]:
+def _direct_url(path: str, warnings: list[str]) -> tuple[str, str | None]:
     """The install kind and source URL recorded in ``direct_url.json``."""
     try:
         data = json.loads(_read_small(path, 1 << 20).decode("utf-8"))
@@ -326,7 +346,8 @@ def _split_stem(stem: str) -> tuple[str, str] | None:
 
 
 def _dist_info(entry: os.DirEntry[str], verify: bool, warnings: list[str]) -> _Found | None:
-    info = Path(entry.path)
+    info = entry.path
+    metadata = os.path.join(info, "METADATA")
     try:
         names = set(os.listdir(info))
         mtime = entry.stat().st_mtime
@@ -336,26 +357,33 @@ def _dist_info(entry: os.DirEntry[str], verify: bool, warnings: list[str]) -> _F
     parsed = _split_stem(entry.name[: -len(".dist-info")])
     headers = None
     if "METADATA" not in names:
-        warnings.append(f"{info / 'METADATA'} is missing")
+        warnings.append(f"{metadata} is missing")
     elif verify or parsed is None:
-        headers = _read_headers(info / "METADATA", warnings)
-        _check_metadata(info / "METADATA", headers, parsed, warnings)
+        headers = _read_headers(metadata, warnings)
+        _check_metadata(metadata, headers, parsed, warnings)
+    record = os.path.join(info, "RECORD")
     if "RECORD" not in names:
-        warnings.append(f"{info / 'RECORD'} is missing")
+        warnings.append(f"{record} is missing")
     elif verify:
-        _check_record(info / "RECORD", warnings)
+        _check_record(record, warnings)
     name_version = _name_version(headers, parsed)
     if name_version is None:
         warnings.append(f"{info}: no name and version in its directory name or METADATA; skipped")
         return None
     kind, url = "index", None
     if "direct_url.json" in names:
-        kind, url = _direct_url(info / "direct_url.json", warnings)
-    found = _Found(*name_version, kind, _installer(info, names), "REQUESTED" in names, mtime, url)
-    found.metadata = info / "METADATA" if "METADATA" in names else None
-    if headers is not None:
-        found.requires = _requirement_names(headers.get("requires-dist", []))
-    return found
+        kind, url = _direct_url(os.path.join(info, "direct_url.json"), warnings)
+    return _Found(
+        name=name_version[0],
+        version=name_version[1],
+        kind=kind,
+        installer=_installer(info, names),
+        marker="REQUESTED" in names,
+        mtime=mtime,
+        url=url,
+        requires=None if headers is None else _requirement_names(headers.get("requires-dist", [])),
+        metadata=metadata if "METADATA" in names else None,
+    )
 
 
 def _name_version(
@@ -368,7 +396,7 @@ def _name_version(
 
 
 def _check_metadata(
-    path: Path,
+    path: str,
     headers: dict[str, list[str]] | None,
     parsed: tuple[str, str] | None,
     warnings: list[str],
@@ -385,9 +413,12 @@ def _check_metadata(
         )
 
 
-def _check_record(path: Path, warnings: list[str]) -> None:
+def _check_record(path: str, warnings: list[str]) -> None:
+    import csv  # only `requirements --source disk` verifies RECORD
+
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
     except UnicodeDecodeError:
         warnings.append(f"{path} is not UTF-8 text")
         return
@@ -406,14 +437,14 @@ def _check_record(path: Path, warnings: list[str]) -> None:
 
 
 def _egg_info(entry: os.DirEntry[str], warnings: list[str]) -> _Found | None:
-    path = Path(entry.path)
+    path = entry.path
     try:
         is_dir = entry.is_dir()
         mtime = entry.stat().st_mtime
     except OSError as exc:
         warnings.append(f"{path} cannot be read: {exc.strerror or exc}")
         return None
-    pkg_info = path / "PKG-INFO" if is_dir else path
+    pkg_info = os.path.join(path, "PKG-INFO") if is_dir else path
     headers = _read_headers(pkg_info, warnings)
     name, version = _header(headers, "name"), _header(headers, "version")
     if not (name and version):
@@ -424,17 +455,23 @@ def _egg_info(entry: os.DirEntry[str], warnings: list[str]) -> _Found | None:
     if not version:
         warnings.append(f"{path}: no version in PKG-INFO or its name; skipped")
         return None
-    installer = _installer(path, {"INSTALLER"}) if is_dir else None
-    found = _Found(canonical_name(name), version, "legacy", installer, False, mtime, legacy=True)
-    found.requires = _requires_txt(path / "requires.txt") if is_dir else ()
-    return found
+    return _Found(
+        name=canonical_name(name),
+        version=version,
+        kind="legacy",
+        installer=_installer(path, {"INSTALLER"}) if is_dir else None,
+        marker=False,
+        mtime=mtime,
+        requires=_requires_txt(os.path.join(path, "requires.txt")) if is_dir else (),
+        legacy=True,
+    )
 
 
 def _egg_link(entry: os.DirEntry[str], warnings: list[str]) -> _Found | None:
     """A setuptools ``develop`` install: the link names the project directory."""
-    path = Path(entry.path)
+    path = entry.path
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = _read_small(path, 1 << 16).decode("utf-8").splitlines()
         mtime = entry.stat().st_mtime
     except (OSError, UnicodeDecodeError) as exc:
         warnings.append(f"{path} cannot be read: {exc}")
@@ -448,9 +485,17 @@ def _egg_link(entry: os.DirEntry[str], warnings: list[str]) -> _Found | None:
     version, requires = _project_egg_info(base, name)
     if not version:
         warnings.append(f"{path}: no {name}.egg-info with a version in {base}; version unknown")
-    found = _Found(name, version or "", "editable", None, False, mtime, url=project.as_uri())
-    found.legacy, found.requires = True, requires
-    return found
+    return _Found(
+        name=name,
+        version=version or "",
+        kind="editable",
+        installer=None,
+        marker=False,
+        mtime=mtime,
+        url=project.as_uri(),
+        requires=requires,
+        legacy=True,
+    )
 
 
 def _project_egg_info(base: Path, name: str) -> tuple[str | None, tuple[str, ...]]:
@@ -460,8 +505,9 @@ def _project_egg_info(base: Path, name: str) -> tuple[str | None, tuple[str, ...
         return None, ()
     for candidate in candidates:
         if canonical_name(candidate[: -len(".egg-info")].split("-")[0]) == name:
-            headers = _read_headers(base / candidate / "PKG-INFO", [])
-            return _header(headers, "version"), _requires_txt(base / candidate / "requires.txt")
+            egg = base / candidate
+            headers = _read_headers(str(egg / "PKG-INFO"), [])
+            return _header(headers, "version"), _requires_txt(str(egg / "requires.txt"))
     return None, ()
 
 

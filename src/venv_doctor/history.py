@@ -123,7 +123,10 @@ def snapshot_for(
     except state.StateError as exc:
         if source is Source.RECORDED or at is not None:
             raise
-        found = _snapshot_for(ctx, target, Source.DISK, None, None)
+        try:  # the venv itself may still be readable
+            found = _snapshot_for(ctx, target, Source.DISK, None, None)
+        except TargetNotFoundError:
+            raise exc from None
         warnings = (f"the state database cannot be used: {exc.message}",)
     return Found(found.snapshot, found.target, (*warnings, *found.warnings))
 

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from venv_doctor import probe, snapshots, stores, tracking
+from venv_doctor import probe, stores, tracking
 from venv_doctor.config import Config
 from venv_doctor.diagnosis import diagnose
 from venv_doctor.errors import TargetNotFoundError, UsageError
 from venv_doctor.findings import Diagnosis
 from venv_doctor.paths import AppDirs
 from venv_doctor.venv import Location, Venv, is_venv_dir, load
-
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,7 +111,16 @@ def check(
     venvs = read_venvs(locations)
     diagnoses = diagnose_all(venvs, deep=deep)
     if record:
-        # A state database problem is a warning (logged), never a failed check.
-        for warning in snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses).warnings:
-            _log.warning("venv-doctor: warning: %s", warning)
+        from venv_doctor import snapshots  # sqlite3 & co. only for commands that record
+
+        _log_warnings(snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses).warnings)
     return diagnoses
+
+
+def _log_warnings(warnings: Sequence[str]) -> None:
+    """A state database problem is a warning (logged), never a failed check."""
+    if warnings:
+        import logging  # only when there is something to say: check starts fast
+
+        for warning in warnings:
+            logging.getLogger(__name__).warning("venv-doctor: warning: %s", warning)

@@ -77,13 +77,12 @@ def record(
 def _record(
     db: state.Database, config: Config, venvs: Sequence[Venv], statuses: dict[Path, str]
 ) -> int:
-    known = state.venv_records(db)
+    known = state.fingerprints(db)
     at = state.now()
     sightings, taken = [], []
     for venv in venvs:
-        old = known.get(venv.path)
         fp = fingerprint(venv, config)
-        if fp is not None and (old is None or old.fingerprint != fp):
+        if fp is not None and known.get(str(venv.path)) != fp:
             snapshot, _ = take(venv, verify=False, at=at)
             taken.append(stored_form(snapshot, config))
         sightings.append(

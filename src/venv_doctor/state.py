@@ -102,6 +102,10 @@ class Sighting:
     status: str | None = None
     fingerprint: str | None = None
 
+    @property
+    def tail(self) -> tuple[str | None, str | None]:
+        return self.status, self.fingerprint
+
 
 @dataclass(frozen=True)
 class Event:
@@ -338,43 +342,45 @@ def find_venvs(db: Database, path_or_name: str | Path) -> list[VenvRecord]:
     return by_path or found
 
 
+def fingerprints(db: Database) -> dict[str, str | None]:
+    """Each known venv's last site-packages fingerprint, by path (the snapshot skip test)."""
+    return dict(db.conn.execute("SELECT path, fingerprint FROM venvs").fetchall())
+
+
+_UPSERT_VENV = """INSERT INTO venvs (path, name, store, creator, python_version, first_seen,
+        last_seen, last_status, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (path) DO UPDATE SET
+        name = excluded.name, store = excluded.store, creator = excluded.creator,
+        python_version = coalesce(excluded.python_version, venvs.python_version),
+        last_seen = excluded.last_seen,
+        last_status = coalesce(excluded.last_status, venvs.last_status),
+        fingerprint = coalesce(excluded.fingerprint, venvs.fingerprint)"""
+
+
 def record_venvs(db: Database, sightings: Iterable[Sighting], at: datetime | None = None) -> int:
     """Upsert the registry; a new venv or a changed status also appends an event.
 
     Returns the number of events appended.
     """
     when = _ts(at or now())
-    events = 0
+    rows = list(sightings)
     with db.transaction() as conn:
-        known = {row[0]: row[1] for row in conn.execute("SELECT path, last_status FROM venvs")}
-        for s in sightings:
-            key = str(s.path)
-            conn.execute(
-                """INSERT INTO venvs (path, name, store, creator, python_version, first_seen,
-                    last_seen, last_status, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (path) DO UPDATE SET
-                    name = excluded.name, store = excluded.store, creator = excluded.creator,
-                    python_version = coalesce(excluded.python_version, venvs.python_version),
-                    last_seen = excluded.last_seen,
-                    last_status = coalesce(excluded.last_status, venvs.last_status),
-                    fingerprint = coalesce(excluded.fingerprint, venvs.fingerprint)""",
-                (
-                    key,
-                    s.name,
-                    s.store,
-                    s.creator,
-                    s.python_version,
-                    when,
-                    when,
-                    s.status,
-                    s.fingerprint,
-                ),
-            )
-            event = _status_event(s, key in known, known.get(key))
-            if event:
-                _insert_event(conn, when, key, *event)
-                events += 1
-    return events
+        known = dict(conn.execute("SELECT path, last_status FROM venvs").fetchall())
+        conn.executemany(
+            _UPSERT_VENV,
+            [
+                (str(s.path), s.name, s.store, s.creator, s.python_version, when, when, *s.tail)
+                for s in rows
+            ],
+        )
+        events = [
+            (str(s.path), event)
+            for s in rows
+            if (event := _status_event(s, str(s.path) in known, known.get(str(s.path))))
+        ]
+        for path, event in events:
+            _insert_event(conn, when, path, *event)
+    return len(events)
 
 
 def _status_event(
