@@ -86,22 +86,19 @@ def make_git_project(root: Path, name: str, version: str) -> tuple[Path, str]:
 
 
 def real_pip_install(venv: Path, wheelhouse: Path, *args: str | Path) -> None:
-    """pip itself (it writes REQUESTED only for what was asked), offline, config ignored."""
-    run(
-        [
-            TOOLS_BIN / "pip",
-            "--isolated",
-            "--disable-pip-version-check",
-            "--python",
-            venv / "bin" / "python",
-            "install",
-            "-q",
-            "--no-index",
-            "--find-links",
-            wheelhouse,
-            *args,
-        ]
+    """pip itself (it writes REQUESTED only for what was asked), offline, config ignored.
+
+    The venv's own pip when it has one (a newer host pip refuses old targets:
+    pip 25+ cannot install into Python 3.8), else the host's with --python.
+    """
+    has_pip = any((venv / "bin" / name).exists() for name in ("pip", "pip3"))
+    pip: list[str | Path] = (
+        [venv / "bin" / "python", "-m", "pip"]
+        if has_pip
+        else [TOOLS_BIN / "pip", "--python", venv / "bin" / "python"]
     )
+    flags = ["--isolated", "--disable-pip-version-check", "install", "-q", "--no-index"]
+    run([*pip, *flags, "--find-links", wheelhouse, *args])
 
 
 def uv_install(venv: Path, *args: str | Path) -> None:
