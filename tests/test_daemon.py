@@ -219,3 +219,87 @@ def test_sigterm_during_rebuild_leaves_the_old_venv_intact(
     code, err = run.stop()
     assert code == 0, err
     assert tree_digest(venv) == before_break
+
+
+def test_systemd_protocol_ready_and_watchdog_pings(
+    daemon: Callable[..., DaemonRun], tmp_path: Path
+) -> None:
+    import socket
+
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(20)
+    try:
+        run = daemon(env={"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "1000000"})
+        run.start()
+        seen: list[str] = []
+        while not ("READY=1" in seen and "WATCHDOG=1" in seen):
+            seen.extend(sock.recv(4096).decode().splitlines())
+        assert any(line.startswith("STATUS=watching") for line in seen)
+        run.stop()
+        seen.extend(sock.recv(4096).decode().splitlines())
+        assert "STOPPING=1" in seen
+    finally:
+        sock.close()
+
+
+def test_status_json_while_the_daemon_runs(
+    daemon: Callable[..., DaemonRun], isolated_home: Path
+) -> None:
+    make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "ok")
+    run = daemon()
+    proc = run.start()
+    out = subprocess.run(
+        [sys.executable, "-m", "venv_doctor", "status", "--json"],
+        env=run.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(out.stdout)
+    assert report["schema_version"] == 1
+    assert report["daemon"]["running"] is True and report["daemon"]["pid"] == proc.pid
+    assert report["last_scan"] is not None
+    assert report["summary"]["healthy"] == 1
+    assert report["watched"] and {w["mode"] for w in report["watched"]} == {"native"}
+    assert str(isolated_home / ".virtualenvs") in {w["path"] for w in report["watched"]}
+    run.stop()
+    stopped = subprocess.run(
+        [sys.executable, "-m", "venv_doctor", "status", "--json"],
+        env=run.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(stopped.stdout)["daemon"] == {"running": False, "pid": None, "since": None}
+
+
+def test_bad_config_on_start_exits_2_and_on_sighup_is_ignored(
+    daemon: Callable[..., DaemonRun],
+) -> None:
+    run = daemon()
+    config = Path(os.environ["VENV_DOCTOR_CONFIG_DIR"]) / "config.toml"
+    good = config.read_text()
+    config.write_text("[repair]\nauto = 'sometimes'\n")
+    bad = subprocess.run(
+        [sys.executable, "-m", "venv_doctor", "daemon"],
+        env=run.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "repair.auto" in bad.stderr
+    config.write_text(good)
+    proc = run.start()
+    config.write_text("[repair]\nauto = 'sometimes'\n")
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert proc.poll() is None  # still running, with the old config
+    code, err = run.stop()
+    assert code == 0
+    assert "config not reloaded, keeping the old one" in err

@@ -54,6 +54,7 @@ class Daemon:
         self.ctx = ctx
         self.stop = threading.Event()
         self.reload = threading.Event()
+        self.wake = threading.Event()  # set by signals so the main loop acts at once
         self.full_scan = threading.Event()
         self.debouncer = Debouncer(ctx.config.debounce_seconds, ctx.config.max_wait_seconds)
         self.known: dict[Path, Diagnosis] = {}
@@ -88,6 +89,11 @@ class Daemon:
             ) from None
         self._lock_fd = fd
 
+    def request_scan(self) -> None:
+        """Ask the worker for a full scan (the scheduler's job; SIGHUP)."""
+        self.full_scan.set()
+        self.debouncer.poke()
+
     def _signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:
             self.reload.set()
@@ -95,6 +101,8 @@ class Daemon:
             log.info("received %s: stopping", signal.Signals(signum).name)
             self.stop.set()
             CANCEL.set()  # a running rebuild is cancelled and rolled back
+            self.debouncer.poke()
+        self.wake.set()
 
     def run(self) -> int:
         self.acquire_instance_lock()
@@ -117,12 +125,14 @@ class Daemon:
 
     def _main_loop(self, scheduler: object) -> None:
         interval = sdnotify.watchdog_interval(self.sd_env)
-        tick = min(1.0, interval / 2) if interval else 1.0
-        while not self.stop.wait(tick):
+        tick = interval / 2 if interval else None  # idle: no wake-ups without a watchdog
+        while not self.stop.is_set():
+            self.wake.wait(tick)
+            self.wake.clear()
             if self.reload.is_set():
                 self.reload.clear()
                 self.reload_config()
-            if interval and self.alive(scheduler):
+            if interval and not self.stop.is_set() and self.alive(scheduler):
                 sdnotify.watchdog(env=self.sd_env)
 
     def alive(self, scheduler: object) -> bool:
@@ -138,6 +148,7 @@ class Daemon:
         sdnotify.stopping(env=self.sd_env)
         self.stop.set()
         CANCEL.set()
+        self.debouncer.poke()
         if self.worker:
             self.worker.join(timeout=60)
         shutdown = getattr(scheduler, "shutdown", None)
@@ -160,7 +171,7 @@ class Daemon:
         self.debouncer.quiet = config.debounce_seconds
         self.debouncer.max_wait = config.max_wait_seconds
         log.info("config reloaded")
-        self.full_scan.set()
+        self.request_scan()
 
     def _scheduler(self) -> object:
         from apscheduler.executors.pool import ThreadPoolExecutor
@@ -174,7 +185,7 @@ class Daemon:
         hours = self.ctx.config.scan_interval_hours
         if hours > 0:
             jitter = int(min(900, hours * 3600 / 20))
-            scheduler.add_job(self.full_scan.set, "interval", hours=hours, jitter=jitter, id="scan")
+            scheduler.add_job(self.request_scan, "interval", hours=hours, jitter=jitter, id="scan")
         scheduler.add_job(self.prune, "interval", days=1, id="prune")
         scheduler.start()
         return scheduler
@@ -187,7 +198,7 @@ class Daemon:
                 if self.full_scan.is_set():
                     self.full_scan.clear()
                     self.scan_all()
-                batch = self.debouncer.next_batch(timeout=0.5)
+                batch = self.debouncer.next_batch()  # blocks until events, a scan request or stop
                 if batch:
                     self.handle(batch)
             except Exception:  # the worker must outlive any one bad batch
@@ -375,6 +386,7 @@ def configure_logging(ctx: Context, verbose: bool = False) -> None:
         logs = mac_logs_dir(ctx.env)
         logs.mkdir(parents=True, exist_ok=True)
         handlers.append(RotatingFileHandler(logs / "daemon.log", maxBytes=2_000_000, backupCount=3))
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

@@ -20,6 +20,7 @@ class Debouncer:
         self._first = 0.0
         self._last = 0.0
         self._cond = threading.Condition()
+        self._poked = False
 
     def add(self, path: Path) -> None:
         now = time.monotonic()
@@ -30,6 +31,12 @@ class Debouncer:
             self._last = now
             self._cond.notify_all()
 
+    def poke(self) -> None:
+        """Wake a waiting ``next_batch`` (it returns what is due, maybe nothing)."""
+        with self._cond:
+            self._poked = True
+            self._cond.notify_all()
+
     def _due(self, now: float) -> float | None:
         """Seconds until the pending batch is due (0 = now), None when empty."""
         if not self._paths:
@@ -37,7 +44,8 @@ class Debouncer:
         return max(0.0, min(self._last + self.quiet, self._first + self.max_wait) - now)
 
     def next_batch(self, timeout: float | None = None) -> set[Path]:
-        """Block until a batch is due (or ``timeout``); an empty set on timeout."""
+        """Block until a batch is due, ``poke`` is called, or ``timeout`` passes
+        (the last two return an empty set)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
@@ -46,6 +54,9 @@ class Debouncer:
                 if due == 0.0:
                     batch, self._paths = self._paths, set()
                     return batch
+                if self._poked:
+                    self._poked = False
+                    return set()
                 left = None if deadline is None else deadline - now
                 if left is not None and left <= 0:
                     return set()
