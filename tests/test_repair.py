@@ -243,3 +243,98 @@ def test_second_repair_with_no_wait_names_the_holder(
     ).returncode in (0, 1)
     assert (venv / "lib" / "python3.11" / "site-packages").is_dir()
     assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+
+
+def test_minor_upgrade_picks_the_wheel_built_for_the_new_python(
+    isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support import make_wheel
+
+    for tag in ("cp311", "cp312"):
+        make_wheel(
+            offline, "tinyabi", "1.0.0", tag=f"{tag}-none-any", module_source=f"TAG = {tag!r}\n"
+        )
+    old = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.12", "3.12.1")
+    venv = make_venv(old, isolated_home / ".virtualenvs" / "abi")
+    pip_install(venv, offline, "tinyabi")
+    assert (
+        run([venv / "bin" / "python", "-c", "import tinyabi; print(tinyabi.TAG)"]).stdout.strip()
+        == "cp311"
+    )
+    shutil.rmtree(old.parent.parent)
+
+    code, results = repair_json(capsys, "abi", "--python", "3.12", "--yes")
+
+    assert code == 0, results
+    assert (
+        run([venv / "bin" / "python", "-c", "import tinyabi; print(tinyabi.TAG)"]).stdout.strip()
+        == "cp312"
+    )
+
+
+@pytest.mark.parametrize("creator", ["virtualenv", "uv"])
+def test_other_creators_are_rebuilt_by_the_same_creator(
+    creator: str, isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.13", "3.13.0")
+    venv = make_venv(old, isolated_home / ".virtualenvs" / creator, creator=creator)
+    pip_install(venv, offline, "tinytop")
+    shutil.rmtree(old.parent.parent)
+    code, results = repair_json(capsys, creator, "--python", "3.13", "--yes")
+    assert code == 0, results
+    cfg = (venv / "pyvenv.cfg").read_text()
+    assert (f"{creator} = " in cfg) if creator != "venv" else True
+    assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+
+
+def test_copies_venv_with_its_home_gone_is_relinked_by_copying(
+    isolated_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = tmp_path / "base" / "bin"
+    prefix.mkdir(parents=True)
+    (prefix / "python3.12").symlink_to(real_python("3.12"))
+    venv = make_venv(prefix / "python3.12", isolated_home / ".virtualenvs" / "copied", copies=True)
+    shutil.rmtree(tmp_path / "base")
+    fake_pyenv_version("3.12", "3.12.1")
+    assert status_of(capsys, venv) == "broken"
+    code, results = repair_json(capsys, "copied")
+    assert code == 0, results
+    assert results[0]["action"] == "relink"
+    assert not (venv / "bin" / "python3.12").is_symlink()  # still a copy
+    assert status_of(capsys, venv) == "healthy"
+
+
+def test_two_concurrent_repairs_rebuild_exactly_once(isolated_home: Path, offline: Path) -> None:
+    old = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.12", "3.12.1")
+    venv = make_venv(old, isolated_home / ".virtualenvs" / "p")
+    pip_install(venv, offline, "tinytop")
+    shutil.rmtree(old.parent.parent)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "venv_doctor",
+        "repair",
+        "p",
+        "--python",
+        "3.12",
+        "--yes",
+        "--json",
+    ]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outcomes = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=300)
+        outcomes.append(json.loads(out)["results"][0])
+    assert sorted((r["action"], r["outcome"]) for r in outcomes) == [
+        ("none", "skipped"),
+        ("rebuild", "repaired"),
+    ]
+    assert sum(1 for r in outcomes if r["backup"]) == 1
+    assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"

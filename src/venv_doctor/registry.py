@@ -102,10 +102,27 @@ def resolve_with_history(
             continue
         except TargetNotFoundError:
             records = [r for r in _records(ctx, target) if not os.path.lexists(r.path)]
+            records += _in_repair(ctx, target)
             if not records:
                 raise
         gone.extend(_missing(r) for r in records)
     return present, gone
+
+
+def _in_repair(ctx: Context, target: str) -> list[state.VenvRecord]:
+    """Venvs another process is rebuilding right now (renamed aside, so not in any
+    store for a moment): the caller waits for their lock and looks again."""
+    from venv_doctor.repair import open_journal
+
+    real = os.path.realpath(target)
+    found = []
+    for entry in open_journal(ctx).open_entries():
+        if str(entry.venv) in (target, real) or entry.venv.name == target:
+            at = state.now()
+            found.append(
+                state.VenvRecord(entry.venv, entry.venv.name, "repairing", None, None, at, at, None)
+            )
+    return found
 
 
 def vanished(ctx: Context) -> list[Diagnosis]:
