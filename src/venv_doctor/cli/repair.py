@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 import click
@@ -67,13 +68,40 @@ def _confirmed(plans: list[Plan], yes: bool, dry_run: bool) -> set[int]:
     return set(range(len(plans))) if ok else set(range(len(plans))) - set(needs)
 
 
-def _progress(as_json: bool) -> repair.Progress:
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[repair.Progress]:
+    """Progress on stderr: a live status line on a terminal, plain lines otherwise.
+
+    Each line names the venv (and its place among the ones being repaired), the
+    step (installers report "installing 20 packages with uv"), and the time.
+    """
     start = time.monotonic()
+    seen: list[str] = []
 
-    def say(name: str, step: str) -> None:
-        click.echo(f"[{time.monotonic() - start:5.1f}s] {name}: {step}", err=True)
+    def label(name: str) -> str:
+        if name not in seen:
+            seen.append(name)
+        return f"[{seen.index(name) + 1}/{total}] {name}" if total > 1 else name
 
-    return say
+    if not render.use_rich(sys.stderr):
+
+        def say(name: str, step: str) -> None:
+            click.echo(f"[{time.monotonic() - start:5.1f}s] {label(name)}: {step}", err=True)
+
+        yield say
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(stderr=True, highlight=False)
+    with console.status("") as status:
+
+        def live(name: str, step: str) -> None:
+            line = f"{label(name)}: {step}  ({time.monotonic() - start:.1f}s)"
+            console.print(Text(line, style="dim"))
+            status.update(Text(line))
+
+        yield live
 
 
 @click.command("repair")
@@ -126,20 +154,20 @@ def repair_command(
     planner = _planner(ctx, python, strategy)
     plans = [planner(d) for d in _diagnoses(ctx, targets, all_)]
     allowed = _confirmed(plans, yes, dry_run)
-    say = _progress(as_json)
-    results = [
-        _run_one(
-            ctx,
-            p,
-            planner,
-            i in allowed,
-            dry_run=dry_run,
-            wait=not no_wait,
-            allow_other_owner=allow_other_owner,
-            say=say,
-        )
-        for i, p in enumerate(plans)
-    ]
+    with _progress(sum(1 for p in plans if p.action is not Action.NONE)) as say:
+        results = [
+            _run_one(
+                ctx,
+                p,
+                planner,
+                i in allowed,
+                dry_run=dry_run,
+                wait=not no_wait,
+                allow_other_owner=allow_other_owner,
+                say=say,
+            )
+            for i, p in enumerate(plans)
+        ]
     _show(results, as_json)
     failed = [
         r for r in results if r.outcome == "failed" or (r.outcome == "skipped" and _was_needed(r))
