@@ -25,6 +25,7 @@ import io
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -433,24 +434,35 @@ def verify_check(output: str, expected: Mapping[str, str], label: str) -> str:
 class Row:
     tool: str
     venvs: int
-    times: tuple[float, ...]
+    times: tuple[float, ...]  # wall seconds of each run
+    cpu: tuple[float, ...]  # user + system seconds of each run, children included
 
     @property
     def median(self) -> float:
         return statistics.median(self.times)
 
 
-def timed(
-    cmd: Sequence[str | Path], env: Mapping[str, str], ok: Iterable[int]
-) -> tuple[float, str]:
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float
+    stdout: str
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: Sequence[str | Path], env: Mapping[str, str], ok: Iterable[int]) -> Run:
+    cpu, started = children_cpu(), time.perf_counter()
     done = subprocess.run(
         [str(c) for c in cmd], capture_output=True, text=True, env=dict(env), check=False
     )
     elapsed = time.perf_counter() - started
     if done.returncode not in ok:
         raise BenchError(f"{cmd[0]} exited {done.returncode}:\n{done.stderr[-2000:]}")
-    return elapsed, done.stdout
+    return Run(elapsed, children_cpu() - cpu, done.stdout)
 
 
 def measure(
@@ -463,12 +475,13 @@ def measure(
     ok: Iterable[int] = (0, 1),
 ) -> Row:
     """One warm-up run (its output verified), then ``runs`` timed runs."""
-    _, output = timed(cmd, env, ok)
+    warm_up = timed(cmd, env, ok)
     if verify:
-        log("verified " + verify(output))
-    times = tuple(timed(cmd, env, ok)[0] for _ in range(runs))
-    log(f"{tool}: median {statistics.median(times):.3f} s over {runs} runs")
-    return Row(tool, venvs, times)
+        log("verified " + verify(warm_up.stdout))
+    done = [timed(cmd, env, ok) for _ in range(runs)]
+    row = Row(tool, venvs, tuple(r.wall for r in done), tuple(r.cpu for r in done))
+    log(f"{tool}: median {row.median:.3f} s over {runs} runs")
+    return row
 
 
 def venv_doctor_cmd(explicit: str | None) -> list[str]:
@@ -652,17 +665,29 @@ def check_rows(world: World, vd: list[str], runs: int, label: str, deep: bool) -
 
 
 def table(rows: list[Row]) -> str:
+    """Wall seconds (median, min, max), CPU seconds (median) and the ratio of medians
+    to the first row, the static venv-doctor check."""
     base = rows[0].median
-    lines = [
-        f"{'tool':<40} {'venvs':>6} {'median s':>9} {'min':>7} {'max':>7} {'vs static':>10}",
-        "-" * 84,
-    ]
+    head = f"{'tool':<40} {'venvs':>6} {'median s':>9} {'min':>7} {'max':>7} {'cpu s':>7}"
+    lines = [f"{head} {'vs static':>10}", "-" * len(f"{head} {'vs static':>10}")]
     for r in rows:
         lines.append(
             f"{r.tool:<40} {r.venvs:>6} {r.median:>9.3f} {min(r.times):>7.3f} "
-            f"{max(r.times):>7.3f} {r.median / base:>9.2f}x"
+            f"{max(r.times):>7.3f} {statistics.median(r.cpu):>7.3f} {r.median / base:>9.2f}x"
         )
     return "\n".join(lines)
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def version_of(vd: list[str]) -> str:
+    done = subprocess.run([*vd, "--version"], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or f"unknown ({vd[0]} --version exited {done.returncode})"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -708,6 +733,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(root.iterdir()):
         print(f"bench: error: {root} is not empty", file=sys.stderr)
         return 2
+    load_before = load_average()
     try:
         rows = bench(args, root)
     except BenchError as exc:
@@ -719,6 +745,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     print(f"machine: {machine()}")
+    print(f"load average before: {load_before}, after: {load_average()}")
+    print(
+        f"{version_of(venv_doctor_cmd(args.venv_doctor))}: {' '.join(venv_doctor_cmd(args.venv_doctor))}"
+    )
     print(f"median of {args.runs} runs after one warm-up run; wall time of the whole process")
     print(table(rows))
     return 0
