@@ -473,12 +473,18 @@ def measure(
     runs: int,
     verify: Callable[[str], str] | None = None,
     ok: Iterable[int] = (0, 1),
+    before: Callable[[], None] = lambda: None,
 ) -> Row:
-    """One warm-up run (its output verified), then ``runs`` timed runs."""
+    """One warm-up run (its output verified), then ``runs`` timed runs; ``before``
+    runs untimed before each."""
+    before()
     warm_up = timed(cmd, env, ok)
     if verify:
         log("verified " + verify(warm_up.stdout))
-    done = [timed(cmd, env, ok) for _ in range(runs)]
+    done = []
+    for _ in range(runs):
+        before()
+        done.append(timed(cmd, env, ok))
     row = Row(tool, venvs, tuple(r.wall for r in done), tuple(r.cpu for r in done))
     log(f"{tool}: median {row.median:.3f} s over {runs} runs")
     return row
@@ -638,7 +644,58 @@ def pipx_rows(pw: PipxWorld, vd: list[str], runs: int) -> list[Row]:
 # --- main ---------------------------------------------------------------------------------
 
 
-def check_rows(world: World, vd: list[str], runs: int, label: str, deep: bool) -> list[Row]:
+# `venv-doctor check` with snapshot recording (issue 4) replaced by a no-op, to
+# measure what recording costs; argv after -c is the command line.
+NO_SNAPSHOTS = """\
+from venv_doctor import snapshots
+snapshots.record = lambda *args, **kwargs: snapshots.RecordResult(0)
+from venv_doctor.cli import main
+main()
+"""
+
+
+def python_of(vd: list[str]) -> str:
+    """The interpreter of the venv-doctor under test (beside its console script)."""
+    if len(vd) > 1:
+        return vd[0]  # [python, -m, venv_doctor]
+    beside = Path(vd[0]).parent / "python"
+    return str(beside) if beside.exists() else sys.executable
+
+
+def snapshot_rows(world: World, vd: list[str], runs: int, label: str) -> list[Row]:
+    """The check without snapshot recording, and the first check (every snapshot new)."""
+    python = python_of(vd)
+    has = subprocess.run([python, "-c", "import venv_doctor.snapshots"], check=False)
+    if has.returncode != 0:
+        log("this venv-doctor records no snapshots: no snapshot rows")
+        return []
+    n, env = len(world.expected), world.env()
+    state = Path(env["VENV_DOCTOR_STATE_DIR"])
+    verify = lambda out: verify_check(out, world.expected, label)  # noqa: E731
+    return [
+        measure(
+            "  the same, snapshot recording off",
+            n,
+            [python, "-c", NO_SNAPSHOTS, "check", "--json"],
+            env,
+            runs,
+            verify,
+        ),
+        measure(
+            "  the same, first run (empty state)",
+            n,
+            [*vd, "check", "--json"],
+            env,
+            runs,
+            verify,
+            before=lambda: shutil.rmtree(state, ignore_errors=True),
+        ),
+    ]
+
+
+def check_rows(
+    world: World, vd: list[str], runs: int, label: str, deep: bool, snapshots: bool
+) -> list[Row]:
     n = len(world.expected)
     rows = [
         measure(
@@ -650,6 +707,8 @@ def check_rows(world: World, vd: list[str], runs: int, label: str, deep: bool) -
             lambda out: verify_check(out, world.expected, label),
         )
     ]
+    if snapshots:
+        rows += snapshot_rows(world, vd, runs, label)
     if deep:
         rows.append(
             measure(
@@ -676,6 +735,21 @@ def table(rows: list[Row]) -> str:
             f"{max(r.times):>7.3f} {statistics.median(r.cpu):>7.3f} {r.median / base:>9.2f}x"
         )
     return "\n".join(lines)
+
+
+def snapshot_overhead(rows: list[Row]) -> str | None:
+    """What snapshot recording adds to the check, from the rows `snapshot_rows` made."""
+    by_tool = {r.tool.strip(): r for r in rows}
+    off = by_tool.get("the same, snapshot recording off")
+    first = by_tool.get("the same, first run (empty state)")
+    if off is None or first is None:
+        return None
+    steady = rows[0].median / off.median - 1
+    initial = first.median / off.median - 1
+    return (
+        f"snapshot recording adds {steady:+.0%} to the check ({initial:+.0%} on the first run, "
+        "which snapshots every venv)"
+    )
 
 
 def load_average() -> str:
@@ -714,10 +788,12 @@ def bench(args: argparse.Namespace, root: Path) -> list[Row]:
     real = find_interpreters(args.pyenv_root or real_pyenv_root())
     vd = venv_doctor_cmd(args.venv_doctor)
     world = build_world(root / "main", real, args.venvs)
-    rows = check_rows(world, vd, args.runs, f"{args.venvs} venvs", deep=not args.skip_deep)
+    label = f"{args.venvs} venvs"
+    rows = check_rows(world, vd, args.runs, label, deep=not args.skip_deep, snapshots=True)
     if args.venvs_large:
         large = build_world(root / "large", real, args.venvs_large)
-        rows += check_rows(large, vd, args.runs, f"{args.venvs_large} venvs", deep=False)
+        label = f"{args.venvs_large} venvs"
+        rows += check_rows(large, vd, args.runs, label, deep=False, snapshots=False)
     if not args.skip_pipx:
         pw = build_pipx_world(root / "pipx", real, args.venvs, args.pipx)
         rows += pipx_rows(pw, vd, args.runs)
@@ -751,6 +827,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"median of {args.runs} runs after one warm-up run; wall time of the whole process")
     print(table(rows))
+    overhead = snapshot_overhead(rows)
+    if overhead:
+        print(overhead)
     return 0
 
 
