@@ -562,6 +562,7 @@ def build_pipx_world(root: Path, real: dict[str, Path], n: int, pipx_exe: str | 
     """One real `pipx install` of a local wheel, cloned n-1 times; every other one broken."""
     started = time.perf_counter()
     pipx = find_pipx(pipx_exe, root)
+    log(f"pipx {run([pipx, '--version'], os.environ, 'pipx --version').strip()}: {pipx}")
     home = root / "pipx-home"
     env = isolated_env(root / "pipx-world", root / "pipx-world" / "home")
     env.update(
