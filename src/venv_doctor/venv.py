@@ -158,8 +158,8 @@ def _read_script(entry: os.DirEntry[str]) -> Shebang | None:
 
 
 def _read_head(path: str, size: int) -> bytes:
-    """The first ``size`` bytes of a file, as ``shebangs.read`` reads them but with a
-    third of the syscalls of a buffered file object (this runs for every script)."""
+    """The first ``size`` bytes of a file, as ``shebangs.read`` reads them but with
+    half the syscalls of a buffered file object (this runs for every script)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         chunks = []
