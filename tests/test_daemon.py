@@ -128,7 +128,7 @@ def test_homebrew_upgrade_is_noticed_relinked_and_notified(
     assert len(notes) == 1, notes  # a burst of 20 broken venvs: one notification
     assert notes[0]["kind"] == "repaired"
     assert len(notes[0]["venvs"]) == 20
-    assert "python@3.12" in notes[0]["title"]
+    assert "python@3.12" in notes[0]["title"], notes
     for venv in venvs:
         out = subprocess.run(
             args=[venv / "bin" / "python", "-c", "import sys; print(sys.prefix)"],

@@ -255,12 +255,13 @@ class Daemon:
         failed = self.watcher.apply(self.specs)
         for path in failed:
             log.warning("cannot watch %s; it will be retried at the next scan", path)
-        self.status.watched = [{"path": str(p), "mode": m} for p, m in self.watcher.watched()]
-        self._write_status()
         # a change racing the arming of a new watch is caught by checking again
         if self.known:
             behind = {v for s in self.specs if s.path in self.watcher.newly for v in s.venvs}
             self.check([self.locations[p] for p in behind if p in self.locations])
+        # written last: a status file listing watches means they are armed and checked
+        self.status.watched = [{"path": str(p), "mode": m} for p, m in self.watcher.watched()]
+        self._write_status()
 
     # --- checking, repairing, notifying -------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 MAX_HOPS = 40
@@ -30,7 +31,7 @@ class LinkChain:
     def is_link(self) -> bool:
         return bool(self.hops) or self.loop
 
-    @property
+    @cached_property  # realpath costs a syscall per path component; asked for more than once
     def resolved(self) -> Path | None:
         """The real file at the end of the chain, or None when it breaks."""
         if self.dangling or self.loop:

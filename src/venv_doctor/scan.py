@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,11 +73,9 @@ def _match(target: str, known: list[Location], by_path: dict[Path, Location]) ->
 
 
 def read_venvs(locations: Sequence[Location]) -> list[Venv]:
-    # Reading is I/O bound (stat, readlink, small reads); a few threads overlap it.
-    if len(locations) < 64:
-        return [load(x) for x in locations]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(load, locations))
+    # One thread: the reads hit the page cache and are cheap syscalls, so threads
+    # only fight over the GIL (measured: 25% more CPU and slower on 2 cores).
+    return [load(x) for x in locations]
 
 
 def _can_start(venv: Venv) -> bool:

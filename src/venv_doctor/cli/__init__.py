@@ -9,8 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-import traceback
-from datetime import UTC, datetime
+from importlib import import_module
 
 import click
 
@@ -22,7 +21,45 @@ from venv_doctor.paths import app_dirs
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+class LazyGroup(click.Group):
+    """Imports the command modules only when a command is asked for.
+
+    ``venv-doctor check`` runs on login hooks: it imports ``cli/check.py`` alone
+    when that module holds the command; any other name, ``--help`` and
+    completion register every module first.
+    """
+
+    registered = False
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and not self.registered:
+            self._load_module_named(cmd_name)
+            if cmd_name not in self.commands:
+                self.register_all()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.register_all()
+        return super().list_commands(ctx)
+
+    def register_all(self) -> None:
+        if not self.registered:
+            self.registered = True
+            _register()
+
+    def _load_module_named(self, name: str) -> None:
+        if not name.isidentifier() or name.startswith("_"):
+            return
+        try:
+            module = import_module(f"venv_doctor.cli.{name}")
+        except ImportError:
+            return
+        for command in getattr(module, "COMMANDS", ()):
+            if command.name == name:
+                self.add_command(command)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="venv-doctor")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -84,10 +121,10 @@ def _register() -> None:
             cli.add_command(command)
 
 
-_register()
-
-
 def _write_debug_log(exc: BaseException) -> str:
+    import traceback
+    from datetime import UTC, datetime
+
     try:
         log_dir = app_dirs().log
         log_dir.mkdir(parents=True, exist_ok=True)

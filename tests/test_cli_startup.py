@@ -1,0 +1,58 @@
+"""What `venv-doctor check` loads and leaves behind: it must start fast and stay harmless."""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from venv_doctor.cli import run
+
+PROBE_IMPORTS = """\
+import json, sys
+from venv_doctor.cli import run
+code = run(sys.argv[1:])
+loaded = sorted(m for m in sys.modules if m.startswith(("venv_doctor.cli.", "rich")))
+print(json.dumps({"code": code, "loaded": loaded}), file=sys.stderr)
+"""
+
+
+def _fresh_run(*args: str) -> tuple[dict[str, object], str]:
+    """Run the CLI in a new interpreter; the modules it loaded and what it printed."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE_IMPORTS, *args], capture_output=True, text=True, check=False
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    return report, done.stdout
+
+
+def test_check_loads_only_its_own_command_module(isolated_home: Path) -> None:
+    report, stdout = _fresh_run("check", "--json")
+    assert report["code"] == 0
+    assert json.loads(stdout)["venvs"] == []
+    assert report["loaded"] == ["venv_doctor.cli.base", "venv_doctor.cli.check"]  # no rich
+
+
+def test_help_and_other_commands_still_see_every_command(isolated_home: Path) -> None:
+    _, stdout = _fresh_run("--help")
+    listed = stdout.split("Commands:", 1)[1].split()
+    for name in ("check", "list", "paths", "track", "untrack"):
+        assert name in listed
+    report, stdout = _fresh_run("untrack", "nothing-tracked")
+    assert report["code"] == 2  # a usage error from the untrack command itself
+    assert "venv_doctor.cli.track" in report["loaded"]
+
+
+def test_a_mistyped_command_is_still_suggested(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["chek"]) == 2
+    assert "Did you mean 'check'?" in capsys.readouterr().err
+
+
+def test_check_gives_the_garbage_collector_back(isolated_home: Path) -> None:
+    assert gc.isenabled()
+    assert run(["check", "--json"]) == 0
+    assert gc.isenabled()
