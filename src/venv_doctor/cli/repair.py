@@ -35,17 +35,21 @@ def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnos
 
 
 def _planner(ctx: Context, python: str | None, strategy: str) -> Callable[[Diagnosis], Plan]:
+    """Plans for this command: the inventory is taken once, and what each dangling
+    link leads to is worked out once, however many venvs share it."""
     inventory = interpreters.inventory(ctx.config, ctx.env)
+    memo: interpreters.Neighbourhood = {}
 
     def plan(d: Diagnosis) -> Plan:
-        near = interpreters.neighbours(load(d.location), ctx.env) if d.path.exists() else []
+        near = interpreters.neighbours(load(d.location), ctx.env, memo) if d.path.exists() else []
         return plan_for(
             d,
             [*near, *inventory],
             registry.has_snapshot(ctx, d.path),
             python,
             strategy,
-            recorded_version=registry.recorded_version(ctx, d.path),
+            # only a venv whose directory (and pyvenv.cfg) is gone needs the registry's word
+            recorded_version=None if d.python.version else registry.recorded_version(ctx, d.path),
         )
 
     return plan
