@@ -491,7 +491,7 @@ def report_idle(idle: Idle, missed: list[str]) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="measured runs (median)")
+    parser.add_argument("--runs", type=int, help="measured runs, median taken (default 5; quick 1)")
     parser.add_argument("--quick", action="store_true", help="smoke test: small sizes")
     parser.add_argument("--venvs", type=int, help="venvs relinked at once (default 50; quick 5)")
     parser.add_argument(
@@ -507,6 +507,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.runs = args.runs or (1 if args.quick else 5)
     venvs = args.venvs or (5 if args.quick else 50)
     idle_venvs = args.idle_venvs or (20 if args.quick else 200)
     idle_seconds = args.idle_seconds or (5.0 if args.quick else 60.0)

@@ -172,24 +172,35 @@ class RebuildScene:
 
     # pipx
 
-    def pipx_install(self) -> None:
-        args = ["install", "--backend", "pip", "--python", str(self.python), "--pip-args"]
+    def pipx_env(self, backend: str) -> dict[str, str]:
+        """Each backend has its own pipx home: a reinstall keeps the recorded backend."""
+        root = self.sandbox.root
+        return {
+            **self.env,
+            "PIPX_HOME": str(root / f"pipx-{backend}"),
+            "PIPX_BIN_DIR": str(root / f"pipx-{backend}-bin"),
+            "PIPX_MAN_DIR": str(root / f"pipx-{backend}-man"),
+        }
+
+    def pipx_install(self, backend: str) -> None:
+        args = ["install", "--backend", backend, "--python", str(self.python), "--pip-args"]
         args += [f"--no-index --find-links {self.house}", TOP]
-        run([*self.pipx, *args], self.env)
-        self._verify_pipx()
+        run([*self.pipx, *args], self.pipx_env(backend))
+        self._verify_pipx(backend)
 
     def pipx_reinstall(self, backend: str) -> tuple[float, str]:
         """Recent pipx picks uv by itself when it finds it; both backends are timed."""
-        cmd = [*self.pipx, "reinstall", "--backend", backend, "--python", str(self.python), TOP]
-        seconds, done = timed(cmd, self.env)
+        cmd = [*self.pipx, "reinstall", "--python", str(self.python), TOP]
+        seconds, done = timed(cmd, self.pipx_env(backend))
         if done.returncode != 0:
             raise BenchError(f"pipx reinstall: exit {done.returncode}\n{done.stderr[-2000:]}")
         self._verify_pipx(backend)
         return seconds, done.stderr
 
-    def _verify_pipx(self, backend: str = "pip") -> None:
-        venv = Path(self.env["PIPX_HOME"]) / "venvs" / TOP
-        self._verify(Path(self.env["PIPX_BIN_DIR"]) / TOP, venv, f"pipx ({backend})")
+    def _verify_pipx(self, backend: str) -> None:
+        env = self.pipx_env(backend)
+        venv = Path(env["PIPX_HOME"]) / "venvs" / TOP
+        self._verify(Path(env["PIPX_BIN_DIR"]) / TOP, venv, f"pipx ({backend})")
         meta = json.loads((venv / "pipx_metadata.json").read_text(encoding="utf-8"))
         if meta.get("backend", "pip") != backend:
             raise BenchError(f"pipx reinstalled with {meta.get('backend')}, not {backend}")
@@ -285,7 +296,8 @@ def measure_rebuild(sizes: Sizes, runs: int, warmup: int, verbose: bool) -> dict
     try:
         scene = RebuildScene(sandbox, sizes.packages, pipx_command(sandbox))
         newest_pip_wheel(sandbox, scene.house)
-        scene.pipx_install()
+        scene.pipx_install("pip")
+        scene.pipx_install("uv")
         cases = {
             UV_CASE: lambda: scene.rebuild("uv"),
             "venv-doctor rebuild (pip)": lambda: scene.rebuild("pip"),
@@ -356,8 +368,9 @@ def report_rebuild(sizes: Sizes, rebuild: dict[str, Figures]) -> list[str]:
         "\nThe venv to rebuild is made --without-pip, like pipx's venvs (pipx uses its shared pip),"
         "\nso the uv rebuild runs no ensurepip; the pip rebuild must seed pip into the new venv"
         "\n(ensurepip), since pip installs from inside the venv."
-        "\npipx is installed with --backend pip (its default without uv) and reinstalled with"
-        "\n--backend pip and --backend uv (what pipx picks by itself when it finds uv)."
+        "\npipx installs the package twice, in two pipx homes: with --backend pip (its default"
+        "\nwithout uv) and --backend uv (what pipx picks by itself when it finds uv); each is"
+        "\nreinstalled with the backend it recorded."
         "\nspeed = pipx's median / this case's median (higher is faster)."
         f"\ntarget: venv-doctor with uv >= {SPEEDUP_TARGET:g}x faster than pipx reinstall"
         f" (pip backend): {speedup:.1f}x, {verdict}; against pipx's uv backend: {versus_uv:.1f}x"
@@ -367,7 +380,7 @@ def report_rebuild(sizes: Sizes, rebuild: dict[str, Figures]) -> list[str]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="measured runs per case (median)")
+    parser.add_argument("--runs", type=int, help="measured runs, median taken (default 5; quick 1)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured runs first")
     parser.add_argument("--quick", action="store_true", help="smoke test: small sizes")
     parser.add_argument("--venvs", type=int, help="venvs to relink (default 100; quick 10)")
@@ -379,6 +392,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.runs = args.runs or (1 if args.quick else 5)
     sizes = Sizes(
         venvs=args.venvs or (10 if args.quick else 100),
         packages=args.packages or (5 if args.quick else 20),
