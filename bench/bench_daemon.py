@@ -37,6 +37,7 @@ from sandbox_home import (
     clone_venvs,
     machine,
     make_sandbox,
+    precompile_venv_doctor,
     real_python,
     run,
     table,
@@ -512,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     idle_venvs = args.idle_venvs or (20 if args.quick else 200)
     idle_seconds = args.idle_seconds or (5.0 if args.quick else 60.0)
     started = time.monotonic()
+    precompile_venv_doctor()
     try:
         latency = (
             measure_latency(args.runs, args.debounce) if args.only in (None, "latency") else None

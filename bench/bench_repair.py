@@ -35,6 +35,7 @@ from sandbox_home import (
     machine,
     make_sandbox,
     make_wheel,
+    precompile_venv_doctor,
     run,
     table,
     timed,
@@ -399,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     warmup = 0 if args.quick else args.warmup
     started = time.monotonic()
+    precompile_venv_doctor()
     try:
         relink = measure_relink(sizes, args.runs, args.verbose) if args.only != "rebuild" else None
         rebuild = (
