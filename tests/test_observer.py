@@ -108,3 +108,34 @@ def test_handler_exception_does_not_kill_the_observer(tmp_path: Path) -> None:
         assert w.alive()
     finally:
         w.stop()
+
+
+def test_reading_or_starting_a_watched_interpreter_wakes_nothing(tmp_path: Path) -> None:
+    """Only changes are asked of the kernel: opening and reading a file in a watched
+    bin directory (every start of python3.12) never reaches watchdog's handler."""
+    q: queue.Queue[Path] = queue.Queue()
+    watched = tmp_path / "bin"
+    watched.mkdir()
+    python = watched / "python3.12"
+    python.write_text("#!/bin/sh\n")
+    w = Watcher(q.put)
+    seen_types: list[str] = []
+    forward = w.handler.on_any_event
+
+    def record(event: Any) -> None:
+        seen_types.append(event.event_type)
+        forward(event)
+
+    w.handler.on_any_event = record  # type: ignore[method-assign]
+    try:
+        assert w.apply([_spec(watched)]) == []
+        _touch_until_seen(q, watched / "armed")
+        seen_types.clear()
+        for _ in range(20):
+            assert python.read_text() == "#!/bin/sh\n"
+        (watched / "sentinel").write_text("x")  # events arrive in order: this one comes last
+        _events_until(q, watched / "sentinel")
+        assert "opened" not in seen_types and "closed_no_write" not in seen_types, seen_types
+        assert "created" in seen_types
+    finally:
+        w.stop()

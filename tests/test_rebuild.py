@@ -14,7 +14,14 @@ import pytest
 from tests.support import make_venv, pip_install, real_python, run
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.journal import STEPS, Journal
-from venv_doctor.rebuild import PAUSE_ENV, RebuildError, RebuildSteps, rebuild, recover
+from venv_doctor.rebuild import (
+    PAUSE_ENV,
+    RebuildError,
+    RebuildSteps,
+    backup_path,
+    rebuild,
+    recover,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,3 +136,14 @@ def test_sigkill_at_every_step_then_recovery(
         backups = tmp_path / "backups"
         assert not backups.exists() or list(backups.iterdir()) == []
     assert Journal(sqlite3.connect(db)).open_entries() == []
+
+
+def test_two_rebuilds_in_the_same_second_get_their_own_backup_slots(tmp_path: Path) -> None:
+    backups, venv = tmp_path / "backups", tmp_path / "store" / "proj"
+    venv.mkdir(parents=True)
+    first = backup_path(backups, venv, "rebuild")
+    first.mkdir()  # the first rebuild's backup, taken this very second
+    (first.parent / f"{first.name}.json").write_text("{}")
+    second = backup_path(backups, venv, "rebuild")
+    assert second != first and not second.exists()
+    assert second.parent == backups and second.name.startswith(first.name)

@@ -8,7 +8,7 @@ from venv_doctor import pyvenv_cfg
 from venv_doctor import venv as venv_model
 from venv_doctor.diagnosis import diagnose
 from venv_doctor.findings import Status
-from venv_doctor.relink import Target, cfg_updates, relink
+from venv_doctor.relink import Target, cfg_updates, relink, verify
 from venv_doctor.venv import Location
 
 
@@ -75,3 +75,15 @@ def test_failed_verification_restores_everything(tmp_path: Path) -> None:
     assert "3.12" in (result.error or "")
     assert (venv / "pyvenv.cfg").read_bytes() == cfg_before
     assert os.readlink(venv / "bin" / "python3") == link_before
+
+
+def test_verify_checks_what_the_deep_probe_would(tmp_path: Path) -> None:
+    """One start of the interpreter: version, prefix and site-packages (so a relinked
+    venv needs no second, deep probe to be called healthy)."""
+    venv = make_venv(real_python("3.11"), tmp_path / "v")
+    site = _load(venv).site_packages
+    assert verify(venv, "3.11", None, site_packages=site) is None
+    assert "3.12" in (verify(venv, "3.12", None, site_packages=site) or "")
+    elsewhere = (tmp_path / "other" / "lib" / "python3.11" / "site-packages",)
+    problem = verify(venv, "3.11", None, site_packages=elsewhere)
+    assert problem is not None and "site-packages" in problem

@@ -338,3 +338,33 @@ def test_two_concurrent_repairs_rebuild_exactly_once(isolated_home: Path, offlin
     ]
     assert sum(1 for r in outcomes if r["backup"]) == 1
     assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+
+
+def test_many_relinks_run_side_by_side_with_results_in_order_and_every_event_recorded(
+    homebrew: FakeHomebrew,
+    isolated_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from venv_doctor import config, paths, registry
+    from venv_doctor.scan import Context
+
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    first = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "a0")
+    venvs = [first]
+    for i in range(1, 6):
+        venvs.append(isolated_home / ".virtualenvs" / f"a{i}")
+        shutil.copytree(first, venvs[-1], symlinks=True)
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+
+    code, results = repair_json(capsys, "--all")
+
+    assert code == 0, results
+    assert [r["name"] for r in results] == [f"a{i}" for i in range(6)]
+    assert {(r["action"], r["outcome"]) for r in results} == {("relink", "repaired")}
+    for venv in venvs:
+        assert status_of(capsys, venv) == "healthy"
+    ctx = Context(config.load(), paths.app_dirs(), os.environ)
+    logged = [e for e in registry.recent(ctx, limit=100) if e["kind"] == "repair"]
+    assert sorted(e["venv"] for e in logged) == sorted(str(v) for v in venvs)
+    assert all(e["message"].startswith("repaired: relinked") for e in logged)

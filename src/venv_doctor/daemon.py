@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +31,7 @@ from venv_doctor.findings import Diagnosis, Status
 from venv_doctor.fsutil import ensure_private_dir
 from venv_doctor.notify import Deduper, VenvEvent, build_notifiers, close, dispatch, group
 from venv_doctor.observer import Watcher
-from venv_doctor.plan import Action, plan_for
+from venv_doctor.plan import Action, Plan, plan_for
 from venv_doctor.probe import probe
 from venv_doctor.runner import CANCEL
 from venv_doctor.scan import Context, all_locations, read_venvs
@@ -301,11 +301,21 @@ class Daemon:
         return None
 
     def _act(self, changes: list[tuple[str, Diagnosis]]) -> None:
+        events: list[tuple[Path, str, str]] = []  # logged together once the batch is done
         out: list[VenvEvent] = []
+        broken = [d for kind, d in changes if kind == "broken"]
+        planner = self._planner() if broken and self.ctx.config.repair_auto != "off" else None
+        if planner is not None:
+            self.status.pending_repairs = [str(d.path) for d in broken]
+            self._write_status()
         for kind, d in changes:
-            registry.record_event(self.ctx, d.path, kind, _first_message(d))
-            outcome = self._auto_repair(d) if kind == "broken" else None
+            events.append((d.path, kind, _first_message(d)))
+            outcome = (
+                self._auto_repair(d, planner, events) if planner and kind == "broken" else None
+            )
             out.append(outcome or VenvEvent.from_diagnosis(kind, d))  # type: ignore[arg-type]
+        self.status.pending_repairs = []
+        registry.record_events(self.ctx, events)
         fresh = self.deduper.fresh(out)
         if fresh:
             notification = group(fresh)
@@ -313,30 +323,41 @@ class Daemon:
                 if not delivery.ok:
                     log.warning("notification via %s failed: %s", delivery.backend, delivery.error)
 
-    def _auto_repair(self, d: Diagnosis) -> VenvEvent | None:
-        policy = self.ctx.config.repair_auto
-        if policy == "off":
-            return None
+    def _planner(self) -> Callable[[Diagnosis], Plan]:
+        """Plans for one batch: the inventory is taken once, and what each dangling link
+        leads to is worked out once (twelve venvs broken by one upgrade share it)."""
         inventory = interpreters.inventory(self.ctx.config, self.ctx.env)
-        if d.path.exists():
-            inventory = [*interpreters.neighbours(load(d.location), self.ctx.env), *inventory]
-        plan = plan_for(d, inventory, has_snapshot=registry.has_snapshot(self.ctx, d.path))
+        memo: interpreters.Neighbourhood = {}
+
+        def plan(d: Diagnosis) -> Plan:
+            near = (
+                interpreters.neighbours(load(d.location), self.ctx.env, memo)
+                if d.path.exists()
+                else []
+            )
+            return plan_for(d, [*near, *inventory], registry.has_snapshot(self.ctx, d.path))
+
+        return plan
+
+    def _auto_repair(
+        self,
+        d: Diagnosis,
+        planner: Callable[[Diagnosis], Plan],
+        events: list[tuple[Path, str, str]],
+    ) -> VenvEvent | None:
+        policy = self.ctx.config.repair_auto
+        plan = planner(d)
         if plan.action is Action.NONE or (policy == "relink" and plan.action is not Action.RELINK):
             return None
-        self.status.pending_repairs = [str(d.path)]
-        self._write_status()
         result = repair.execute(
             self.ctx,
             plan,
             registry.requirements_for,
             allow_rebuild=policy == "rebuild",
-            replan=lambda fresh: plan_for(
-                fresh, inventory, registry.has_snapshot(self.ctx, fresh.path)
-            ),
+            replan=planner,
             progress=lambda name, step: log.info("%s: %s", name, step),
         )
-        self.status.pending_repairs = []
-        registry.record_event(self.ctx, d.path, "repair", result.message)
+        events.append((d.path, "repair", result.message))
         log.info("%s: %s %s", d.name, result.outcome, result.message)
         if result.outcome == "repaired":
             self.known[d.path] = diagnose(load(d.location))

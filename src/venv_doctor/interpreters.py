@@ -576,23 +576,39 @@ def _what_exists(interpreters: Sequence[Interpreter]) -> str:
     return f"found: {listed}"
 
 
-def neighbours(venv: Venv, env: Mapping[str, str] | None = None) -> list[Interpreter]:
+Neighbourhood = dict[Path, Interpreter | None]
+
+
+def neighbours(
+    venv: Venv, env: Mapping[str, str] | None = None, memo: Neighbourhood | None = None
+) -> list[Interpreter]:
     """Interpreters found from where a venv's links lead, even dangling ones.
 
     A keg removed by ``brew upgrade`` still names its prefix, and
     ``$PREFIX/opt/python@X.Y`` reaches the upgraded keg, whether or not
     HOMEBREW_PREFIX is set (a Homebrew in a custom prefix, the daemon under
     systemd); the same goes for uv's minor-version directories.
+
+    ``memo`` (hop -> what it leads to) is shared by the venvs of one command or
+    one batch: a hundred venvs broken by one upgrade share their dangling link.
     """
     env = os.environ if env is None else env
+    memo = {} if memo is None else memo
     found: dict[Path, Interpreter] = {}
     for py in venv.pythons:
         for hop in py.chain.hops:
             if hop.parent == venv.path / "bin":
                 continue
-            stable = stable_path_for(hop, env)
-            if stable != hop and stable.exists() and stable not in found:
-                described = describe(stable, "stable", env)
-                if described is not None:
-                    found[stable] = described
+            if hop not in memo:
+                memo[hop] = _neighbour(hop, env)
+            described = memo[hop]
+            if described is not None and described.path not in found:
+                found[described.path] = described
     return list(found.values())
+
+
+def _neighbour(hop: Path, env: Mapping[str, str]) -> Interpreter | None:
+    stable = stable_path_for(hop, env)
+    if stable == hop or not stable.exists():
+        return None
+    return describe(stable, "stable", env)

@@ -19,7 +19,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirModifiedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
@@ -28,6 +40,22 @@ from venv_doctor.watch import WatchSpec
 
 log = logging.getLogger(__name__)
 LIMIT_ERRORS = (errno.ENOSPC, errno.EMFILE)
+# Changes only. Without a filter inotify also reports every open and read-only
+# close: each start of a watched interpreter (``python3.12`` in a watched bin
+# directory, anything in /usr/bin) would wake three watchdog threads and the
+# handler, which drops those events anyway. With the filter the kernel never
+# sends them (watchdog builds the inotify mask from it).
+CHANGES = [
+    FileCreatedEvent,
+    DirCreatedEvent,
+    FileDeletedEvent,
+    DirDeletedEvent,
+    FileMovedEvent,
+    DirMovedEvent,
+    FileModifiedEvent,
+    DirModifiedEvent,
+    FileClosedEvent,
+]
 
 
 class _Handler(FileSystemEventHandler):
@@ -112,7 +140,9 @@ class Watcher:
             return False
         mode = "polling" if self.polling_only else "native"
         try:
-            watch = self._observer(mode).schedule(self.handler, str(path), recursive=False)
+            watch = self._observer(mode).schedule(
+                self.handler, str(path), recursive=False, event_filter=CHANGES
+            )
         except FileNotFoundError:
             return False
         except OSError as exc:
@@ -122,7 +152,9 @@ class Watcher:
             log.warning("inotify limit reached (%s): polling %s and the rest", exc.strerror, path)
             self.polling_only = True
             mode = "polling"
-            watch = self._observer(mode).schedule(self.handler, str(path), recursive=False)
+            watch = self._observer(mode).schedule(
+                self.handler, str(path), recursive=False, event_filter=CHANGES
+            )
         self.active[path] = _Active(watch, mode, inode)
         return True
 

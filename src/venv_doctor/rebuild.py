@@ -67,11 +67,21 @@ def _checkpoint(journal: Journal, entry_id: int, step: str) -> None:
 def backup_path(backups: Path, venv: Path, entry_hint: str) -> Path:
     """A slot for the old venv on the same file system (``rename`` must not copy)."""
     ensure_private_dir(backups)
-    slot = backups / f"{time.strftime('%Y%m%dT%H%M%S')}-{entry_hint}-{venv.name}"
+    name = f"{time.strftime('%Y%m%dT%H%M%S')}-{entry_hint}-{venv.name}"
     if os.stat(backups).st_dev == os.stat(venv.parent).st_dev:
-        return slot
+        return _unused(backups, name)
     # another file system: keep the backup beside the venv, hidden from store scans
-    return venv.parent / f".{venv.name}.venv-doctor-backup-{slot.name}"
+    return _unused(venv.parent, f".{venv.name}.venv-doctor-backup-{name}")
+
+
+def _unused(directory: Path, name: str) -> Path:
+    """``name`` in ``directory``, numbered when a backup of the same second is there
+    (a second rebuild within a second must not fail on the first one's backup)."""
+    slot, n = directory / name, 1
+    while os.path.lexists(slot) or os.path.lexists(slot.with_name(slot.name + ".json")):
+        n += 1
+        slot = directory / f"{name}-{n}"
+    return slot
 
 
 def _write_manifest(backup: Path, venv: Path, entry_id: int) -> None:

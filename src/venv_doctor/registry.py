@@ -53,6 +53,17 @@ def record_event(ctx: Context, path: Path, kind: str, message: str) -> None:
     _using(ctx, lambda db: state.append_event(db, kind, message, path), None)
 
 
+def record_events(ctx: Context, events: Sequence[tuple[Path, str, str]]) -> None:
+    """Many (path, kind, message) events with one opening of the database."""
+
+    def append(db: state.Database) -> None:
+        for path, kind, message in events:
+            state.append_event(db, kind, message, path)
+
+    if events:
+        _using(ctx, append, None)
+
+
 def has_snapshot(ctx: Context, path: Path) -> bool:
     if any(path.glob("lib/python*/site-packages")):
         return True

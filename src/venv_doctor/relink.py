@@ -172,12 +172,23 @@ def compiled_module(site_packages: tuple[Path, ...]) -> str | None:
     return None
 
 
-def verify(venv_path: Path, minor: str, module: str | None, run: Runner = runner.run) -> str | None:
-    """None when the venv's interpreter starts as ``minor``, inside the venv, and
-    imports ``module``; otherwise why not."""
+def verify(
+    venv_path: Path,
+    minor: str,
+    module: str | None,
+    run: Runner = runner.run,
+    site_packages: tuple[Path, ...] = (),
+) -> str | None:
+    """None when the venv's interpreter starts as ``minor``, inside the venv, sees
+    its ``site_packages`` and imports ``module``; otherwise why not.
+
+    One start of the interpreter checks all that the deep probe would, so a
+    verified relink needs no second start to be called healthy.
+    """
     code = (
         "import sys, os; v = sys.version_info; "
-        "print('%d.%d' % (v[0], v[1])); print(os.path.realpath(sys.prefix))"
+        "print('%d.%d' % (v[0], v[1])); print(os.path.realpath(sys.prefix)); "
+        "print(os.pathsep.join(os.path.realpath(p) for p in sys.path if p.endswith('site-packages')))"
         + (f"; import {module}" if module else "")
     )
     try:
@@ -187,11 +198,14 @@ def verify(venv_path: Path, minor: str, module: str | None, run: Runner = runner
     if not done.ok:
         lines = (done.stderr or done.stdout).strip().splitlines()
         return f"bin/python exits with code {done.returncode}: {lines[-1] if lines else ''}"
-    out = done.stdout.split()
-    if not out or out[0] != minor:
+    out = done.stdout.splitlines()
+    if not out or out[0].strip() != minor:
         return f"bin/python runs Python {out[0] if out else '?'}, expected {minor}"
     if len(out) > 1 and out[1] != os.path.realpath(venv_path):
         return f"bin/python does not run inside the venv (sys.prefix = {out[1]})"
+    seen = set(out[2].split(os.pathsep)) if len(out) > 2 else set()
+    if site_packages and not any(os.path.realpath(p) in seen for p in site_packages):
+        return f"bin/python does not see {venv_path}'s site-packages"
     return None
 
 
@@ -205,7 +219,8 @@ def relink(venv: Venv, target: Target, run: Runner = runner.run) -> RelinkResult
     except OSError as exc:
         undo.restore()
         return RelinkResult(False, (), (), (), f"relink failed: {exc}")
-    problem = verify(venv.path, target.minor, compiled_module(venv.site_packages), run)
+    module = compiled_module(venv.site_packages)
+    problem = verify(venv.path, target.minor, module, run, venv.site_packages)
     if problem:
         undo.restore()
         return RelinkResult(False, tuple(links), tuple(keys), tuple(scripts), problem)

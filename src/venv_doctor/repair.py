@@ -197,7 +197,9 @@ def _relink(plan: Plan) -> RepairResult:
     done = relink.relink(venv, relink.Target(target.path, target.version))
     if not done.ok:
         return _result(plan, "failed", done.error or "relink failed")
-    problem = healthy_after(plan.diagnosis.path)
+    # relink.verify has started the interpreter and checked what a deep probe
+    # would (version, prefix, site-packages): the static check completes it
+    problem = healthy_after(plan.diagnosis.path, deep=False)
     if problem:
         return _result(plan, "failed", f"still unhealthy after relinking: {problem}")
     what = ", ".join(f"bin/{n}" for n in done.links) or "pyvenv.cfg"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import click
@@ -36,17 +39,21 @@ def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnos
 
 
 def _planner(ctx: Context, python: str | None, strategy: str) -> Callable[[Diagnosis], Plan]:
+    """Plans for this command: the inventory is taken once, and what each dangling
+    link leads to is worked out once, however many venvs share it."""
     inventory = interpreters.inventory(ctx.config, ctx.env)
+    memo: interpreters.Neighbourhood = {}
 
     def plan(d: Diagnosis) -> Plan:
-        near = interpreters.neighbours(load(d.location), ctx.env) if d.path.exists() else []
+        near = interpreters.neighbours(load(d.location), ctx.env, memo) if d.path.exists() else []
         return plan_for(
             d,
             [*near, *inventory],
             registry.has_snapshot(ctx, d.path),
             python,
             strategy,
-            recorded_version=registry.recorded_version(ctx, d.path),
+            # only a venv whose directory (and pyvenv.cfg) is gone needs the registry's word
+            recorded_version=None if d.python.version else registry.recorded_version(ctx, d.path),
         )
 
     return plan
@@ -155,10 +162,11 @@ def repair_command(
     plans = [planner(d) for d in _diagnoses(ctx, targets, all_)]
     allowed = _confirmed(plans, yes, dry_run)
     with _progress(sum(1 for p in plans if p.action is not Action.NONE)) as say:
-        results = [
-            _run_one(
+
+        def run(i: int) -> Ran:
+            return _run_one(
                 ctx,
-                p,
+                plans[i],
                 planner,
                 i in allowed,
                 dry_run=dry_run,
@@ -166,13 +174,54 @@ def repair_command(
                 allow_other_owner=allow_other_owner,
                 say=say,
             )
-            for i, p in enumerate(plans)
-        ]
+
+        results = _run_all(ctx, plans, allowed, run)
     _show(results, as_json)
     failed = [
         r for r in results if r.outcome == "failed" or (r.outcome == "skipped" and _was_needed(r))
     ]
     return ExitCode.PROBLEMS if failed else ExitCode.OK
+
+
+Ran = tuple[RepairResult, bool]  # the result, and whether a repair was attempted
+RELINK_WORKERS = max(2, min(8, os.cpu_count() or 2))  # starting interpreters is CPU work
+
+
+def _run_all(
+    ctx: Context, plans: list[Plan], allowed: set[int], run: Callable[[int], Ran]
+) -> list[RepairResult]:
+    """Relinks first, side by side: each holds its own venv's lock and mostly waits
+    for one start of its interpreter (100 venvs broken by one upgrade is the common
+    case). Then rebuilds and the rest one at a time, in order, each recorded as it ends.
+    """
+    paths = Counter(p.diagnosis.path for p in plans)
+    relinks = [
+        i
+        for i, p in enumerate(plans)
+        if p.action is Action.RELINK and i in allowed and paths[p.diagnosis.path] == 1
+    ]
+    done: dict[int, Ran] = {}
+    if relinks:
+        with ThreadPoolExecutor(max_workers=RELINK_WORKERS) as pool:
+            done = dict(zip(relinks, pool.map(run, relinks), strict=True))
+        _record(ctx, plans, done)
+    for i in range(len(plans)):
+        if i not in done:
+            done[i] = run(i)
+            _record(ctx, plans, {i: done[i]})
+    return [done[i][0] for i in range(len(plans))]
+
+
+def _record(ctx: Context, plans: list[Plan], done: dict[int, Ran]) -> None:
+    """The repairs attempted, in the event log, in one visit to the state DB."""
+    registry.record_events(
+        ctx,
+        [
+            (plans[i].diagnosis.path, "repair", f"{result.outcome}: {result.message}")
+            for i, (result, attempted) in sorted(done.items())
+            if attempted
+        ],
+    )
 
 
 def _was_needed(result: RepairResult) -> bool:
@@ -189,7 +238,7 @@ def _run_one(
     wait: bool,
     allow_other_owner: bool,
     say: repair.Progress,
-) -> RepairResult:
+) -> Ran:
     if not allowed:
         return repair.RepairResult(
             plan.diagnosis.name,
@@ -199,7 +248,7 @@ def _run_one(
             "needs confirmation: run again with --yes",
             plan.before,
             plan.after,
-        )
+        ), False
     refusal = repair.effective_owner_ok(plan.diagnosis.path, allow_other_owner)
     if refusal:
         return repair.RepairResult(
@@ -210,7 +259,7 @@ def _run_one(
             refusal + " (pass --allow-other-owner)",
             plan.before,
             plan.after,
-        )
+        ), False
     confirmed = plan.action
 
     def replan(d: Diagnosis) -> Plan:
@@ -232,11 +281,7 @@ def _run_one(
         wait=wait,
         progress=say,
     )
-    if not dry_run and plan.action is not Action.NONE:
-        registry.record_event(
-            ctx, plan.diagnosis.path, "repair", f"{result.outcome}: {result.message}"
-        )
-    return result
+    return result, not dry_run and plan.action is not Action.NONE
 
 
 def _show(results: list[RepairResult], as_json: bool) -> None:
