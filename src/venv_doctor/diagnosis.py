@@ -316,7 +316,8 @@ def _site_findings(venv: Venv) -> list[Finding]:
 
 def _own_bin(venv: Venv, interpreter: str) -> bool:
     parent = os.path.dirname(interpreter)
-    return os.path.realpath(parent) == str(venv.path / "bin") or parent == str(venv.path / "bin")
+    own = str(venv.path / "bin")
+    return parent == own or os.path.realpath(parent) == own
 
 
 def _script_findings(venv: Venv) -> list[Finding]:

@@ -23,7 +23,14 @@ class Shebang:
     form: str  # "shebang" or "trampoline"
 
 
+_FIRST = re.compile(r"[ \t\r\n]*([^ \t\r\n]*)")
+
+
 def _first_word(command: str) -> str:
+    # shlex is slow; without quotes or backslashes it only splits on " \t\r\n"
+    if not any(c in command for c in "'\"\\"):
+        match = _FIRST.match(command)
+        return match.group(1) if match else ""
     try:
         words = shlex.split(command)
     except ValueError:

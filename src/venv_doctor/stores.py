@@ -142,11 +142,22 @@ def _walk(root: Path, depth: int, prefix: tuple[str, ...]) -> Iterator[tuple[str
             yield from _walk(Path(entry.path), depth - 1, parts)
 
 
+def _real_path(path: Path, reals: dict[str, str]) -> Path:
+    """``realpath`` with the parent's answer remembered: a store's venvs share it."""
+    parent, name = os.path.split(path)
+    if not name or name in (".", "..") or os.path.islink(path):
+        return Path(os.path.realpath(path))
+    if parent not in reals:
+        reals[parent] = os.path.realpath(parent)
+    return Path(os.path.join(reals[parent], name))
+
+
 def _entries(store: Store) -> Iterator[tuple[Location, bool]]:
     """Each venv of ``store`` at its real path, and whether the entry is a symlink."""
+    reals: dict[str, str] = {}
     for name, path in _candidates(store):
         if is_venv_dir(path):
-            real = Path(os.path.realpath(path))
+            real = _real_path(path, reals)
             yield Location(name=name, path=real, store=store.name), os.path.islink(path)
 
 

@@ -10,6 +10,7 @@ import os
 import sqlite3
 import sys
 from importlib import import_module
+from pathlib import Path
 
 import click
 
@@ -79,10 +80,25 @@ def cli(ctx: click.Context) -> None:
         _recover_interrupted()
 
 
+def _journal_has_open_entries(database: Path) -> bool:
+    """A read-only look before importing the repair machinery (most runs have none)."""
+    try:
+        conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT 1 FROM journal WHERE outcome IS NULL LIMIT 1").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        return "no such table" not in str(exc)  # no rebuild ever ran
+    except sqlite3.Error:
+        return True  # a damaged DB: let recover() say so and move it aside
+    return row is not None
+
+
 def _recover_interrupted() -> None:
     """Finish repairs a crash or kill -9 interrupted, before anything else runs."""
     dirs = app_dirs()
-    if not dirs.database.exists():
+    if not dirs.database.exists() or not _journal_has_open_entries(dirs.database):
         return
     from venv_doctor.repair import recover
 
