@@ -581,9 +581,12 @@ def build_pipx_world(root: Path, real: dict[str, Path], n: int, pipx_exe: str | 
     verify_pipx_list(pw)
     dead = root / "pipx-gone" / "Cellar" / "python@3.12" / "3.12.0" / "bin" / "python3.12"
     for path in clones[1::2]:  # as if their Homebrew keg had been removed
-        for link in path.glob("bin/python3.*"):
-            link.unlink()
-            link.symlink_to(dead)
+        # every interpreter link: pipx makes venvs with uv when it finds uv (`bin/python`
+        # is then the link that leaves the venv) and with venv otherwise (`bin/python3.X`)
+        for link in path.glob("bin/python*"):
+            if link.is_symlink():
+                link.unlink()
+                link.symlink_to(dead)
         pw.venvs[os.path.realpath(path)] = "keg-upgrade"
     log(f"built {n} pipx venvs in {home} ({time.perf_counter() - started:.1f} s)")
     return pw
@@ -621,7 +624,9 @@ def pipx_rows(pw: PipxWorld, vd: list[str], runs: int) -> list[Row]:
     n = len(pw.venvs)
     health = [pw.pipx, "health", "--skip-maintenance", "--output", "json"]
     shared = os.path.realpath(pw.home / "shared")
-    with_shared = {**pw.venvs, shared: "healthy"}  # venv-doctor checks pipx's shared venv too
+    with_shared = dict(pw.venvs)
+    if os.path.isdir(shared):  # pipx's pip backend makes it; its uv backend does not
+        with_shared[shared] = "healthy"  # venv-doctor checks pipx's shared venv too
     return [
         measure(
             "pipx health",
@@ -633,7 +638,7 @@ def pipx_rows(pw: PipxWorld, vd: list[str], runs: int) -> list[Row]:
         ),
         measure(
             "venv-doctor check --json --store pipx",
-            n + 1,
+            len(with_shared),
             [*vd, "check", "--json", "--store", "pipx"],
             pw.env,
             runs,
