@@ -151,18 +151,23 @@ def test_vanished_pyenv_env_is_recreated_from_its_snapshot(
     isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base = fake_pyenv_version("3.11", "3.11.7")
-    fake_pyenv_version("3.12", "3.12.1")
-    env = make_venv(base, base.parent.parent / "envs" / "tool")
+    new = fake_pyenv_version("3.12", "3.12.1")
+    versions = Path(os.environ["PYENV_ROOT"]) / "versions"
+    env = make_venv(base, versions / "3.11.7" / "envs" / "tool")
+    (versions / "tool").symlink_to(env)  # what pyenv-virtualenv makes beside it
     pip_install(env, offline, "tinytop")
     assert cli(["check"]) == 0  # venv-doctor sees it (and records what it holds)
     capsys.readouterr()
-    shutil.rmtree(base.parent.parent)  # `pyenv uninstall 3.11.7` takes the env with it
+    shutil.rmtree(versions / "3.11.7")  # `pyenv uninstall 3.11.7` takes the env with it
 
-    code, results = repair_json(capsys, "tool", "--python", "3.12", "--yes")
+    code, results = repair_json(capsys, "tool", "--python", str(new), "--yes")
 
     assert code == 0, results
     assert (results[0]["action"], results[0]["outcome"]) == ("recreate", "repaired")
-    assert run([env / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+    recreated = versions / "3.12.1" / "envs" / "tool"
+    assert run([recreated / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+    assert not (versions / "3.11.7").exists()  # no husk for pyenv to list
+    assert (versions / "tool").resolve() == recreated
 
 
 def test_dry_run_changes_nothing(

@@ -264,12 +264,13 @@ def _rebuild(
         journal = open_journal(ctx)
         try:
             if recreating:
-                rebuild.recreate(path, journal, steps)
-                return _result(
-                    plan,
-                    "repaired",
-                    f"recreated from its snapshot with Python {target.version}",
-                )
+                where = recreate_path(ctx, plan)
+                rebuild.recreate(where, journal, steps)
+                note = _link_pyenv_env(ctx, plan.diagnosis.name, where)
+                message = f"recreated from its snapshot with Python {target.version}"
+                if where != path:
+                    message += f" at {where}"
+                return _result(plan, "repaired", message, notes=note)
             done = rebuild.rebuild(path, ctx.dirs.backups, journal, steps)
         except VenvDoctorError as exc:
             return _result(plan, "failed", exc.message)
@@ -279,6 +280,43 @@ def _rebuild(
     return _result(
         plan, "repaired", message, backup=done.backup, carried_over=done.carried_over, notes=notes
     )
+
+
+def recreate_path(ctx: Context, plan: Plan) -> Path:
+    """Where a vanished venv is made again: its old path, except for pyenv-virtualenv.
+
+    pyenv-virtualenv keeps an env under the version it runs on
+    (``versions/3.11.7/envs/tool``); recreating it there would bring back a
+    ``versions/3.11.7`` husk that pyenv lists as installed. With a pyenv Python
+    chosen, the env goes under that version instead.
+    """
+    from venv_doctor.paths import pyenv_root
+
+    path = plan.diagnosis.path
+    if plan.diagnosis.location.store != "pyenv-virtualenv":
+        return path
+    versions = pyenv_root(ctx.env) / "versions"
+    try:
+        version = plan.chosen.path.relative_to(versions).parts[0]
+    except ValueError:
+        return path  # not a pyenv Python: keep the old place
+    return versions / version / "envs" / path.name
+
+
+def _link_pyenv_env(ctx: Context, name: str, where: Path) -> tuple[str, ...]:
+    """Point pyenv-virtualenv's ``versions/<env>`` link at the recreated env."""
+    from venv_doctor.paths import pyenv_root
+
+    versions = pyenv_root(ctx.env) / "versions"
+    if where.parent.name != "envs" or where.parent.parent.parent != versions:
+        return ()
+    link = versions / where.name
+    if link.is_symlink() and not link.exists():
+        link.unlink()  # dangling since `pyenv uninstall`
+    if os.path.lexists(link):
+        return ()
+    link.symlink_to(where)
+    return (f"{link} now points to {where}",)
 
 
 IMPORT_CHECK = """
