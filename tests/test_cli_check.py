@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import select
+import shlex
 import shutil
 import subprocess
 import sys
@@ -531,7 +532,7 @@ def test_terminal_table_colours_and_never_cuts_paths(isolated_home: Path, tmp_pa
     assert str(store / "fine") in venvs
     findings = column(out, 5)  # wrapped at spaces: compare without them
     assert str(base / "python3.12") in findings
-    assert f"`venv-doctorrepair{broken}`" in findings.replace(" ", "")
+    assert f"`venv-doctorrepair{shlex.quote(str(broken))}`" in findings.replace(" ", "")
     assert out.strip().splitlines()[-1] == "2 venvs: 1 healthy, 1 broken"
 
 

@@ -70,20 +70,28 @@ def test_notify_lists_backends_and_why_they_are_unavailable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    write_config('[notify]\nbackends = ["notify-send", "command"]\n')
+    write_config(
+        '[notify]\nbackends = ["notify-send", "command"]\ncommand = ["/nonexistent/notifier"]\n'
+    )
 
     assert run(["notify", "--json"]) == 0
 
     data = json.loads(capsys.readouterr().out)
-    assert data["backends"] == [
-        {
-            "backend": "notify-send",
-            "available": False,
-            "reason": "notify-send not found (install libnotify-bin or libnotify)",
-        },
-        {"backend": "command", "available": False, "reason": "no [notify] command is configured"},
-        {"backend": "log", "available": True, "reason": None},
-    ]
+    assert data["backends"][0] == {
+        "backend": "notify-send",
+        "available": False,
+        "reason": "notify-send not found (install libnotify-bin or libnotify)",
+    }
+    assert data["backends"][1]["backend"] == "command"
+    assert data["backends"][-1] == {"backend": "log", "available": True, "reason": None}
+
+
+def test_command_backend_without_a_command_is_a_config_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_config('[notify]\nbackends = ["command"]\n')
+    assert run(["notify", "--json"]) == 2
+    assert "notify.command is missing or empty" in capsys.readouterr().err
 
 
 def test_notify_test_reaches_a_real_desktop_bus(

@@ -303,3 +303,18 @@ def test_bad_config_on_start_exits_2_and_on_sighup_is_ignored(
     code, err = run.stop()
     assert code == 0
     assert "config not reloaded, keeping the old one" in err
+
+
+def test_a_restart_does_not_repeat_a_notification(
+    daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path
+) -> None:
+    _cellar_venvs(homebrew, isolated_home, 1)
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")  # broken before the daemon ever runs
+    first = daemon(auto="off")
+    first.start()
+    wait_for(first.notifications, 10, "the first notification")
+    first.stop()
+    second = daemon(auto="off")
+    second.start()
+    time.sleep(1.0)
+    assert len(second.notifications()) == 1  # the same problem, told once

@@ -373,3 +373,76 @@ def test_many_relinks_run_side_by_side_with_results_in_order_and_every_event_rec
     logged = [e for e in registry.recent(ctx, limit=100) if e["kind"] == "repair"]
     assert sorted(e["venv"] for e in logged) == sorted(str(v) for v in venvs)
     assert all(e["message"].startswith("repaired: relinked") for e in logged)
+
+
+def _vanished_pyenv_env(offline: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    base = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.12", "3.12.1")
+    env = make_venv(base, base.parent.parent / "envs" / "gone")
+    pip_install(env, offline, "tinytop")
+    assert cli(["check"]) == 0
+    capsys.readouterr()
+    shutil.rmtree(base.parent.parent)
+    return env
+
+
+def test_check_reports_a_recorded_venv_that_vanished_until_forgotten(
+    isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _vanished_pyenv_env(offline, capsys)
+    assert cli(["check", "--json"]) == 1
+    (venv,) = json.loads(capsys.readouterr().out)["venvs"]
+    assert (venv["path"], venv["status"]) == (str(env), "broken")
+    assert [f["code"] for f in venv["findings"]] == ["venv-missing"]
+    assert cli(["check", "gone", "--json"]) == 1  # by name too
+    assert json.loads(capsys.readouterr().out)["venvs"][0]["findings"][0]["code"] == "venv-missing"
+    assert cli(["forget", "gone"]) == 0
+    assert "forgot gone" in capsys.readouterr().out
+    assert cli(["check", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["venvs"] == []
+
+
+def test_all_never_recreates_what_vanished_and_relink_never_rebuilds(
+    isolated_home: Path, offline: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = _vanished_pyenv_env(offline, capsys)
+    code, results = repair_json(capsys, "--all", "--yes")
+    assert (code, results) == (0, [])  # deleted venvs come back only when named
+    code, results = repair_json(capsys, "gone", "--strategy", "relink", "--yes")
+    assert code == 1 and results[0]["outcome"] == "skipped"
+    assert not env.exists()
+
+
+def test_relink_strategy_leaves_a_garbage_cfg_venv_alone_and_exits_0(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv = make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "g")
+    with (venv / "pyvenv.cfg").open("a") as fh:
+        fh.write("junk line\n")
+    before = tree_digest(venv)
+    for args in (["g", "--strategy", "relink"], ["--all"], ["--all", "--dry-run"]):
+        code, results = repair_json(capsys, *args)
+        assert code == 0, (args, results)
+        assert results[0]["outcome"] == "skipped"
+    assert tree_digest(venv) == before
+
+
+def test_ambiguous_name_and_all_with_targets_are_usage_errors(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    python = real_python("3.12")
+    make_venv(python, isolated_home / ".virtualenvs" / "tool")
+    make_venv(python, isolated_home / ".multivenv" / "tool")
+    assert cli(["repair", "tool", "--dry-run"]) == 2
+    assert "names 2 venvs" in capsys.readouterr().err
+    assert cli(["repair", "--all", "tool"]) == 2
+
+
+def test_restore_without_backups_and_gc_with_negative_days(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "web")
+    assert cli(["restore", "web", "--list"]) == 0
+    assert "no kept backup" in capsys.readouterr().out
+    assert cli(["restore", "web"]) == 1
+    assert cli(["gc", "--days", "-1"]) == 2

@@ -20,7 +20,7 @@ CREATOR_TOP = frozenset(
     {"pyvenv.cfg", ".gitignore", "CACHEDIR.TAG", "lib64", "include", ".lock"}
 )  # .lock: uv's
 CREATOR_BIN = re.compile(
-    r"^(python[\d.]*[a-z]?|pythonw|activate(\.\w+)?|Activate\.ps1|activate_this\.py|deactivate\.bat|pydoc\.bat)$"
+    r"^(python[\d.]*[a-z]?|pythonw|activate(\.\w+)?|Activate\.ps1|activate_this\.py|deactivate(\.\w+)?|pydoc\.bat)$"
 )
 CREATOR_SITE = frozenset({"_virtualenv.py", "_virtualenv.pth", "__pycache__"})
 ACTIVATE_SCRIPTS = ("activate", "activate.csh", "activate.fish", "activate.nu", "Activate.ps1")
@@ -123,19 +123,24 @@ def plan(old: Path, new: Path, backup_of: Path | None = None) -> CarryPlan:
     return CarryPlan(tuple(copies), tuple(kept), tuple(edited))
 
 
+# What a user adds to an activate script; the template's own variables and aliases
+# (spelled differently by each Python version) are not edits.
+_USER_LINE = re.compile(
+    r"^(?:(?:export|set -gx|setenv)\s+(?!(?:VIRTUAL_ENV\w*|PATH|PS1|PYTHONHOME|_OLD_\w+)\b)"
+    r"|alias\s+(?!(?:deactivate|pydoc)\b)|source\s|\.\s)"
+)
+
+
 def _edited(old: Path, new: Path) -> bool:
-    """Lines in the old script that the new one lacks (beyond version noise)."""
+    """The old script has lines a user adds (an ``export``, ``alias`` or ``source``)
+    that the new one lacks. Template differences between Python versions (the
+    cygwin block of 3.12, say) are not edits."""
     try:
-        old_lines = {
-            ln.strip() for ln in old.read_text(encoding="utf-8").splitlines() if ln.strip()
-        }
-        new_lines = {
-            ln.strip() for ln in new.read_text(encoding="utf-8").splitlines() if ln.strip()
-        }
+        old_lines = {ln.strip() for ln in old.read_text(encoding="utf-8").splitlines()}
+        new_lines = {ln.strip() for ln in new.read_text(encoding="utf-8").splitlines()}
     except (OSError, UnicodeDecodeError):
         return False
-    extra = [ln for ln in old_lines - new_lines if not ln.startswith("#")]
-    return len(extra) > 3  # template changes between versions touch a line or two
+    return any(_USER_LINE.match(ln) for ln in old_lines - new_lines)
 
 
 def apply(carry: CarryPlan) -> list[str]:

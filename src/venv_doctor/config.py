@@ -6,6 +6,7 @@ was expected (exit 2), never silently ignored.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ def _is_bool(v: Any) -> bool:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+    return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1e6
 
 
 def _is_int(v: Any) -> bool:
@@ -75,10 +76,15 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "keep_backups_days": (_is_int, "a whole number of days, 0 or more"),
     },
     "watch": {
-        "debounce_seconds": (_is_number, "a number of seconds, 0 or more"),
-        "max_wait_seconds": (_is_number, "a number of seconds, 0 or more"),
+        "debounce_seconds": (_is_number, "a number of seconds from 0 to 1000000"),
+        "max_wait_seconds": (_is_number, "a number of seconds from 0 to 1000000"),
     },
-    "scan": {"interval_hours": (_is_number, "a number of hours, 0 or more")},
+    "scan": {
+        "interval_hours": (
+            lambda v: _is_number(v) and v <= 8760,
+            "a number of hours from 0 to 8760 (a year)",
+        )
+    },
     "notify": {
         "backends": (_list_of(NOTIFY_BACKENDS), "a list of: " + ", ".join(NOTIFY_BACKENDS)),
         "command": (_is_str_list, 'a command as a list of strings, e.g. ["/usr/bin/prog", "arg"]'),
@@ -104,7 +110,35 @@ def validate(data: Mapping[str, Any], path: Path) -> None:
                 )
             check, expected = keys[key]
             if not check(value):
-                raise ConfigError(f"{path}: {section}.{key} = {value!r}: expected {expected}")
+                raise ConfigError(f"{path}: {section}.{key} = {_toml(value)}: expected {expected}")
+    _validate_together(data, path)
+
+
+def _toml(value: Any) -> str:
+    """A value as the user wrote it in TOML, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return str(value)
+
+
+def _validate_together(data: Mapping[str, Any], path: Path) -> None:
+    watch = data.get("watch", {})
+    quiet, most = watch.get("debounce_seconds", 2.0), watch.get("max_wait_seconds", 30.0)
+    if quiet > most:
+        raise ConfigError(
+            f"{path}: watch.debounce_seconds = {quiet} is more than watch.max_wait_seconds = {most}",
+            hint="the quiet period must fit in the longest wait",
+        )
+    notify = data.get("notify", {})
+    if "command" in notify.get("backends", []) and not notify.get("command"):
+        raise ConfigError(
+            f'{path}: notify.backends lists "command" but notify.command is missing or empty',
+            hint='set e.g. command = ["/usr/local/bin/my-notifier"]',
+        )
 
 
 def _paths(values: list[str], base: Path) -> tuple[Path, ...]:

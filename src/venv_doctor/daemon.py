@@ -11,6 +11,7 @@ systemd watchdog while all three are alive, and reloads config on SIGHUP.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import signal
@@ -28,7 +29,7 @@ from venv_doctor.debounce import Debouncer
 from venv_doctor.diagnosis import diagnose
 from venv_doctor.errors import ConfigError, VenvDoctorError
 from venv_doctor.findings import Diagnosis, Status
-from venv_doctor.fsutil import ensure_private_dir
+from venv_doctor.fsutil import atomic_write, ensure_private_dir
 from venv_doctor.notify import Deduper, VenvEvent, build_notifiers, close, dispatch, group
 from venv_doctor.observer import Watcher
 from venv_doctor.plan import Action, Plan, plan_for
@@ -60,7 +61,7 @@ class Daemon:
         self.known: dict[Path, Diagnosis] = {}
         self.locations: dict[Path, Location] = {}
         self.specs: list[watch.WatchSpec] = []
-        self.deduper = Deduper()
+        self.deduper = Deduper(_load_json(self._notified_file()))
         self.notifiers = build_notifiers(ctx.config, ctx.env)
         self.status = status.DaemonStatus(pid=os.getpid(), since=now_iso())
         self.watcher: Watcher | None = None
@@ -296,8 +297,9 @@ class Daemon:
             return ("vanished", d) if before is not None else None
         if d.status in BAD and (before is None or before.status not in BAD):
             return ("broken", d)
-        if d.status not in BAD:
+        if d.status not in BAD and str(d.path) in self.deduper.to_dict():
             self.deduper.forget(d.path)
+            self._save_notified()
         return None
 
     def _act(self, changes: list[tuple[str, Diagnosis]]) -> None:
@@ -317,6 +319,7 @@ class Daemon:
         self.status.pending_repairs = []
         registry.record_events(self.ctx, events)
         fresh = self.deduper.fresh(out)
+        self._save_notified()
         if fresh:
             notification = group(fresh)
             for delivery in dispatch(notification, self.notifiers):
@@ -377,11 +380,32 @@ class Daemon:
         self.status.own_venv = f"venv-doctor's own venv {sys.prefix} is {d.status.value}: {message}"
         log.error("%s (see `venv-doctor service install --python`)", self.status.own_venv)
 
+    def _notified_file(self) -> Path:
+        return self.ctx.dirs.state / "notified.json"
+
+    def _save_notified(self) -> None:
+        """What the user was told, kept across restarts: no repeat at every login."""
+        self.deduper.prune(self.known)
+        try:
+            atomic_write(
+                self._notified_file(), json.dumps(self.deduper.to_dict()) + "\n", mode=0o600
+            )
+        except OSError as exc:
+            log.warning("cannot remember what was notified: %s", exc)
+
     def _write_status(self) -> None:
         try:
             status.write(self.ctx.dirs, self.status)
         except OSError as exc:
             log.warning("cannot write the status file: %s", exc)
+
+
+def _load_json(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _first_message(d: Diagnosis) -> str:

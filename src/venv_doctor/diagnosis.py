@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections import defaultdict
 from pathlib import Path
 
@@ -47,7 +48,7 @@ _CAUSES = (
 
 
 def repair_hint(location: Location) -> str:
-    return f"run `venv-doctor repair {location.path}`"
+    return f"run `venv-doctor repair {shlex.quote(str(location.path))}`"
 
 
 def guess_cause(path: Path | str) -> str:
@@ -291,7 +292,7 @@ def _cellar_finding(venv: Venv, what: str) -> Finding:
         "cellar-pinned",
         W,
         f"{what} goes straight into a Homebrew keg; the next patch upgrade deletes it",
-        f"run `venv-doctor repair {venv.path}` to relink it through opt/",
+        f"run `venv-doctor repair {shlex.quote(str(venv.path))}` to relink it through opt/",
     )
 
 
@@ -348,7 +349,7 @@ def _script_findings(venv: Venv) -> list[Finding]:
                 W,
                 f"{_count(names)} in bin/ ({_names(names)}) start {interpreter}, outside this venv "
                 "(was the venv moved or copied?)",
-                f"reinstall them, or `venv-doctor repair {venv.path} --strategy rebuild`",
+                f"reinstall them, or `venv-doctor repair {shlex.quote(str(venv.path))} --strategy rebuild`",
             )
         )
     return out
@@ -429,7 +430,8 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
             "venv-missing",
             E,
             f"{venv.path} no longer exists",
-            f"`venv-doctor repair {venv.name}` recreates it from its recorded snapshot",
+            f"`venv-doctor repair {shlex.quote(str(venv.path))}` recreates it from its recorded "
+            f"snapshot; `venv-doctor forget {shlex.quote(str(venv.path))}` if it was deleted on purpose",
         )
         return _result(venv, [missing], None)
     if venv.error:

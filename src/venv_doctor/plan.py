@@ -109,6 +109,10 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     before = d.python.version or recorded_version
     codes = d.codes()
     if "venv-missing" in codes:
+        if strategy == "relink":
+            return Plan(
+                d, Action.NONE, "the venv is gone; a relink cannot bring it back", before=before
+            )
         return _plan_recreate(d, interpreters, has_snapshot, python, before)
     if d.status is Status.UNKNOWN and "cfg-unreadable" not in codes:
         return Plan(
@@ -126,7 +130,7 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
             wanted.version,
         )
     repairable = codes & (RELINKABLE | REBUILD_ONLY)
-    if not repairable and strategy == "auto":
+    if not repairable and strategy != "rebuild":
         why = (
             "healthy"
             if d.status is Status.HEALTHY

@@ -102,14 +102,14 @@ def _missing(record: state.VenvRecord) -> Diagnosis:
 
 
 def resolve_with_history(
-    ctx: Context, targets: Sequence[str]
+    ctx: Context, targets: Sequence[str], store: str | None = None
 ) -> tuple[list[Location], list[Diagnosis]]:
     """TARGETs that exist (as locations) and ones only the registry remembers."""
     present: list[Location] = []
     gone: list[Diagnosis] = []
     for target in targets:
         try:
-            present.extend(resolve_targets(ctx, [target]))
+            present.extend(resolve_targets(ctx, [target], store))
             continue
         except TargetNotFoundError:
             records = [r for r in _records(ctx, target) if not os.path.lexists(r.path)]

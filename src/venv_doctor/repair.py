@@ -18,7 +18,7 @@ from venv_doctor import installers, locks, rebuild, relink
 from venv_doctor.backups import Backup
 from venv_doctor.diagnosis import diagnose
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.findings import Diagnosis, Status
+from venv_doctor.findings import Diagnosis, Severity, Status
 from venv_doctor.journal import Journal
 from venv_doctor.plan import Action, Plan
 from venv_doctor.probe import probe
@@ -117,14 +117,26 @@ def recover(ctx: Context) -> list[str]:
 
 
 def healthy_after(path: Path, deep: bool = True) -> str | None:
-    """None when the venv at ``path`` diagnoses healthy (or degraded by info only)."""
+    """None when nothing a repair is meant to cure is left at ``path``.
+
+    Errors fail it, and so do the warnings a relink or rebuild cures (a Cellar
+    pin, a foreign shebang); a warning no repair touches (stray lines in
+    pyvenv.cfg) was there before and is not the repair's failure.
+    """
+    from venv_doctor.plan import REBUILD_ONLY, RELINKABLE
+
     venv = load_at(path)
     result = probe(path / "bin" / "python", venv.site_packages) if deep and venv.pythons else None
     d = diagnose(venv, result)
-    if d.status in (Status.HEALTHY,):
+    cured = RELINKABLE | REBUILD_ONLY
+    left = [
+        f
+        for f in d.findings
+        if f.severity is Severity.ERROR or (f.code in cured and f.severity is Severity.WARNING)
+    ]
+    if not left and d.status is not Status.UNKNOWN:
         return None
-    problems = [f"{f.code}: {f.message}" for f in d.findings if f.severity.value != "info"]
-    return "; ".join(problems) or d.status.value
+    return "; ".join(f"{f.code}: {f.message}" for f in left) or d.status.value
 
 
 def load_at(path: Path) -> Venv:
@@ -184,8 +196,11 @@ def _execute_locked(
     if plan.action is Action.RELINK:
         say(name, f"relinking to {plan.chosen.path}")
         outcome = _relink(plan)
-        if outcome.outcome == "repaired" or not allow_rebuild:
+        if outcome.outcome == "repaired":
             return outcome
+        if not allow_rebuild:
+            hint = " (a rebuild may fix it: run again with --yes, or --strategy rebuild)"
+            return replace(outcome, message=outcome.message + hint)
         say(name, f"relink did not verify ({outcome.message}); rebuilding")
         plan = replace(plan, action=Action.REBUILD, reason=f"relink failed: {outcome.message}")
     return _rebuild(ctx, plan, requirements, say)

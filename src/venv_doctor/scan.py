@@ -104,14 +104,43 @@ def check(
     deep: bool = False,
     record: bool = True,
 ) -> list[Diagnosis]:
-    locations = resolve_targets(ctx, targets, store)
+    if targets:
+        from venv_doctor.registry import resolve_with_history  # a name may be recorded only
+
+        locations, gone = resolve_with_history(ctx, targets, store)
+    else:
+        locations = resolve_targets(ctx, (), store)
+        gone = recorded_gone(ctx, store, {x.path for x in locations})
     venvs = read_venvs(locations)
-    diagnoses = diagnose_all(venvs, deep=deep)
+    diagnoses = diagnose_all(venvs, deep=deep) + gone
     if record:
         from venv_doctor import snapshots  # sqlite3 & co. only for commands that record
 
         _log_warnings(snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses).warnings)
     return diagnoses
+
+
+def recorded_gone(ctx: Context, store: str | None, found: set[Path]) -> list[Diagnosis]:
+    """Venvs the state DB remembers whose directory is gone (e.g. `pyenv uninstall`
+    took a pyenv-virtualenv env with it): `venv-missing` until repaired or forgotten."""
+    if not ctx.dirs.database.exists():
+        return []
+    from venv_doctor import state
+    from venv_doctor.errors import VenvDoctorError
+
+    try:
+        records, warnings = state.using(ctx.dirs, state.venv_records)
+    except VenvDoctorError:
+        return []
+    _log_warnings(warnings)
+    gone = [
+        Location(r.name, r.path, r.store)
+        for r in records.values()
+        if (store is None or r.store == store)
+        and r.path not in found
+        and not os.path.lexists(r.path)
+    ]
+    return [diagnose(load(x)) for x in gone]
 
 
 def _log_warnings(warnings: Sequence[str]) -> None:

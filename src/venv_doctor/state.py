@@ -513,3 +513,18 @@ def _event(row: tuple[Any, ...]) -> Event:
         message,
         parsed if isinstance(parsed, dict) else None,
     )
+
+
+def forget_venv(db: Database, path: Path) -> int:
+    """Drop a venv from the registry with its snapshots; returns how many snapshots went.
+    The event log keeps its history, plus a "forgotten" event."""
+    with db.transaction() as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM snapshots WHERE venv_path = ?", (str(path),)
+        ).fetchone()
+        conn.execute("DELETE FROM snapshots WHERE venv_path = ?", (str(path),))
+        conn.execute("DELETE FROM venvs WHERE path = ?", (str(path),))
+        _insert_event(
+            conn, _ts(now()), str(path), "forgotten", "forgotten at the user's request", None
+        )
+    return int(count)

@@ -73,7 +73,7 @@ def status_command(as_json: bool) -> None:
     if report.get("own_venv"):
         click.echo(f"warning: {report['own_venv']}", err=True)
     evs = report["events"]
-    for e in evs[:10]:
+    for e in evs[-10:]:  # the ten most recent, oldest first
         click.echo(f"  {e['at']}  {e['kind']:<14} {e['venv']}  {e['message']}")
     sys.stdout.flush()
 

@@ -15,12 +15,13 @@ import click
 
 from venv_doctor import backups, interpreters, registry, render, repair
 from venv_doctor.cli.base import echo_json, get_context, json_option
-from venv_doctor.errors import ExitCode, UsageError
+from venv_doctor.diagnosis import diagnose
+from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
 from venv_doctor.findings import Diagnosis, Status
 from venv_doctor.plan import Action, Plan, plan_for
 from venv_doctor.repair import RepairResult
 from venv_doctor.scan import Context, diagnose_all, read_venvs, resolve_targets
-from venv_doctor.venv import load
+from venv_doctor.venv import Location, load
 
 CONFIRM = (Action.REBUILD, Action.RECREATE)
 
@@ -30,12 +31,26 @@ def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnos
         raise UsageError(
             "name the venvs to repair, or pass --all", hint="`venv-doctor check` lists them"
         )
+    if targets and all_:
+        raise UsageError("give TARGETs or --all, not both")
     if all_:
+        # every venv that is there; a vanished one comes back only when named
         found = diagnose_all(read_venvs(resolve_targets(ctx, ())))
-        found = [d for d in found if d.status is not Status.HEALTHY]
-        return found + registry.vanished(ctx)
+        return [d for d in found if d.status is not Status.HEALTHY]
     located, missing = registry.resolve_with_history(ctx, targets)
+    _refuse_ambiguous(targets, located)
     return diagnose_all(read_venvs(located)) + missing
+
+
+def _refuse_ambiguous(targets: Sequence[str], located: Sequence[Location]) -> None:
+    """A name that matches venvs in two stores must not repair both by surprise."""
+    for target in targets:
+        named = [x for x in located if x.name == target and str(x.path) != target]
+        if len(named) > 1:
+            paths = ", ".join(str(x.path) for x in named)
+            raise UsageError(
+                f"{target} names {len(named)} venvs ({paths})", hint="give the venv's path instead"
+            )
 
 
 def _planner(ctx: Context, python: str | None, strategy: str) -> Callable[[Diagnosis], Plan]:
@@ -172,14 +187,14 @@ def repair_command(
                 dry_run=dry_run,
                 wait=not no_wait,
                 allow_other_owner=allow_other_owner,
+                # a relink that does not verify becomes a rebuild only when rebuilds were agreed to
+                allow_rebuild=yes and strategy != "relink",
                 say=say,
             )
 
         results = _run_all(ctx, plans, allowed, run)
     _show(results, as_json)
-    failed = [
-        r for r in results if r.outcome == "failed" or (r.outcome == "skipped" and _was_needed(r))
-    ]
+    failed = [r for r, p in zip(results, plans, strict=True) if _failed(r, p)]
     return ExitCode.PROBLEMS if failed else ExitCode.OK
 
 
@@ -224,8 +239,14 @@ def _record(ctx: Context, plans: list[Plan], done: dict[int, Ran]) -> None:
     )
 
 
-def _was_needed(result: RepairResult) -> bool:
-    return result.message != "healthy"
+def _failed(result: RepairResult, plan: Plan) -> bool:
+    """A repair that failed, one that needed a yes, or a broken venv left as it was.
+    A degraded venv with nothing to repair, and a dry run's plan, are not failures."""
+    if result.outcome == "failed":
+        return True
+    if result.outcome != "skipped":
+        return False
+    return "--yes" in result.message or plan.diagnosis.status in (Status.BROKEN, Status.UNKNOWN)
 
 
 def _run_one(
@@ -237,6 +258,7 @@ def _run_one(
     dry_run: bool,
     wait: bool,
     allow_other_owner: bool,
+    allow_rebuild: bool,
     say: repair.Progress,
 ) -> Ran:
     if not allowed:
@@ -279,8 +301,12 @@ def _run_one(
         replan=replan,
         dry_run=dry_run,
         wait=wait,
+        allow_rebuild=allow_rebuild,
         progress=say,
     )
+    if result.outcome == "repaired" and result.path.is_dir():
+        venv = load(Location(plan.diagnosis.name, result.path, plan.diagnosis.location.store))
+        registry.record_check(ctx, [venv], [diagnose(venv)])  # history and status see it now
     return result, not dry_run and plan.action is not Action.NONE
 
 
@@ -317,18 +343,21 @@ def restore_command(target: str, backup_id: int | None, list_: bool) -> None:
     located, missing = registry.resolve_with_history(ctx, [target])
     path = located[0].path if located else missing[0].path
     kept = [b for b in backups.kept(journal) if b.venv == path]
-    if list_ or not kept:
+    if list_:
         if not kept:
-            raise UsageError(f"no kept backup of {path}")
+            click.echo(f"no kept backup of {path}")
         for b in kept:
             click.echo(
                 f"{b.id}\t{time.strftime('%Y-%m-%d %H:%M', time.localtime(b.taken_at))}\t{b.path}"
             )
         return
+    if not kept:
+        raise VenvDoctorError(f"no kept backup of {path}", hint="backups are made by rebuilds")
     chosen = next((b for b in kept if b.id == backup_id), None) if backup_id else kept[-1]
     if chosen is None:
         raise UsageError(f"no backup {backup_id} of {path}", hint="--list shows them")
     aside = repair.restore(ctx, journal, chosen)
+    registry.record_event(ctx, path, "restore", f"restored from {chosen.path}")
     click.echo(
         f"restored {path} from {chosen.path}"
         + (f"; the replaced venv is kept at {aside}" if aside else "")
@@ -338,7 +367,7 @@ def restore_command(target: str, backup_id: int | None, list_: bool) -> None:
 @click.command("gc")
 @click.option(
     "--days",
-    type=float,
+    type=click.FloatRange(min=0),
     help="Remove backups older than this (default: [repair] keep_backups_days).",
 )
 def gc_command(days: float | None) -> None:

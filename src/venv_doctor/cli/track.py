@@ -8,6 +8,7 @@ import click
 
 from venv_doctor import tracking
 from venv_doctor.cli.base import get_context
+from venv_doctor.errors import TargetNotFoundError, UsageError
 
 
 @click.command("track")
@@ -27,4 +28,31 @@ def untrack_command(target: str) -> None:
     click.echo(f"no longer tracking {location.name}: {location.path}")
 
 
-COMMANDS = [track_command, untrack_command]
+@click.command("forget")
+@click.argument("target", metavar="PATH|NAME")
+def forget_command(target: str) -> None:
+    """Drop a venv venv-doctor remembers but that is gone on purpose.
+
+    Its recorded snapshots go too (the event log keeps its history), so
+    `check` stops reporting it missing and `repair` can no longer recreate it.
+    A venv that still exists is registered again by the next `check`.
+    """
+    from venv_doctor import state
+
+    ctx = get_context()
+    with state.open_db(ctx.dirs) as db:
+        records = state.find_venvs(db, target)
+        if not records:
+            raise TargetNotFoundError(f"{target}: venv-doctor has no record of it")
+        if len(records) > 1:
+            paths = ", ".join(str(r.path) for r in records)
+            raise UsageError(f"{target} names {len(records)} venvs ({paths})", hint="give its path")
+        record = records[0]
+        removed = state.forget_venv(db, record.path)
+    if any(x.path == record.path for x in ctx.tracked()):
+        tracking.untrack(ctx.dirs.tracked_file, str(record.path))
+    still = " (it still exists: the next `check` records it again)" if record.path.exists() else ""
+    click.echo(f"forgot {record.name}: {record.path}, {removed} snapshot(s){still}")
+
+
+COMMANDS = [track_command, untrack_command, forget_command]
