@@ -432,7 +432,7 @@ def test_piped_output_is_plain_with_full_paths(
     assert not ANSI.search(out)
     assert str(venv) in out
     assert str(base / "python3.12") in out  # the finding names the missing file in full
-    assert out.splitlines()[-1] == "1 venvs: 1 broken"
+    assert out.splitlines()[-1] == "1 venv: 1 broken"
 
 
 def test_markup_in_a_path_is_printed_literally(

@@ -338,7 +338,7 @@ def _script_findings(venv: Venv) -> list[Finding]:
             Finding(
                 "dead-shebang",
                 E,
-                f"{_count(names)} in bin/ ({_names(names)}) start {interpreter}, which does not exist",
+                f"{_count(names)} in bin/ ({_names(names)}) {_verb(names)} {interpreter}, which does not exist",
                 repair_hint(venv.location),
             )
         )
@@ -347,12 +347,16 @@ def _script_findings(venv: Venv) -> list[Finding]:
             Finding(
                 "foreign-shebang",
                 W,
-                f"{_count(names)} in bin/ ({_names(names)}) start {interpreter}, outside this venv "
+                f"{_count(names)} in bin/ ({_names(names)}) {_verb(names)} {interpreter}, outside this venv "
                 "(was the venv moved or copied?)",
                 f"reinstall them, or `venv-doctor repair {shlex.quote(str(venv.path))} --strategy rebuild`",
             )
         )
     return out
+
+
+def _verb(names: list[str]) -> str:
+    return "starts" if len(names) == 1 else "start"
 
 
 def _count(names: list[str]) -> str:

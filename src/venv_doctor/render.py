@@ -66,7 +66,9 @@ def use_rich(stream: IO[str]) -> bool:
 def summary_line(diagnoses: Sequence[Diagnosis]) -> str:
     counts = summary(diagnoses)
     parts = [f"{n} {status}" for status, n in counts.items() if n]
-    return f"{len(diagnoses)} venvs: " + (", ".join(parts) if parts else "none found")
+    total = len(diagnoses)
+    noun = "venv" if total == 1 else "venvs"
+    return f"{total} {noun}: " + (", ".join(parts) if parts else "none found")
 
 
 def check_text(diagnoses: Sequence[Diagnosis], verbose: bool = False) -> str:

@@ -291,7 +291,8 @@ def _rebuild(
             return _result(plan, "failed", exc.message)
     notes = tuple(f"kept the new {x}; the old one is in the backup" for x in done.kept_new)
     notes += tuple(f"{x} was edited; your version is in the backup" for x in done.edited_activate)
-    message = f"rebuilt with Python {target.version} ({len(reqs.expected)} packages)"
+    count = len(reqs.expected)
+    message = f"rebuilt with Python {target.version} ({count} package{'' if count == 1 else 's'})"
     return _result(
         plan, "repaired", message, backup=done.backup, carried_over=done.carried_over, notes=notes
     )
