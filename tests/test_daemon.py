@@ -318,3 +318,15 @@ def test_a_restart_does_not_repeat_a_notification(
     second.start()
     time.sleep(1.0)
     assert len(second.notifications()) == 1  # the same problem, told once
+
+
+def test_status_works_with_a_broken_config(capsys: pytest.CaptureFixture[str]) -> None:
+    from venv_doctor.cli import run as cli
+
+    config_dir = Path(os.environ["VENV_DOCTOR_CONFIG_DIR"])
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text("[repair\n")
+    assert cli(["status", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["daemon"]["running"] is False
+    assert "not valid TOML" in captured.err

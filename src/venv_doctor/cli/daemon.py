@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -9,6 +10,9 @@ import click
 
 from venv_doctor import registry, render, status
 from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.config import Config
+from venv_doctor.errors import ConfigError
+from venv_doctor.paths import app_dirs
 from venv_doctor.scan import Context
 
 
@@ -52,8 +56,19 @@ def status_report(ctx: Context) -> dict[str, Any]:
 @click.command("status")
 @json_option
 def status_command(as_json: bool) -> None:
-    """Is the daemon running, what does it watch, what happened lately."""
-    report = status_report(get_context())
+    """Is the daemon running, what does it watch, what happened lately.
+
+    Works with a broken config.toml too (with a warning): a running daemon
+    keeps its last good config, and this is how to see that it does.
+    """
+    try:
+        ctx = get_context()
+    except ConfigError as exc:
+        click.echo(
+            f"venv-doctor: warning: {exc.message} (showing status with the defaults)", err=True
+        )
+        ctx = Context(config=Config(), dirs=app_dirs(), env=os.environ)
+    report = status_report(ctx)
     if as_json:
         echo_json(render.envelope(**report))
         return
