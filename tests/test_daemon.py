@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -237,6 +238,9 @@ def test_systemd_protocol_ready_and_watchdog_pings(
         while not ("READY=1" in seen and "WATCHDOG=1" in seen):
             seen.extend(sock.recv(4096).decode().splitlines())
         assert any(line.startswith("STATUS=watching") for line in seen)
+        assert any(
+            re.fullmatch(r"STATUS=no venvs; watching \d+ directories", line) for line in seen
+        )
         run.stop()
         seen.extend(sock.recv(4096).decode().splitlines())
         assert "STOPPING=1" in seen

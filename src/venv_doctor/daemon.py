@@ -67,6 +67,7 @@ class Daemon:
         self.watcher: Watcher | None = None
         self.worker: threading.Thread | None = None
         self._lock_fd: int | None = None
+        self._last_status_line = ""
         # systemd's variables are ours alone: no child may inherit NOTIFY_SOCKET
         self.sd_env = {
             k: os.environ.pop(k)
@@ -398,6 +399,11 @@ class Daemon:
             status.write(self.ctx.dirs, self.status)
         except OSError as exc:
             log.warning("cannot write the status file: %s", exc)
+        counts = ", ".join(f"{n} {s}" for s, n in self.status.summary.items() if n) or "no venvs"
+        line = f"{counts}; watching {len(self.status.watched)} directories"
+        if line != self._last_status_line:  # `systemctl --user status` shows it
+            self._last_status_line = line
+            sdnotify.status(line, env=self.sd_env)
 
 
 def _load_json(path: Path) -> dict[str, str]:
