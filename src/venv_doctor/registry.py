@@ -136,11 +136,6 @@ def _in_repair(ctx: Context, target: str) -> list[state.VenvRecord]:
     return found
 
 
-def vanished(ctx: Context) -> list[Diagnosis]:
-    """Recorded venvs whose directory is gone (e.g. removed with their pyenv version)."""
-    return [_missing(r) for r in _records(ctx) if not os.path.lexists(r.path)]
-
-
 def summary(ctx: Context) -> dict[str, int] | None:
     records = _records(ctx)
     if not records:

@@ -221,17 +221,15 @@ def _relink(plan: Plan) -> RepairResult:
     return _result(plan, "repaired", f"relinked {what} to {target.path}")
 
 
+DEFAULT_OPTIONS = installers.VenvOptions("venv", False, None, False)
+
+
 def _options(path: Path) -> installers.VenvOptions:
+    """The old venv's creator and options, so the rebuilt one is made the same way."""
     venv = load_at(path)
-    cfg = venv.cfg
-    creator = cfg.creator if cfg else "venv"
-    copies = any(p.is_copy for p in venv.pythons)
-    return installers.VenvOptions(
-        creator=creator,
-        system_site_packages=bool(cfg and cfg.include_system_site_packages),
-        prompt=cfg.prompt if cfg else None,
-        copies=copies,
-    )
+    if venv.cfg is None:
+        return DEFAULT_OPTIONS
+    return installers.VenvOptions.from_cfg(venv.cfg, copies=any(p.is_copy for p in venv.pythons))
 
 
 def _steps(
@@ -271,7 +269,7 @@ def _rebuild(
         )
     installer = installers.choose_installer(ctx.config, ctx.env)
     recreating = plan.action is Action.RECREATE
-    options = installers.VenvOptions("venv", False, None, False) if recreating else _options(path)
+    options = DEFAULT_OPTIONS if recreating else _options(path)
     with tempfile.TemporaryDirectory(prefix="venv-doctor-") as tmp:
         req_file = Path(tmp) / "requirements.txt"
         req_file.write_text(reqs.text, encoding="utf-8")
