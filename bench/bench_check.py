@@ -653,7 +653,7 @@ def pipx_rows(pw: PipxWorld, vd: list[str], runs: int) -> list[Row]:
 # `venv-doctor check` with snapshot recording (issue 4) replaced by a no-op, to
 # measure what recording costs; argv after -c is the command line.
 NO_SNAPSHOTS = """\
-from venv_doctor import snapshots
+from venv_doctor.record import snapshots
 snapshots.record = lambda *args, **kwargs: snapshots.RecordResult(0)
 from venv_doctor.cli import main
 main()
@@ -671,7 +671,7 @@ def python_of(vd: list[str]) -> str:
 def snapshot_rows(world: World, vd: list[str], runs: int, label: str) -> list[Row]:
     """The check without snapshot recording, and the first check (every snapshot new)."""
     python = python_of(vd)
-    has = subprocess.run([python, "-c", "import venv_doctor.snapshots"], check=False)
+    has = subprocess.run([python, "-c", "import venv_doctor.record.snapshots"], check=False)
     if has.returncode != 0:
         log("this venv-doctor records no snapshots: no snapshot rows")
         return []

@@ -138,7 +138,7 @@ class RebuildScene:
 
     def reset_venv(self) -> None:
         """A fresh venv without pip holding the packages (as pipx's venvs have no pip)."""
-        from venv_doctor.tools import find_uv
+        from venv_doctor.install.tools import find_uv
 
         uv = find_uv(self.env)
         if uv is None:

@@ -125,8 +125,10 @@ def main() -> None:
         isolate(root)
         build(root, args.venvs, args.packages, args.python)
 
-        from venv_doctor import config, scan, snapshots, state
+        from venv_doctor import config
+        from venv_doctor.diagnose import scan
         from venv_doctor.paths import app_dirs
+        from venv_doctor.record import snapshots, state
 
         dirs = app_dirs()
         ctx = scan.Context(config=config.load(dirs), dirs=dirs, env=os.environ)

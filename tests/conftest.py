@@ -124,7 +124,8 @@ def _path_without_real_home() -> str:
 
 
 def _assert_all_paths_under(tmp_path: Path) -> None:
-    from venv_doctor import config, paths, stores
+    from venv_doctor import config, paths
+    from venv_doctor.discover import stores
 
     dirs = paths.app_dirs()
     every = [

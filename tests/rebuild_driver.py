@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from tests.support import make_venv, pip_install
-from venv_doctor.journal import Journal
-from venv_doctor.rebuild import RebuildSteps, rebuild
+from venv_doctor.repair.journal import Journal
+from venv_doctor.repair.rebuild import RebuildSteps, rebuild
 
 
 def main() -> None:

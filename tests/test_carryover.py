@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support import make_venv, real_python
-from venv_doctor import carryover
+from venv_doctor.repair import carryover
 
 
 def test_template_differences_between_versions_are_not_edits(tmp_path: Path) -> None:

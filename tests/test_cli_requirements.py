@@ -21,9 +21,10 @@ from tests.local_projects import (
     uv_install,
 )
 from tests.support import make_venv, make_wheel, pip_install, real_python
-from venv_doctor import distributions, snapshots, state
 from venv_doctor.cli import run
+from venv_doctor.model import distributions
 from venv_doctor.paths import app_dirs
+from venv_doctor.record import snapshots, state
 
 
 @pytest.fixture(scope="module")

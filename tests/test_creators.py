@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 from tests.support import pyenv_version_dir, real_python, run
-from venv_doctor import creators, links, pyvenv_cfg
-from venv_doctor.creators import VenvOptions, create_venv
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.interpreters import Interpreter
+from venv_doctor.install import creators
+from venv_doctor.install.creators import VenvOptions, create_venv
+from venv_doctor.interpreters.inventory import Interpreter
+from venv_doctor.model import links, pyvenv_cfg
 
 SAFE_ENV = {**os.environ, "PATH": "/usr/bin:/bin"}
 

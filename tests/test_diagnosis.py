@@ -26,10 +26,10 @@ from tests.support import (
     real_python,
     run,
 )
-from venv_doctor.diagnosis import diagnose, guess_cause
-from venv_doctor.findings import Diagnosis, Finding, Severity, Status
-from venv_doctor.scan import diagnose_all
-from venv_doctor.venv import Location, load
+from venv_doctor.diagnose.diagnosis import diagnose, guess_cause
+from venv_doctor.diagnose.findings import Diagnosis, Finding, Severity, Status
+from venv_doctor.diagnose.scan import diagnose_all
+from venv_doctor.model.venv import Location, load
 
 ALL_MINORS = ["3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 

@@ -17,8 +17,8 @@ from tests.local_projects import (
     uv_install,
 )
 from tests.support import make_venv, make_wheel, pip_install, real_python, run
-from venv_doctor import distributions
-from venv_doctor.distributions import (
+from venv_doctor.model import distributions
+from venv_doctor.model.distributions import (
     SEED_WINDOW_SECONDS,
     SEEDS,
     Package,

@@ -8,18 +8,18 @@ from pathlib import Path
 import pytest
 
 from tests.support import TOOLS_BIN, make_venv, pyenv_version_dir, real_python, run
-from venv_doctor import installers
 from venv_doctor.config import Config
-from venv_doctor.creators import VenvOptions, create_venv
 from venv_doctor.errors import ConfigError
-from venv_doctor.installers import (
+from venv_doctor.install import installers
+from venv_doctor.install.creators import VenvOptions, create_venv
+from venv_doctor.install.installers import (
     InstallError,
     PipInstaller,
     UvInstaller,
     choose_installer,
     missing_package,
 )
-from venv_doctor.interpreters import Interpreter
+from venv_doctor.interpreters.inventory import Interpreter
 from venv_doctor.runner import Completed
 
 REQUIREMENTS = "tinytop==3.0.0\ntinymid==2.0.0\ntinyleaf==1.1.0\n"

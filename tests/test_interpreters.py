@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from tests.support import FakeHomebrew, make_venv, pyenv_version_dir, real_python
-from venv_doctor import interpreters, runner
+from venv_doctor import runner
 from venv_doctor.cli import run
 from venv_doctor.config import Config
 from venv_doctor.errors import UsageError
-from venv_doctor.interpreters import (
+from venv_doctor.interpreters import inventory as interpreters
+from venv_doctor.interpreters.inventory import (
     Interpreter,
     best_for,
     inventory,

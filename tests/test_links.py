@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from venv_doctor import links
+from venv_doctor.model import links
 
 
 def test_a_plain_file_is_not_a_link(tmp_path: Path) -> None:

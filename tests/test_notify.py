@@ -15,7 +15,8 @@ from tests.dbus_session import FakeNotifications, notification_service, session_
 from tests.support import FakeHomebrew, make_venv, real_python
 from venv_doctor import notify
 from venv_doctor.config import Config
-from venv_doctor.findings import Finding, Severity
+from venv_doctor.diagnose.findings import Finding, Severity
+from venv_doctor.diagnose.scan import Context, check
 from venv_doctor.notify import (
     TEST_NOTIFICATION,
     Deduper,
@@ -35,7 +36,6 @@ from venv_doctor.notify.backends import (
 from venv_doctor.notify.desktop import DesktopNotifier
 from venv_doctor.notify.grouping import cause_label
 from venv_doctor.paths import app_dirs
-from venv_doctor.scan import Context, check
 
 NASTY_BODY = 'it said "hi" \'twice\'"; do shell script "rm -rf ~" -- $(id) `id`'
 BUS = "DBUS_SESSION_BUS_ADDRESS"

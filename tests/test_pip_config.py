@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from venv_doctor.errors import ConfigError
-from venv_doctor.pip_config import Setting, config_files, read_settings, uv_options
+from venv_doctor.install.pip_config import Setting, config_files, read_settings, uv_options
 
 
 def _settings(**values: str) -> dict[str, Setting]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import make_legacy_virtualenv, make_venv, real_python
-from venv_doctor import probe
+from venv_doctor.diagnose import probe
 
 ENCODINGS_FAILURE = """\
 Could not find platform independent libraries <prefix>

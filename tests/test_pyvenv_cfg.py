@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import make_venv, real_python
-from venv_doctor import pyvenv_cfg
-from venv_doctor.pyvenv_cfg import minor_of, parse
+from venv_doctor.model import pyvenv_cfg
+from venv_doctor.model.pyvenv_cfg import minor_of, parse
 
 CPYTHON_312 = """\
 home = /opt/homebrew/opt/python@3.12/bin

@@ -4,12 +4,12 @@ import os
 from pathlib import Path
 
 from tests.support import FakeHomebrew, add_console_script, make_venv, pip_install, real_python, run
-from venv_doctor import pyvenv_cfg
-from venv_doctor import venv as venv_model
-from venv_doctor.diagnosis import diagnose
-from venv_doctor.findings import Status
-from venv_doctor.relink import Target, cfg_updates, relink, verify
-from venv_doctor.venv import Location
+from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.diagnose.findings import Status
+from venv_doctor.model import pyvenv_cfg
+from venv_doctor.model import venv as venv_model
+from venv_doctor.model.venv import Location
+from venv_doctor.repair.relink import Target, cfg_updates, relink, verify
 
 
 def _load(path: Path) -> venv_model.Venv:

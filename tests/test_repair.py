@@ -351,8 +351,9 @@ def test_many_relinks_run_side_by_side_with_results_in_order_and_every_event_rec
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from venv_doctor import config, paths, registry
-    from venv_doctor.scan import Context
+    from venv_doctor import config, paths
+    from venv_doctor.diagnose.scan import Context
+    from venv_doctor.record import registry
 
     monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
     first = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "a0")

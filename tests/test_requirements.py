@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from venv_doctor.distributions import Package, Snapshot
-from venv_doctor.requirements import Mode, line, render, selected
+from venv_doctor.model.distributions import Package, Snapshot
+from venv_doctor.record.requirements import Mode, line, render, selected
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from venv_doctor import sdnotify
+from venv_doctor.daemon import sdnotify
 
 
 @pytest.fixture

@@ -14,13 +14,15 @@ import pytest
 
 from tests.service_stubs import install_stubs, systemd_analyze
 from tests.support import FakeHomebrew, make_venv, real_python
-from venv_doctor import config, paths, service, unit_files
+from venv_doctor import config, paths
+from venv_doctor.diagnose.scan import Context
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.scan import Context
-from venv_doctor.service_python import ServicePython, check_service_python
+from venv_doctor.service import manager as service
+from venv_doctor.service import units as unit_files
+from venv_doctor.service.interpreter import ServicePython, check_service_python
 
 REPO = Path(__file__).resolve().parents[1]
-TEMPLATE_DIR = REPO / "src" / "venv_doctor" / "service_templates"
+TEMPLATE_DIR = REPO / "src" / "venv_doctor" / "service" / "templates"
 
 
 def _ctx(repair_auto: str = "relink") -> Context:
@@ -73,7 +75,7 @@ def test_wheel_carries_the_templates(tmp_path: Path) -> None:
     (wheel,) = out.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in unit_files.TEMPLATES:
-        assert f"venv_doctor/service_templates/{name}" in names
+        assert f"venv_doctor/service/templates/{name}" in names
 
 
 @pytest.mark.parametrize("name", unit_files.TEMPLATES)
@@ -268,7 +270,7 @@ def test_every_store_variable_is_passed_to_the_service() -> None:
     """The daemon must find the stores the CLI finds: no variable stores.py reads is left out."""
     source = "".join(
         Path(m.__file__).read_text()  # type: ignore[arg-type]
-        for m in (sys.modules["venv_doctor.stores"], paths)
+        for m in (sys.modules["venv_doctor.discover.stores"], paths)
     )
     read = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', source))
     expected = {v for v in read if v != "HOME" and not v.startswith("VENV_DOCTOR_")}

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import make_venv, pip_install, real_python
-from venv_doctor import shebangs
-from venv_doctor.shebangs import parse
+from venv_doctor.model import shebangs
+from venv_doctor.model.shebangs import parse
 
 SCRIPT = Path("/v/bin/tool")
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from venv_doctor import state
-from venv_doctor.distributions import Package, Snapshot
+from venv_doctor.model.distributions import Package, Snapshot
 from venv_doctor.paths import AppDirs, app_dirs
-from venv_doctor.state import Sighting, StateError
+from venv_doctor.record import state
+from venv_doctor.record.state import Sighting, StateError
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -205,7 +205,7 @@ def test_a_writer_waits_for_another_instead_of_failing(dirs: AppDirs) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from venv_doctor import state
+from venv_doctor.record import state
 from venv_doctor.paths import app_dirs
 with state.open_db(app_dirs()) as db:
     for i in range(40):

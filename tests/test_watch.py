@@ -4,9 +4,9 @@ import shutil
 from pathlib import Path
 
 from tests.support import FakeHomebrew, make_venv, real_python
-from venv_doctor import venv as venv_model
-from venv_doctor.venv import Location
-from venv_doctor.watch import affected, nearest_existing, plan
+from venv_doctor.daemon.watch import affected, nearest_existing, plan
+from venv_doctor.model import venv as venv_model
+from venv_doctor.model.venv import Location
 
 
 def _load(path: Path) -> venv_model.Venv:

@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from venv_doctor.findings import Diagnosis, Status
-from venv_doctor.venv import Location
+from venv_doctor.diagnose.findings import Diagnosis, Status
+from venv_doctor.model.venv import Location
 
 SCHEMA_VERSION = 1
 STATUS_STYLE = {

@@ -100,7 +100,7 @@ def _recover_interrupted() -> None:
     dirs = app_dirs()
     if not dirs.database.exists() or not _journal_has_open_entries(dirs.database):
         return
-    from venv_doctor.repair import recover
+    from venv_doctor.repair.execute import recover
 
     try:
         done = recover(get_context())

@@ -7,8 +7,8 @@ import os
 import click
 
 from venv_doctor import config
+from venv_doctor.diagnose.scan import Context
 from venv_doctor.paths import app_dirs
-from venv_doctor.scan import Context
 
 
 def get_context() -> Context:

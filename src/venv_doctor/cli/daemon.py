@@ -8,12 +8,14 @@ from typing import Any
 
 import click
 
-from venv_doctor import registry, render, status
+from venv_doctor import render
 from venv_doctor.cli.base import echo_json, get_context, json_option
 from venv_doctor.config import Config
+from venv_doctor.daemon import status
+from venv_doctor.diagnose.scan import Context
 from venv_doctor.errors import ConfigError
 from venv_doctor.paths import app_dirs
-from venv_doctor.scan import Context
+from venv_doctor.record import registry
 
 
 @click.command("daemon")
@@ -26,7 +28,7 @@ def daemon_command(verbose: bool) -> int:
     the config. Exits 1 if another daemon of this user is running, 2 on a bad
     config.
     """
-    from venv_doctor.daemon import Daemon, configure_logging
+    from venv_doctor.daemon.loop import Daemon, configure_logging
 
     ctx = get_context()
     configure_logging(ctx, verbose)

@@ -8,7 +8,7 @@ import click
 
 from venv_doctor import render
 from venv_doctor.cli.base import echo_json, get_context, json_option
-from venv_doctor.interpreters import Interpreter, inventory
+from venv_doctor.interpreters.inventory import Interpreter, inventory
 
 
 def _as_dict(i: Interpreter) -> dict[str, str]:

@@ -13,15 +13,19 @@ from dataclasses import replace
 
 import click
 
-from venv_doctor import backups, interpreters, registry, render, repair
+from venv_doctor import render
 from venv_doctor.cli.base import echo_json, get_context, json_option
-from venv_doctor.diagnosis import diagnose
+from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.diagnose.findings import Diagnosis, Status
+from venv_doctor.diagnose.scan import Context, diagnose_all, read_venvs, resolve_targets
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
-from venv_doctor.findings import Diagnosis, Status
-from venv_doctor.plan import Action, Plan, plan_for
-from venv_doctor.repair import RepairResult
-from venv_doctor.scan import Context, diagnose_all, read_venvs, resolve_targets
-from venv_doctor.venv import Location, load
+from venv_doctor.interpreters import inventory as interpreters
+from venv_doctor.model.venv import Location, load
+from venv_doctor.record import registry
+from venv_doctor.repair import backups
+from venv_doctor.repair import execute as repair
+from venv_doctor.repair.execute import RepairResult
+from venv_doctor.repair.plan import Action, Plan, plan_for
 
 CONFIRM = (Action.REBUILD, Action.RECREATE)
 

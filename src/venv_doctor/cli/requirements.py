@@ -9,12 +9,12 @@ import click
 
 from venv_doctor import render
 from venv_doctor.cli.base import echo_json, get_context, json_option
-from venv_doctor.distributions import Package
 from venv_doctor.errors import UsageError
-from venv_doctor.history import Change, Source, Step, VenvHistory, history, snapshot_for
-from venv_doctor.requirements import Mode, selected
-from venv_doctor.requirements import render as render_requirements
-from venv_doctor.state import Event
+from venv_doctor.model.distributions import Package
+from venv_doctor.record.history import Change, Source, Step, VenvHistory, history, snapshot_for
+from venv_doctor.record.requirements import Mode, selected
+from venv_doctor.record.requirements import render as render_requirements
+from venv_doctor.record.state import Event
 
 
 def parse_at(value: str | None) -> datetime | None:

@@ -8,10 +8,12 @@ from typing import Any
 
 import click
 
-from venv_doctor import paths, render, service, unit_files
+from venv_doctor import paths, render
 from venv_doctor.cli.base import echo_json, get_context, json_option
-from venv_doctor.findings import Finding
-from venv_doctor.service import Action, InstallPlan, Manager, ServiceStatus, Step, UnitState
+from venv_doctor.diagnose.findings import Finding
+from venv_doctor.service import manager as service
+from venv_doctor.service import units as unit_files
+from venv_doctor.service.manager import Action, InstallPlan, Manager, ServiceStatus, Step, UnitState
 
 
 def _warn(findings: tuple[Finding, ...]) -> None:

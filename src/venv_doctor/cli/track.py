@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from venv_doctor import tracking
 from venv_doctor.cli.base import get_context
+from venv_doctor.discover import tracking
 from venv_doctor.errors import TargetNotFoundError, UsageError
 
 
@@ -37,7 +37,7 @@ def forget_command(target: str) -> None:
     `check` stops reporting it missing and `repair` can no longer recreate it.
     A venv that still exists is registered again by the next `check`.
     """
-    from venv_doctor import state
+    from venv_doctor.record import state
 
     ctx = get_context()
     with state.open_db(ctx.dirs) as db:

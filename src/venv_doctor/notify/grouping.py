@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from venv_doctor.findings import Severity
+from venv_doctor.diagnose.findings import Severity
 from venv_doctor.notify.message import Kind, Notification, VenvEvent
 
 # The kind a mixed batch gets: whatever most needs the user's attention.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from venv_doctor.findings import Diagnosis, Finding
+from venv_doctor.diagnose.findings import Diagnosis, Finding
 
 SCHEMA_VERSION = 1
 Kind = Literal["broken", "repaired", "repair_failed", "vanished", "test"]

@@ -1,0 +1,1 @@
+"""The daemon: watching interpreter directories, batching events, acting on them."""

@@ -1,0 +1,450 @@
+"""``venv-doctor daemon``: watch the interpreters, check what changed, repair by
+policy, notify, and stay alive.
+
+Threads: watchdog's observer threads only queue paths into the Debouncer; one
+worker thread turns batches into checks, repairs and notifications (so state
+is touched by one thread); APScheduler's single-threaded scheduler only asks the
+worker for full scans and prunes. The main thread handles signals, pings the
+systemd watchdog while all three are alive, and reloads config on SIGHUP.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from venv_doctor import config as config_mod
+from venv_doctor.daemon import sdnotify, status, watch
+from venv_doctor.daemon.debounce import Debouncer
+from venv_doctor.daemon.observer import Watcher
+from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.diagnose.findings import Diagnosis, Status
+from venv_doctor.diagnose.probe import probe
+from venv_doctor.diagnose.scan import Context, all_locations, read_venvs
+from venv_doctor.errors import ConfigError, VenvDoctorError
+from venv_doctor.fsutil import atomic_write, ensure_private_dir
+from venv_doctor.interpreters import inventory as interpreters
+from venv_doctor.model.venv import Location, Venv, load
+from venv_doctor.notify import Deduper, VenvEvent, build_notifiers, close, dispatch, group
+from venv_doctor.record import registry
+from venv_doctor.repair import execute as repair
+from venv_doctor.repair.plan import Action, Plan, plan_for
+from venv_doctor.runner import CANCEL
+
+log = logging.getLogger("venv_doctor.daemon")
+BAD = (Status.BROKEN, Status.UNKNOWN)
+
+
+class DaemonRunningError(VenvDoctorError):
+    """Another daemon of this user holds the instance lock."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Daemon:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.stop = threading.Event()
+        self.reload = threading.Event()
+        self.wake = threading.Event()  # set by signals so the main loop acts at once
+        self.full_scan = threading.Event()
+        self.debouncer = Debouncer(ctx.config.debounce_seconds, ctx.config.max_wait_seconds)
+        self.known: dict[Path, Diagnosis] = {}
+        self.locations: dict[Path, Location] = {}
+        self.specs: list[watch.WatchSpec] = []
+        self.deduper = Deduper(_load_json(self._notified_file()))
+        self.notifiers = build_notifiers(ctx.config, ctx.env)
+        self.status = status.DaemonStatus(pid=os.getpid(), since=now_iso())
+        self.watcher: Watcher | None = None
+        self.worker: threading.Thread | None = None
+        self._lock_fd: int | None = None
+        self._last_status_line = ""
+        # systemd's variables are ours alone: no child may inherit NOTIFY_SOCKET
+        self.sd_env = {
+            k: os.environ.pop(k)
+            for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
+            if k in os.environ
+        }
+
+    # --- process life ------------------------------------------------------------
+
+    def acquire_instance_lock(self) -> None:
+        ensure_private_dir(self.ctx.dirs.state)
+        fd = os.open(status.lock_file(self.ctx.dirs), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            running = status.read(self.ctx.dirs) or {}
+            raise DaemonRunningError(
+                f"another venv-doctor daemon is running (pid {running.get('pid', '?')})",
+                hint="`venv-doctor status` shows it; stop it before starting another",
+            ) from None
+        self._lock_fd = fd
+
+    def request_scan(self) -> None:
+        """Ask the worker for a full scan (the scheduler's job; SIGHUP)."""
+        self.full_scan.set()
+        self.debouncer.poke()
+
+    def _signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self.reload.set()
+        else:
+            log.info("received %s: stopping", signal.Signals(signum).name)
+            self.stop.set()
+            CANCEL.set()  # a running rebuild is cancelled and rolled back
+            self.debouncer.poke()
+        self.wake.set()
+
+    def run(self) -> int:
+        self.acquire_instance_lock()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._signal)
+        for line in repair.recover(self.ctx):
+            log.warning("recovered an interrupted repair: %s", line)
+        self.watcher = Watcher(self.debouncer.add)
+        self.scan_all()
+        scheduler = self._scheduler()
+        self.worker = threading.Thread(target=self._work, name="venv-doctor-worker", daemon=True)
+        self.worker.start()
+        sdnotify.ready(f"watching {len(self.specs)} directories", env=self.sd_env)
+        log.info("watching %d directories for %d venvs", len(self.specs), len(self.known))
+        try:
+            self._main_loop(scheduler)
+        finally:
+            self._shutdown(scheduler)
+        return 0
+
+    def _main_loop(self, scheduler: object) -> None:
+        interval = sdnotify.watchdog_interval(self.sd_env)
+        tick = interval / 2 if interval else None  # idle: no wake-ups without a watchdog
+        while not self.stop.is_set():
+            self.wake.wait(tick)
+            self.wake.clear()
+            if self.reload.is_set():
+                self.reload.clear()
+                self.reload_config()
+            if interval and not self.stop.is_set() and self.alive(scheduler):
+                sdnotify.watchdog(env=self.sd_env)
+
+    def alive(self, scheduler: object) -> bool:
+        return bool(
+            self.watcher
+            and self.watcher.alive()
+            and self.worker
+            and self.worker.is_alive()
+            and getattr(scheduler, "running", False)
+        )
+
+    def _shutdown(self, scheduler: object) -> None:
+        sdnotify.stopping(env=self.sd_env)
+        self.stop.set()
+        CANCEL.set()
+        self.debouncer.poke()
+        if self.worker:
+            self.worker.join(timeout=60)
+        shutdown = getattr(scheduler, "shutdown", None)
+        if shutdown:
+            shutdown(wait=False)
+        if self.watcher:
+            self.watcher.stop()
+        close(self.notifiers)
+        log.info("stopped")
+
+    def reload_config(self) -> None:
+        try:
+            config = config_mod.load(self.ctx.dirs)
+        except ConfigError as exc:
+            log.error("config not reloaded, keeping the old one: %s", exc.message)
+            return
+        self.ctx = replace(self.ctx, config=config)
+        close(self.notifiers)
+        self.notifiers = build_notifiers(config, self.ctx.env)
+        self.debouncer.quiet = config.debounce_seconds
+        self.debouncer.max_wait = config.max_wait_seconds
+        log.info("config reloaded")
+        self.request_scan()
+
+    def _scheduler(self) -> object:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        hours = self.ctx.config.scan_interval_hours
+        if hours > 0:
+            jitter = int(min(900, hours * 3600 / 20))
+            scheduler.add_job(self.request_scan, "interval", hours=hours, jitter=jitter, id="scan")
+        scheduler.add_job(self.prune, "interval", days=1, id="prune")
+        scheduler.start()
+        return scheduler
+
+    # --- the worker ------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self.stop.is_set():
+            try:
+                if self.full_scan.is_set():
+                    self.full_scan.clear()
+                    self.scan_all()
+                batch = self.debouncer.next_batch()  # blocks until events, a scan request or stop
+                if batch:
+                    self.handle(batch)
+            except Exception:  # the worker must outlive any one bad batch
+                log.exception("error while handling changes; continuing")
+
+    def prune(self) -> None:
+        from venv_doctor.repair import backups
+
+        for b in backups.prune(repair.open_journal(self.ctx), self.ctx.config.keep_backups_days):
+            log.info("pruned the backup of %s from %s", b.venv, b.path)
+
+    def scan_all(self) -> None:
+        """Discover every venv, check them all, and re-plan the watches."""
+        locations = all_locations(self.ctx)
+        self.locations = {x.path: x for x in locations}
+        gone = [p for p in self.known if p not in self.locations]
+        self.check(list(self.locations.values()) + [self._gone(p) for p in gone])
+        self.status.last_scan = now_iso()
+        self._check_own_venv()
+        self.replan()
+
+    def _gone(self, path: Path) -> Location:
+        old = self.known[path].location
+        return Location(old.name, old.path, old.store)
+
+    def handle(self, batch: Iterable[Path]) -> None:
+        paths = set(batch)
+        venvs, replan = watch.affected(self.specs, paths)
+        log.debug("%d changed paths affect %d venvs (replan: %s)", len(paths), len(venvs), replan)
+        if replan:
+            fresh = {x.path: x for x in all_locations(self.ctx)}
+            venvs |= set(fresh) ^ set(self.locations)
+            venvs |= {p for p in self.known if p not in fresh}
+            self.locations = fresh
+        targets = [
+            self.locations.get(p) or self._gone(p)
+            for p in venvs
+            if p in self.locations or p in self.known
+        ]
+        self.check(targets)
+        if (
+            replan
+            or (self.watcher is not None and self.watcher.stale())
+            or any(not s.path.is_dir() for s in self.specs)
+        ):
+            self.replan()
+
+    def replan(self) -> None:
+        if self.watcher is None:
+            return
+        venvs = [load(x) for x in self.locations.values()]
+        roots = [s.root for s in self.ctx.stores()]
+        self.specs = watch.plan(venvs, roots)
+        failed = self.watcher.apply(self.specs)
+        for path in failed:
+            log.warning("cannot watch %s; it will be retried at the next scan", path)
+        # a change racing the arming of a new watch is caught by checking again
+        if self.known:
+            behind = {v for s in self.specs if s.path in self.watcher.newly for v in s.venvs}
+            self.check([self.locations[p] for p in behind if p in self.locations])
+        # written last: a status file listing watches means they are armed and checked
+        self.status.watched = [{"path": str(p), "mode": m} for p, m in self.watcher.watched()]
+        self._write_status()
+
+    # --- checking, repairing, notifying -------------------------------------------------
+
+    def check(self, locations: list[Location]) -> None:
+        if not locations:
+            return
+        venvs = read_venvs(locations)
+        diagnoses = [self._diagnose(v) for v in venvs]
+        registry.record_check(self.ctx, venvs, diagnoses)
+        changes = [self._transition(d) for d in diagnoses]
+        happened = [e for e in changes if e is not None]
+        for d in diagnoses:
+            if "venv-missing" in d.codes():
+                self.known.pop(d.path, None)
+            else:
+                self.known[d.path] = d
+        if happened:
+            self._act(happened)
+        self.status.summary = _summary(self.known.values())
+        self._write_status()
+
+    def _diagnose(self, venv: Venv) -> Diagnosis:
+        d = diagnose(venv)
+        unsure = "home-missing" in d.codes() or any(p.is_copy for p in venv.pythons)
+        if unsure and venv.pythons and d.status is not Status.HEALTHY:
+            d = diagnose(venv, probe(venv.path / "bin" / venv.pythons[0].name, venv.site_packages))
+        return d
+
+    def _transition(self, d: Diagnosis) -> tuple[str, Diagnosis] | None:
+        before = self.known.get(d.path)
+        if "venv-missing" in d.codes():
+            return ("vanished", d) if before is not None else None
+        if d.status in BAD and (before is None or before.status not in BAD):
+            return ("broken", d)
+        if d.status not in BAD and str(d.path) in self.deduper.to_dict():
+            self.deduper.forget(d.path)
+            self._save_notified()
+        return None
+
+    def _act(self, changes: list[tuple[str, Diagnosis]]) -> None:
+        events: list[tuple[Path, str, str]] = []  # logged together once the batch is done
+        out: list[VenvEvent] = []
+        broken = [d for kind, d in changes if kind == "broken"]
+        planner = self._planner() if broken and self.ctx.config.repair_auto != "off" else None
+        if planner is not None:
+            self.status.pending_repairs = [str(d.path) for d in broken]
+            self._write_status()
+        for kind, d in changes:
+            events.append((d.path, kind, _first_message(d)))
+            outcome = (
+                self._auto_repair(d, planner, events) if planner and kind == "broken" else None
+            )
+            out.append(outcome or VenvEvent.from_diagnosis(kind, d))  # type: ignore[arg-type]
+        self.status.pending_repairs = []
+        registry.record_events(self.ctx, events)
+        fresh = self.deduper.fresh(out)
+        self._save_notified()
+        if fresh:
+            notification = group(fresh)
+            for delivery in dispatch(notification, self.notifiers):
+                if not delivery.ok:
+                    log.warning("notification via %s failed: %s", delivery.backend, delivery.error)
+
+    def _planner(self) -> Callable[[Diagnosis], Plan]:
+        """Plans for one batch: the inventory is taken once, and what each dangling link
+        leads to is worked out once (twelve venvs broken by one upgrade share it)."""
+        inventory = interpreters.inventory(self.ctx.config, self.ctx.env)
+        memo: interpreters.Neighbourhood = {}
+
+        def plan(d: Diagnosis) -> Plan:
+            near = (
+                interpreters.neighbours(load(d.location), self.ctx.env, memo)
+                if d.path.exists()
+                else []
+            )
+            return plan_for(d, [*near, *inventory], registry.has_snapshot(self.ctx, d.path))
+
+        return plan
+
+    def _auto_repair(
+        self,
+        d: Diagnosis,
+        planner: Callable[[Diagnosis], Plan],
+        events: list[tuple[Path, str, str]],
+    ) -> VenvEvent | None:
+        policy = self.ctx.config.repair_auto
+        plan = planner(d)
+        if plan.action is Action.NONE or (policy == "relink" and plan.action is not Action.RELINK):
+            return None
+        result = repair.execute(
+            self.ctx,
+            plan,
+            registry.requirements_for,
+            allow_rebuild=policy == "rebuild",
+            replan=planner,
+            progress=lambda name, step: log.info("%s: %s", name, step),
+        )
+        events.append((d.path, "repair", result.message))
+        log.info("%s: %s %s", d.name, result.outcome, result.message)
+        if result.outcome == "repaired":
+            self.known[d.path] = diagnose(load(d.location))
+            word = "relinked" if result.action == "relink" else "rebuilt"
+            return VenvEvent.from_diagnosis("repaired", d, status="healthy", repair=word)
+        return VenvEvent.from_diagnosis("repair_failed", d, error=result.message)
+
+    def _check_own_venv(self) -> None:
+        if sys.prefix == sys.base_prefix:
+            return
+        own = load(Location("venv-doctor", Path(sys.prefix), "self"))
+        d = diagnose(own)
+        if d.status is Status.HEALTHY:
+            self.status.own_venv = None
+            return
+        message = "; ".join(f.message for f in d.findings if f.severity.value != "info")
+        self.status.own_venv = f"venv-doctor's own venv {sys.prefix} is {d.status.value}: {message}"
+        log.error("%s (see `venv-doctor service install --python`)", self.status.own_venv)
+
+    def _notified_file(self) -> Path:
+        return self.ctx.dirs.state / "notified.json"
+
+    def _save_notified(self) -> None:
+        """What the user was told, kept across restarts: no repeat at every login."""
+        self.deduper.prune(self.known)
+        try:
+            atomic_write(
+                self._notified_file(), json.dumps(self.deduper.to_dict()) + "\n", mode=0o600
+            )
+        except OSError as exc:
+            log.warning("cannot remember what was notified: %s", exc)
+
+    def _write_status(self) -> None:
+        try:
+            status.write(self.ctx.dirs, self.status)
+        except OSError as exc:
+            log.warning("cannot write the status file: %s", exc)
+        counts = ", ".join(f"{n} {s}" for s, n in self.status.summary.items() if n) or "no venvs"
+        line = f"{counts}; watching {len(self.status.watched)} directories"
+        if line != self._last_status_line:  # `systemctl --user status` shows it
+            self._last_status_line = line
+            sdnotify.status(line, env=self.sd_env)
+
+
+def _load_json(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _first_message(d: Diagnosis) -> str:
+    for f in d.findings:
+        if f.severity.value == "error":
+            return f.message
+    return d.status.value
+
+
+def _summary(diagnoses: Iterable[Diagnosis]) -> dict[str, int]:
+    counts = {s.value: 0 for s in Status}
+    for d in diagnoses:
+        counts[d.status.value] += 1
+    return counts
+
+
+def configure_logging(ctx: Context, verbose: bool = False) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    from venv_doctor.paths import is_macos, mac_logs_dir
+
+    if is_macos():
+        from logging.handlers import RotatingFileHandler
+
+        logs = mac_logs_dir(ctx.env)
+        logs.mkdir(parents=True, exist_ok=True)
+        handlers.append(RotatingFileHandler(logs / "daemon.log", maxBytes=2_000_000, backupCount=3))
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )

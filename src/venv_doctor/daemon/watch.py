@@ -1,0 +1,124 @@
+"""The watch plan: the few directories whose changes can break a venv.
+
+Never a recursive watch over an interpreter tree (a Homebrew upgrade deletes
+thousands of files): only the interpreter's real bin directory, its install
+prefix's parent (``Cellar/python@3.12``, ``pyenv/versions``, ``uv/python``),
+each directory holding a symlink on the way (``$HOMEBREW_PREFIX/opt``), the
+recorded ``home``, the store directories, and each venv's site-packages (for
+snapshot refresh). A path that does not exist yet is replaced by its nearest
+existing ancestor and marked pending, so the daemon re-plans when it appears.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from venv_doctor.model.venv import Venv
+
+SYSTEM_PREFIXES = frozenset({"/", "/usr", "/usr/local", "/opt", "/home"})
+
+
+@dataclass(frozen=True)
+class WatchSpec:
+    path: Path  # an existing directory, watched non-recursively
+    kinds: frozenset[str]  # "interpreter", "store", "site-packages", "pending"
+    venvs: frozenset[Path]  # venvs whose health depends on it
+    wanted: frozenset[Path] = frozenset()  # missing paths this stands in for
+
+    @property
+    def pending(self) -> bool:
+        return "pending" in self.kinds
+
+
+def nearest_existing(path: Path) -> Path:
+    current = path
+    while not current.is_dir() and current != current.parent:
+        current = current.parent
+    return current
+
+
+def _link_dirs(path: Path) -> Iterable[Path]:
+    """Directories that hold a symlink on the way to ``path`` (e.g. ``opt/``)."""
+    current = Path(path.anchor)
+    for part in path.parts[1:]:
+        current = current / part
+        if current.is_symlink():
+            yield Path(os.path.realpath(current.parent))
+
+
+def _add_bin_dir(dirs: set[Path], bin_dir: Path) -> None:
+    """An interpreter's bin directory and the directory of installs above it
+    (``Cellar/python@3.12``, ``pyenv/versions``) where upgrades swap versions."""
+    dirs.add(bin_dir)
+    prefix = bin_dir.parent
+    if str(prefix) not in SYSTEM_PREFIXES:
+        dirs.add(prefix.parent)
+
+
+def _interpreter_dirs(venv: Venv) -> set[Path]:
+    dirs: set[Path] = set()
+    for py in venv.pythons:
+        for hop in py.chain.hops:
+            if hop.parent != venv.path / "bin":
+                _add_bin_dir(dirs, Path(os.path.realpath(hop.parent)))
+                dirs.update(_link_dirs(hop))
+        real = py.chain.resolved
+        if real is not None:
+            _add_bin_dir(dirs, real.parent)
+    home = venv.cfg.home if venv.cfg else None
+    if home:
+        _add_bin_dir(dirs, Path(home))
+        dirs.update(_link_dirs(Path(home)))
+    return dirs
+
+
+def plan(venvs: Sequence[Venv], store_roots: Iterable[Path]) -> list[WatchSpec]:
+    """Deduplicated watch specs for ``venvs`` and the stores that hold them."""
+    kinds: dict[Path, set[str]] = defaultdict(set)
+    deps: dict[Path, set[Path]] = defaultdict(set)
+    wanted: dict[Path, set[Path]] = defaultdict(set)
+
+    def add(path: Path, kind: str, venv: Path | None = None) -> None:
+        target = nearest_existing(path)
+        kinds[target].add(kind)
+        if target != path:
+            kinds[target].add("pending")
+            wanted[target].add(path)
+        if venv is not None:
+            deps[target].add(venv)
+
+    for root in store_roots:
+        add(root, "store")
+    for venv in venvs:
+        for d in _interpreter_dirs(venv):
+            add(d, "interpreter", venv.path)
+        for site in venv.site_packages:
+            add(site, "site-packages", venv.path)
+    return [
+        WatchSpec(p, frozenset(kinds[p]), frozenset(deps.get(p, ())), frozenset(wanted.get(p, ())))
+        for p in sorted(kinds)
+    ]
+
+
+def affected(specs: Sequence[WatchSpec], changed: Iterable[Path]) -> tuple[set[Path], bool]:
+    """The venvs a batch of changed paths may affect, and whether to re-plan.
+
+    A change in a store directory (a venv made or deleted) or one that makes a
+    pending path appear or a watched directory vanish means the plan is stale.
+    """
+    by_path = {s.path: s for s in specs}
+    venvs: set[Path] = set()
+    replan = False
+    for path in changed:
+        for candidate in (path, path.parent):
+            spec = by_path.get(candidate)
+            if spec is None:
+                continue
+            venvs |= spec.venvs
+            if spec.kinds & {"store", "pending"} or not spec.path.is_dir():
+                replan = True
+    return venvs, replan

@@ -1,0 +1,1 @@
+"""Diagnosis: from a venv read off disk to findings and a status."""

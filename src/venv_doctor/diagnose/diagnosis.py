@@ -1,0 +1,462 @@
+"""Diagnosis: from a Venv read off disk (and optionally a probe run) to findings.
+
+The static diagnosis spawns nothing; it resolves links and reads files, so it
+stays fast over hundreds of venvs. ``probe`` results, when given, add what only
+running the interpreter shows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections import defaultdict
+from pathlib import Path
+
+from venv_doctor.diagnose.findings import (
+    Diagnosis,
+    Finding,
+    PythonInfo,
+    Severity,
+    status_of,
+)
+from venv_doctor.diagnose.probe import ProbeResult
+from venv_doctor.interpreters.inventory import version_from_path
+from venv_doctor.model.pyvenv_cfg import minor_of
+from venv_doctor.model.venv import BinPython, Location, Venv
+from venv_doctor.paths import pyenv_root
+
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+_PYENV = re.compile(r"/versions/([^/]+)/")
+# what removed a missing interpreter path, in the words of the tool that did it
+_CAUSES = (
+    (
+        re.compile(r"/Cellar/(python@[\d.]+|python3?)/([^/]+)/"),
+        "Homebrew removed the {0} {1} keg: `brew upgrade` or `brew cleanup`?",
+    ),
+    (re.compile(r"/opt/(python@[\d.]+)/"), "Homebrew's {0} is gone: `brew uninstall {0}`?"),
+    (
+        re.compile(r"/uv/python/(cpython-[^/]+)/"),
+        "the uv-managed Python {0} was upgraded or uninstalled?",
+    ),
+    (re.compile(r"/Python\.framework/"), "the python.org installation was removed or replaced?"),
+    (
+        re.compile(r"^(?:/usr|/usr/local)?/bin/"),
+        "the system Python package was removed or upgraded?",
+    ),
+)
+
+
+def repair_hint(location: Location) -> str:
+    return f"run `venv-doctor repair {shlex.quote(str(location.path))}`"
+
+
+def guess_cause(path: Path | str) -> str:
+    """What most likely removed ``path``, in the words of the tool that did it."""
+    text = str(path)
+    for pattern, words in _CAUSES:
+        if m := pattern.search(text):
+            return words.format(*m.groups())
+    if version := _pyenv_version(text):
+        return f"`pyenv uninstall {version}`?"
+    return "the interpreter was moved, upgraded or uninstalled?"
+
+
+def _pyenv_version(text: str) -> str | None:
+    """The pyenv version a path lies in: under PYENV_ROOT, or any ``.../pyenv.../versions/X``."""
+    root = f"{pyenv_root()}/versions/"
+    if text.startswith(root):
+        return text[len(root) :].split("/", 1)[0] or None
+    m = _PYENV.search(text)
+    return m.group(1) if m and "pyenv" in text[: m.start()] else None
+
+
+def _rel(venv: Venv, path: Path) -> str:
+    try:
+        return str(path.relative_to(venv.path))
+    except ValueError:
+        return str(path)
+
+
+def _root_links(venv: Venv) -> list[BinPython]:
+    """The bin/python* entries that matter: copies and links that leave bin/, plus
+    links whose chain breaks inside bin/ (a deleted sibling, a loop)."""
+    bin_dir = venv.path / "bin"
+    roots = []
+    for py in venv.pythons:
+        first = py.chain.first_target
+        if first is None or first.parent != bin_dir or py.chain.loop or not os.path.lexists(first):
+            roots.append(py)
+    return roots
+
+
+def _venv_minor(venv: Venv) -> str | None:
+    if len(venv.lib_minors) == 1:
+        return venv.lib_minors[0]
+    cfg_minor = venv.cfg.minor if venv.cfg else None
+    return cfg_minor or (venv.lib_minors[-1] if venv.lib_minors else None)
+
+
+def _cfg_findings(venv: Venv) -> list[Finding]:
+    cfg_file = venv.path / "pyvenv.cfg"
+    if venv.cfg_error:
+        return [
+            Finding(
+                "cfg-unreadable",
+                E,
+                venv.cfg_error,
+                "recreate pyvenv.cfg or repair the venv from its recorded snapshot",
+            )
+        ]
+    if venv.layout == "legacy":
+        return [
+            Finding(
+                "legacy-virtualenv",
+                INFO,
+                f"{venv.path} was made by virtualenv < 20 (no pyvenv.cfg)",
+                "rebuilding it with a current venv keeps it maintainable",
+            )
+        ]
+    if venv.cfg is None:
+        return [
+            Finding(
+                "cfg-missing",
+                E,
+                f"{cfg_file} is missing: Python will not treat {venv.path} as a venv",
+                repair_hint(venv.location),
+            )
+        ]
+    out = []
+    if venv.cfg.garbage:
+        lines = ", ".join(str(n) for n in venv.cfg.garbage[:5])
+        out.append(
+            Finding(
+                "cfg-garbage",
+                W,
+                f"{cfg_file}: line {lines} is not `key = value`",
+                "remove the stray lines; Python ignores them, tools may not",
+            )
+        )
+    missing = [k for k in ("home",) if k not in venv.cfg.values]
+    if not venv.cfg.version:
+        missing.append("version")
+    if missing:
+        severity = W if "home" in missing else INFO
+        out.append(
+            Finding(
+                "cfg-missing-key",
+                severity,
+                f"{cfg_file} has no {' or '.join(missing)} key",
+                repair_hint(venv.location) if severity is W else None,
+            )
+        )
+    return out
+
+
+def _link_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+    if not venv.pythons:
+        return [
+            Finding(
+                "no-interpreter",
+                E,
+                f"{venv.path / 'bin'} has no python executable",
+                repair_hint(venv.location),
+            )
+        ]
+    out = []
+    in_loops: set[Path] = set()
+    dangling: dict[Path, list[BinPython]] = {}
+    for py in roots:
+        chain = py.chain
+        if chain.loop:
+            members = {chain.start, *chain.hops}
+            if not members & in_loops:  # one finding per loop, not one per link into it
+                out.append(_loop_finding(venv, py))
+            in_loops |= members
+        elif chain.dangling:
+            dangling.setdefault(_first_missing(chain.hops) or chain.end, []).append(py)
+    out.extend(_dangling_finding(venv, missing, pys) for missing, pys in dangling.items())
+    return out
+
+
+def _loop_finding(venv: Venv, py: BinPython) -> Finding:
+    steps = [f"bin/{py.name}", *(_rel(venv, hop) for hop in py.chain.hops[:4])]
+    return Finding(
+        "interpreter-loop",
+        E,
+        f"bin/{py.name} is a symlink loop ({' -> '.join(steps)} ...)",
+        repair_hint(venv.location),
+    )
+
+
+def _dangling_finding(venv: Venv, missing: Path, pys: list[BinPython]) -> Finding:
+    names = " and ".join(f"bin/{py.name}" for py in pys)
+    first = pys[0].chain.first_target
+    via = f" (via {first})" if first != missing else ""
+    verb = "points" if len(pys) == 1 else "point"
+    return Finding(
+        "interpreter-dangling",
+        E,
+        f"{names} {verb} to {missing}{via}, which no longer exists ({guess_cause(missing)})",
+        repair_hint(venv.location),
+    )
+
+
+def _first_missing(hops: tuple[Path, ...]) -> Path | None:
+    for hop in hops:
+        if not os.path.lexists(hop):
+            return hop
+    return None
+
+
+def _version_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+    """Minor-version drift, read from the resolved binary, and recorded-version drift."""
+    out = []
+    venv_minor = _venv_minor(venv)
+    cfg_minor = venv.cfg.minor if venv.cfg else None
+    if cfg_minor and venv.lib_minors and cfg_minor not in venv.lib_minors:
+        out.append(
+            Finding(
+                "version-mismatch",
+                E,
+                f"pyvenv.cfg records Python {venv.cfg.version if venv.cfg else ''} but the "
+                f"packages are in lib/python{venv.lib_minors[-1]}",
+                repair_hint(venv.location),
+            )
+        )
+    reported: set[Path] = set()
+    for py in roots:
+        real = py.chain.resolved
+        if real is None or real in reported or not venv_minor:
+            continue
+        reported.add(real)
+        found = version_from_path(real)
+        if found.minor and found.minor != venv_minor:
+            out.append(
+                Finding(
+                    "minor-mismatch",
+                    E,
+                    f"bin/{py.name} now reaches {real} (Python {found.minor}), but the venv's "
+                    f"packages are in lib/python{venv_minor}: they are invisible to it",
+                    repair_hint(venv.location),
+                )
+            )
+        elif _patch_changed(venv.recorded_version, found.full):
+            out.append(
+                Finding(
+                    "patch-changed",
+                    INFO,
+                    f"made with Python {venv.recorded_version}, now runs {found.full} "
+                    "(same minor version: fine)",
+                )
+            )
+    return out
+
+
+def _patch_changed(recorded: str | None, now: str | None) -> bool:
+    if not recorded or not now or recorded.count(".") != 2:
+        return False
+    return recorded != now and minor_of(recorded) == minor_of(now)
+
+
+def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+    home = venv.cfg.home if venv.cfg else venv.orig_prefix
+    if not home:
+        return []
+    out = []
+    copies = venv.layout == "legacy" or any(p.is_copy for p in roots)
+    if not os.path.isdir(home):
+        key = "pyvenv.cfg home" if venv.cfg else "orig-prefix.txt"
+        dangling = any(p.chain.dangling for p in roots)
+        if not dangling:
+            out.append(
+                Finding(
+                    "home-missing",
+                    E if copies else W,
+                    f"{key} = {home} no longer exists ({guess_cause(home + '/')})",
+                    repair_hint(venv.location),
+                )
+            )
+    elif "/Cellar/" in home:
+        out.append(_cellar_finding(venv, f"pyvenv.cfg home = {home}"))
+    for py in roots:
+        first = py.chain.first_target
+        if first and "/Cellar/" in str(first) and not py.chain.dangling:
+            out.append(_cellar_finding(venv, f"bin/{py.name} -> {first}"))
+            break
+    return _unique(out)
+
+
+def _cellar_finding(venv: Venv, what: str) -> Finding:
+    return Finding(
+        "cellar-pinned",
+        W,
+        f"{what} goes straight into a Homebrew keg; the next patch upgrade deletes it",
+        f"run `venv-doctor repair {shlex.quote(str(venv.path))}` to relink it through opt/",
+    )
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen: set[str] = set()
+    return [f for f in findings if not (f.code in seen or seen.add(f.code))]  # type: ignore[func-returns-value]
+
+
+def _site_findings(venv: Venv) -> list[Finding]:
+    if venv.site_packages or venv.layout != "venv":
+        return []
+    where = f"lib/python{venv.lib_minors[-1]}" if venv.lib_minors else "lib"
+    return [
+        Finding(
+            "site-packages-missing",
+            E,
+            f"{venv.path / where} has no site-packages directory",
+            repair_hint(venv.location),
+        )
+    ]
+
+
+def _own_bin(venv: Venv, interpreter: str) -> bool:
+    parent = os.path.dirname(interpreter)
+    own = str(venv.path / "bin")
+    return parent == own or os.path.realpath(parent) == own
+
+
+def _script_findings(venv: Venv) -> list[Finding]:
+    by_interpreter: dict[str, list[str]] = defaultdict(list)
+    for script in venv.scripts:
+        by_interpreter[script.interpreter].append(script.script.name)
+    dead: dict[str, list[str]] = {}
+    foreign: dict[str, list[str]] = {}
+    for interpreter, names in by_interpreter.items():  # one stat per interpreter, not per script
+        if not os.path.exists(interpreter):
+            dead[interpreter] = names
+        elif not _own_bin(venv, interpreter):
+            foreign[interpreter] = names
+    out = []
+    for interpreter, names in sorted(dead.items()):
+        out.append(
+            Finding(
+                "dead-shebang",
+                E,
+                f"{_count(names)} in bin/ ({_names(names)}) {_verb(names)} {interpreter}, which does not exist",
+                repair_hint(venv.location),
+            )
+        )
+    for interpreter, names in sorted(foreign.items()):
+        out.append(
+            Finding(
+                "foreign-shebang",
+                W,
+                f"{_count(names)} in bin/ ({_names(names)}) {_verb(names)} {interpreter}, outside this venv "
+                "(was the venv moved or copied?)",
+                f"reinstall them, or `venv-doctor repair {shlex.quote(str(venv.path))} --strategy rebuild`",
+            )
+        )
+    return out
+
+
+def _verb(names: list[str]) -> str:
+    return "starts" if len(names) == 1 else "start"
+
+
+def _count(names: list[str]) -> str:
+    return "1 console script" if len(names) == 1 else f"{len(names)} console scripts"
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(sorted(names)[:4])
+    return shown + (f", +{len(names) - 4} more" if len(names) > 4 else "")
+
+
+def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> list[Finding]:
+    out = []
+    if not probe.started:
+        if not any(f.code in ("interpreter-dangling", "interpreter-loop") for f in static):
+            out.append(
+                Finding(
+                    "interpreter-fails",
+                    E,
+                    f"{_main_name(venv)} {_how_it_failed(probe)}: {probe.error_line}",
+                    repair_hint(venv.location),
+                )
+            )
+        return out
+    venv_minor = _venv_minor(venv)
+    if probe.minor and venv_minor and probe.minor != venv_minor:
+        if not any(f.code == "minor-mismatch" for f in static):
+            out.append(
+                Finding(
+                    "minor-mismatch",
+                    E,
+                    f"{_main_name(venv)} runs Python {probe.version}, but the venv's packages are in "
+                    f"lib/python{venv_minor}: they are invisible to it",
+                    repair_hint(venv.location),
+                )
+            )
+    elif probe.site_packages_missing:
+        out.append(
+            Finding(
+                "site-packages-invisible",
+                E,
+                f"{_main_name(venv)} runs but does not see {venv.path}'s site-packages "
+                f"(sys.prefix = {probe.prefix})",
+                repair_hint(venv.location),
+            )
+        )
+    return out
+
+
+def _main_name(venv: Venv) -> str:
+    return f"bin/{venv.main_python.name}" if venv.main_python else "bin/python"
+
+
+def _how_it_failed(probe: ProbeResult) -> str:
+    if probe.returncode is None:
+        return "could not be started"
+    return f"exits with {probe.describe_exit()}"
+
+
+def _adjust_for_probe(static: list[Finding], probe: ProbeResult | None) -> list[Finding]:
+    """A copied binary whose home is gone but which still starts is degraded, not broken."""
+    if probe is None or not probe.started:
+        return static
+    return [
+        Finding(f.code, W, f.message + "; the interpreter still starts today", f.hint)
+        if f.code == "home-missing" and f.severity is E
+        else f
+        for f in static
+    ]
+
+
+def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
+    if not os.path.exists(venv.path):
+        missing = Finding(
+            "venv-missing",
+            E,
+            f"{venv.path} no longer exists",
+            f"`venv-doctor repair {shlex.quote(str(venv.path))}` recreates it from its recorded "
+            f"snapshot; `venv-doctor forget {shlex.quote(str(venv.path))}` if it was deleted on purpose",
+        )
+        return _result(venv, [missing], None)
+    if venv.error:
+        finding = Finding("venv-unreadable", E, venv.error, "check the directory's permissions")
+        return _result(venv, [finding], None)
+    roots = _root_links(venv)
+    findings = _cfg_findings(venv) + _link_findings(venv, roots)
+    findings += _home_findings(venv, roots) + _version_findings(venv, roots)
+    findings += _site_findings(venv) + _script_findings(venv)
+    if probe is not None:
+        findings = _adjust_for_probe(findings, probe) + _probe_findings(venv, probe, findings)
+    main = venv.main_python
+    return _result(venv, findings, main.chain.resolved if main else None)
+
+
+def _result(venv: Venv, findings: list[Finding], resolved: Path | None) -> Diagnosis:
+    version = venv.recorded_version or (venv.lib_minors[-1] if venv.lib_minors else None)
+    home = venv.cfg.home if venv.cfg else venv.orig_prefix
+    info = PythonInfo(version=version, home=home, resolved=resolved)
+    found = tuple(findings)
+    return Diagnosis(venv.location, status_of(found), venv.creator, info, found)
+
+
+__all__ = ["diagnose", "guess_cause", "minor_of"]

@@ -1,0 +1,187 @@
+"""Where each tool keeps its venvs, and finding the venvs in them.
+
+Every root comes from the tool's own override variable first, then the
+platform default (see BRIEF.md's table). A store that does not exist is empty.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from venv_doctor.config import Config
+from venv_doctor.model.venv import Location, is_venv_dir
+from venv_doctor.paths import home, is_macos, mac_app_support, pyenv_root, xdg_dir
+
+
+@dataclass(frozen=True)
+class Store:
+    """A directory of venvs. ``depth`` is how many directory levels below
+    ``root`` a venv sits (hatch nests project/hash/env); ``single`` marks a
+    store root that is itself one venv (pipx's shared libraries)."""
+
+    name: str
+    root: Path
+    depth: int = 1
+    single: bool = False
+    subdir: str | None = None  # pyenv-virtualenv: versions/*/<subdir>/*
+
+
+def _env_path(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name)
+    if not value:
+        return None
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else home(env) / p
+
+
+def _workon_home(env: Mapping[str, str]) -> Path:
+    return _env_path(env, "WORKON_HOME") or home(env) / ".virtualenvs"
+
+
+def _pipx_home(env: Mapping[str, str]) -> Path:
+    explicit = _env_path(env, "PIPX_HOME")
+    if explicit:
+        return explicit
+    legacy = home(env) / ".local" / "pipx"
+    if legacy.is_dir():
+        return legacy
+    if is_macos():
+        return mac_app_support(env) / "pipx"
+    return xdg_dir(env, "XDG_DATA_HOME", ".local/share") / "pipx"
+
+
+def _poetry_venvs(env: Mapping[str, str]) -> Path:
+    explicit = _env_path(env, "POETRY_VIRTUALENVS_PATH")
+    if explicit:
+        return explicit
+    cache = _env_path(env, "POETRY_CACHE_DIR")
+    if cache:
+        return cache / "virtualenvs"
+    if is_macos():
+        return home(env) / "Library" / "Caches" / "pypoetry" / "virtualenvs"
+    return xdg_dir(env, "XDG_CACHE_HOME", ".cache") / "pypoetry" / "virtualenvs"
+
+
+def _data_dir(env: Mapping[str, str], app: str) -> Path:
+    if is_macos():
+        return mac_app_support(env) / app
+    return xdg_dir(env, "XDG_DATA_HOME", ".local/share") / app
+
+
+def _uv_tools(env: Mapping[str, str]) -> Path:
+    explicit = _env_path(env, "UV_TOOL_DIR")
+    if explicit:
+        return explicit
+    return xdg_dir(env, "XDG_DATA_HOME", ".local/share") / "uv" / "tools"
+
+
+def known_stores(config: Config, env: Mapping[str, str] | None = None) -> list[Store]:
+    """Every store searched, in a stable order, tool defaults before user extras."""
+    env = os.environ if env is None else env
+    pipx = _pipx_home(env)
+    hatch = _env_path(env, "HATCH_DATA_DIR") or _data_dir(env, "hatch")
+    stores = [
+        Store("multivenv", home(env) / ".multivenv"),
+        Store("virtualenvwrapper", _workon_home(env)),
+        Store("pipx", pipx / "venvs"),
+        Store("pipx", pipx / "shared", single=True),
+        Store("pyenv-virtualenv", pyenv_root(env) / "versions", depth=2, subdir="envs"),
+        Store("poetry", _poetry_venvs(env)),
+        Store("hatch", hatch / "env" / "virtual", depth=3),
+        Store("uv-tools", _uv_tools(env)),
+        Store("pdm", _data_dir(env, "pdm") / "venvs"),
+    ]
+    if is_macos():
+        stores.append(Store("uv-tools", mac_app_support(env) / "uv" / "tools"))
+    stores.extend(Store("extra", root) for root in config.extra_stores)
+    return stores
+
+
+def _subdirs(path: Path) -> list[os.DirEntry[str]]:
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return []
+    return sorted(
+        (e for e in entries if not e.name.startswith(".") and _is_dir(e)), key=lambda e: e.name
+    )
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # follows links: a linked venv counts, a dangling link not
+    except OSError:
+        return False
+
+
+def _candidates(store: Store) -> Iterator[tuple[str, Path]]:
+    if store.single:
+        if store.root.is_dir():
+            yield store.root.name, store.root
+        return
+    if store.subdir:  # pyenv: versions/<ver>/envs/<env>
+        for version in _subdirs(store.root):
+            if os.path.islink(version.path):
+                continue  # pyenv-virtualenv's versions/<env> link to versions/<ver>/envs/<env>
+            for env_entry in _subdirs(Path(version.path) / store.subdir):
+                yield env_entry.name, Path(env_entry.path)
+        return
+    yield from _walk(store.root, store.depth, ())
+
+
+def _walk(root: Path, depth: int, prefix: tuple[str, ...]) -> Iterator[tuple[str, Path]]:
+    for entry in _subdirs(root):
+        parts = (*prefix, entry.name)
+        if depth == 1:
+            # hatch nests <project>/<hash>/<env>: the name a user knows is project/env
+            yield parts[0] if len(parts) == 1 else f"{parts[0]}/{parts[-1]}", Path(entry.path)
+        else:
+            yield from _walk(Path(entry.path), depth - 1, parts)
+
+
+def _real_path(path: Path, reals: dict[str, str]) -> Path:
+    """``realpath`` with the parent's answer remembered: a store's venvs share it."""
+    parent, name = os.path.split(path)
+    if not name or name in (".", "..") or os.path.islink(path):
+        return Path(os.path.realpath(path))
+    if parent not in reals:
+        reals[parent] = os.path.realpath(parent)
+    return Path(os.path.join(reals[parent], name))
+
+
+def _entries(store: Store) -> Iterator[tuple[Location, bool]]:
+    """Each venv of ``store`` at its real path, and whether the entry is a symlink."""
+    reals: dict[str, str] = {}
+    for name, path in _candidates(store):
+        if is_venv_dir(path):
+            real = _real_path(path, reals)
+            yield Location(name=name, path=real, store=store.name), os.path.islink(path)
+
+
+def store_venvs(store: Store) -> list[Location]:
+    """The venvs in one store, each at its real path."""
+    return [location for location, _ in _entries(store)]
+
+
+def discover(stores: Iterable[Store], tracked: Iterable[Location] = ()) -> list[Location]:
+    """Every venv once, by real path.
+
+    The store that holds the venv itself names it: a symlinked entry that reaches
+    a venv of another store (``~/.multivenv/x -> ~/.virtualenvs/x``) only counts
+    when nothing holds it directly. Tracked venvs come last.
+    """
+    seen: dict[Path, Location] = {}
+    linked: set[Path] = set()
+    for store in stores:
+        for location, is_link in _entries(store):
+            if location.path not in seen or (location.path in linked and not is_link):
+                seen[location.path] = location
+                linked.discard(location.path)
+                if is_link:
+                    linked.add(location.path)
+    for location in tracked:
+        seen.setdefault(location.path, location)
+    return list(seen.values())

@@ -1,0 +1,67 @@
+"""Single venvs the user registers with ``venv-doctor track`` (project ``.venv``s)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from venv_doctor.errors import ConfigError, UsageError
+from venv_doctor.fsutil import atomic_write
+from venv_doctor.model.venv import Location, is_venv_dir
+
+STORE = "tracked"
+
+
+def load(file: Path) -> list[Location]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text)
+        return [Location(e["name"], Path(e["path"]), STORE) for e in data["venvs"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{file}: not a list of tracked venvs ({exc})",
+            hint="fix or delete the file, then track the venvs again",
+        ) from exc
+
+
+def _save(file: Path, locations: list[Location]) -> None:
+    body = {
+        "schema_version": 1,
+        "venvs": [{"name": x.name, "path": str(x.path)} for x in locations],
+    }
+    atomic_write(file, json.dumps(body, indent=2) + "\n", mode=0o600)
+
+
+def track(file: Path, path: Path, name: str | None) -> Location:
+    real = Path(os.path.realpath(path))
+    if not real.is_dir() or not is_venv_dir(real):
+        raise UsageError(f"{path} is not a virtual environment (no pyvenv.cfg in it)")
+    current = [x for x in load(file) if x.path != real]
+    location = Location(name or _default_name(real), real, STORE)
+    if any(x.name == location.name for x in current):
+        raise UsageError(
+            f"the name {location.name!r} is already tracked", hint="choose another with --name"
+        )
+    _save(file, [*current, location])
+    return location
+
+
+def _default_name(path: Path) -> str:
+    # a project's `.venv` is known by its project directory's name
+    return path.parent.name if path.name.startswith(".") else path.name
+
+
+def untrack(file: Path, target: str) -> Location:
+    current = load(file)
+    real = Path(os.path.realpath(target))
+    for location in current:
+        if location.name == target or location.path == real:
+            _save(file, [x for x in current if x is not location])
+            return location
+    raise UsageError(f"{target} is not tracked", hint="`venv-doctor list` shows what is")

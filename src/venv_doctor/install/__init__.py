@@ -1,0 +1,1 @@
+"""Making a new venv and installing into it: creators, installers, pip settings."""

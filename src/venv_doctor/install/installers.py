@@ -1,0 +1,217 @@
+"""Installing a venv's requirements: uv when it is there, pip otherwise.
+
+Both honour the user's package-index settings: pip reads its own
+configuration; for uv those settings are translated (``pip_config``), and a
+setting uv cannot honour sends the install to pip. When a package is
+neither in the cache nor in a reachable index (offline, cold cache), the
+install fails with an InstallError naming it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from venv_doctor import runner as runner_module
+from venv_doctor.config import Config
+from venv_doctor.errors import ConfigError, VenvDoctorError
+from venv_doctor.install.creators import VenvOptions, create_venv
+from venv_doctor.install.pip_config import UvOptions, read_settings, uv_options
+from venv_doctor.install.tools import find_uv
+from venv_doctor.runner import TAIL_LINES, CommandError, Completed, Runner
+
+__all__ = [
+    "InstallError",
+    "Installer",
+    "PipInstaller",
+    "UvInstaller",
+    "VenvOptions",
+    "choose_installer",
+    "create_venv",
+    "missing_package",
+]
+
+INSTALL_TIMEOUT = 3600.0
+Progress = Callable[[str], None]
+
+_PIP_MISSING = re.compile(r"No matching distribution found for (\S+)")
+_UV_NOT_FOUND = re.compile(r"Because (\S+) was not found in ")
+_UV_NO_VERSION = re.compile(r"there is no version of ([^\s,]+)")
+_UV_ONLY = re.compile(r"Because only \S.*? (?:is|are) available and you require ([^\s,]+)")
+_UV_DOWNLOAD = re.compile(r"Failed to (?:download|fetch|build)(?: and build)? `([^`]+)`")
+
+
+class InstallError(VenvDoctorError):
+    """The requirements could not be installed; ``missing`` names the package not found."""
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        missing: str | None = None,
+        output: str = "",
+    ) -> None:
+        super().__init__(message, hint)
+        self.missing = missing
+        self.output = output
+
+
+class Installer(Protocol):
+    @property
+    def name(self) -> str: ...  # "uv" | "pip"
+
+    def install(
+        self, venv: Path, requirements: Path, *, on_progress: Progress | None = None
+    ) -> None: ...
+
+
+def missing_package(output: str) -> str | None:
+    """The requirement uv or pip could not find, as the tool names it (``tinyleaf==1.0``)."""
+    match = _PIP_MISSING.search(output)
+    if match:
+        return match.group(1)
+    match = _UV_NOT_FOUND.search(output)
+    if match:
+        name = match.group(1)
+        required = re.search(rf"you require {re.escape(name)}([^\s,]*)", output)
+        return name + (required.group(1) if required else "")
+    for pattern in (_UV_NO_VERSION, _UV_ONLY, _UV_DOWNLOAD):
+        match = pattern.search(output)
+        if match and "://" not in match.group(1):
+            return match.group(1)
+    return None
+
+
+def count_requirements(requirements: Path) -> int:
+    try:
+        lines = requirements.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return 0
+    return sum(1 for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", "-")))
+
+
+def _packages(count: int) -> str:
+    return f"{count} package" if count == 1 else f"{count} packages"
+
+
+def _say(on_progress: Progress | None, line: str) -> None:
+    if on_progress is not None:
+        on_progress(line)
+
+
+def _install_error(tool: str, venv: Path, done: Completed) -> InstallError:
+    output = (done.stdout + "\n" + done.stderr).strip()
+    missing = missing_package(output)
+    if missing:
+        return InstallError(
+            f"{tool} could not install the requirements of {venv}: {missing} was not found"
+            " in the cache, the find-links directories or any reachable index",
+            hint="connect to the network, or put a wheel of it in a find-links directory,"
+            " then repair again",
+            missing=missing,
+            output=output,
+        )
+    tail = "\n".join(output.splitlines()[-TAIL_LINES:])
+    return InstallError(
+        f"{tool} could not install the requirements of {venv} (exit code {done.returncode})"
+        + (f"\n{tail}" if tail else ""),
+        output=output,
+    )
+
+
+def _run(runner: Runner, args: list[str | Path], env: Mapping[str, str]) -> Completed:
+    try:
+        return runner(args, timeout=INSTALL_TIMEOUT, env=dict(env))
+    except CommandError as exc:  # could not start, or timed out
+        raise InstallError(exc.message, output=exc.output) from exc
+
+
+@dataclass(frozen=True)
+class PipInstaller:
+    """``<venv>/bin/python -m pip install``: pip reads the user's configuration itself."""
+
+    note: str | None = None  # why pip rather than uv
+    env: Mapping[str, str] = field(default_factory=dict)  # PIP_* to pass on
+    runner: Runner = runner_module.run
+    name: str = field(default="pip", init=False)
+
+    def install(
+        self, venv: Path, requirements: Path, *, on_progress: Progress | None = None
+    ) -> None:
+        count = count_requirements(requirements)
+        why = f" ({self.note})" if self.note else ""
+        _say(on_progress, f"installing {_packages(count)} with pip{why}")
+        python = venv / "bin" / "python"
+        args: list[str | Path] = [python, "-m", "pip", "install", "--no-input"]
+        args += ["--disable-pip-version-check", "-r", requirements]
+        done = _run(self.runner, args, self.env)
+        if not done.ok:
+            if "No module named pip" in done.stderr:
+                raise InstallError(
+                    f"{venv} has no pip to install its requirements with",
+                    hint="create the venv with pip (with_pip=True) for the pip installer",
+                    output=done.stderr,
+                )
+            raise _install_error("pip", venv, done)
+        _say(on_progress, f"installed {_packages(count)} with pip")
+
+
+@dataclass(frozen=True)
+class UvInstaller:
+    """``uv pip install --python <venv>/bin/python`` with the user's pip index settings."""
+
+    uv: Path
+    options: UvOptions = field(default_factory=UvOptions)
+    note: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)  # PIP_* for the Python 2 fallback
+    runner: Runner = runner_module.run
+    name: str = field(default="uv", init=False)
+
+    def install(
+        self, venv: Path, requirements: Path, *, on_progress: Progress | None = None
+    ) -> None:
+        if glob.glob(glob.escape(str(venv / "lib")) + "/python2.*"):
+            pip = PipInstaller("uv does not support Python 2", self.env, self.runner)
+            pip.install(venv, requirements, on_progress=on_progress)
+            return
+        count = count_requirements(requirements)
+        why = f" ({self.note})" if self.note else ""
+        _say(on_progress, f"installing {_packages(count)} with uv{why}")
+        args: list[str | Path] = [self.uv, "pip", "install", "--python", venv / "bin" / "python"]
+        args += [*self.options.args, "-r", requirements]
+        done = _run(self.runner, args, dict(self.options.env))
+        if not done.ok:
+            raise _install_error("uv", venv, done)
+        _say(on_progress, f"installed {_packages(count)} with uv")
+
+
+def choose_installer(
+    config: Config,
+    env: Mapping[str, str] | None = None,
+    runner: Runner = runner_module.run,
+) -> Installer:
+    """``[repair] installer``: "auto" takes uv when found and able, "uv" insists, "pip" never."""
+    env = os.environ if env is None else env
+    pip_env = {k: v for k, v in env.items() if k.startswith("PIP_")}
+    if config.installer == "pip":
+        return PipInstaller('[repair] installer = "pip"', pip_env, runner)
+    uv = find_uv(env)
+    if uv is None:
+        if config.installer == "uv":
+            raise ConfigError(
+                f'{config.path or "config.toml"}: [repair] installer = "uv", but uv was not found',
+                hint='install venv-doctor[uv] or put uv on PATH, or set installer = "auto"',
+            )
+        return PipInstaller("uv was not found", pip_env, runner)
+    options = uv_options(read_settings(env))
+    if not options.unsupported:
+        return UvInstaller(uv, options, None, pip_env, runner)
+    reason = "pip settings uv cannot honour: " + "; ".join(options.unsupported)
+    if config.installer == "auto":
+        return PipInstaller(reason, pip_env, runner)
+    return UvInstaller(uv, options, reason + ', ignored as installer = "uv"', pip_env, runner)

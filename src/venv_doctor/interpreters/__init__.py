@@ -1,0 +1,1 @@
+"""The Python interpreters on the machine: versions, layouts, probing, choosing."""

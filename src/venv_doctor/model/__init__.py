@@ -1,0 +1,1 @@
+"""The venv model: what a venv directory holds, read from disk without running it."""

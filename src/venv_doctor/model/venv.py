@@ -1,0 +1,211 @@
+"""The venv model: what a venv directory holds, read from disk without running it."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from venv_doctor.model import links, pyvenv_cfg, shebangs
+from venv_doctor.model.links import LinkChain
+from venv_doctor.model.pyvenv_cfg import PyvenvCfg
+from venv_doctor.model.shebangs import Shebang
+
+_PYTHON_NAME = re.compile(r"^python(\d+(\.\d+)?)?[a-z]?$")
+_LIB_NAME = re.compile(r"^python(\d+)\.(\d+)t?$")
+_SKIP_SCRIPTS = ("activate", "Activate", "python", "deactivate")
+MAX_SCRIPT_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a venv was found: its name, real path and the store that holds it."""
+
+    name: str
+    path: Path
+    store: str
+
+
+@dataclass(frozen=True)
+class BinPython:
+    name: str  # e.g. "python3.12"
+    chain: LinkChain
+
+    @property
+    def is_copy(self) -> bool:
+        return not self.chain.is_link
+
+
+@dataclass(frozen=True)
+class Venv:
+    location: Location
+    layout: str  # "venv", "legacy" (virtualenv < 20) or "unreadable"
+    cfg: PyvenvCfg | None
+    cfg_error: str | None  # why pyvenv.cfg could not be read
+    pythons: tuple[BinPython, ...]
+    lib_minors: tuple[str, ...]  # X.Y of every lib/pythonX.Y
+    site_packages: tuple[Path, ...]
+    scripts: tuple[Shebang, ...]
+    orig_prefix: str | None = None  # legacy virtualenv's lib/pythonX.Y/orig-prefix.txt
+    error: str | None = None  # the venv directory itself could not be read
+
+    @property
+    def path(self) -> Path:
+        return self.location.path
+
+    @property
+    def name(self) -> str:
+        return self.location.name
+
+    @property
+    def creator(self) -> str:
+        if self.layout == "legacy":
+            return "virtualenv-legacy"
+        return self.cfg.creator if self.cfg else "unknown"
+
+    @property
+    def recorded_version(self) -> str | None:
+        return self.cfg.version if self.cfg else None
+
+    @property
+    def main_python(self) -> BinPython | None:
+        """``bin/python`` or the best stand-in for it."""
+        by_name = {p.name: p for p in self.pythons}
+        for name in ("python", "python3", *sorted(by_name)):
+            if name in by_name:
+                return by_name[name]
+        return None
+
+
+def is_venv_dir(path: Path) -> bool:
+    """A directory that is a venv (or was one): pyvenv.cfg, a legacy marker, or activate."""
+    if os.path.lexists(path / "pyvenv.cfg"):
+        return True
+    if os.path.isdir(path / "conda-meta"):
+        return False  # conda environments are not venvs
+    if os.path.exists(path / "bin" / "activate"):
+        return True
+    return bool(_legacy_marker(path))
+
+
+def _legacy_marker(path: Path) -> Path | None:
+    try:
+        names = os.listdir(path / "lib")
+    except OSError:
+        return None
+    for name in names:
+        marker = path / "lib" / name / "orig-prefix.txt"
+        if _LIB_NAME.match(name) and os.path.exists(marker):
+            return marker
+    return None
+
+
+def _read_cfg(path: Path) -> tuple[PyvenvCfg | None, str | None]:
+    cfg_path = path / "pyvenv.cfg"
+    if not os.path.lexists(cfg_path):
+        return None, None
+    if os.path.islink(cfg_path) and not os.path.exists(cfg_path):
+        return None, f"{cfg_path} is a link to {os.readlink(cfg_path)}, which does not exist"
+    if os.path.isdir(cfg_path):
+        return None, f"{cfg_path} is a directory, not a file"
+    try:
+        return pyvenv_cfg.read(cfg_path), None
+    except ValueError as exc:  # not UTF-8, or binary data
+        what = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "holds binary data"
+        return None, f"{cfg_path} {what}, not a list of `key = value` lines"
+    except OSError as exc:
+        return None, f"{cfg_path} cannot be read: {exc.strerror or exc}"
+
+
+def _read_cfg_quickly(path: Path) -> tuple[PyvenvCfg | None, str | None]:
+    """The common case, a readable cfg, without the three checks ``_read_cfg`` makes first."""
+    try:
+        return pyvenv_cfg.read(path / "pyvenv.cfg"), None
+    except (OSError, ValueError):
+        return _read_cfg(path)  # which says exactly what is wrong, or that there is no cfg
+
+
+def _scan_bin(bin_dir: Path) -> tuple[tuple[BinPython, ...], tuple[Shebang, ...]]:
+    pythons: list[BinPython] = []
+    scripts: list[Shebang] = []
+    try:
+        entries = sorted(os.scandir(bin_dir), key=lambda e: e.name)
+    except OSError:
+        return (), ()
+    for entry in entries:
+        if _PYTHON_NAME.match(entry.name):
+            pythons.append(BinPython(entry.name, links.follow(Path(entry.path))))
+        elif not entry.name.startswith(_SKIP_SCRIPTS):
+            script = _read_script(entry)
+            if script:
+                scripts.append(script)
+    return tuple(pythons), tuple(scripts)
+
+
+def _read_script(entry: os.DirEntry[str]) -> Shebang | None:
+    try:
+        st = entry.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SCRIPT_SIZE or not st.st_mode & 0o111:
+        return None
+    try:
+        head = _read_head(entry.path, shebangs.HEAD_BYTES)
+    except OSError:
+        return None
+    return shebangs.parse(Path(entry.path), head)
+
+
+def _read_head(path: str, size: int) -> bytes:
+    """The first ``size`` bytes of a file, as ``shebangs.read`` reads them but with
+    half the syscalls of a buffered file object (this runs for every script)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while size > 0 and (chunk := os.read(fd, size)):
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _scan_lib(path: Path) -> tuple[tuple[str, ...], tuple[Path, ...]]:
+    minors, site = [], []
+    lib = os.path.join(path, "lib")
+    try:
+        names = sorted(os.listdir(lib))
+    except OSError:
+        return (), ()
+    for name in names:
+        match = _LIB_NAME.match(name)
+        if match:
+            minors.append(f"{match.group(1)}.{match.group(2)}")
+            site_packages = os.path.join(lib, name, "site-packages")
+            if os.path.isdir(site_packages):
+                site.append(Path(site_packages))
+    return tuple(minors), tuple(site)
+
+
+def load(location: Location) -> Venv:
+    """Read everything the diagnosis needs; never raises for a damaged venv."""
+    path = location.path
+    try:
+        os.listdir(path)
+    except OSError as exc:
+        reason = f"{path} cannot be read: {exc.strerror or exc}"
+        return Venv(location, "unreadable", None, None, (), (), (), (), error=reason)
+    cfg, cfg_error = _read_cfg_quickly(path)
+    marker = None if cfg or cfg_error else _legacy_marker(path)
+    pythons, scripts = _scan_bin(path / "bin")
+    minors, site = _scan_lib(path)
+    orig_prefix = None
+    if marker:
+        try:
+            orig_prefix = marker.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            orig_prefix = None
+    layout = "legacy" if marker else "venv"
+    return Venv(location, layout, cfg, cfg_error, pythons, minors, site, scripts, orig_prefix)

@@ -1,0 +1,1 @@
+"""What venv-doctor remembers: the state database, snapshots, requirements, history."""

@@ -1,0 +1,162 @@
+"""What venv-doctor remembers about venvs, as repair and the daemon need it.
+
+A thin layer over the state DB (``state``), snapshots and history: every call
+survives a missing or damaged database (it answers "nothing known" and logs),
+because remembering must never stop checking or repairing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.diagnose.findings import Diagnosis
+from venv_doctor.diagnose.scan import Context, resolve_targets
+from venv_doctor.errors import TargetNotFoundError, VenvDoctorError
+from venv_doctor.model.venv import Location, Venv, load
+from venv_doctor.record import snapshots, state
+from venv_doctor.repair.execute import Requirements
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _using(ctx: Context, action: Callable[[state.Database], T], default: T) -> T:
+    try:
+        result, warnings = state.using(ctx.dirs, action)
+    except VenvDoctorError as exc:
+        log.warning("the state database cannot be used: %s", exc.message)
+        return default
+    for warning in warnings:
+        log.warning("%s", warning)
+    return result
+
+
+def _records(ctx: Context, target: str | Path | None = None) -> list[state.VenvRecord]:
+    """Registry entries matching ``target`` (path or name), or all of them."""
+    none: list[state.VenvRecord] = []
+    if target is None:
+        return _using(ctx, lambda db: list(state.venv_records(db).values()), none)
+    return _using(ctx, lambda db: state.find_venvs(db, target), none)
+
+
+def record_check(ctx: Context, venvs: Sequence[Venv], diagnoses: Sequence[Diagnosis]) -> None:
+    for warning in snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses).warnings:
+        log.warning("%s", warning)
+
+
+def record_event(ctx: Context, path: Path, kind: str, message: str) -> None:
+    _using(ctx, lambda db: state.append_event(db, kind, message, path), None)
+
+
+def record_events(ctx: Context, events: Sequence[tuple[Path, str, str]]) -> None:
+    """Many (path, kind, message) events with one opening of the database."""
+
+    def append(db: state.Database) -> None:
+        for path, kind, message in events:
+            state.append_event(db, kind, message, path)
+
+    if events:
+        _using(ctx, append, None)
+
+
+def has_snapshot(ctx: Context, path: Path) -> bool:
+    if any(path.glob("lib/python*/site-packages")):
+        return True
+    return _using(ctx, lambda db: state.latest_snapshot(db, path) is not None, False)
+
+
+def recorded_version(ctx: Context, path: Path) -> str | None:
+    records = _records(ctx, path)
+    return records[0].python_version if records else None
+
+
+def requirements_for(ctx: Context, path: Path) -> Requirements | None:
+    """Exact pins of what the venv holds: from disk if readable, else recorded."""
+    from venv_doctor.model import distributions
+    from venv_doctor.record import history, requirements
+
+    try:
+        found = history.snapshot_for(ctx, str(path))
+    except VenvDoctorError as exc:
+        log.warning("no requirements for %s: %s", path, exc.message)
+        return None
+    # what `render` writes: unrequested seeds (pip, setuptools, wheel) come with the venv
+    chosen = [
+        p
+        for p in requirements.selected(found.snapshot, requirements.Mode.EXACT)
+        if p.requested or p.name not in distributions.SEEDS
+    ]
+    return Requirements(
+        text=requirements.render(found.snapshot, requirements.Mode.EXACT),
+        expected=frozenset((p.name, p.version) for p in chosen if p.kind != "editable"),
+        had_pip=any(p.name == "pip" for p in found.snapshot.packages),
+    )
+
+
+def _missing(record: state.VenvRecord) -> Diagnosis:
+    return diagnose(load(Location(record.name, record.path, record.store)))
+
+
+def resolve_with_history(
+    ctx: Context, targets: Sequence[str], store: str | None = None
+) -> tuple[list[Location], list[Diagnosis]]:
+    """TARGETs that exist (as locations) and ones only the registry remembers."""
+    present: list[Location] = []
+    gone: list[Diagnosis] = []
+    for target in targets:
+        try:
+            present.extend(resolve_targets(ctx, [target], store))
+            continue
+        except TargetNotFoundError:
+            records = [r for r in _records(ctx, target) if not os.path.lexists(r.path)]
+            records += _in_repair(ctx, target)
+            if not records:
+                raise
+        gone.extend(_missing(r) for r in records)
+    return present, gone
+
+
+def _in_repair(ctx: Context, target: str) -> list[state.VenvRecord]:
+    """Venvs another process is rebuilding right now (renamed aside, so not in any
+    store for a moment): the caller waits for their lock and looks again."""
+    from venv_doctor.repair.execute import open_journal
+
+    real = os.path.realpath(target)
+    found = []
+    for entry in open_journal(ctx).open_entries():
+        if str(entry.venv) in (target, real) or entry.venv.name == target:
+            at = state.now()
+            found.append(
+                state.VenvRecord(entry.venv, entry.venv.name, "repairing", None, None, at, at, None)
+            )
+    return found
+
+
+def summary(ctx: Context) -> dict[str, int] | None:
+    records = _records(ctx)
+    if not records:
+        return None
+    counts = {"healthy": 0, "degraded": 0, "broken": 0, "unknown": 0}
+    for r in records:
+        if r.last_status in counts and os.path.lexists(r.path):
+            counts[r.last_status] += 1
+    return counts
+
+
+def recent(ctx: Context, limit: int = 20) -> list[dict[str, Any]]:
+    none: list[state.Event] = []
+    evs = _using(ctx, state.events, none)
+    return [
+        {
+            "at": e.at.isoformat(timespec="seconds"),
+            "kind": e.kind,
+            "venv": str(e.venv_path) if e.venv_path else None,
+            "message": e.message,
+        }
+        for e in evs[-limit:]
+    ]

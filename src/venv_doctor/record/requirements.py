@@ -1,0 +1,88 @@
+"""From a snapshot to a requirements file ``pip install -r`` accepts.
+
+Rules, per distribution:
+- index install: ``name==version``
+- editable install: ``-e <project path>``
+- VCS install: ``name @ git+URL@commit``
+- local archive (or directory): ``name @ file:///...`` while the file exists,
+  else ``name==version`` with a comment saying why
+- remote archive: ``name @ URL``
+- legacy (egg-info): ``name==version``
+pip, setuptools and wheel are left out unless they were requested directly.
+``exact`` pins every distribution; ``top-level`` only the requested ones.
+Lines are sorted by name so snapshots diff cleanly.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+
+from venv_doctor.model.distributions import (
+    SEEDS,
+    Package,
+    Snapshot,
+    file_url_path,
+    strip_credentials,
+)
+
+
+class Mode(enum.StrEnum):
+    EXACT = "exact"
+    TOP_LEVEL = "top-level"
+
+
+def selected(snapshot: Snapshot, mode: Mode) -> tuple[Package, ...]:
+    """The packages ``mode`` keeps (seeds included; ``render`` drops unrequested ones)."""
+    if mode is Mode.TOP_LEVEL:
+        return tuple(p for p in snapshot.packages if p.requested)
+    return snapshot.packages
+
+
+def line(package: Package) -> str:
+    """One requirement line; credentials in URLs are stripped (pip asks netrc/keyring)."""
+    pin = (
+        f"{package.name}=={package.version}"
+        if package.version
+        else f"# {package.name}: version unknown"
+    )
+    url = package.url
+    if package.kind in ("index", "legacy") or not url:
+        return pin
+    note = "  # credentials removed from the URL" if strip_credentials(url) != url else ""
+    url = strip_credentials(url)
+    local = file_url_path(url)
+    if package.kind == "editable":
+        if local is None:
+            return f"-e {url}{note}"
+        if not os.path.isdir(local):
+            return f"{pin}  # was editable from {local}, which no longer exists"
+        return f"-e {local}"
+    if local is not None and not os.path.exists(local):
+        return f"{pin}  # was installed from {url}, which no longer exists"
+    return f"{package.name} @ {_with_host(url)}{note}"
+
+
+def _with_host(url: str) -> str:
+    """``git+file:///repo`` as ``git+file://localhost/repo``: pip (packaging < 22)
+    rejects a ``name @ vcs+file`` URL without a host; git and uv accept both."""
+    scheme, sep, rest = url.partition(":///")
+    if sep and scheme.endswith("+file"):
+        return f"{scheme}://localhost/{rest}"
+    return url
+
+
+def header(snapshot: Snapshot, mode: Mode) -> list[str]:
+    python = snapshot.python_version or "unknown"
+    return [
+        f"# requirements of {snapshot.venv}",
+        f"# {snapshot.source} snapshot taken at {snapshot.taken_at.isoformat(timespec='seconds')}"
+        f", Python {python}, mode {mode.value}",
+    ]
+
+
+def render(snapshot: Snapshot, mode: Mode = Mode.EXACT, with_header: bool = True) -> str:
+    packages = [p for p in selected(snapshot, mode) if p.requested or p.name not in SEEDS]
+    lines = header(snapshot, mode) if with_header else []
+    lines += [line(p) for p in sorted(packages, key=lambda p: p.name)]
+    return "\n".join(lines) + "\n"

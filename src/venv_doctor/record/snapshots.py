@@ -1,0 +1,102 @@
+"""Taking requirement snapshots from disk and recording them in the state database.
+
+``record`` is what every ``check`` calls (and the daemon, on a change in a
+site-packages directory): it registers the venvs it was given and stores a
+snapshot of each readable one whose contents changed. It starts no process,
+skips a venv whose site-packages fingerprint is unchanged (one scandir), writes
+everything in one transaction, and never raises: a failure becomes a warning.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from venv_doctor.config import Config
+from venv_doctor.diagnose.findings import Diagnosis
+from venv_doctor.errors import VenvDoctorError
+from venv_doctor.model import distributions
+from venv_doctor.model.distributions import Snapshot
+from venv_doctor.model.venv import Venv
+from venv_doctor.paths import AppDirs
+from venv_doctor.record import state
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    stored: int  # snapshots added (or moved to now)
+    warnings: tuple[str, ...] = ()
+
+
+def python_version(venv: Venv) -> str | None:
+    """The version the venv was made with (pyvenv.cfg), else its lib/pythonX.Y."""
+    return venv.recorded_version or (venv.lib_minors[-1] if venv.lib_minors else None)
+
+
+def fingerprint(venv: Venv, config: Config) -> str | None:
+    extra = f"{python_version(venv)}|{config.keep_credentials}"
+    return distributions.fingerprint(venv.site_packages, extra) if venv.site_packages else None
+
+
+def take(
+    venv: Venv, verify: bool = True, at: datetime | None = None
+) -> tuple[Snapshot, tuple[str, ...]]:
+    """Read the venv's distributions from disk (healthy or broken); warnings name files."""
+    contents = distributions.read(venv.site_packages, verify=verify)
+    snapshot = Snapshot(
+        venv.path, at or state.now(), python_version(venv), contents.packages, "disk"
+    )
+    return snapshot, contents.warnings
+
+
+def stored_form(snapshot: Snapshot, config: Config) -> Snapshot:
+    """What goes into the database: URL credentials only with keep_credentials."""
+    if config.keep_credentials:
+        return snapshot
+    return replace(snapshot, packages=tuple(p.redacted() for p in snapshot.packages))
+
+
+def record(
+    dirs: AppDirs,
+    config: Config,
+    venvs: Sequence[Venv],
+    diagnoses: Sequence[Diagnosis] = (),
+) -> RecordResult:
+    """Register ``venvs`` (with their diagnosed status) and snapshot the changed ones."""
+    statuses = {d.path: d.status.value for d in diagnoses}
+    try:
+        stored, warnings = state.using(dirs, lambda db: _record(db, config, venvs, statuses))
+    except (VenvDoctorError, sqlite3.Error, OSError) as exc:
+        message = exc.message if isinstance(exc, VenvDoctorError) else str(exc)
+        return RecordResult(0, (f"snapshots were not recorded: {message}",))
+    return RecordResult(stored, warnings)
+
+
+def _record(
+    db: state.Database, config: Config, venvs: Sequence[Venv], statuses: dict[Path, str]
+) -> int:
+    known = state.fingerprints(db)
+    at = state.now()
+    sightings, taken = [], []
+    for venv in venvs:
+        fp = fingerprint(venv, config)
+        if fp is not None and known.get(str(venv.path)) != fp:
+            snapshot, _ = take(venv, verify=False, at=at)
+            taken.append(stored_form(snapshot, config))
+        sightings.append(
+            state.Sighting(
+                path=venv.path,
+                name=venv.name,
+                store=venv.location.store,
+                creator=venv.creator,
+                python_version=python_version(venv),
+                status=statuses.get(venv.path),
+                fingerprint=fp,
+            )
+        )
+    with db.transaction():
+        state.record_venvs(db, sightings, at)
+        return sum(state.record_snapshot(db, s) for s in taken)

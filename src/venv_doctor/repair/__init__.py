@@ -1,0 +1,1 @@
+"""Repair: planning, relinking, rebuilding as a transaction, backups and locks."""

@@ -1,0 +1,404 @@
+"""Carrying out repair plans: the one core function the CLI and the daemon share.
+
+Each venv is repaired under its lock. A relink that does not verify falls back
+to a rebuild when allowed. Success means the venv diagnoses healthy afterwards
+(pre-commit's rule: unhealthy right after a repair is a failure).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.diagnose.findings import Diagnosis, Severity, Status
+from venv_doctor.diagnose.probe import probe
+from venv_doctor.diagnose.scan import Context
+from venv_doctor.errors import VenvDoctorError
+from venv_doctor.install import installers
+from venv_doctor.model.venv import Venv, load
+from venv_doctor.repair import locks, rebuild, relink
+from venv_doctor.repair.backups import Backup
+from venv_doctor.repair.journal import Journal
+from venv_doctor.repair.plan import Action, Plan
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, str], None]  # (venv name, step)
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    name: str
+    path: Path
+    action: str
+    outcome: str  # "repaired" | "failed" | "skipped" | "planned"
+    message: str
+    before: str | None = None
+    after: str | None = None
+    backup: Path | None = None
+    carried_over: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("repaired", "skipped", "planned")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "action": self.action,
+            "outcome": self.outcome,
+            "message": self.message,
+            "python": {"before": self.before, "after": self.after},
+            "backup": str(self.backup) if self.backup else None,
+            "carried_over": list(self.carried_over),
+        }
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What a rebuild installs: pinned requirements and the (name, version) set to expect."""
+
+    text: str
+    expected: frozenset[tuple[str, str]]
+    had_pip: bool = False
+
+
+RequirementsSource = Callable[[Context, Path], Requirements | None]
+
+
+def _result(
+    plan: Plan,
+    outcome: str,
+    message: str,
+    backup: Path | None = None,
+    carried_over: tuple[str, ...] = (),
+    notes: tuple[str, ...] = (),
+) -> RepairResult:
+    d = plan.diagnosis
+    return RepairResult(
+        d.name,
+        d.path,
+        plan.action.value,
+        outcome,
+        message,
+        plan.before,
+        plan.after,
+        backup,
+        carried_over,
+        notes,
+    )
+
+
+def open_journal(ctx: Context) -> Journal:
+    """The rebuild journal, in the state DB (a damaged DB is moved aside by ``state``)."""
+    from venv_doctor.record import state
+
+    db = state.open_db(ctx.dirs)
+    for warning in db.warnings:
+        log.warning("%s", warning)
+    return Journal(db.conn)
+
+
+def recover(ctx: Context) -> list[str]:
+    """Finish interrupted rebuilds before anything else (every command, the daemon)."""
+    if not ctx.dirs.database.exists():
+        return []
+    journal = open_journal(ctx)
+    finished = rebuild.recover(journal, ctx.dirs.locks)
+    return [
+        f"{entry.venv}: {outcome.replace('_', ' ')} (interrupted at {entry.step})"
+        for entry, outcome in finished
+    ]
+
+
+def healthy_after(path: Path, deep: bool = True) -> str | None:
+    """None when nothing a repair is meant to cure is left at ``path``.
+
+    Errors fail it, and so do the warnings a relink or rebuild cures (a Cellar
+    pin, a foreign shebang); a warning no repair touches (stray lines in
+    pyvenv.cfg) was there before and is not the repair's failure.
+    """
+    from venv_doctor.repair.plan import REBUILD_ONLY, RELINKABLE
+
+    venv = load_at(path)
+    result = probe(path / "bin" / "python", venv.site_packages) if deep and venv.pythons else None
+    d = diagnose(venv, result)
+    cured = RELINKABLE | REBUILD_ONLY
+    left = [
+        f
+        for f in d.findings
+        if f.severity is Severity.ERROR or (f.code in cured and f.severity is Severity.WARNING)
+    ]
+    if not left and d.status is not Status.UNKNOWN:
+        return None
+    return "; ".join(f"{f.code}: {f.message}" for f in left) or d.status.value
+
+
+def load_at(path: Path) -> Venv:
+    from venv_doctor.model.venv import Location
+
+    return load(Location(path.name, path, "repair"))
+
+
+Replan = Callable[[Diagnosis], Plan]
+
+
+def fresh_diagnosis(plan: Plan) -> Diagnosis:
+    """The venv as it is now, read again under its lock."""
+    return diagnose(load(plan.diagnosis.location))
+
+
+def execute(
+    ctx: Context,
+    plan: Plan,
+    requirements: RequirementsSource,
+    *,
+    replan: Replan | None = None,
+    dry_run: bool = False,
+    wait: bool = True,
+    allow_rebuild: bool = True,
+    progress: Progress | None = None,
+) -> RepairResult:
+    """Carry out one plan and say what happened; never raises for a failed repair.
+
+    The venv's lock is taken first and, with ``replan``, the plan is made again
+    from a fresh diagnosis: another process may have repaired (or be halfway
+    through rebuilding) the venv since the first look.
+    """
+    if dry_run:
+        return _result(
+            plan, "planned" if plan.action is not Action.NONE else "skipped", plan.reason
+        )
+    say = progress or (lambda name, step: None)
+    path = plan.diagnosis.path
+    try:
+        with locks.venv_lock(
+            ctx.dirs.locks, path, wait=wait, on_wait=lambda m: say(plan.diagnosis.name, m)
+        ):
+            if replan is not None:
+                plan = replan(fresh_diagnosis(plan))
+            if plan.action is Action.NONE:
+                return _result(plan, "skipped", plan.reason)
+            return _execute_locked(ctx, plan, requirements, allow_rebuild, say)
+    except VenvDoctorError as exc:
+        return _result(plan, "failed", exc.message + (f" ({exc.hint})" if exc.hint else ""))
+
+
+def _execute_locked(
+    ctx: Context, plan: Plan, requirements: RequirementsSource, allow_rebuild: bool, say: Progress
+) -> RepairResult:
+    name = plan.diagnosis.name
+    if plan.action is Action.RELINK:
+        say(name, f"relinking to {plan.chosen.path}")
+        outcome = _relink(plan)
+        if outcome.outcome == "repaired":
+            return outcome
+        if not allow_rebuild:
+            hint = " (a rebuild may fix it: run again with --yes, or --strategy rebuild)"
+            return replace(outcome, message=outcome.message + hint)
+        say(name, f"relink did not verify ({outcome.message}); rebuilding")
+        plan = replace(plan, action=Action.REBUILD, reason=f"relink failed: {outcome.message}")
+    return _rebuild(ctx, plan, requirements, say)
+
+
+def _relink(plan: Plan) -> RepairResult:
+    target = plan.chosen
+    venv = load_at(plan.diagnosis.path)
+    done = relink.relink(venv, relink.Target(target.path, target.version))
+    if not done.ok:
+        return _result(plan, "failed", done.error or "relink failed")
+    # relink.verify has started the interpreter and checked what a deep probe
+    # would (version, prefix, site-packages): the static check completes it
+    problem = healthy_after(plan.diagnosis.path, deep=False)
+    if problem:
+        return _result(plan, "failed", f"still unhealthy after relinking: {problem}")
+    what = ", ".join(f"bin/{n}" for n in done.links) or "pyvenv.cfg"
+    return _result(plan, "repaired", f"relinked {what} to {target.path}")
+
+
+DEFAULT_OPTIONS = installers.VenvOptions("venv", False, None, False)
+
+
+def _options(path: Path) -> installers.VenvOptions:
+    """The old venv's creator and options, so the rebuilt one is made the same way."""
+    venv = load_at(path)
+    if venv.cfg is None:
+        return DEFAULT_OPTIONS
+    return installers.VenvOptions.from_cfg(venv.cfg, copies=any(p.is_copy for p in venv.pythons))
+
+
+def _steps(
+    plan: Plan,
+    reqs: Requirements,
+    req_file: Path,
+    options: installers.VenvOptions,
+    installer: installers.Installer,
+    say: Progress,
+) -> rebuild.RebuildSteps:
+    target, name = plan.chosen, plan.diagnosis.name
+
+    def create(path: Path) -> None:
+        say(name, f"creating a Python {target.minor} venv")
+        with_pip = installer.name == "pip" or reqs.had_pip
+        installers.create_venv(target, path, options, with_pip=with_pip)
+
+    def install(path: Path) -> None:
+        installer.install(path, req_file, on_progress=lambda message: say(name, message))
+
+    def verify(path: Path) -> str | None:
+        say(name, "verifying")
+        return verify_rebuilt(path, reqs.expected)
+
+    return rebuild.RebuildSteps(create=create, install=install, verify=verify)
+
+
+def _rebuild(
+    ctx: Context, plan: Plan, requirements: RequirementsSource, say: Progress
+) -> RepairResult:
+    target = plan.chosen
+    path = plan.diagnosis.path
+    reqs = requirements(ctx, path)
+    if reqs is None:
+        return _result(
+            plan, "failed", "nothing recorded about what this venv held, and it cannot be read"
+        )
+    installer = installers.choose_installer(ctx.config, ctx.env)
+    recreating = plan.action is Action.RECREATE
+    options = DEFAULT_OPTIONS if recreating else _options(path)
+    with tempfile.TemporaryDirectory(prefix="venv-doctor-") as tmp:
+        req_file = Path(tmp) / "requirements.txt"
+        req_file.write_text(reqs.text, encoding="utf-8")
+        steps = _steps(plan, reqs, req_file, options, installer, say)
+        journal = open_journal(ctx)
+        try:
+            if recreating:
+                where = recreate_path(ctx, plan)
+                rebuild.recreate(where, journal, steps)
+                note = _link_pyenv_env(ctx, plan.diagnosis.name, where)
+                message = f"recreated from its snapshot with Python {target.version}"
+                if where != path:
+                    message += f" at {where}"
+                return _result(plan, "repaired", message, notes=note)
+            done = rebuild.rebuild(path, ctx.dirs.backups, journal, steps)
+        except VenvDoctorError as exc:
+            return _result(plan, "failed", exc.message)
+    notes = tuple(f"kept the new {x}; the old one is in the backup" for x in done.kept_new)
+    notes += tuple(f"{x} was edited; your version is in the backup" for x in done.edited_activate)
+    count = len(reqs.expected)
+    message = f"rebuilt with Python {target.version} ({count} package{'' if count == 1 else 's'})"
+    return _result(
+        plan, "repaired", message, backup=done.backup, carried_over=done.carried_over, notes=notes
+    )
+
+
+def recreate_path(ctx: Context, plan: Plan) -> Path:
+    """Where a vanished venv is made again: its old path, except for pyenv-virtualenv.
+
+    pyenv-virtualenv keeps an env under the version it runs on
+    (``versions/3.11.7/envs/tool``); recreating it there would bring back a
+    ``versions/3.11.7`` husk that pyenv lists as installed. With a pyenv Python
+    chosen, the env goes under that version instead.
+    """
+    from venv_doctor.paths import pyenv_root
+
+    path = plan.diagnosis.path
+    if plan.diagnosis.location.store != "pyenv-virtualenv":
+        return path
+    versions = pyenv_root(ctx.env) / "versions"
+    try:
+        version = plan.chosen.path.relative_to(versions).parts[0]
+    except ValueError:
+        return path  # not a pyenv Python: keep the old place
+    return versions / version / "envs" / path.name
+
+
+def _link_pyenv_env(ctx: Context, name: str, where: Path) -> tuple[str, ...]:
+    """Point pyenv-virtualenv's ``versions/<env>`` link at the recreated env."""
+    from venv_doctor.paths import pyenv_root
+
+    versions = pyenv_root(ctx.env) / "versions"
+    if where.parent.name != "envs" or where.parent.parent.parent != versions:
+        return ()
+    link = versions / where.name
+    if link.is_symlink() and not link.exists():
+        link.unlink()  # dangling since `pyenv uninstall`
+    if os.path.lexists(link):
+        return ()
+    link.symlink_to(where)
+    return (f"{link} now points to {where}",)
+
+
+IMPORT_CHECK = """
+import importlib, sys
+bad = []
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception as exc:
+        bad.append('%s (%s: %s)' % (name, type(exc).__name__, exc))
+print('\\n'.join(bad))
+"""
+
+
+def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | None:
+    """Healthy (deep), every expected distribution present, every top-level name imports."""
+    problem = healthy_after(path)
+    if problem:
+        return problem
+    from venv_doctor import runner
+    from venv_doctor.model import distributions
+
+    venv = load_at(path)
+    have = {(p.name, p.version) for p in distributions.read(venv.site_packages).packages}
+    missing = sorted(f"{n}=={v}" for n, v in expected - have)
+    if missing:
+        return "not installed: " + ", ".join(missing)
+    modules = sorted(top_level_modules(venv.site_packages))
+    if not modules:
+        return None
+    done = runner.run([path / "bin" / "python", "-c", IMPORT_CHECK, *modules], timeout=300)
+    failures = done.stdout.strip()
+    return f"cannot import: {failures}" if failures or not done.ok else None
+
+
+SKIP_MODULES = frozenset({"pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel"})
+
+
+def top_level_modules(site_packages: tuple[Path, ...]) -> set[str]:
+    """Importable top-level names the installed distributions put in site-packages."""
+    names: set[str] = set()
+    for site in site_packages:
+        for record in site.glob("*.dist-info/RECORD"):
+            for line in record.read_text(encoding="utf-8", errors="replace").splitlines():
+                first = line.split(",", 1)[0].split("/", 1)
+                top = first[0]
+                if len(first) == 2 and (site / top / "__init__.py").is_file():
+                    names.add(top)
+                elif len(first) == 1 and top.endswith(".py"):
+                    names.add(top[:-3])
+    return {n for n in names if n.isidentifier() and n not in SKIP_MODULES}
+
+
+def restore(ctx: Context, journal: Journal, backup: Backup) -> Path | None:
+    """Put a kept backup back in place, under the venv's lock."""
+    with locks.venv_lock(ctx.dirs.locks, backup.venv):
+        return rebuild.restore(backup.venv, backup.path, ctx.dirs.backups, journal)
+
+
+def effective_owner_ok(path: Path, allow_other_owner: bool) -> str | None:
+    """Root must not repair another user's venv unless told to."""
+    if os.geteuid() != 0 or allow_other_owner:
+        return None
+    try:
+        owner = path.stat().st_uid if path.exists() else 0
+    except OSError:
+        return None
+    if owner != 0:
+        return f"{path} belongs to uid {owner}; running as root would leave root-owned files in it"
+    return None

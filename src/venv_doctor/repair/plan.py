@@ -1,0 +1,190 @@
+"""Deciding how to repair a venv, and saying why: pure logic, no effects."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from venv_doctor.diagnose.findings import Diagnosis, Status
+from venv_doctor.interpreters.inventory import Interpreter, best_for, resolve_spec
+from venv_doctor.model.pyvenv_cfg import minor_of
+
+
+class Action(enum.StrEnum):
+    RELINK = "relink"  # same minor exists: repoint links, milliseconds
+    REBUILD = "rebuild"  # new venv, packages reinstalled, old one kept as backup
+    RECREATE = "recreate"  # the venv is gone; build it again from its snapshot
+    NONE = "none"
+
+
+# Findings a relink cures when an interpreter of the venv's minor exists.
+RELINKABLE = frozenset(
+    {
+        "interpreter-dangling",
+        "interpreter-loop",
+        "no-interpreter",
+        "minor-mismatch",
+        "home-missing",
+        "cellar-pinned",
+        "interpreter-fails",
+        "dead-shebang",
+        "patch-changed",
+    }
+)
+# Findings only a rebuild cures.
+REBUILD_ONLY = frozenset(
+    {
+        "version-mismatch",
+        "site-packages-missing",
+        "foreign-shebang",
+        "cfg-missing",
+        "cfg-unreadable",
+        "site-packages-invisible",
+        "legacy-virtualenv",
+    }
+)
+# Findings nothing here repairs.
+NOT_REPAIRED = frozenset({"venv-unreadable", "cfg-garbage", "cfg-missing-key"})
+
+
+@dataclass(frozen=True)
+class Plan:
+    diagnosis: Diagnosis
+    action: Action
+    reason: str
+    target: Interpreter | None = None
+    before: str | None = None  # the venv's Python version now
+    after: str | None = None  # the version it will have
+
+    @property
+    def chosen(self) -> Interpreter:
+        """The interpreter a relink, rebuild or recreate uses."""
+        if self.target is None:
+            raise ValueError(f"a {self.action.value} plan has no interpreter")
+        return self.target
+
+    @property
+    def changes_minor(self) -> bool:
+        return bool(self.before and self.after and minor_of(self.before) != minor_of(self.after))
+
+
+def _venv_minor(d: Diagnosis, recorded: str | None = None) -> str | None:
+    return minor_of(d.python.version or recorded)
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split(".") if x.isdigit())
+
+
+def _fallback(interpreters: Sequence[Interpreter], minor: str | None) -> Interpreter | None:
+    """No interpreter of the venv's minor: the closest newer one, else the newest."""
+    cpython3 = [i for i in interpreters if i.version.startswith("3.")]
+    if not cpython3:
+        return None
+
+    def key(i: Interpreter) -> tuple[int, ...]:
+        return _numbers(i.minor)
+
+    if minor and minor.startswith("3."):
+        newer = [i for i in cpython3 if key(i) >= _numbers(minor)]
+        if newer:
+            return best_for(cpython3, min(newer, key=key).minor)
+    return best_for(cpython3, max(cpython3, key=key).minor)
+
+
+def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
+    d: Diagnosis,
+    interpreters: Sequence[Interpreter],
+    has_snapshot: bool,
+    python: str | None = None,
+    strategy: str = "auto",
+    recorded_version: str | None = None,
+) -> Plan:
+    """One venv's repair: the action, the interpreter and why.
+
+    ``recorded_version`` is the Python version the state DB remembers, for a
+    venv whose directory (and so its pyvenv.cfg) is gone.
+    """
+    before = d.python.version or recorded_version
+    codes = d.codes()
+    if "venv-missing" in codes:
+        if strategy == "relink":
+            return Plan(
+                d, Action.NONE, "the venv is gone; a relink cannot bring it back", before=before
+            )
+        return _plan_recreate(d, interpreters, has_snapshot, python, before)
+    if d.status is Status.UNKNOWN and "cfg-unreadable" not in codes:
+        return Plan(
+            d, Action.NONE, "cannot be read, so it cannot be repaired safely", before=before
+        )
+    wanted = resolve_spec(python, interpreters) if python else None
+    minor = _venv_minor(d)
+    if wanted and minor and wanted.minor != minor:
+        return Plan(
+            d,
+            Action.REBUILD,
+            f"Python {wanted.minor} was asked for",
+            wanted,
+            before,
+            wanted.version,
+        )
+    repairable = codes & (RELINKABLE | REBUILD_ONLY)
+    if not repairable and strategy != "rebuild":
+        why = (
+            "healthy"
+            if d.status is Status.HEALTHY
+            else "nothing venv-doctor repairs: " + ", ".join(sorted(codes))
+        )
+        return Plan(d, Action.NONE, why, before=before)
+    same = wanted or (best_for(interpreters, minor) if minor else None)
+    if same and strategy != "rebuild" and not (codes & REBUILD_ONLY):
+        if _already_linked(d, same) and not (codes - {"patch-changed"}):
+            return Plan(d, Action.NONE, "healthy", before=before)
+        return Plan(
+            d, Action.RELINK, f"Python {same.minor} is at {same.path}", same, before, same.version
+        )
+    if strategy == "relink":
+        return Plan(
+            d,
+            Action.NONE,
+            f"no Python {minor} to relink to (try --strategy rebuild)",
+            before=before,
+        )
+    target = same or _fallback(interpreters, minor)
+    if target is None:
+        return Plan(d, Action.NONE, "no Python interpreter found to rebuild with", before=before)
+    why = (
+        f"no Python {minor} left on this machine"
+        if not same
+        else "a rebuild was asked for or is needed"
+    )
+    if codes & REBUILD_ONLY and same:
+        why = "its contents need reinstalling (" + ", ".join(sorted(codes & REBUILD_ONLY)) + ")"
+    return Plan(d, Action.REBUILD, why, target, before, target.version)
+
+
+def _already_linked(d: Diagnosis, target: Interpreter) -> bool:
+    return d.python.resolved is not None and d.python.resolved == target.real
+
+
+def _plan_recreate(
+    d: Diagnosis,
+    interpreters: Sequence[Interpreter],
+    has_snapshot: bool,
+    python: str | None,
+    before: str | None,
+) -> Plan:
+    if not has_snapshot:
+        return Plan(d, Action.NONE, "the venv is gone and venv-doctor never recorded what it held")
+    minor = minor_of(before)
+    target = (
+        resolve_spec(python, interpreters)
+        if python
+        else (best_for(interpreters, minor) if minor else None)
+    )
+    target = target or _fallback(interpreters, minor)
+    if target is None:
+        return Plan(d, Action.NONE, "no Python interpreter found to recreate it with")
+    why = "the venv is gone; its recorded snapshot can rebuild it"
+    return Plan(d, Action.RECREATE, why, target, before, target.version)

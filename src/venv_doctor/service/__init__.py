@@ -1,0 +1,1 @@
+"""Running the daemon as a user service: systemd units, launchd agents."""
