@@ -76,7 +76,7 @@ def test_check_json_contract(
     assert code == 1
     assert set(data) == {"schema_version", "venvs", "summary"}
     assert data["schema_version"] == 1
-    assert data["summary"] == {"healthy": 1, "degraded": 1, "broken": 1, "unknown": 0}
+    assert data["summary"] == {"healthy": 1, "degraded": 1, "broken": 1, "unknown": 0, "removed": 0}
     by_name = {v["name"]: v for v in data["venvs"]}
     assert set(by_name) == {"good", "pinned", "gone"}
     for name, venv in by_name.items():
@@ -128,7 +128,7 @@ def test_no_venvs_at_all(capsys: pytest.CaptureFixture[str]) -> None:
     assert data == {
         "schema_version": 1,
         "venvs": [],
-        "summary": {"healthy": 0, "degraded": 0, "broken": 0, "unknown": 0},
+        "summary": {"healthy": 0, "degraded": 0, "broken": 0, "unknown": 0, "removed": 0},
     }
 
 

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,9 @@ from tests.local_projects import (
     site_packages,
     uv_install,
 )
-from tests.support import make_venv, make_wheel, pip_install, real_python, run
+from tests.support import TOOLS_BIN, make_venv, make_wheel, pip_install, real_python, run
 from venv_doctor.model import distributions
 from venv_doctor.model.distributions import (
-    SEED_WINDOW_SECONDS,
     SEEDS,
     Package,
     canonical_name,
@@ -27,6 +27,9 @@ from venv_doctor.model.distributions import (
     redact_url,
     strip_credentials,
 )
+from venv_doctor.model.venv import Location, load
+from venv_doctor.record import snapshots
+from venv_doctor.record.requirements import render
 
 
 def by_name(packages: tuple[Package, ...]) -> dict[str, Package]:
@@ -217,18 +220,58 @@ def test_metadata_disagreeing_with_directory_name_is_reported(venv312: Path) -> 
     assert "says thing 2.0, its directory says thing 1.0" in contents.warnings[0]
 
 
-def test_ensurepip_seed_is_not_a_request_but_a_later_install_is(tmp_path: Path) -> None:
+def test_ensurepip_seed_is_the_creators_and_no_clock_decides(tmp_path: Path) -> None:
     python = real_python("3.12")
     venv = tmp_path / "withpip"
     run([python, "-m", "venv", venv])
     sp = site_packages(venv)
     (pip_info,) = sp.glob("pip-*.dist-info")
     assert (pip_info / "REQUESTED").exists()  # ensurepip asks for pip explicitly
-    (pip,) = read([sp]).packages
-    assert (pip.name, pip.requested) == ("pip", False)
-    later = os.stat(sp.parent).st_mtime + SEED_WINDOW_SECONDS + 60
-    os.utime(pip_info, (later, later))
-    assert read([sp]).packages[0].requested
+    bundled = snapshots.bundled_wheels(load(Location("withpip", venv, "test")))
+    assert bundled == {"pip": pip_info.name[len("pip-") : -len(".dist-info")]}
+    (pip,) = read([sp], bundled=bundled).packages
+    assert (pip.name, pip.requested, pip.seeded) == ("pip", False, True)
+    long_after = time.time() + 86400  # what SEED_WINDOW_SECONDS once looked at: ignored now
+    os.utime(pip_info, (long_after, long_after))
+    assert read([sp], bundled=bundled).packages[0].seeded
+    (pip,) = read([sp], bundled={"pip": "0.1"}).packages  # not the bundled wheel: the user's
+    assert (pip.requested, pip.seeded) == (True, False)
+
+
+def test_seeds_that_uv_installed_by_hand_are_kept(tmp_path: Path, wheelhouse: Path) -> None:
+    """`uv venv && uv pip install setuptools wheel pip six`: every one is the user's,
+    even a minute after the venv was made (no ten-minute window drops them)."""
+    python = real_python("3.11")
+    house = tmp_path / "house"
+    shutil.copytree(wheelhouse, house)
+    bundled_dir = python.resolve().parent.parent / "lib" / "python3.11" / "ensurepip" / "_bundled"
+    for bundled_wheel in bundled_dir.glob("*.whl"):
+        shutil.copy(bundled_wheel, house)
+    make_wheel(house, "wheel", "0.45.1", console_scripts={"wheel": "wheel:main"})
+    make_wheel(house, "six", "1.17.0")
+    venv = make_venv(python, tmp_path / "uvvenv", creator="uv")
+    pip_install(venv, house, "setuptools", "wheel", "pip", "six")
+    bundled = snapshots.bundled_wheels(load(Location("uvvenv", venv, "test")))
+    assert set(bundled) == {"pip", "setuptools"}  # 3.11 bundles both
+    packages = by_name(read([site_packages(venv)], bundled=bundled).packages)
+    assert sorted(packages) == ["pip", "setuptools", "six", "wheel"]
+    assert all(p.requested and not p.seeded for p in packages.values())
+    snap = distributions.Snapshot(
+        venv, datetime.now(UTC), "3.11.7", tuple(packages.values()), "disk"
+    )
+    assert [ln.split("==")[0] for ln in render(snap, with_header=False).split()] == [
+        "pip",
+        "setuptools",
+        "six",
+        "wheel",
+    ]
+
+
+def test_virtualenv_seeds_are_recognised_by_its_markers(tmp_path: Path) -> None:
+    venv = tmp_path / "ve"
+    run([TOOLS_BIN / "virtualenv", "-q", "--no-periodic-update", "-p", real_python("3.12"), venv])
+    packages = read([site_packages(venv)]).packages
+    assert packages and all(p.seeded and not p.requested for p in packages), packages
 
 
 def test_metadata_body_is_not_read_as_headers(venv312: Path) -> None:

@@ -53,15 +53,20 @@ def test_credentials_never_reach_the_requirements_text() -> None:
     )
 
 
-def test_exact_mode_sorts_and_leaves_unrequested_seeds_out() -> None:
+def test_exact_mode_sorts_and_leaves_only_what_the_creator_seeded_out() -> None:
     snap = snapshot(
         Package("tinytop", "3.0.0", True, "index"),
-        Package("pip", "24.0", False, "index"),
+        Package("pip", "24.0", False, "index", seeded=True),
         Package("setuptools", "69.0", True, "index"),
         Package("tinyleaf", "1.1.0", False, "index"),
-        Package("wheel", "0.43", False, "index"),
+        Package("wheel", "0.43", False, "index", installer="uv"),  # pipx/uv put it there
     )
-    assert body(render(snap)) == ["setuptools==69.0", "tinyleaf==1.1.0", "tinytop==3.0.0"]
+    assert body(render(snap)) == [
+        "setuptools==69.0",
+        "tinyleaf==1.1.0",
+        "tinytop==3.0.0",
+        "wheel==0.43",
+    ]
     assert body(render(snap, Mode.TOP_LEVEL)) == ["setuptools==69.0", "tinytop==3.0.0"]
     assert [p.name for p in selected(snap, Mode.TOP_LEVEL)] == ["tinytop", "setuptools"]
 

@@ -22,6 +22,7 @@ STATUS_STYLE = {
     Status.DEGRADED: "yellow",
     Status.BROKEN: "bold red",
     Status.UNKNOWN: "magenta",
+    Status.REMOVED: "dim",
 }
 
 

@@ -38,7 +38,7 @@ from venv_doctor.model.venv import Location, Venv, load
 from venv_doctor.notify import Deduper, VenvEvent, build_notifiers, close, dispatch, group
 from venv_doctor.record import registry
 from venv_doctor.repair import execute as repair
-from venv_doctor.repair.plan import Action, Plan, plan_for
+from venv_doctor.repair.plan import GONE, Action, Plan, plan_for
 from venv_doctor.runner import CANCEL
 
 log = logging.getLogger("venv_doctor.daemon")
@@ -279,7 +279,7 @@ class Daemon:
         changes = [self._transition(d) for d in diagnoses]
         happened = [e for e in changes if e is not None]
         for d in diagnoses:
-            if "venv-missing" in d.codes():
+            if d.codes() & GONE:
                 self.known.pop(d.path, None)
             else:
                 self.known[d.path] = d
@@ -297,6 +297,8 @@ class Daemon:
 
     def _transition(self, d: Diagnosis) -> tuple[str, Diagnosis] | None:
         before = self.known.get(d.path)
+        if "venv-removed" in d.codes():
+            return None  # deleted on purpose (its interpreter is still there): no alarm
         if "venv-missing" in d.codes():
             return ("vanished", d) if before is not None else None
         if d.status in BAD and (before is None or before.status not in BAD):

@@ -18,6 +18,7 @@ from venv_doctor.diagnose.findings import (
     Finding,
     PythonInfo,
     Severity,
+    Status,
     status_of,
 )
 from venv_doctor.diagnose.probe import ProbeResult
@@ -428,16 +429,40 @@ def _adjust_for_probe(static: list[Finding], probe: ProbeResult | None) -> list[
     ]
 
 
+def _missing_finding(venv: Venv) -> Finding:
+    return Finding(
+        "venv-missing",
+        E,
+        f"{venv.path} no longer exists",
+        f"`venv-doctor repair {shlex.quote(str(venv.path))}` recreates it from its recorded "
+        f"snapshot; `venv-doctor forget {shlex.quote(str(venv.path))}` if it was deleted on purpose",
+    )
+
+
+def diagnose_gone(venv: Venv, base: str | None) -> Diagnosis:
+    """A recorded venv whose directory is gone.
+
+    When the interpreter it ran on (``base``, as last seen) is still there, the
+    venv was removed on purpose (``pipx uninstall``, ``rmvirtualenv``, ``rm -rf``):
+    status ``removed``, not a fault. When the interpreter went too (``pyenv
+    uninstall`` takes pyenv-virtualenv envs along), it is ``venv-missing``.
+    """
+    if base is None or not os.path.exists(base):
+        return _result(venv, [_missing_finding(venv)], None)
+    removed = Finding(
+        "venv-removed",
+        INFO,
+        f"{venv.path} was removed; the Python it ran on ({base}) is still installed",
+        f"`venv-doctor repair {shlex.quote(str(venv.path))}` recreates it from its recorded "
+        f"snapshot; `venv-doctor forget {shlex.quote(str(venv.path))}` drops its history",
+    )
+    d = _result(venv, [removed], None)
+    return Diagnosis(d.location, Status.REMOVED, d.creator, d.python, d.findings)
+
+
 def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
     if not os.path.exists(venv.path):
-        missing = Finding(
-            "venv-missing",
-            E,
-            f"{venv.path} no longer exists",
-            f"`venv-doctor repair {shlex.quote(str(venv.path))}` recreates it from its recorded "
-            f"snapshot; `venv-doctor forget {shlex.quote(str(venv.path))}` if it was deleted on purpose",
-        )
-        return _result(venv, [missing], None)
+        return _result(venv, [_missing_finding(venv)], None)
     if venv.error:
         finding = Finding("venv-unreadable", E, venv.error, "check the directory's permissions")
         return _result(venv, [finding], None)
@@ -459,4 +484,4 @@ def _result(venv: Venv, findings: list[Finding], resolved: Path | None) -> Diagn
     return Diagnosis(venv.location, status_of(found), venv.creator, info, found)
 
 
-__all__ = ["diagnose", "guess_cause", "minor_of"]
+__all__ = ["diagnose", "diagnose_gone", "guess_cause", "minor_of"]

@@ -14,6 +14,7 @@ class Status(enum.StrEnum):
     DEGRADED = "degraded"  # works now, but will break or misbehave
     BROKEN = "broken"  # cannot work as it should
     UNKNOWN = "unknown"  # cannot be read
+    REMOVED = "removed"  # deleted on purpose while its interpreter stays: history kept
 
 
 class Severity(enum.StrEnum):

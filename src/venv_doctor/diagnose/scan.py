@@ -9,7 +9,7 @@ from pathlib import Path
 
 from venv_doctor.config import Config
 from venv_doctor.diagnose import probe
-from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.diagnose.diagnosis import diagnose, diagnose_gone
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.discover import stores, tracking
 from venv_doctor.errors import TargetNotFoundError, UsageError
@@ -111,7 +111,9 @@ def check(
         locations, gone = resolve_with_history(ctx, targets, store)
     else:
         locations = resolve_targets(ctx, (), store)
-        gone = recorded_gone(ctx, store, {x.path for x in locations})
+        gone = recorded_gone(ctx, store, {x.path for x in locations if os.path.lexists(x.path)})
+    gone_paths = {d.path for d in gone}
+    locations = [x for x in locations if x.path not in gone_paths]
     venvs = read_venvs(locations)
     diagnoses = diagnose_all(venvs, deep=deep) + gone
     if record:
@@ -121,9 +123,12 @@ def check(
     return diagnoses
 
 
-def recorded_gone(ctx: Context, store: str | None, found: set[Path]) -> list[Diagnosis]:
+def recorded_gone(
+    ctx: Context, store: str | None, found: set[Path], only: set[Path] | None = None
+) -> list[Diagnosis]:
     """Venvs the state DB remembers whose directory is gone (e.g. `pyenv uninstall`
-    took a pyenv-virtualenv env with it): `venv-missing` until repaired or forgotten."""
+    took a pyenv-virtualenv env with it): `venv-missing` until repaired or forgotten,
+    or `removed` when the interpreter it ran on is still there."""
     if not ctx.dirs.database.exists():
         return []
     from venv_doctor.errors import VenvDoctorError
@@ -134,14 +139,14 @@ def recorded_gone(ctx: Context, store: str | None, found: set[Path]) -> list[Dia
     except VenvDoctorError:
         return []
     _log_warnings(warnings)
-    gone = [
-        Location(r.name, r.path, r.store)
+    return [
+        diagnose_gone(load(Location(r.name, r.path, r.store)), r.base)
         for r in records.values()
         if (store is None or r.store == store)
+        and (only is None or r.path in only)
         and r.path not in found
         and not os.path.lexists(r.path)
     ]
-    return [diagnose(load(x)) for x in gone]
 
 
 def _log_warnings(warnings: Sequence[str]) -> None:

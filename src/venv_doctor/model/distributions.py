@@ -16,18 +16,15 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 KINDS = ("index", "editable", "vcs", "archive", "legacy")
-# Installed with every venv; left out of requirements unless the user asked for them.
+# The names a venv creator may put in a new venv itself (ensurepip, virtualenv's seeder).
 SEEDS = frozenset({"pip", "setuptools", "wheel"})
-# A seed whose REQUESTED marker was written this soon after the venv was made came
-# from ensurepip / the venv seeder, not from the user (ensurepip marks pip requested).
-SEED_WINDOW_SECONDS = 600
 # uv writes REQUESTED for every distribution it installs (uv-install-wheel), so
 # for uv installs "requested" is "no other installed distribution needs it".
 INSTALLERS_MARKING_ALL = frozenset({"uv"})
@@ -53,6 +50,9 @@ class Package:
     kind: str  # one of KINDS
     url: str | None = None  # editable/vcs/archive source; VCS URLs carry the commit
     installer: str | None = None
+    # the venv's creator put it there (ensurepip's bundled wheel, virtualenv's seeder),
+    # not the user or the owning tool: a rebuild lets the new venv's creator seed it
+    seeded: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The public JSON form (the `requirements --json` contract)."""
@@ -65,18 +65,24 @@ class Package:
         }
 
     def to_record(self) -> dict[str, Any]:
-        return {**self.as_dict(), "installer": self.installer}
+        return {**self.as_dict(), "installer": self.installer, "seeded": self.seeded}
 
     @classmethod
     def from_record(cls, data: dict[str, Any]) -> Package:
         kind = str(data.get("kind", "index"))
+        name = str(data["name"])
+        requested = bool(data.get("requested", False))
+        # records from before "seeded" was read: an unrequested pip/setuptools/wheel
+        # was what those versions left out of a rebuild, and still is
+        seeded = data.get("seeded", name in SEEDS and not requested)
         return cls(
-            name=str(data["name"]),
+            name=name,
             version=str(data.get("version") or ""),
-            requested=bool(data.get("requested", False)),
+            requested=requested,
             kind=kind if kind in KINDS else "index",
             url=data.get("url") if isinstance(data.get("url"), str) else None,
             installer=data.get("installer") if isinstance(data.get("installer"), str) else None,
+            seeded=bool(seeded),
         )
 
     def redacted(self) -> Package:
@@ -121,6 +127,7 @@ class _Found:
     requires: tuple[str, ...] | None = None  # None: not read yet
     metadata: str | None = None  # METADATA, read for Requires-Dist only when needed
     legacy: bool = False  # egg-info / egg-link: no REQUESTED marker exists
+    seeded: bool = False
 
 
 def canonical_name(name: str) -> str:
@@ -178,7 +185,7 @@ def fingerprint(site_packages: Sequence[Path], extra: str = "") -> str | None:
     Two stats per site-packages directory, nothing listed: installs, upgrades and
     uninstalls add, remove or rename entries, which updates the directory's mtime
     and ctime (ctime cannot be set back, so copies made with ``cp -p`` still
-    count as changes); ``lib/pythonX.Y`` tells when the venv was made (seeds).
+    count as changes); ``lib/pythonX.Y`` changes when the venv is made anew.
     None when no site-packages directory can be read.
     """
     parts = [READER_VERSION, extra]
@@ -523,13 +530,19 @@ def _scan_dir(sp: Path, verify: bool, warnings: list[str]) -> list[_Found]:
         return []
     found: list[_Found | None] = []
     for entry in entries:
+        if entry.name.endswith(".virtualenv"):
+            continue  # virtualenv's seeder marks what it put there: see _seeded
         if entry.name.endswith(".dist-info"):
             found.append(_dist_info(entry, verify, warnings))
         elif entry.name.endswith(".egg-info"):
             found.append(_egg_info(entry, warnings))
         elif entry.name.endswith(".egg-link"):
             found.append(_egg_link(entry, warnings))
-    return [f for f in found if f is not None]
+    out = [f for f in found if f is not None]
+    markers = {e.name for e in entries if e.name.endswith(".virtualenv")}
+    for f in out:
+        f.seeded = f"{f.name.replace('-', '_')}-{f.version}.virtualenv" in markers
+    return out
 
 
 def _unique(found: list[_Found], warnings: list[str]) -> list[_Found]:
@@ -564,33 +577,78 @@ def _required_by_others(found: list[_Found], warnings: list[str]) -> set[str]:
     return needed
 
 
-def _settle(found: list[_Found], seeded_at: float | None, warnings: list[str]) -> list[Package]:
+def _seeded(f: _Found, bundled: Mapping[str, str]) -> bool:
+    """The creator put it there: virtualenv's seeder marked it, or it is exactly the
+    wheel the interpreter bundles for ensurepip, installed by pip (as ensurepip does).
+    No clock is consulted: ``pipx install wheel`` a minute after the venv was made
+    is the user's wheel."""
+    if f.seeded:
+        return True
+    return f.installer == "pip" and f.kind == "index" and bundled.get(f.name) == f.version
+
+
+def _settle(
+    found: list[_Found],
+    bundled: Mapping[str, str],
+    requested_by_owner: Collection[str],
+    warnings: list[str],
+) -> list[Package]:
     needed = _required_by_others(found, warnings) if any(map(_needs_graph, found)) else set()
     out = []
     for f in found:
-        requested = f.name not in needed if _needs_graph(f) else f.marker
-        if f.name in SEEDS and seeded_at is not None and f.mtime - seeded_at < SEED_WINDOW_SECONDS:
-            requested = False
-        out.append(Package(f.name, f.version, requested, f.kind, f.url, f.installer))
+        seeded = f.name in SEEDS and _seeded(f, bundled)
+        if seeded:
+            requested = False  # ensurepip writes REQUESTED for pip: the creator's request
+        elif f.name in requested_by_owner or f.kind in ("vcs", "archive", "editable"):
+            requested = True  # named by the owner's records, or by a URL (PEP 610)
+        else:
+            requested = f.name not in needed if _needs_graph(f) else f.marker
+        out.append(Package(f.name, f.version, requested, f.kind, f.url, f.installer, seeded))
     return out
 
 
-def read(site_packages: Sequence[Path], verify: bool = False) -> Contents:
-    """Every distribution in ``site_packages``, one per name, sorted by name."""
+def read(
+    site_packages: Sequence[Path],
+    verify: bool = False,
+    bundled: Mapping[str, str] | None = None,
+    requested_by_owner: Collection[str] = (),
+) -> Contents:
+    """Every distribution in ``site_packages``, one per name, sorted by name.
+
+    ``bundled`` names the wheels the venv's interpreter bundles for ensurepip
+    (name -> version, see ``bundled_wheels``); ``requested_by_owner`` the
+    distributions the owning tool's records say the user asked for.
+    """
     warnings: list[str] = []
     found: list[_Found] = []
     for sp in site_packages:
         found += _scan_dir(sp, verify, warnings)
-    seeded_at = _created_at(site_packages)
-    packages = _settle(_unique(found, warnings), seeded_at, warnings)
+    owner = {canonical_name(n) for n in requested_by_owner}
+    packages = _settle(_unique(found, warnings), bundled or {}, owner, warnings)
     return Contents(tuple(sorted(packages, key=lambda p: p.name)), tuple(warnings))
 
 
-def _created_at(site_packages: Sequence[Path]) -> float | None:
-    """When the venv was made: ``lib/pythonX.Y`` gets its last entry (site-packages) then."""
-    for sp in site_packages:
-        try:
-            return os.stat(sp.parent).st_mtime
-        except OSError:
-            continue
-    return None
+_BUNDLED_WHEEL = re.compile(r"^([A-Za-z0-9_.]+)-([A-Za-z0-9.+!_]+?)-py[0-9.]+-none-any\.whl$")
+
+
+def bundled_wheels(prefixes: Iterable[Path], minor: str) -> dict[str, str]:
+    """The wheels ensurepip installs for Python ``minor`` of an installation at one of
+    ``prefixes``: ``lib/pythonX.Y/ensurepip/_bundled``, or Debian's
+    ``share/python-wheels`` (its ``WHEEL_PKG_DIR``). Empty when none can be read."""
+    for prefix in prefixes:
+        for where in (
+            prefix / "lib" / f"python{minor}" / "ensurepip" / "_bundled",
+            prefix / "share" / "python-wheels",
+        ):
+            try:
+                names = os.listdir(where)
+            except OSError:
+                continue
+            found = {}
+            for name in names:
+                match = _BUNDLED_WHEEL.match(name)
+                if match and canonical_name(match.group(1)) in SEEDS:
+                    found[canonical_name(match.group(1))] = match.group(2)
+            if found:
+                return found
+    return {}

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.diagnose.diagnosis import diagnose_gone
 from venv_doctor.diagnose.findings import Diagnosis
-from venv_doctor.diagnose.scan import Context, resolve_targets
+from venv_doctor.diagnose.scan import Context, recorded_gone, resolve_targets
 from venv_doctor.errors import TargetNotFoundError, VenvDoctorError
 from venv_doctor.model.venv import Location, Venv, load
 from venv_doctor.record import snapshots, state
@@ -77,7 +77,6 @@ def recorded_version(ctx: Context, path: Path) -> str | None:
 
 def requirements_for(ctx: Context, path: Path) -> Requirements | None:
     """Exact pins of what the venv holds: from disk if readable, else recorded."""
-    from venv_doctor.model import distributions
     from venv_doctor.record import history, requirements
 
     try:
@@ -85,11 +84,9 @@ def requirements_for(ctx: Context, path: Path) -> Requirements | None:
     except VenvDoctorError as exc:
         log.warning("no requirements for %s: %s", path, exc.message)
         return None
-    # what `render` writes: unrequested seeds (pip, setuptools, wheel) come with the venv
+    # what `render` writes: what the creator seeded comes with the new venv
     chosen = [
-        p
-        for p in requirements.selected(found.snapshot, requirements.Mode.EXACT)
-        if p.requested or p.name not in distributions.SEEDS
+        p for p in requirements.selected(found.snapshot, requirements.Mode.EXACT) if not p.seeded
     ]
     return Requirements(
         text=requirements.render(found.snapshot, requirements.Mode.EXACT),
@@ -99,7 +96,7 @@ def requirements_for(ctx: Context, path: Path) -> Requirements | None:
 
 
 def _missing(record: state.VenvRecord) -> Diagnosis:
-    return diagnose(load(Location(record.name, record.path, record.store)))
+    return diagnose_gone(load(Location(record.name, record.path, record.store)), record.base)
 
 
 def resolve_with_history(
@@ -110,14 +107,21 @@ def resolve_with_history(
     gone: list[Diagnosis] = []
     for target in targets:
         try:
-            present.extend(resolve_targets(ctx, [target], store))
-            continue
+            located = resolve_targets(ctx, [target], store)
         except TargetNotFoundError:
             records = [r for r in _records(ctx, target) if not os.path.lexists(r.path)]
             records += _in_repair(ctx, target)
             if not records:
                 raise
-        gone.extend(_missing(r) for r in records)
+            gone.extend(_missing(r) for r in records)
+            continue
+        # a tracked venv that was deleted is still "located": the registry tells
+        # whether it was removed on purpose or vanished with its interpreter
+        missing = {x.path for x in located if not os.path.lexists(x.path)}
+        known = recorded_gone(ctx, None, set(), only=missing) if missing else []
+        known_paths = {d.path for d in known}
+        present.extend(x for x in located if x.path not in known_paths)
+        gone.extend(known)
     return present, gone
 
 

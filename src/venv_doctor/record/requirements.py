@@ -8,7 +8,8 @@ Rules, per distribution:
   else ``name==version`` with a comment saying why
 - remote archive: ``name @ URL``
 - legacy (egg-info): ``name==version``
-pip, setuptools and wheel are left out unless they were requested directly.
+What the venv's creator seeded (ensurepip's pip, virtualenv's seeds) is left out:
+the new venv's creator seeds its own.
 ``exact`` pins every distribution; ``top-level`` only the requested ones.
 Lines are sorted by name so snapshots diff cleanly.
 """
@@ -19,7 +20,6 @@ import enum
 import os
 
 from venv_doctor.model.distributions import (
-    SEEDS,
     Package,
     Snapshot,
     file_url_path,
@@ -33,7 +33,7 @@ class Mode(enum.StrEnum):
 
 
 def selected(snapshot: Snapshot, mode: Mode) -> tuple[Package, ...]:
-    """The packages ``mode`` keeps (seeds included; ``render`` drops unrequested ones)."""
+    """The packages ``mode`` keeps (seeded ones included; ``render`` drops them)."""
     if mode is Mode.TOP_LEVEL:
         return tuple(p for p in snapshot.packages if p.requested)
     return snapshot.packages
@@ -82,7 +82,7 @@ def header(snapshot: Snapshot, mode: Mode) -> list[str]:
 
 
 def render(snapshot: Snapshot, mode: Mode = Mode.EXACT, with_header: bool = True) -> str:
-    packages = [p for p in selected(snapshot, mode) if p.requested or p.name not in SEEDS]
+    packages = [p for p in selected(snapshot, mode) if not p.seeded]
     lines = header(snapshot, mode) if with_header else []
     lines += [line(p) for p in sorted(packages, key=lambda p: p.name)]
     return "\n".join(lines) + "\n"

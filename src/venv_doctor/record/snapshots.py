@@ -45,11 +45,44 @@ def take(
     venv: Venv, verify: bool = True, at: datetime | None = None
 ) -> tuple[Snapshot, tuple[str, ...]]:
     """Read the venv's distributions from disk (healthy or broken); warnings name files."""
-    contents = distributions.read(venv.site_packages, verify=verify)
+    contents = distributions.read(venv.site_packages, verify=verify, bundled=bundled_wheels(venv))
     snapshot = Snapshot(
         venv.path, at or state.now(), python_version(venv), contents.packages, "disk"
     )
     return snapshot, contents.warnings
+
+
+def base_interpreter(venv: Venv) -> str | None:
+    """The interpreter file the venv runs on, as its link names it (None for a copy:
+    then pyvenv.cfg's ``home`` directory stands in)."""
+    main = venv.main_python
+    if main is not None:
+        outside = [h for h in main.chain.hops if h.parent != venv.path / "bin"]
+        if outside:
+            return str(outside[0])
+    return venv.cfg.home if venv.cfg is not None and venv.cfg.home else None
+
+
+def base_prefixes(venv: Venv) -> list[Path]:
+    """Where the venv's base installation may be: the real interpreter's prefix,
+    virtualenv's ``base-prefix``, the directory above pyvenv.cfg's ``home``."""
+    out = []
+    main = venv.main_python
+    if main is not None and main.chain.resolved is not None:
+        out.append(main.chain.resolved.parent.parent)
+    if venv.cfg is not None:
+        if base := venv.cfg.get("base-prefix"):
+            out.append(Path(base))
+        if venv.cfg.home:
+            out.append(Path(venv.cfg.home).parent)
+    return out
+
+
+def bundled_wheels(venv: Venv) -> dict[str, str]:
+    """The seed wheels the venv's base interpreter bundles (what ensurepip put there)."""
+    if not venv.lib_minors:
+        return {}
+    return distributions.bundled_wheels(base_prefixes(venv), venv.lib_minors[-1])
 
 
 def stored_form(snapshot: Snapshot, config: Config) -> Snapshot:
@@ -95,6 +128,7 @@ def _record(
                 python_version=python_version(venv),
                 status=statuses.get(venv.path),
                 fingerprint=fp,
+                base=base_interpreter(venv),
             )
         )
     with db.transaction():

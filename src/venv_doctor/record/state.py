@@ -68,6 +68,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         "CREATE INDEX events_by_venv ON events (venv_path, at)",
     ),
+    # the interpreter a venv ran on when last seen: a venv that vanished while it is
+    # still installed was removed on purpose; one that vanished with it is broken
+    ("ALTER TABLE venvs ADD COLUMN base TEXT",),
 ]
 
 
@@ -88,6 +91,7 @@ class VenvRecord:
     last_seen: datetime
     last_status: str | None
     fingerprint: str | None = None
+    base: str | None = None  # the interpreter it ran on when last seen
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,11 @@ class Sighting:
     python_version: str | None
     status: str | None = None
     fingerprint: str | None = None
+    base: str | None = None
 
     @property
-    def tail(self) -> tuple[str | None, str | None]:
-        return self.status, self.fingerprint
+    def tail(self) -> tuple[str | None, str | None, str | None]:
+        return self.status, self.fingerprint, self.base
 
 
 @dataclass(frozen=True)
@@ -313,15 +318,24 @@ def using(dirs: AppDirs, action: Callable[[Database], T]) -> tuple[T, tuple[str,
 
 
 def _venv_record(row: sqlite3.Row | tuple[Any, ...]) -> VenvRecord:
-    path, name, store, creator, version, first, last, status, fp = row
+    path, name, store, creator, version, first, last, status, fp, base = row
     return VenvRecord(
-        Path(path), name, store, creator, version, _parse_ts(first), _parse_ts(last), status, fp
+        Path(path),
+        name,
+        store,
+        creator,
+        version,
+        _parse_ts(first),
+        _parse_ts(last),
+        status,
+        fp,
+        base,
     )
 
 
 _SELECT_VENVS = (
     "SELECT path, name, store, creator, python_version, first_seen, last_seen, last_status, "
-    "fingerprint FROM venvs"
+    "fingerprint, base FROM venvs"
 )
 
 
@@ -348,13 +362,14 @@ def fingerprints(db: Database) -> dict[str, str | None]:
 
 
 _UPSERT_VENV = """INSERT INTO venvs (path, name, store, creator, python_version, first_seen,
-        last_seen, last_status, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        last_seen, last_status, fingerprint, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (path) DO UPDATE SET
         name = excluded.name, store = excluded.store, creator = excluded.creator,
         python_version = coalesce(excluded.python_version, venvs.python_version),
         last_seen = excluded.last_seen,
         last_status = coalesce(excluded.last_status, venvs.last_status),
-        fingerprint = coalesce(excluded.fingerprint, venvs.fingerprint)"""
+        fingerprint = coalesce(excluded.fingerprint, venvs.fingerprint),
+        base = coalesce(excluded.base, venvs.base)"""
 
 
 def record_venvs(db: Database, sightings: Iterable[Sighting], at: datetime | None = None) -> int:

@@ -93,6 +93,9 @@ def _fallback(interpreters: Sequence[Interpreter], minor: str | None) -> Interpr
     return best_for(cpython3, max(cpython3, key=key).minor)
 
 
+GONE = frozenset({"venv-missing", "venv-removed"})  # the directory is gone: only a recreate
+
+
 def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     d: Diagnosis,
     interpreters: Sequence[Interpreter],
@@ -108,7 +111,7 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     """
     before = d.python.version or recorded_version
     codes = d.codes()
-    if "venv-missing" in codes:
+    if codes & GONE:
         if strategy == "relink":
             return Plan(
                 d, Action.NONE, "the venv is gone; a relink cannot bring it back", before=before

@@ -1,0 +1,145 @@
+"""Venvs made by the real owning tools (pipx, uv tool, virtualenvwrapper), broken,
+repaired or removed, then asked about with the owners' own commands. Offline: every
+tool installs from a local wheelhouse."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.owners import OFFLINE, Pipx, owner_wheels, virtualenvwrapper
+from tests.support import make_venv, run
+from tests.test_repair import fake_pyenv_version
+from venv_doctor.cli import run as cli
+
+
+@pytest.fixture(scope="module")
+def house(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
+    """The shared wheelhouse plus the owner scenarios' wheels."""
+    copy = tmp_path_factory.mktemp("owners") / "house"
+    shutil.copytree(wheelhouse, copy)
+    return owner_wheels(copy)
+
+
+@pytest.fixture
+def offline_house(house: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """venv-doctor's installers see only the local wheelhouse, as the tools do."""
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(house))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    for key, value in OFFLINE.items():
+        monkeypatch.setenv(key, value)
+    return house
+
+
+def check_json(
+    capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, list[dict[str, object]]]:
+    code = cli(["check", *args, "--json"])
+    return code, json.loads(capsys.readouterr().out)["venvs"]
+
+
+def repair_json(
+    capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, list[dict[str, object]]]:
+    code = cli(["repair", *args, "--json"])
+    return code, json.loads(capsys.readouterr().out)["results"]
+
+
+def test_pipx_app_whose_main_package_is_wheel_keeps_wheel_through_a_rebuild(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pipx install wheel`, then its Python goes: the rebuild onto another minor
+    must bring `wheel` back (it was installed seconds after the venv was made)."""
+    old = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.12", "3.12.1")
+    pipx = Pipx(isolated_home, offline_house)
+    venv = pipx.install(old, "wheel")
+    assert check_json(capsys)[0] == 0  # recorded while healthy
+    shutil.rmtree(old.parent.parent)  # pyenv uninstall 3.11.7
+
+    code, results = repair_json(capsys, "wheel", "--python", "3.12", "--yes")
+
+    assert code == 0, results
+    assert (results[0]["action"], results[0]["outcome"]) == ("rebuild", "repaired")
+    assert "(1 package)" in str(results[0]["message"])
+    assert run([venv / "bin" / "wheel"]).stdout.strip() == "wheel"
+    assert (venv / "lib" / "python3.12" / "site-packages" / "wheel.py").is_file()
+
+
+def test_pipx_uninstall_is_a_removal_not_breakage(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    python = fake_pyenv_version("3.12", "3.12.1")
+    pipx = Pipx(isolated_home, offline_house)
+    venv = pipx.install(python, "tinytop")
+    assert check_json(capsys)[0] == 0
+    pipx("uninstall", "tinytop")
+    assert not venv.exists()
+
+    code, venvs = check_json(capsys)
+
+    assert code == 0
+    (entry,) = venvs
+    assert (entry["path"], entry["status"]) == (str(venv), "removed")
+    assert [f["code"] for f in entry["findings"]] == ["venv-removed"]  # type: ignore[union-attr]
+    assert cli(["history", "tinytop"]) == 0  # its history is kept
+    assert "tinytop" in capsys.readouterr().out
+
+
+def test_rmvirtualenv_is_removed_and_repair_by_name_recreates_it(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    python = fake_pyenv_version("3.12", "3.12.1")
+    workon = isolated_home / ".virtualenvs"
+    virtualenvwrapper(workon, python, "mkvirtualenv -q proj >/dev/null")
+    venv = workon / "proj"
+    run(
+        [
+            venv / "bin" / "python",
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--find-links",
+            offline_house,
+            "tinytop",
+        ],
+        env=OFFLINE,
+    )
+    assert check_json(capsys)[0] == 0
+    virtualenvwrapper(workon, python, "rmvirtualenv proj >/dev/null")
+    assert not venv.exists()
+
+    code, venvs = check_json(capsys)
+    assert (code, venvs[0]["status"]) == (0, "removed")
+
+    code, results = repair_json(capsys, "proj", "--yes")
+
+    assert code == 0, results
+    assert (results[0]["action"], results[0]["outcome"]) == ("recreate", "repaired")
+    assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+    listed = virtualenvwrapper(workon, python, "lsvirtualenv -b")
+    assert listed.split() == ["proj"]
+
+
+def test_a_venv_that_vanished_with_its_interpreter_stays_broken(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    python = fake_pyenv_version("3.11", "3.11.7")
+    workon = isolated_home / ".virtualenvs"
+    # the stdlib venv keeps the pyenv path (virtualenv would record the real binary
+    # the fake pyenv version links to, which stays)
+    make_venv(python, workon / "gone")
+    assert check_json(capsys)[0] == 0
+    shutil.rmtree(workon / "gone")
+    shutil.rmtree(python.parent.parent)
+
+    code, venvs = check_json(capsys)
+
+    assert (code, venvs[0]["status"]) == (1, "broken")
+    assert [f["code"] for f in venvs[0]["findings"]] == ["venv-missing"]  # type: ignore[union-attr]
