@@ -153,7 +153,7 @@ def test_exit_1_when_unknown(capsys: pytest.CaptureFixture[str], wrapper_store: 
     (venv / "pyvenv.cfg").mkdir()
     code, data = cli_json(capsys, "check")
     assert code == 1
-    assert data["summary"] == {"healthy": 0, "degraded": 0, "broken": 0, "unknown": 1}
+    assert data["summary"] == {"healthy": 0, "degraded": 0, "broken": 0, "unknown": 1, "removed": 0}
     assert data["venvs"][0]["findings"][0]["code"] == "cfg-unreadable"
 
 
