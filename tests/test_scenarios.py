@@ -100,7 +100,13 @@ def test_two_hundred_venvs_four_broken(
 
     code, before = check_json(capsys)
     assert code == 0
-    assert before["summary"] == {"healthy": 197, "degraded": 3, "broken": 0, "unknown": 0, "removed": 0}
+    assert before["summary"] == {
+        "healthy": 197,
+        "degraded": 3,
+        "broken": 0,
+        "unknown": 0,
+        "removed": 0,
+    }
 
     homebrew.upgrade("3.12", "3.12.1", "3.12.2")
     FakePyenv(tmp_path / "pyenv").uninstall("3.11.7")
@@ -108,7 +114,13 @@ def test_two_hundred_venvs_four_broken(
     with no_processes():
         code, report = check_json(capsys)
     assert code == 1
-    assert report["summary"] == {"healthy": 196, "degraded": 0, "broken": 4, "unknown": 0, "removed": 0}
+    assert report["summary"] == {
+        "healthy": 196,
+        "degraded": 0,
+        "broken": 4,
+        "unknown": 0,
+        "removed": 0,
+    }
     venvs = report["venvs"]
     assert isinstance(venvs, list)
     assert len(venvs) == TOTAL
