@@ -29,7 +29,7 @@ def test_the_plan_reads_the_cure_table() -> None:
     assert {c for c, cure in CURES.items() if cure is Cure.REBUILD} == REBUILD_ONLY
     assert Code.INTERPRETER_DANGLING in RELINKABLE
     assert Code.VERSION_MISMATCH in REBUILD_ONLY
-    assert cured_by(Cure.RECREATE) == {Code.VENV_MISSING}
+    assert cured_by(Cure.RECREATE) == {Code.VENV_MISSING, Code.VENV_REMOVED}
     assert Code.CFG_GARBAGE not in cured_by(Cure.RELINK, Cure.REBUILD, Cure.RECREATE)
 
 
