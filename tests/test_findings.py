@@ -51,5 +51,5 @@ def test_a_finding_serialises_its_code_as_plain_text() -> None:
 
 def test_status_counts_name_every_status_and_skip_unknown_text() -> None:
     counts = status_counts([Status.BROKEN, "broken", "healthy", "gone", None])
-    assert counts == {"healthy": 1, "degraded": 0, "broken": 2, "unknown": 0}
+    assert counts == {"healthy": 1, "degraded": 0, "broken": 2, "unknown": 0, "removed": 0}
     assert list(counts) == [s.value for s in Status]
