@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from venv_doctor import paths
-from venv_doctor.diagnose.scan import Context
+from venv_doctor.context import Context
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import atomic_write
 from venv_doctor.notify.bus import session_bus
