@@ -9,11 +9,13 @@ import click
 
 from venv_doctor import render
 from venv_doctor.cli.base import echo_json, get_context, json_option
-from venv_doctor.diagnose.scan import Context, all_locations, read_venvs
+from venv_doctor.context import Context
+from venv_doctor.diagnose.scan import read_venvs
 from venv_doctor.errors import ExitCode, UsageError
 from venv_doctor.interpreters.inventory import Interpreter, inventory
 from venv_doctor.interpreters.usage import Usage, dependents, usage
 from venv_doctor.model.venv import Venv
+from venv_doctor.targets import all_locations
 
 
 def _as_dict(i: Interpreter) -> dict[str, str]:

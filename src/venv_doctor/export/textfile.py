@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Diagnosis
-from venv_doctor.diagnose.scan import Context
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.export import prometheus
 from venv_doctor.interpreters.inventory import inventory
