@@ -48,8 +48,15 @@ def owner_wheels(house: Path) -> Path:
         requires=["tinyleaf", 'tinyextra; extra == "d"'],
         console_scripts={"tinyblack": "tinyblack:main"},
     )
-    # blackd's pattern: a second top-level module that imports the extra's distribution
-    _add_module(house / "tinyblack-24.1.0-py3-none-any.whl", "tinyblackd.py", "import tinyextra\n")
+    # blackd's pattern: a second top-level module that needs the extra's distribution and
+    # says so in an ImportError of its own, raised `from None`
+    blackd = (
+        "try:\n"
+        "    import tinyextra\n"
+        "except ImportError as ie:\n"
+        "    raise ImportError(f'tinyextra is not installed: {ie}. Install tinyblack[d]') from None\n"
+    )
+    _add_module(house / "tinyblack-24.1.0-py3-none-any.whl", "tinyblackd.py", blackd)
     return house
 
 

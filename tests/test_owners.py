@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.owners import OFFLINE, Pipx, owner_wheels, virtualenvwrapper
-from tests.support import make_venv, run
+from tests.support import make_venv, pip_install, run
 from tests.test_repair import fake_pyenv_version
 from venv_doctor.cli import run as cli
 
@@ -143,3 +143,23 @@ def test_a_venv_that_vanished_with_its_interpreter_stays_broken(
 
     assert (code, venvs[0]["status"]) == (1, "broken")
     assert [f["code"] for f in venvs[0]["findings"]] == ["venv-missing"]  # type: ignore[union-attr]
+
+
+def test_a_module_that_needs_an_absent_extra_is_a_note_not_a_failed_rebuild(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """black's blackd without black[d]: the old venv could not import it either."""
+    old = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.12", "3.12.1")
+    venv = make_venv(old, isolated_home / ".virtualenvs" / "fmt")
+    pip_install(venv, offline_house, "tinyblack")
+    assert check_json(capsys)[0] == 0
+    shutil.rmtree(old.parent.parent)
+
+    code, results = repair_json(capsys, "fmt", "--python", "3.12", "--yes")
+
+    assert code == 0, results
+    assert results[0]["outcome"] == "repaired"
+    (note,) = results[0]["notes"]  # type: ignore[misc]
+    assert note.startswith("tinyblackd does not import without tinyextra")
+    assert run([venv / "bin" / "tinyblack"]).stdout.strip() == "tinyblack"

@@ -262,6 +262,33 @@ def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
     return _unique(out)
 
 
+def _library_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+    """A copied binary whose libpython / Python framework is gone (it exits 127)."""
+    from venv_doctor.model import libraries
+
+    out = []
+    for py in roots:
+        if not py.is_copy:
+            continue
+        binary = venv.path / "bin" / py.name
+        try:
+            missing = libraries.missing_python_libraries(binary, libraries.read_needs(binary))
+        except (OSError, libraries.NotABinary):
+            continue  # a script or a damaged file: the probe (--deep) tells
+        if missing:
+            out.append(
+                Finding(
+                    Code.INTERPRETER_LIBRARY_MISSING,
+                    E,
+                    f"bin/{py.name} is a copy that needs {', '.join(missing)}, which no longer "
+                    f"exists where it looks ({guess_cause(venv.cfg.home + '/' if venv.cfg and venv.cfg.home else binary)})",
+                    repair_hint(venv.location),
+                )
+            )
+            break  # one copy tells for all: they are the same binary
+    return out
+
+
 def _cellar_finding(venv: Venv, what: str) -> Finding:
     return Finding(
         Code.CELLAR_PINNED,
@@ -343,10 +370,16 @@ def _names(names: list[str]) -> str:
     return shown + (f", +{len(names) - 4} more" if len(names) > 4 else "")
 
 
+# static findings that already say why the interpreter cannot start
+_CANNOT_START = frozenset(
+    {Code.INTERPRETER_DANGLING, Code.INTERPRETER_LOOP, Code.INTERPRETER_LIBRARY_MISSING}
+)
+
+
 def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> list[Finding]:
     out = []
     if not probe.started:
-        if not any(f.code in (Code.INTERPRETER_DANGLING, Code.INTERPRETER_LOOP) for f in static):
+        if not any(f.code in _CANNOT_START for f in static):
             out.append(
                 Finding(
                     Code.INTERPRETER_FAILS,
@@ -442,7 +475,8 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
         return _result(venv, [finding], None)
     roots = _root_links(venv)
     findings = _cfg_findings(venv) + _link_findings(venv, roots)
-    findings += _home_findings(venv, roots) + _version_findings(venv, roots)
+    findings += _home_findings(venv, roots) + _library_findings(venv, roots)
+    findings += _version_findings(venv, roots)
     findings += _site_findings(venv) + _script_findings(venv)
     if probe is not None:
         findings = _adjust_for_probe(findings, probe) + _probe_findings(venv, probe, findings)

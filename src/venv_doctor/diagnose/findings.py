@@ -43,6 +43,7 @@ class Code(enum.StrEnum):
     INTERPRETER_DANGLING = "interpreter-dangling"
     INTERPRETER_LOOP = "interpreter-loop"
     INTERPRETER_FAILS = "interpreter-fails"
+    INTERPRETER_LIBRARY_MISSING = "interpreter-library-missing"
     HOME_MISSING = "home-missing"
     CELLAR_PINNED = "cellar-pinned"
     # versions
@@ -86,6 +87,7 @@ CURES: Mapping[Code, Cure] = MappingProxyType(
         Code.INTERPRETER_DANGLING: Cure.RELINK,
         Code.INTERPRETER_LOOP: Cure.RELINK,
         Code.INTERPRETER_FAILS: Cure.RELINK,
+        Code.INTERPRETER_LIBRARY_MISSING: Cure.RELINK,
         Code.HOME_MISSING: Cure.RELINK,
         Code.CELLAR_PINNED: Cure.RELINK,
         Code.MINOR_MISMATCH: Cure.RELINK,

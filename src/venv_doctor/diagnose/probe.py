@@ -37,6 +37,7 @@ class ProbeResult:
     site_paths: tuple[str, ...] = ()
     error_line: str = ""
     expected_site: tuple[str, ...] = ()
+    more: tuple[str, ...] = ()  # what a ``then`` script printed after the probe line
 
     @property
     def minor(self) -> str | None:
@@ -80,20 +81,27 @@ def _why_not(cmd: list[str], exc: CommandError) -> str:
 
 
 def probe(
-    python: Path, expected_site: Iterable[Path] = (), timeout: float = DEFAULT_TIMEOUT
+    python: Path,
+    expected_site: Iterable[Path] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    then: str = "",
+    args: Iterable[str] = (),
 ) -> ProbeResult:
+    """Start ``python`` once; ``then`` is more code to run in the same start (with
+    ``args`` as ``sys.argv[1:]``), its output lines returned as ``more``."""
     site = tuple(str(p) for p in expected_site)
-    cmd = [str(python), "-E", "-s", "-c", PROBE]
+    cmd = [str(python), "-E", "-s", "-c", PROBE + then, *args]
     try:
         done = runner.run(cmd, timeout=timeout)
     except CommandError as exc:
         return ProbeResult(False, None, error_line=_why_not(cmd, exc), expected_site=site)
-    for line in done.stdout.splitlines():
+    lines = done.stdout.splitlines()
+    for number, line in enumerate(lines):
         if line.startswith(MARK + "|") and done.ok:
             _, version, prefix, *paths = line.split("|")
-            return ProbeResult(
-                True, 0, version, prefix, tuple(p for p in paths if p), expected_site=site
-            )
+            more = tuple(lines[number + 1 :])
+            sites = tuple(p for p in paths if p)
+            return ProbeResult(True, 0, version, prefix, sites, expected_site=site, more=more)
     return ProbeResult(
         False,
         done.returncode,

@@ -91,6 +91,7 @@ def requirements_for(ctx: Context, path: Path) -> Requirements | None:
         text=requirements.render(found.snapshot, requirements.Mode.EXACT),
         expected=frozenset((p.name, p.version) for p in chosen if p.kind != "editable"),
         had_pip=any(p.name == "pip" for p in found.snapshot.packages),
+        editable=frozenset(p.name for p in chosen if p.kind == "editable"),
     )
 
 

@@ -35,6 +35,7 @@ class Requirements:
     text: str
     expected: frozenset[tuple[str, str]]
     had_pip: bool = False
+    editable: frozenset[str] = frozenset()  # names installed editable (no version to expect)
 
 
 class Mode(enum.StrEnum):

@@ -10,22 +10,23 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from venv_doctor.context import Context
 from venv_doctor.diagnose.diagnosis import diagnose
-from venv_doctor.diagnose.findings import Cure, Diagnosis, Severity, Status, cured_by
+from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.install import installers
-from venv_doctor.model.venv import Venv, load
+from venv_doctor.model.venv import load
 from venv_doctor.record.requirements import Requirements
-from venv_doctor.repair import locks, rebuild, relink
+from venv_doctor.repair import locks, rebuild, relink, verify
 from venv_doctor.repair.backups import Backup
 from venv_doctor.repair.journal import Journal, open_journal
 from venv_doctor.repair.plan import Action, Plan
+from venv_doctor.repair.verify import load_at
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, str], None]  # (venv name, step)
@@ -58,6 +59,7 @@ class RepairResult:
             "python": {"before": self.before, "after": self.after},
             "backup": str(self.backup) if self.backup else None,
             "carried_over": list(self.carried_over),
+            "notes": list(self.notes),
         }
 
 
@@ -100,30 +102,11 @@ def recover(ctx: Context) -> list[str]:
 
 
 def healthy_after(path: Path, deep: bool = True) -> str | None:
-    """None when nothing a repair is meant to cure is left at ``path``.
-
-    Errors fail it, and so do the warnings a relink or rebuild cures (a Cellar
-    pin, a foreign shebang); a warning no repair touches (stray lines in
-    pyvenv.cfg) was there before and is not the repair's failure.
-    """
+    """None when nothing a repair is meant to cure is left at ``path`` (``deep``:
+    with the interpreter started once)."""
     venv = load_at(path)
     result = probe(path / "bin" / "python", venv.site_packages) if deep and venv.pythons else None
-    d = diagnose(venv, result)
-    cured = cured_by(Cure.RELINK, Cure.REBUILD)
-    left = [
-        f
-        for f in d.findings
-        if f.severity is Severity.ERROR or (f.code in cured and f.severity is Severity.WARNING)
-    ]
-    if not left and d.status is not Status.UNKNOWN:
-        return None
-    return "; ".join(f"{f.code}: {f.message}" for f in left) or d.status.value
-
-
-def load_at(path: Path) -> Venv:
-    from venv_doctor.model.venv import Location
-
-    return load(Location(path.name, path, "repair"))
+    return verify.left_to_cure(venv, result)
 
 
 Replan = Callable[[Diagnosis], Plan]
@@ -220,7 +203,10 @@ def _steps(
     options: installers.VenvOptions,
     installer: installers.Installer,
     say: Progress,
+    env: Mapping[str, str],
+    notes: list[str],
 ) -> rebuild.RebuildSteps:
+    """The effects of one rebuild; what verification notes goes into ``notes``."""
     target, name = plan.chosen, plan.diagnosis.name
 
     def create(path: Path) -> None:
@@ -231,11 +217,13 @@ def _steps(
     def install(path: Path) -> None:
         installer.install(path, req_file, on_progress=lambda message: say(name, message))
 
-    def verify(path: Path) -> str | None:
+    def check(path: Path) -> str | None:
         say(name, "verifying")
-        return verify_rebuilt(path, reqs.expected)
+        done = verify.verify_rebuilt(path, reqs.expected, reqs.editable, env)
+        notes.extend(done.notes)
+        return done.problem
 
-    return rebuild.RebuildSteps(create=create, install=install, verify=verify)
+    return rebuild.RebuildSteps(create=create, install=install, verify=check)
 
 
 def _rebuild(
@@ -254,7 +242,8 @@ def _rebuild(
     with tempfile.TemporaryDirectory(prefix="venv-doctor-") as tmp:
         req_file = Path(tmp) / "requirements.txt"
         req_file.write_text(reqs.text, encoding="utf-8")
-        steps = _steps(plan, reqs, req_file, options, installer, say)
+        verified: list[str] = []
+        steps = _steps(plan, reqs, req_file, options, installer, say, ctx.env, verified)
         try:
             if recreating:
                 where = recreate_path(ctx, plan)
@@ -264,12 +253,13 @@ def _rebuild(
                 message = f"recreated from its snapshot with Python {target.version}"
                 if where != path:
                     message += f" at {where}"
-                return _result(plan, "repaired", message, notes=note)
+                return _result(plan, "repaired", message, notes=(*note, *verified))
             with open_journal(ctx) as journal:
                 done = rebuild.rebuild(path, ctx.dirs.backups, journal, steps)
         except VenvDoctorError as exc:
             return _result(plan, "failed", exc.message)
-    notes = tuple(f"kept the new {x}; the old one is in the backup" for x in done.kept_new)
+    notes = tuple(verified)
+    notes += tuple(f"kept the new {x}; the old one is in the backup" for x in done.kept_new)
     notes += tuple(f"{x} was edited; your version is in the backup" for x in done.edited_activate)
     count = len(reqs.expected)
     message = f"rebuilt with Python {target.version} ({count} package{'' if count == 1 else 's'})"
@@ -313,57 +303,6 @@ def _link_pyenv_env(ctx: Context, name: str, where: Path) -> tuple[str, ...]:
         return ()
     link.symlink_to(where)
     return (f"{link} now points to {where}",)
-
-
-IMPORT_CHECK = """
-import importlib, sys
-bad = []
-for name in sys.argv[1:]:
-    try:
-        importlib.import_module(name)
-    except Exception as exc:
-        bad.append('%s (%s: %s)' % (name, type(exc).__name__, exc))
-print('\\n'.join(bad))
-"""
-
-
-def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | None:
-    """Healthy (deep), every expected distribution present, every top-level name imports."""
-    problem = healthy_after(path)
-    if problem:
-        return problem
-    from venv_doctor import runner
-    from venv_doctor.model import distributions
-
-    venv = load_at(path)
-    have = {(p.name, p.version) for p in distributions.read(venv.site_packages).packages}
-    missing = sorted(f"{n}=={v}" for n, v in expected - have)
-    if missing:
-        return "not installed: " + ", ".join(missing)
-    modules = sorted(top_level_modules(venv.site_packages))
-    if not modules:
-        return None
-    done = runner.run([path / "bin" / "python", "-c", IMPORT_CHECK, *modules], timeout=300)
-    failures = done.stdout.strip()
-    return f"cannot import: {failures}" if failures or not done.ok else None
-
-
-SKIP_MODULES = frozenset({"pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel"})
-
-
-def top_level_modules(site_packages: tuple[Path, ...]) -> set[str]:
-    """Importable top-level names the installed distributions put in site-packages."""
-    names: set[str] = set()
-    for site in site_packages:
-        for record in site.glob("*.dist-info/RECORD"):
-            for line in record.read_text(encoding="utf-8", errors="replace").splitlines():
-                first = line.split(",", 1)[0].split("/", 1)
-                top = first[0]
-                if len(first) == 2 and (site / top / "__init__.py").is_file():
-                    names.add(top)
-                elif len(first) == 1 and top.endswith(".py"):
-                    names.add(top[:-3])
-    return {n for n in names if n.isidentifier() and n not in SKIP_MODULES}
 
 
 def restore(ctx: Context, journal: Journal, backup: Backup) -> Path | None:

@@ -1,0 +1,225 @@
+"""Verifying a rebuilt venv: it can do what the old one could.
+
+Checked, in this order, with one start of the new interpreter:
+
+- nothing a repair cures is left (the static diagnosis);
+- the interpreter starts, runs the right minor and sees its site-packages;
+- the installed (name, version) set is the expected one: nothing missing, nothing
+  extra (what the new venv's creator seeded aside);
+- every console script an installed distribution declares is in ``bin/`` and
+  starts this venv's interpreter;
+- the dependencies agree (``uv pip check``, else ``pip check``);
+- every top-level module imports, unless it fails only for lack of a
+  distribution no installed one provides: the old venv lacked it too (an
+  optional extra, like black's ``blackd`` without ``black[d]``). That is a note.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from venv_doctor import runner
+from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.diagnose.findings import Cure, Severity, Status, cured_by
+from venv_doctor.diagnose.probe import ProbeResult, probe
+from venv_doctor.install.tools import find_uv
+from venv_doctor.model import distributions
+from venv_doctor.model.venv import Location, Venv, load
+from venv_doctor.record.snapshots import bundled_wheels
+
+CHECK_TIMEOUT = 300.0
+FAIL = "VENV-DOCTOR-IMPORT"
+# Runs after the probe line, on Python 2.7 to 3.13: one line per module that fails,
+# naming the module it lacked when the failure (or what caused it) is a missing module.
+IMPORTS = (
+    "\nimport importlib\n"
+    "def _missing(exc):\n"
+    "    seen = 0\n"
+    "    while exc is not None and seen < 10:\n"
+    "        name = getattr(exc, 'name', None)\n"
+    "        text = str(exc)\n"
+    "        if not name and isinstance(exc, ImportError) and text.startswith('No module named '):\n"
+    "            name = text[len('No module named '):].strip(\"'\")\n"
+    "        if name:\n"
+    "            return name\n"
+    "        exc = exc.__cause__ or exc.__context__ if hasattr(exc, '__cause__') else None\n"
+    "        seen += 1\n"
+    "    return ''\n"
+    "for _name in sys.argv[1:]:\n"
+    "    try:\n"
+    "        importlib.import_module(_name)\n"
+    "    except BaseException as _exc:\n"
+    "        _line = '%s: %s' % (type(_exc).__name__, _exc)\n"
+    f"        sys.stdout.write('{FAIL}|%s|%s|%s\\n' % (_name, _missing(_exc), "
+    "_line.replace('\\n', ' ')))\n"
+)
+SKIP_MODULES = frozenset({"pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel"})
+
+
+@dataclass(frozen=True)
+class Verification:
+    problem: str | None  # None: verified
+    notes: tuple[str, ...] = ()
+
+
+def load_at(path: Path) -> Venv:
+    return load(Location(path.name, path, "repair"))
+
+
+def left_to_cure(venv: Venv, result: ProbeResult | None = None) -> str | None:
+    """None when nothing a repair is meant to cure is left in ``venv``.
+
+    Errors fail it, and so do the warnings a relink or rebuild cures (a Cellar
+    pin, a foreign shebang); a warning no repair touches (stray lines in
+    pyvenv.cfg) was there before and is not the repair's failure.
+    """
+    d = diagnose(venv, result)
+    cured = cured_by(Cure.RELINK, Cure.REBUILD)
+    left = [
+        f
+        for f in d.findings
+        if f.severity is Severity.ERROR or (f.code in cured and f.severity is Severity.WARNING)
+    ]
+    if not left and d.status is not Status.UNKNOWN:
+        return None
+    return "; ".join(f"{f.code}: {f.message}" for f in left) or d.status.value
+
+
+def verify_rebuilt(
+    path: Path,
+    expected: frozenset[tuple[str, str]],
+    editable: frozenset[str] = frozenset(),
+    env: Mapping[str, str] | None = None,
+) -> Verification:
+    """Whether the venv at ``path`` can do what the old one could (see the module)."""
+    venv = load_at(path)
+    contents = distributions.read(venv.site_packages, bundled=bundled_wheels(venv))
+    problem = (
+        left_to_cure(venv)
+        or _contents_problem(contents.packages, expected, editable)
+        or _scripts_problem(venv)
+    )
+    if problem:
+        return Verification(problem)
+    provided = top_level_modules(venv.site_packages)
+    main = venv.main_python.name if venv.main_python else "python"
+    started = probe(
+        path / "bin" / main,
+        venv.site_packages,
+        CHECK_TIMEOUT,
+        then=IMPORTS,
+        args=sorted(provided - SKIP_MODULES),
+    )
+    problem = left_to_cure(venv, started) or _dependencies_problem(path, contents.packages, env)
+    if problem:
+        return Verification(problem)
+    failures, notes = _imports(started.more, provided)
+    return Verification("cannot import: " + "; ".join(failures) if failures else None, notes)
+
+
+def _contents_problem(
+    packages: Iterable[distributions.Package],
+    expected: frozenset[tuple[str, str]],
+    editable: frozenset[str],
+) -> str | None:
+    have = {(p.name, p.version) for p in packages if not p.seeded and p.kind != "editable"}
+    missing = sorted(f"{n}=={v}" for n, v in expected - have)
+    if missing:
+        return "not installed: " + ", ".join(missing)
+    extra = sorted(f"{n}=={v}" for n, v in have - expected if n not in editable)
+    if extra:
+        return "installed, but not in the old venv: " + ", ".join(extra)
+    return None
+
+
+def console_scripts(site_packages: Iterable[Path]) -> dict[str, str]:
+    """Script name -> distribution directory, from every ``entry_points.txt``."""
+    out: dict[str, str] = {}
+    for site in site_packages:
+        for entry_points in site.glob("*.dist-info/entry_points.txt"):
+            parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+            parser.optionxform = str  # type: ignore[assignment,method-assign]
+            try:
+                parser.read(entry_points, encoding="utf-8")
+            except (configparser.Error, UnicodeDecodeError):
+                continue
+            for section in ("console_scripts", "gui_scripts"):
+                if parser.has_section(section):
+                    out.update(dict.fromkeys(parser.options(section), entry_points.parent.name))
+    return out
+
+
+def _scripts_problem(venv: Venv) -> str | None:
+    """Every declared console script is in bin/ and starts this venv's interpreter."""
+    declared = console_scripts(venv.site_packages)
+    shebangs = {s.script.name: s.interpreter for s in venv.scripts}
+    bin_dir = venv.path / "bin"
+    missing = sorted(n for n in declared if not os.path.lexists(bin_dir / n))
+    if missing:
+        return "console scripts missing from bin/: " + ", ".join(missing)
+    elsewhere = sorted(
+        n
+        for n in declared
+        if n in shebangs and os.path.realpath(os.path.dirname(shebangs[n])) != str(bin_dir)
+    )
+    if elsewhere:
+        return "console scripts that start another interpreter: " + ", ".join(elsewhere)
+    return None
+
+
+def _dependencies_problem(
+    path: Path, packages: Iterable[distributions.Package], env: Mapping[str, str] | None
+) -> str | None:
+    """``uv pip check`` (no interpreter start of its own worth counting), else ``pip check``."""
+    python = path / "bin" / "python"
+    uv = find_uv(os.environ if env is None else env)
+    if uv is not None and not any(path.glob("lib/python2.*")):  # uv has no Python 2
+        args: list[str | Path] = [uv, "pip", "check", "--offline", "--python", python]
+    elif any(p.name == "pip" for p in packages):
+        args = [python, "-m", "pip", "check", "--disable-pip-version-check"]
+    else:
+        return None  # nothing to check with: the import check still runs
+    done = runner.run(args, timeout=CHECK_TIMEOUT)
+    if done.ok:
+        return None
+    lines = [ln for ln in (done.stdout + "\n" + done.stderr).splitlines() if ln.strip()]
+    return "dependencies do not agree: " + "; ".join(lines[-5:])
+
+
+def _imports(lines: Iterable[str], provided: set[str]) -> tuple[list[str], tuple[str, ...]]:
+    """Failures, and notes for modules that need a distribution nothing here provides."""
+    failures, notes = [], []
+    for line in lines:
+        if not line.startswith(FAIL + "|"):
+            continue
+        _, module, lacked, error = line.split("|", 3)
+        top = lacked.split(".", 1)[0]
+        if top and top not in provided and top != module:
+            notes.append(
+                f"{module} does not import without {top}, which no installed distribution "
+                "provides (nor did the old venv's: an optional extra?)"
+            )
+        else:
+            failures.append(f"{module} ({error})")
+    return failures, tuple(notes)
+
+
+def top_level_modules(site_packages: Iterable[Path]) -> set[str]:
+    """Importable top-level names the installed distributions put in site-packages."""
+    names: set[str] = set()
+    for site in site_packages:
+        for record in site.glob("*.dist-info/RECORD"):
+            for line in record.read_text(encoding="utf-8", errors="replace").splitlines():
+                first = line.split(",", 1)[0].split("/", 1)
+                top = first[0]
+                if len(first) == 2 and (site / top / "__init__.py").is_file():
+                    names.add(top)
+                elif len(first) == 1 and top.endswith(".py"):
+                    names.add(top[:-3])
+                elif len(first) == 1 and top.endswith(".so"):
+                    names.add(top.split(".", 1)[0])
+    return {n for n in names if n.isidentifier()}
