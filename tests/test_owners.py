@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,16 +37,12 @@ def offline_house(house: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return house
 
 
-def check_json(
-    capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, list[dict[str, object]]]:
+def check_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, Any]]]:
     code = cli(["check", *args, "--json"])
     return code, json.loads(capsys.readouterr().out)["venvs"]
 
 
-def repair_json(
-    capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, list[dict[str, object]]]:
+def repair_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, Any]]]:
     code = cli(["repair", *args, "--json"])
     return code, json.loads(capsys.readouterr().out)["results"]
 
@@ -86,7 +83,7 @@ def test_pipx_uninstall_is_a_removal_not_breakage(
     assert code == 0
     (entry,) = venvs
     assert (entry["path"], entry["status"]) == (str(venv), "removed")
-    assert [f["code"] for f in entry["findings"]] == ["venv-removed"]  # type: ignore[union-attr]
+    assert [f["code"] for f in entry["findings"]] == ["venv-removed"]
     assert cli(["history", "tinytop"]) == 0  # its history is kept
     assert "tinytop" in capsys.readouterr().out
 
@@ -142,7 +139,7 @@ def test_a_venv_that_vanished_with_its_interpreter_stays_broken(
     code, venvs = check_json(capsys)
 
     assert (code, venvs[0]["status"]) == (1, "broken")
-    assert [f["code"] for f in venvs[0]["findings"]] == ["venv-missing"]  # type: ignore[union-attr]
+    assert [f["code"] for f in venvs[0]["findings"]] == ["venv-missing"]
 
 
 def test_a_module_that_needs_an_absent_extra_is_a_note_not_a_failed_rebuild(
@@ -160,6 +157,6 @@ def test_a_module_that_needs_an_absent_extra_is_a_note_not_a_failed_rebuild(
 
     assert code == 0, results
     assert results[0]["outcome"] == "repaired"
-    (note,) = results[0]["notes"]  # type: ignore[misc]
+    (note,) = results[0]["notes"]
     assert note.startswith("tinyblackd does not import without tinyextra")
     assert run([venv / "bin" / "tinyblack"]).stdout.strip() == "tinyblack"
