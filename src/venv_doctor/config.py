@@ -30,6 +30,7 @@ class Config:
     repair_auto: str = "relink"
     installer: str = "auto"
     keep_backups_days: int = 14
+    allow_vendor_change: bool = False  # relink onto another vendor's Python without asking
     debounce_seconds: float = 2.0
     max_wait_seconds: float = 30.0
     scan_interval_hours: float = 6.0
@@ -79,6 +80,7 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "auto": (_one_of(AUTO_REPAIR_POLICIES), 'one of "off", "relink", "rebuild"'),
         "installer": (_one_of(INSTALLERS), 'one of "auto", "uv", "pip"'),
         "keep_backups_days": (_is_int, "a whole number of days, 0 or more"),
+        "allow_vendor_change": (_is_bool, "true or false"),
     },
     "watch": {
         "debounce_seconds": (_is_number, "a number of seconds from 0 to 1000000"),
@@ -174,6 +176,7 @@ def from_mapping(data: Mapping[str, Any], path: Path, home: Path) -> Config:
         repair_auto=get("repair", "auto", "relink"),
         installer=get("repair", "installer", "auto"),
         keep_backups_days=get("repair", "keep_backups_days", 14),
+        allow_vendor_change=get("repair", "allow_vendor_change", False),
         debounce_seconds=float(get("watch", "debounce_seconds", 2.0)),
         max_wait_seconds=float(get("watch", "max_wait_seconds", 30.0)),
         scan_interval_hours=float(get("scan", "interval_hours", 6.0)),

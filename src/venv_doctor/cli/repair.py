@@ -68,24 +68,27 @@ def _planner(ctx: Context, python: str | None, strategy: str) -> Callable[[Diagn
             strategy,
             # only a venv whose directory (and pyvenv.cfg) is gone needs the registry's word
             recorded_version=None if d.python.version else registry.recorded_version(ctx, d.path),
+            allow_vendor_change=ctx.config.allow_vendor_change,
         )
 
     return plan
 
 
 def _confirmed(plans: list[Plan], yes: bool, dry_run: bool) -> set[int]:
-    """Indexes of plans that may run: a rebuild or a minor change needs a yes."""
-    needs = [i for i, p in enumerate(plans) if p.action in CONFIRM or p.changes_minor]
+    """Indexes of plans that may run: a rebuild, a minor change or a relink onto
+    another vendor's (or an older) Python needs a yes."""
+    needs = [i for i, p in enumerate(plans) if p.action in CONFIRM or p.changes_minor or p.confirm]
     if yes or dry_run or not needs:
         return set(range(len(plans)))
     if not sys.stdin.isatty():
         return set(range(len(plans))) - set(needs)
     for i in needs:
         p = plans[i]
-        click.echo(
-            f"{p.diagnosis.name}: {p.action.value} with Python {p.after} ({p.reason})", err=True
-        )
-    ok = click.confirm(f"Rebuild {len(needs)} venv(s)? The old ones are kept as backups", err=True)
+        why = p.confirm or p.reason
+        click.echo(f"{p.diagnosis.name}: {p.action.value} with Python {p.after} ({why})", err=True)
+    ok = click.confirm(
+        f"Repair {len(needs)} venv(s) so? Rebuilt ones are kept as backups", err=True
+    )
     return set(range(len(plans))) if ok else set(range(len(plans))) - set(needs)
 
 
@@ -131,7 +134,7 @@ def _progress(total: int) -> Iterator[repair.Progress]:
     "--all",
     "all_",
     is_flag=True,
-    help="Every broken or degraded venv (and vanished ones with a snapshot).",
+    help="Every broken or degraded venv that is there (a vanished one only when named).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do rebuilds without asking.")
@@ -167,9 +170,10 @@ def repair_command(
     """Repair venvs: relink after a patch upgrade, rebuild after a minor upgrade
     or removal, recreate a vanished venv from its snapshot.
 
-    Relinks run without asking. A rebuild (or a change of minor version) asks
-    on a terminal unless --yes; without a terminal it is skipped. The old venv
-    is kept as a backup (`venv-doctor restore` puts it back).
+    Relinks onto the same kind of installation run without asking. A rebuild, a
+    change of minor version, or a relink onto another vendor's Python or an older
+    patch asks on a terminal unless --yes; without a terminal it is skipped. The
+    old venv is kept as a backup (`venv-doctor restore` puts it back).
     """
     ctx = get_context()
     planner = _planner(ctx, python, strategy)
@@ -266,7 +270,8 @@ def _run_one(
             plan.diagnosis.path,
             plan.action.value,
             "skipped",
-            "needs confirmation: run again with --yes",
+            f"needs confirmation{f' (it {plan.confirm})' if plan.confirm else ''}: "
+            "run again with --yes",
             plan.before,
             plan.after,
         ), False

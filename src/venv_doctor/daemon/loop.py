@@ -364,7 +364,12 @@ class Daemon:
                 if d.path.exists()
                 else []
             )
-            return plan_for(d, [*near, *inventory], registry.has_snapshot(self.ctx, d.path))
+            return plan_for(
+                d,
+                [*near, *inventory],
+                registry.has_snapshot(self.ctx, d.path),
+                allow_vendor_change=self.ctx.config.allow_vendor_change,
+            )
 
         return plan
 
@@ -376,7 +381,11 @@ class Daemon:
     ) -> VenvEvent | None:
         policy = self.ctx.config.repair_auto
         plan = planner(d)
-        if plan.action is Action.NONE or (policy == "relink" and plan.action is not Action.RELINK):
+        if (
+            plan.action is Action.NONE
+            or plan.confirm  # another vendor's Python: the user decides
+            or (policy == "relink" and plan.action is not Action.RELINK)
+        ):
             return None
         result = repair.execute(
             self.ctx,

@@ -135,9 +135,8 @@ def execute(
     through rebuilding) the venv since the first look.
     """
     if dry_run:
-        return _result(
-            plan, "planned" if plan.action is not Action.NONE else "skipped", plan.reason
-        )
+        why = plan.reason + (f" (needs a yes: it {plan.confirm})" if plan.confirm else "")
+        return _result(plan, "planned" if plan.action is not Action.NONE else "skipped", why)
     say = progress or (lambda name, step: None)
     path = plan.diagnosis.path
     try:

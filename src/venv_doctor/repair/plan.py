@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from venv_doctor.diagnose.findings import Code, Cure, Diagnosis, Status, cured_by
 from venv_doctor.interpreters.inventory import Interpreter, best_for, resolve_spec
+from venv_doctor.interpreters.layouts import InstallKind, installation_of
 from venv_doctor.model.pyvenv_cfg import minor_of
 
 
@@ -31,6 +32,7 @@ class Plan:
     target: Interpreter | None = None
     before: str | None = None  # the venv's Python version now
     after: str | None = None  # the version it will have
+    confirm: str | None = None  # why this relink needs a yes (another vendor, an older patch)
 
     @property
     def chosen(self) -> Interpreter:
@@ -74,8 +76,14 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     python: str | None = None,
     strategy: str = "auto",
     recorded_version: str | None = None,
+    allow_vendor_change: bool = False,
 ) -> Plan:
     """One venv's repair: the action, the interpreter and why.
+
+    A relink prefers an interpreter of the installation kind the venv was made
+    with (Homebrew to Homebrew, pyenv to pyenv, uv to uv); one onto another kind,
+    or onto an older patch release, carries ``confirm`` unless
+    ``allow_vendor_change`` (``[repair] allow_vendor_change``) or ``--python`` chose it.
 
     ``recorded_version`` is the Python version the state DB remembers, for a
     venv whose directory (and so its pyvenv.cfg) is gone.
@@ -111,12 +119,19 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
             else "nothing venv-doctor repairs: " + ", ".join(sorted(codes))
         )
         return Plan(d, Action.NONE, why, before=before)
-    same = wanted or (best_for(interpreters, minor) if minor else None)
+    same = wanted or (_same_vendor_first(d, interpreters, minor) if minor else None)
     if same and strategy != "rebuild" and not (codes & REBUILD_ONLY):
         if _already_linked(d, same) and not (codes - {Code.PATCH_CHANGED}):
             return Plan(d, Action.NONE, "healthy", before=before)
+        confirm = None if wanted or allow_vendor_change else _vendor_change(d, same, before)
         return Plan(
-            d, Action.RELINK, f"Python {same.minor} is at {same.path}", same, before, same.version
+            d,
+            Action.RELINK,
+            f"Python {same.minor} is at {same.path}",
+            same,
+            before,
+            same.version,
+            confirm,
         )
     if strategy == "relink":
         return Plan(
@@ -136,6 +151,36 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     if codes & REBUILD_ONLY and same:
         why = "its contents need reinstalling (" + ", ".join(sorted(codes & REBUILD_ONLY)) + ")"
     return Plan(d, Action.REBUILD, why, target, before, target.version)
+
+
+def _old_kind(d: Diagnosis) -> InstallKind | None:
+    """The kind of installation the venv was made with (pyvenv.cfg's ``home``)."""
+    if not d.python.home:
+        return None
+    kind = installation_of(d.python.home).kind
+    return None if kind is InstallKind.OTHER else kind
+
+
+def _same_vendor_first(
+    d: Diagnosis, interpreters: Sequence[Interpreter], minor: str
+) -> Interpreter | None:
+    kind = _old_kind(d)
+    if kind is not None:
+        same_kind = [i for i in interpreters if installation_of(i.path).kind is kind]
+        found = best_for(same_kind, minor)
+        if found is not None:
+            return found
+    return best_for(interpreters, minor)
+
+
+def _vendor_change(d: Diagnosis, target: Interpreter, before: str | None) -> str | None:
+    """Why relinking onto ``target`` is a change the user should agree to, if it is."""
+    kind, new = _old_kind(d), installation_of(target.path).kind
+    if kind is not None and new is not kind:
+        return f"moves the venv from a {kind.value} Python to a {new.value} one ({target.path})"
+    if before and before.count(".") == 2 and _numbers(target.version) < _numbers(before):
+        return f"goes back from Python {before} to the older {target.version}"
+    return None
 
 
 def _already_linked(d: Diagnosis, target: Interpreter) -> bool:

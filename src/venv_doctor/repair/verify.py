@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,8 @@ IMPORTS = (
     f"        sys.stdout.write('{FAIL}|%s|%s|%s\\n' % (_name, _missing(_exc), "
     "_line.replace('\\n', ' ')))\n"
 )
+# installers write these for the Python they run on, not the one in entry_points.txt
+VERSIONED_SCRIPT = re.compile(r"^(pip|easy_install)-?\d+(\.\d+)?$")
 SKIP_MODULES = frozenset({"pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel"})
 
 
@@ -155,7 +158,11 @@ def console_scripts(site_packages: Iterable[Path]) -> dict[str, str]:
 
 def _scripts_problem(venv: Venv) -> str | None:
     """Every declared console script is in bin/ and starts this venv's interpreter."""
-    declared = console_scripts(venv.site_packages)
+    declared = {
+        n: d
+        for n, d in console_scripts(venv.site_packages).items()
+        if not VERSIONED_SCRIPT.match(n)
+    }
     shebangs = {s.script.name: s.interpreter for s in venv.scripts}
     bin_dir = venv.path / "bin"
     missing = sorted(n for n in declared if not os.path.lexists(bin_dir / n))
