@@ -123,6 +123,7 @@ COMMAND_MODULES = (
     "notify",
     "service",
     "interpreters",
+    "hooks",
     "repair",
     "daemon",
 )
