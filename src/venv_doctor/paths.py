@@ -41,6 +41,12 @@ class AppDirs:
         return self.state / "backups"
 
     @property
+    def tmp(self) -> Path:
+        """Repairs' temp directories (their children's TMPDIR too): recovery removes
+        those of runs that died, so nothing is left in /tmp."""
+        return self.cache / "tmp"
+
+    @property
     def locks(self) -> Path:
         return self.state / "locks"
 

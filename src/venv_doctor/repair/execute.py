@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from venv_doctor import fsutil, runner
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis, Severity, Status
 from venv_doctor.diagnose.probe import probe
@@ -107,6 +107,7 @@ def open_journal(ctx: Context) -> Journal:
 
 def recover(ctx: Context) -> list[str]:
     """Finish interrupted rebuilds before anything else (every command, the daemon)."""
+    fsutil.remove_dead_temp_dirs(ctx.dirs.tmp)
     if not ctx.dirs.database.exists():
         return []
     journal = open_journal(ctx)
@@ -271,8 +272,8 @@ def _rebuild(
     installer = installers.choose_installer(ctx.config, ctx.env)
     recreating = plan.action is Action.RECREATE
     options = DEFAULT_OPTIONS if recreating else _options(path)
-    with tempfile.TemporaryDirectory(prefix="venv-doctor-") as tmp:
-        req_file = Path(tmp) / "requirements.txt"
+    with fsutil.run_temp_dir(ctx.dirs.tmp) as tmp, runner.temp_scope(tmp):
+        req_file = tmp / "requirements.txt"
         req_file.write_text(reqs.text, encoding="utf-8")
         steps = _steps(plan, reqs, req_file, options, installer, say)
         journal = open_journal(ctx)
@@ -351,7 +352,6 @@ def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | No
     problem = healthy_after(path)
     if problem:
         return problem
-    from venv_doctor import runner
     from venv_doctor.model import distributions
 
     venv = load_at(path)
