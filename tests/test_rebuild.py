@@ -13,12 +13,12 @@ import pytest
 
 from tests.support import make_venv, pip_install, real_python, run
 from venv_doctor.errors import VenvDoctorError
+from venv_doctor.repair.backups import backup_path
 from venv_doctor.repair.journal import STEPS, Journal
 from venv_doctor.repair.rebuild import (
     PAUSE_ENV,
     RebuildError,
     RebuildSteps,
-    backup_path,
     rebuild,
     recover,
 )

@@ -291,6 +291,7 @@ def _rebuild(
             return _result(plan, "failed", exc.message)
     notes = tuple(f"kept the new {x}; the old one is in the backup" for x in done.kept_new)
     notes += tuple(f"{x} was edited; your version is in the backup" for x in done.edited_activate)
+    notes += tuple(f"{x} is not a file or link; it stays in the backup" for x in done.uncopyable)
     count = len(reqs.expected)
     message = f"rebuilt with Python {target.version} ({count} package{'' if count == 1 else 's'})"
     return _result(

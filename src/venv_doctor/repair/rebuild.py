@@ -12,7 +12,6 @@ deleted, so at every instant one complete copy exists.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -21,13 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.fsutil import atomic_write, ensure_private_dir
+from venv_doctor.model.venv import is_venv_dir
 from venv_doctor.repair import carryover
+from venv_doctor.repair.backups import (
+    backup_path,
+    is_complete,
+    manifest_of,
+    mark_complete,
+    write_manifest,
+)
 from venv_doctor.repair.journal import STEPS, Entry, Journal
 from venv_doctor.repair.locks import LockedError, venv_lock
 from venv_doctor.runner import CANCEL
 
-MANIFEST = "venv-doctor-backup.json"
 PAUSE_ENV = "VENV_DOCTOR_TEST_PAUSE_AT"  # test hook: stop at a step so a test can kill us
 
 
@@ -50,6 +55,7 @@ class RebuildResult:
     carried_over: tuple[str, ...]
     kept_new: tuple[str, ...] = ()
     edited_activate: tuple[str, ...] = ()
+    uncopyable: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -62,31 +68,6 @@ def _checkpoint(journal: Journal, entry_id: int, step: str) -> None:
         # stand in for a long step: killable, and cancellable like a real subprocess
         if CANCEL.wait(3600):
             raise RebuildError(f"cancelled at step {step!r} (venv-doctor is stopping)")
-
-
-def backup_path(backups: Path, venv: Path, entry_hint: str) -> Path:
-    """A slot for the old venv on the same file system (``rename`` must not copy)."""
-    ensure_private_dir(backups)
-    name = f"{time.strftime('%Y%m%dT%H%M%S')}-{entry_hint}-{venv.name}"
-    if os.stat(backups).st_dev == os.stat(venv.parent).st_dev:
-        return _unused(backups, name)
-    # another file system: keep the backup beside the venv, hidden from store scans
-    return _unused(venv.parent, f".{venv.name}.venv-doctor-backup-{name}")
-
-
-def _unused(directory: Path, name: str) -> Path:
-    """``name`` in ``directory``, numbered when a backup of the same second is there
-    (a second rebuild within a second must not fail on the first one's backup)."""
-    slot, n = directory / name, 1
-    while os.path.lexists(slot) or os.path.lexists(slot.with_name(slot.name + ".json")):
-        n += 1
-        slot = directory / f"{name}-{n}"
-    return slot
-
-
-def _write_manifest(backup: Path, venv: Path, entry_id: int) -> None:
-    info = {"schema_version": 1, "venv": str(venv), "journal_id": entry_id, "at": time.time()}
-    atomic_write(backup.parent / f"{backup.name}.json", json.dumps(info) + "\n", mode=0o600)
 
 
 def _discard(path: Path, venv: Path) -> None:
@@ -108,9 +89,7 @@ def rollback(journal: Journal, entry: Entry, reason: str) -> None:
         if os.path.lexists(entry.venv):
             _discard(entry.venv, entry.venv)
         entry.backup.rename(entry.venv)
-    manifest = entry.backup.parent / f"{entry.backup.name}.json"
-    if manifest.exists():
-        manifest.unlink()
+    manifest_of(entry.backup).unlink(missing_ok=True)
     journal.finish(entry.id, "rolled_back", reason)
 
 
@@ -138,6 +117,8 @@ def _recover_one(journal: Journal, entry: Entry) -> str:
         return _recover_restore(journal, entry)
     if STEPS.index(entry.step) >= STEPS.index("verified"):
         journal.finish(entry.id, "committed", "recovered: the new venv had been verified")
+        if entry.backup.is_dir():
+            mark_complete(entry.backup)
         return "committed"
     rollback(journal, entry, f"recovered: interrupted at step {entry.step!r}")
     return "rolled_back"
@@ -152,7 +133,7 @@ def rebuild(
     entry = Entry(entry_id, venv, backup, action, "begin", time.time())
     try:
         _checkpoint(journal, entry_id, "moving")
-        _write_manifest(backup, venv, entry_id)
+        write_manifest(backup, venv, entry_id)
         venv.rename(backup)
         _checkpoint(journal, entry_id, "moved")
         return _build(venv, backup, journal, entry_id, steps)
@@ -175,14 +156,17 @@ def _build(
     steps.install(venv)
     _checkpoint(journal, entry_id, "carrying")
     carry = carryover.plan(backup, venv)
-    carried = carryover.apply(carry)
+    carried = carryover.apply(carry, backup, venv)
     _checkpoint(journal, entry_id, "verifying")
     problem = steps.verify(venv)
     if problem:
         raise RebuildError(f"the rebuilt venv does not verify: {problem}")
     _checkpoint(journal, entry_id, "verified")
     journal.finish(entry_id, "committed")
-    return RebuildResult(backup, tuple(carried), carry.kept_new, carry.edited_activate)
+    mark_complete(backup)  # last: from now on the backup is restorable
+    return RebuildResult(
+        backup, tuple(carried), carry.kept_new, carry.edited_activate, carry.uncopyable
+    )
 
 
 def recreate(venv: Path, journal: Journal, steps: RebuildSteps) -> None:
@@ -219,22 +203,32 @@ def restore(venv: Path, kept: Path, backups: Path, journal: Journal) -> Path | N
         if venv.exists()
         else venv.parent / f".{venv.name}.none"
     )
+    if not is_complete(kept) or not is_venv_dir(kept):
+        raise RebuildError(
+            f"{kept} is not a complete backup (a `gc` or a rebuild was cut short)",
+            hint="`venv-doctor restore TARGET --list` shows the complete ones",
+        )
     entry_id = journal.begin(venv, aside, "restore")
     _checkpoint(journal, entry_id, "moving")
     if venv.exists():
-        _write_manifest(aside, venv, entry_id)
+        write_manifest(aside, venv, entry_id)
         venv.rename(aside)
     _checkpoint(journal, entry_id, "moved")
     kept.rename(venv)
-    kept.parent.joinpath(f"{kept.name}.json").unlink(missing_ok=True)
+    manifest_of(kept).unlink(missing_ok=True)
     journal.finish(entry_id, "committed", f"restored from {kept}")
-    return aside if aside.exists() else None
+    if aside.exists():
+        mark_complete(aside)
+        return aside
+    return None
 
 
 def _recover_restore(journal: Journal, entry: Entry) -> str:
     """Both renames done: commit. Only the first: move the current venv back."""
     if os.path.lexists(entry.venv):
         journal.finish(entry.id, "committed", "recovered: the backup was already in place")
+        if entry.backup.is_dir():
+            mark_complete(entry.backup)
         return "committed"
     if entry.backup.exists():
         entry.backup.rename(entry.venv)
