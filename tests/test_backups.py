@@ -32,7 +32,7 @@ def rebuilt(tmp_path: Path, wheelhouse: Path) -> tuple[Journal, Path, Path]:
 
 
 def test_a_backup_is_listed_once_its_rebuild_committed(rebuilt: tuple[Journal, Path, Path]) -> None:
-    journal, venv, backup = rebuilt
+    journal, _venv, backup = rebuilt
     assert [b.path for b in backups.kept(journal)] == [backup]
     assert backups.only_copies(backups.kept(journal)[0]) == ()  # nothing only it holds
 
@@ -40,7 +40,7 @@ def test_a_backup_is_listed_once_its_rebuild_committed(rebuilt: tuple[Journal, P
 def test_gc_keeps_a_backup_holding_files_the_venv_lacks_unless_forced(
     rebuilt: tuple[Journal, Path, Path],
 ) -> None:
-    journal, venv, backup = rebuilt
+    journal, _venv, backup = rebuilt
     (backup / "notes.txt").write_text("only here\n")  # e.g. added after the rebuild
     dry = backups.prune(journal, 0, dry_run=True)
     assert [(b.path, files) for b, files in dry.holding] == [(backup, ("notes.txt",))]
