@@ -4,7 +4,6 @@ track's refusal, and the backup area on the venv's own file system."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from tests.test_rebuild import steps_for, tree_digest
 from venv_doctor.discover import tracking
 from venv_doctor.errors import UsageError
 from venv_doctor.paths import BACKUP_AREA_BESIDE
+from venv_doctor.record import state
 from venv_doctor.repair import backups
 from venv_doctor.repair.journal import Journal
 from venv_doctor.repair.rebuild import RebuildError, rebuild, restore
@@ -26,7 +26,7 @@ def rebuilt(tmp_path: Path, wheelhouse: Path) -> tuple[Journal, Path, Path]:
     """A venv rebuilt from 3.11 to 3.12 (its backup kept), a user file in the backup only."""
     venv = make_venv(real_python("3.11"), tmp_path / "store" / "proj")
     pip_install(venv, wheelhouse, "tinytop==3.0.0")
-    journal = Journal(sqlite3.connect(tmp_path / "state.db"))
+    journal = Journal(state.open_at(tmp_path / "state.db"))
     done = rebuild(venv, tmp_path / "backups", journal, steps_for(real_python("3.12"), wheelhouse))
     return journal, venv, done.backup
 
@@ -125,7 +125,7 @@ def test_a_venv_on_another_file_system_is_backed_up_beside_itself(
     state_backups = tmp_path / "state" / "backups"
     state_backups.mkdir(parents=True)
     assert os.stat(state_backups).st_dev != os.stat(venv).st_dev
-    journal = Journal(sqlite3.connect(tmp_path / "state.db"))
+    journal = Journal(state.open_at(tmp_path / "state.db"))
 
     done = rebuild(venv, state_backups, journal, steps_for(real_python("3.12"), wheelhouse))
 
