@@ -25,7 +25,7 @@ from venv_doctor.fsutil import atomic_write, ensure_private_dir
 from venv_doctor.model.venv import is_venv_dir
 from venv_doctor.paths import BACKUP_AREA_BESIDE
 from venv_doctor.repair import carryover
-from venv_doctor.repair.journal import Entry, Journal
+from venv_doctor.repair.journal import Entry, Journal, JournalAction
 
 TRASH = ".trash"
 
@@ -54,10 +54,10 @@ def area_for(backups: Path, venv: Path) -> Path:
 def backup_path(backups: Path, venv: Path, entry_hint: str) -> Path:
     """A free slot for the old venv in its backup area."""
     name = f"{time.strftime('%Y%m%dT%H%M%S')}-{entry_hint}-{venv.name}"
-    return _unused(area_for(backups, venv), name)
+    return unused_slot(area_for(backups, venv), name)
 
 
-def _unused(directory: Path, name: str) -> Path:
+def unused_slot(directory: Path, name: str) -> Path:
     """``name`` in ``directory``, numbered when a backup of the same second is there
     (a second rebuild within a second must not fail on the first one's backup)."""
     slot, n = directory / name, 1
@@ -106,9 +106,16 @@ def is_complete(backup: Path) -> bool:
     return info is not None and info.get("complete", True) is True
 
 
+_KEEPS_BACKUP = (JournalAction.REBUILD, JournalAction.RESTORE)
+
+
 def kept(journal: Journal) -> list[Backup]:
-    """Complete backups of committed rebuilds, oldest first."""
-    return [_backup(e) for e in journal.kept_backups() if is_complete(e.backup)]
+    """Complete backups of committed rebuilds (and restores), oldest first."""
+    return [
+        _backup(e)
+        for e in journal.kept_backups()
+        if e.action in _KEEPS_BACKUP and is_complete(e.backup)
+    ]
 
 
 def _backup(entry: Entry) -> Backup:
@@ -156,7 +163,7 @@ def prune(
             result.failed.append((backup, f"{exc.strerror or exc}: {exc.filename or backup.path}"))
             continue
         result.removed.append(backup)
-    for area in {e.backup.parent for e in journal.kept_backups()}:
+    for area in {e.backup.parent for e in journal.kept_backups() if e.action in _KEEPS_BACKUP}:
         empty_trash(area)
     return result
 
@@ -165,13 +172,15 @@ def remove(backup: Path) -> None:
     """Clear the completion flag, move the backup into the trash, then delete it."""
     manifest_of(backup).unlink(missing_ok=True)
     trash = ensure_private_dir(backup.parent / TRASH)
-    gone = _unused(trash, backup.name)
+    gone = unused_slot(trash, backup.name)
     backup.rename(gone)
     shutil.rmtree(gone)
 
 
 def empty_trash(area: Path) -> None:
-    """Finish deletions a ``gc`` cut short."""
+    """Finish deletions a ``gc`` cut short (in venv-doctor's own areas only)."""
+    if area.name not in (BACKUP_AREA_BESIDE, "backups"):
+        return
     trash = area / TRASH
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(trash):

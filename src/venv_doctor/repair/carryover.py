@@ -41,7 +41,9 @@ _TOP_EXCLUDED = frozenset({"pyvenv.cfg", "lib64"})  # the creator's, written for
 _SITE_EXCLUDED = frozenset({"_virtualenv.py", "_virtualenv.pth"})  # virtualenv's glue
 _PYC = re.compile(r"^(?P<stem>[^.]+)\.(?P<tag>[a-z]+-?\d+)(?:\.opt-\d)?\.pyc$")
 # atomic_write's ".NAME.XXXXXXXX.tmp" and the relink's ".NAME.venv-doctor-tmp"
-_OUR_TEMP = re.compile(r"^\..+(?:\.[a-z0-9_]{8}\.tmp|\.venv-doctor-tmp(?:-\w+)?)$")
+_OUR_TEMP = re.compile(
+    r"^\..+(?:\.[a-z0-9_]{8}\.tmp|\.venv-doctor-tmp(?:-[\w-]+)?)$|^\.venv-doctor-txn-\d+$"
+)
 
 
 @dataclass(frozen=True)

@@ -88,16 +88,23 @@ def _result(
 
 
 def recover(ctx: Context) -> list[str]:
-    """Finish interrupted rebuilds before anything else (every command, the daemon)."""
+    """Finish interrupted repairs before anything else (every command, the daemon):
+    end their processes, roll them back or forward, then remove dead runs' temp dirs."""
+    lines = []
+    if ctx.dirs.database.exists():
+        with open_journal(ctx) as journal:
+            finished = rebuild.recover(journal, ctx.dirs.locks)
+        lines = [_recovered_line(r) for r in finished]
     fsutil.remove_dead_temp_dirs(ctx.dirs.tmp)
-    if not ctx.dirs.database.exists():
-        return []
-    with open_journal(ctx) as journal:
-        finished = rebuild.recover(journal, ctx.dirs.locks)
-    return [
-        f"{entry.venv}: {outcome.replace('_', ' ')} (interrupted at {entry.step})"
-        for entry, outcome in finished
-    ]
+    return lines
+
+
+def _recovered_line(done: rebuild.Recovered) -> str:
+    what = f"{done.entry.action} of {done.entry.venv}"
+    if done.outcome is None:
+        return f"{what}: left as it is: {done.note}"
+    line = f"{what}: {done.outcome.replace('_', ' ')} (interrupted at {done.entry.step})"
+    return line + (f"; {done.note}" if done.note else "")
 
 
 def healthy_after(path: Path, deep: bool = True) -> str | None:
@@ -177,7 +184,7 @@ def _execute_locked(
     name = plan.diagnosis.name
     if plan.action is Action.RELINK:
         say(name, f"relinking to {plan.chosen.path}")
-        outcome = _relink(plan)
+        outcome = _relink(ctx, plan)
         if outcome.outcome == "repaired":
             return outcome
         if not allow_rebuild:
@@ -188,10 +195,11 @@ def _execute_locked(
     return _rebuild(ctx, plan, requirements, say)
 
 
-def _relink(plan: Plan) -> RepairResult:
+def _relink(ctx: Context, plan: Plan) -> RepairResult:
     target = plan.chosen
     venv = load_at(plan.diagnosis.path)
-    done = relink.relink(venv, relink.Target(target.path, target.version))
+    with open_journal(ctx) as journal:
+        done = relink.relink(venv, relink.Target(target.path, target.version), journal=journal)
     if not done.ok:
         return _result(plan, "failed", done.error or "relink failed")
     # relink.verify has started the interpreter and checked what a deep probe
