@@ -26,7 +26,7 @@ def test_an_entry_with_an_unknown_value_is_skipped_with_a_warning(
     assert [(e.id, e.action, e.step) for e in entries] == [
         (known, JournalAction.REBUILD, JournalStep.BEGIN)
     ]
-    assert [e.id for e, _ in recovered] == [known]
+    assert [r.entry.id for r in recovered] == [known]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("'teleport' is not a valid JournalAction" in w for w in warnings)
     assert any("'warping' is not a valid JournalStep" in w for w in warnings)
