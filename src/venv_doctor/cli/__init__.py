@@ -133,6 +133,7 @@ COMMAND_MODULES = (
     "notify",
     "service",
     "interpreters",
+    "hooks",
     "repair",
     "daemon",
 )
