@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,7 +100,7 @@ class Pipx:
         pip_args = f"--no-index --find-links {self.wheelhouse}"
         self("inject", f"--pip-args={pip_args}", app, *packages)
 
-    def list_json(self) -> dict[str, object]:
+    def list_json(self) -> dict[str, Any]:
         return dict(json.loads(self("list", "--json")))
 
 

@@ -4,6 +4,7 @@ from small files built here for the @rpath cases no small wheel carries."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 import zipfile
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import IN_CI, real_python
+from tests.support import IN_CI, make_venv, patchelf, real_python, run
+from tests.test_repair import fake_pyenv_version
+from venv_doctor.cli import run as cli
 from venv_doctor.model import libraries
 from venv_doctor.model.libraries import Needs, NotABinary, missing_python_libraries, read_needs
 
@@ -113,3 +116,30 @@ def test_what_is_not_a_binary_says_so(tmp_path: Path, data: bytes) -> None:
     path.write_bytes(data)
     with pytest.raises(NotABinary):
         read_needs(path)
+
+
+def test_a_copies_venv_whose_libpython_vanished_while_home_stays_is_found_and_relinked(
+    tmp_path: Path, isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The default check sees it (no --deep), and a relink copies the binary again."""
+    tool = patchelf()
+    python = real_python("3.12")
+    fake_pyenv_version("3.12", "3.12.1")  # an interpreter of the same minor to copy from
+    venv = make_venv(python, isolated_home / ".virtualenvs" / "copied", copies=True)
+    libdir = tmp_path / "libpython"
+    libdir.mkdir()
+    shutil.copy2(python.resolve().parent.parent / "lib" / "libpython3.12.so.1.0", libdir)
+    for exe in (venv / "bin").glob("python*"):
+        run([tool, "--set-rpath", libdir, exe])
+    shutil.rmtree(libdir)  # the home directory stays; only the library it runs on is gone
+    assert run([venv / "bin" / "python", "-c", "pass"], check=False).returncode == 127
+
+    assert cli(["check", "--json"]) == 1
+    (entry,) = json.loads(capsys.readouterr().out)["venvs"]
+    assert [f["code"] for f in entry["findings"]] == ["interpreter-library-missing"]
+
+    code = cli(["repair", "--all", "--json"])
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert code == 0, result
+    assert (result["action"], result["outcome"]) == ("relink", "repaired")
+    assert run([venv / "bin" / "python", "-c", "print(1)"]).stdout.strip() == "1"

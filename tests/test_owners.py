@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.owners import OFFLINE, Pipx, owner_wheels, virtualenvwrapper
+from tests.owners import OFFLINE, Pipx, owner_wheels, uv_tool, uv_tool_install, virtualenvwrapper
 from tests.support import make_venv, pip_install, run
 from tests.test_repair import fake_pyenv_version
 from venv_doctor.cli import run as cli
@@ -54,18 +55,35 @@ def test_pipx_app_whose_main_package_is_wheel_keeps_wheel_through_a_rebuild(
     must bring `wheel` back (it was installed seconds after the venv was made)."""
     old = fake_pyenv_version("3.11", "3.11.7")
     fake_pyenv_version("3.12", "3.12.1")
+    new = fake_pyenv_version("3.12", "3.12.1")
     pipx = Pipx(isolated_home, offline_house)
     venv = pipx.install(old, "wheel")
-    assert check_json(capsys)[0] == 0  # recorded while healthy
+    pipx.inject("wheel", "tinyleaf==1.0.0")
+    code, venvs = check_json(capsys)  # recorded while healthy
+    assert code == 0
+    owner = venvs[0]["owner"]
+    assert (owner["kind"], owner["package"], owner["injected"]) == (
+        "pipx-app",
+        "wheel",
+        ["tinyleaf"],
+    )
+    assert owner["python"] == str(old)
     shutil.rmtree(old.parent.parent)  # pyenv uninstall 3.11.7
 
     code, results = repair_json(capsys, "wheel", "--python", "3.12", "--yes")
 
     assert code == 0, results
     assert (results[0]["action"], results[0]["outcome"]) == ("rebuild", "repaired")
-    assert "(1 package)" in str(results[0]["message"])
+    assert "(2 packages)" in str(results[0]["message"])  # wheel and the injected tinyleaf
     assert run([venv / "bin" / "wheel"]).stdout.strip() == "wheel"
     assert (venv / "lib" / "python3.12" / "site-packages" / "wheel.py").is_file()
+    # pipx's own view: the new interpreter, the injected package, the app still exposed
+    metadata = pipx.list_json()["venvs"]["wheel"]["metadata"]
+    assert metadata["python_version"] == "Python 3.12.1"
+    assert metadata["source_interpreter"]["__Path__"] == str(new)
+    assert list(metadata["injected_packages"]) == ["tinyleaf"]
+    assert run([pipx.bin / "wheel"]).stdout.strip() == "wheel"
+    assert "installed using Python 3.12.1" in pipx("list")
 
 
 def test_pipx_uninstall_is_a_removal_not_breakage(
@@ -160,3 +178,30 @@ def test_a_module_that_needs_an_absent_extra_is_a_note_not_a_failed_rebuild(
     (note,) = results[0]["notes"]
     assert note.startswith("tinyblackd does not import without tinyextra")
     assert run([venv / "bin" / "tinyblack"]).stdout.strip() == "tinyblack"
+
+
+def test_a_uv_tool_rebuilt_onto_another_minor_keeps_its_receipt_true(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = fake_pyenv_version("3.11", "3.11.7")
+    new = fake_pyenv_version("3.12", "3.12.1")
+    uv_tool_install(offline_house, old, "tinytop")
+    tools = isolated_home / ".local" / "share" / "uv" / "tools"
+    code, venvs = check_json(capsys)
+    assert code == 0
+    assert venvs[0]["owner"] == {
+        "kind": "uv-tool",
+        "requirements": ["tinytop"],
+        "python": str(old),
+        "entrypoints": ["tinytop"],
+    }
+    shutil.rmtree(old.parent.parent)
+
+    code, results = repair_json(capsys, "tinytop", "--python", "3.12", "--yes")
+
+    assert code == 0, results
+    receipt = tomllib.loads((tools / "tinytop" / "uv-receipt.toml").read_text(encoding="utf-8"))
+    assert receipt["tool"]["python"] == str(new)
+    assert receipt["tool"]["options"]["no-index"] is True  # every other field kept
+    assert "tinytop v3.0.0" in uv_tool(offline_house, "list")
+    assert run([isolated_home / ".local" / "bin" / "tinytop"]).stdout.strip() == "tinytop"

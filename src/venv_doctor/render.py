@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
 from venv_doctor.diagnose.findings import Diagnosis, Status, status_counts
+from venv_doctor.discover.owners import owner_of
 from venv_doctor.model.venv import Location
 
 SCHEMA_VERSION = 1
@@ -46,6 +47,7 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
             "resolved": str(d.python.resolved) if d.python.resolved else None,
         },
         "findings": [f.as_dict() for f in d.findings],
+        "owner": owner_of(d.location).as_dict(),
     }
 
 

@@ -44,7 +44,14 @@ def take(
     venv: Venv, verify: bool = True, at: datetime | None = None
 ) -> tuple[Snapshot, tuple[str, ...]]:
     """Read the venv's distributions from disk (healthy or broken); warnings name files."""
-    contents = distributions.read(venv.site_packages, verify=verify, bundled=bundled_wheels(venv))
+    from venv_doctor.discover.owners import owner_of
+
+    contents = distributions.read(
+        venv.site_packages,
+        verify=verify,
+        bundled=bundled_wheels(venv),
+        requested_by_owner=owner_of(venv.location).requested,
+    )
     snapshot = Snapshot(venv.path, at or state.now(), venv.version, contents.packages, "disk")
     return snapshot, contents.warnings
 

@@ -22,7 +22,7 @@ from venv_doctor.errors import VenvDoctorError
 from venv_doctor.install import installers
 from venv_doctor.model.venv import load
 from venv_doctor.record.requirements import Requirements
-from venv_doctor.repair import locks, rebuild, relink, verify
+from venv_doctor.repair import locks, rebuild, records, relink, verify
 from venv_doctor.repair.backups import Backup
 from venv_doctor.repair.journal import Journal, open_journal
 from venv_doctor.repair.plan import Action, Plan
@@ -101,7 +101,12 @@ def execute(
                 plan = replan(fresh_diagnosis(plan))
             if plan.action is Action.NONE:
                 return result_of(plan, Outcome.SKIPPED, plan.reason)
-            return _execute_locked(ctx, plan, requirements, allow_rebuild, say)
+            done = _execute_locked(ctx, plan, requirements, allow_rebuild, say)
+            if done.outcome is Outcome.REPAIRED and plan.target is not None:
+                # the owner's records (pipx, uv tool) name the new interpreter
+                kept = records.update(done.path, plan.target.path, plan.target.version)
+                done = replace(done, notes=(*done.notes, *kept))
+            return done
     except VenvDoctorError as exc:
         return result_of(plan, Outcome.FAILED, exc.message + (f" ({exc.hint})" if exc.hint else ""))
 

@@ -1,0 +1,168 @@
+"""Which tool owns a venv, and what that tool records about it.
+
+The store a venv was found in names its owner; the owner's own records say
+more: pipx's ``pipx_metadata.json`` (main package, injected packages, pip
+arguments, backend, python), uv's ``uv-receipt.toml`` (requirements, python,
+entry points), the minor version poetry and pdm put in an env's directory name,
+hatch's project/env nesting, pyenv-virtualenv's version. Read from disk only,
+never by running the tool. A repair keeps these records true (``records``).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from venv_doctor.model.venv import Location
+
+PIPX_METADATA = "pipx_metadata.json"
+UV_RECEIPT = "uv-receipt.toml"
+_POETRY_NAME = re.compile(r"^(?P<project>.+)-(?P<hash>[A-Za-z0-9_-]{8})-py(?P<minor>\d+\.\d+)$")
+_PDM_NAME = re.compile(r"^(?P<project>.+)-(?P<hash>[A-Za-z0-9_-]{8})-(?P<name>.+)$")
+_MINOR = re.compile(r"^\d+\.\d+$")
+
+
+class OwnerKind(enum.StrEnum):
+    PIPX_APP = "pipx-app"
+    PIPX_SHARED = "pipx-shared"
+    UV_TOOL = "uv-tool"
+    POETRY_ENV = "poetry-env"
+    HATCH_ENV = "hatch-env"
+    PDM_VENV = "pdm-venv"
+    PYENV_VIRTUALENV = "pyenv-virtualenv"
+    VIRTUALENVWRAPPER = "virtualenvwrapper"
+    MULTIVENV = "multivenv"
+    PROJECT = "project"  # a tracked project's .venv
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Owner:
+    kind: OwnerKind
+    records: dict[str, Any] = field(default_factory=dict)  # what the owner records
+    requested: tuple[str, ...] = ()  # distributions the owner's records say were asked for
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, **self.records}
+
+
+_BY_STORE = {
+    "uv-tools": OwnerKind.UV_TOOL,
+    "poetry": OwnerKind.POETRY_ENV,
+    "hatch": OwnerKind.HATCH_ENV,
+    "pdm": OwnerKind.PDM_VENV,
+    "pyenv-virtualenv": OwnerKind.PYENV_VIRTUALENV,
+    "virtualenvwrapper": OwnerKind.VIRTUALENVWRAPPER,
+    "multivenv": OwnerKind.MULTIVENV,
+    "tracked": OwnerKind.PROJECT,
+}
+
+
+def owner_of(location: Location) -> Owner:
+    """The owner of the venv at ``location`` and what it records (from disk)."""
+    path = location.path
+    if location.store == "pipx":
+        if path.name == "shared" and not (path / PIPX_METADATA).exists():
+            return Owner(OwnerKind.PIPX_SHARED)
+        return _pipx_app(path)
+    kind = _BY_STORE.get(location.store, OwnerKind.UNKNOWN)
+    reader = _READERS.get(kind)
+    return reader(path) if reader is not None else Owner(kind)
+
+
+def _named(name: str, pattern: re.Pattern[str], minor_group: str) -> dict[str, Any]:
+    """poetry's ``<project>-<hash>-py3.12`` and pdm's ``<project>-<hash>-3.12``."""
+    match = pattern.match(name)
+    if not match:
+        return {}
+    minor = match.group(minor_group)
+    return {"project": match.group("project"), "minor": minor if _MINOR.match(minor) else None}
+
+
+def read_pipx_metadata(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((path / PIPX_METADATA).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _pipx_app(path: Path) -> Owner:
+    data = read_pipx_metadata(path)
+    if data is None:
+        return Owner(OwnerKind.PIPX_APP)
+    main = _dict(data.get("main_package"))
+    injected = _dict(data.get("injected_packages"))
+    records = {
+        "package": main.get("package"),
+        "version": main.get("package_version"),
+        "injected": sorted(injected),
+        "pip_args": main.get("pip_args") or [],
+        "backend": data.get("backend"),
+        "python": _pipx_python(data),
+    }
+    requested = tuple(n for n in [main.get("package"), *injected] if isinstance(n, str))
+    return Owner(OwnerKind.PIPX_APP, records, requested)
+
+
+def _pipx_python(data: dict[str, Any]) -> str | None:
+    source = data.get("source_interpreter")
+    if isinstance(source, dict) and isinstance(source.get("__Path__"), str):
+        return str(source["__Path__"])
+    return None
+
+
+def read_uv_receipt(path: Path) -> dict[str, Any] | None:
+    try:
+        data = tomllib.loads((path / UV_RECEIPT).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    tool = data.get("tool")
+    return tool if isinstance(tool, dict) else None
+
+
+def _uv_tool(path: Path) -> Owner:
+    tool = read_uv_receipt(path)
+    if tool is None:
+        return Owner(OwnerKind.UV_TOOL)
+    requirements = _list(tool.get("requirements"))
+    names = [
+        r["name"] for r in requirements if isinstance(r, dict) and isinstance(r.get("name"), str)
+    ]
+    entrypoints = _list(tool.get("entrypoints"))
+    records = {
+        "requirements": names,
+        "python": tool.get("python"),
+        "entrypoints": [e["name"] for e in entrypoints if isinstance(e, dict) and "name" in e],
+    }
+    return Owner(OwnerKind.UV_TOOL, records, tuple(names))
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+_READERS: dict[OwnerKind, Callable[[Path], Owner]] = {
+    OwnerKind.UV_TOOL: _uv_tool,
+    OwnerKind.POETRY_ENV: lambda p: Owner(
+        OwnerKind.POETRY_ENV, _named(p.name, _POETRY_NAME, "minor")
+    ),
+    OwnerKind.PDM_VENV: lambda p: Owner(OwnerKind.PDM_VENV, _named(p.name, _PDM_NAME, "name")),
+    OwnerKind.HATCH_ENV: lambda p: Owner(
+        OwnerKind.HATCH_ENV, {"project": p.parent.parent.name, "env": p.name}
+    ),
+    OwnerKind.PYENV_VIRTUALENV: lambda p: Owner(
+        OwnerKind.PYENV_VIRTUALENV, {"version": p.parent.parent.name, "env": p.name}
+    ),
+    OwnerKind.PROJECT: lambda p: Owner(OwnerKind.PROJECT, {"project": str(p.parent)}),
+}
