@@ -225,3 +225,26 @@ def test_concurrent_processes_never_see_database_is_locked(dirs: AppDirs) -> Non
     with state.open_db(dirs) as db:
         assert len(state.venv_records(db)) == 120
         assert len(state.events(db)) == 120 + 120  # discovered + tick
+
+
+def test_a_static_check_keeps_the_worse_status_a_deep_check_saw(dirs: AppDirs) -> None:
+    """A copied binary that only a deep check could see fail is not recorded healthy
+    by the next static check; a new deep check or a repair clears what was kept."""
+    from dataclasses import replace
+
+    from venv_doctor.record.state import Evidence
+
+    def status_after(*sightings: Sighting) -> str | None:
+        with state.open_db(dirs) as db:
+            state.record_venvs(db, list(sightings))
+            return state.venv_records(db)[Path("/v/one")].last_status
+
+    broken = replace(sighting(status="broken"), evidence=Evidence.DEEP)
+    assert status_after(broken) == "broken"
+    assert status_after(sighting(status="healthy")) == "broken"  # static: cannot see it
+    assert status_after(sighting(status="degraded")) == "broken"
+    assert status_after(replace(sighting(status="healthy"), evidence=Evidence.REPAIR)) == "healthy"
+    assert status_after(sighting(status="healthy")) == "healthy"  # nothing kept any more
+    assert status_after(broken) == "broken"
+    assert status_after(replace(sighting(status="healthy"), evidence=Evidence.DEEP)) == "healthy"
+    assert status_after(sighting(status="healthy")) == "healthy"

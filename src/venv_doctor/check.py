@@ -39,8 +39,10 @@ def check(
     diagnoses = diagnose_all(venvs, deep=deep) + gone
     if record:
         from venv_doctor.record import snapshots  # sqlite3 & co. only for commands that record
+        from venv_doctor.record.state import Evidence
 
-        _log_warnings(snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses).warnings)
+        evidence = Evidence.DEEP if deep else Evidence.STATIC
+        _log_warnings(snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses, evidence).warnings)
     return diagnoses
 
 

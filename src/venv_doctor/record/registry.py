@@ -43,8 +43,13 @@ def _records(ctx: Context, target: str | Path | None = None) -> list[state.VenvR
     return _using(ctx, lambda db: state.find_venvs(db, target), none)
 
 
-def record_check(ctx: Context, venvs: Sequence[Venv], diagnoses: Sequence[Diagnosis]) -> None:
-    for warning in snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses).warnings:
+def record_check(
+    ctx: Context,
+    venvs: Sequence[Venv],
+    diagnoses: Sequence[Diagnosis],
+    evidence: state.Evidence = state.Evidence.STATIC,
+) -> None:
+    for warning in snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses, evidence).warnings:
         log.warning("%s", warning)
 
 

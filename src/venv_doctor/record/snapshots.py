@@ -101,11 +101,15 @@ def record(
     config: Config,
     venvs: Sequence[Venv],
     diagnoses: Sequence[Diagnosis] = (),
+    evidence: state.Evidence = state.Evidence.STATIC,
 ) -> RecordResult:
-    """Register ``venvs`` (with their diagnosed status) and snapshot the changed ones."""
+    """Register ``venvs`` (with their diagnosed status) and snapshot the changed ones.
+    ``evidence``: how the statuses were found (a static check keeps a deep one's worse)."""
     statuses = {d.path: d.status.value for d in diagnoses}
     try:
-        stored, warnings = state.using(dirs, lambda db: _record(db, config, venvs, statuses))
+        stored, warnings = state.using(
+            dirs, lambda db: _record(db, config, venvs, statuses, evidence)
+        )
     except (VenvDoctorError, sqlite3.Error, OSError) as exc:
         message = exc.message if isinstance(exc, VenvDoctorError) else str(exc)
         return RecordResult(0, (f"snapshots were not recorded: {message}",))
@@ -113,7 +117,11 @@ def record(
 
 
 def _record(
-    db: state.Database, config: Config, venvs: Sequence[Venv], statuses: dict[Path, str]
+    db: state.Database,
+    config: Config,
+    venvs: Sequence[Venv],
+    statuses: dict[Path, str],
+    evidence: state.Evidence,
 ) -> int:
     known = state.fingerprints(db)
     at = state.now()
@@ -133,6 +141,7 @@ def _record(
                 status=statuses.get(venv.path),
                 fingerprint=fp,
                 base=base_interpreter(venv),
+                evidence=evidence,
             )
         )
     with db.transaction():

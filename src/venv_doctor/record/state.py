@@ -14,12 +14,13 @@ warning for the caller: recording must never stop ``check`` from working.
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -94,7 +95,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
     ),
     # the interpreter a venv ran on when last seen: a venv that vanished while it is
     # still installed was removed on purpose; one that vanished with it is broken
-    ("ALTER TABLE venvs ADD COLUMN base TEXT",),
+    # the status the last deep check saw: a static check that cannot see what it saw (a
+    # copied binary that will not start) does not record the venv healthier
+    (
+        "ALTER TABLE venvs ADD COLUMN base TEXT",
+        "ALTER TABLE venvs ADD COLUMN deep_status TEXT",
+    ),
 ]
 
 
@@ -118,6 +124,18 @@ class VenvRecord:
     base: str | None = None  # the interpreter it ran on when last seen
 
 
+class Evidence(enum.StrEnum):
+    """How a sighting's status was found: the recorded status keeps the worst evidence."""
+
+    STATIC = "static"  # files and links only: cannot see what only running shows
+    DEEP = "deep"  # the interpreter was started: its status replaces the kept one
+    REPAIR = "repair"  # right after a repair: what was kept is cleared
+
+
+# worse statuses rank higher; "removed" and anything unknown to this table do not rank
+_RANK = {"healthy": 0, "degraded": 1, "unknown": 2, "broken": 3}
+
+
 @dataclass(frozen=True)
 class Sighting:
     """What one check saw of a venv; ``status``/``fingerprint`` None keep the old value."""
@@ -130,6 +148,7 @@ class Sighting:
     status: str | None = None
     fingerprint: str | None = None
     base: str | None = None
+    evidence: Evidence = field(default_factory=lambda: Evidence.STATIC)
 
     @property
     def tail(self) -> tuple[str | None, str | None, str | None]:
@@ -390,14 +409,16 @@ def fingerprints(db: Database) -> dict[str, str | None]:
 
 
 _UPSERT_VENV = """INSERT INTO venvs (path, name, store, creator, python_version, first_seen,
-        last_seen, last_status, fingerprint, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        last_seen, last_status, fingerprint, base, deep_status)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (path) DO UPDATE SET
         name = excluded.name, store = excluded.store, creator = excluded.creator,
         python_version = coalesce(excluded.python_version, venvs.python_version),
         last_seen = excluded.last_seen,
         last_status = coalesce(excluded.last_status, venvs.last_status),
         fingerprint = coalesce(excluded.fingerprint, venvs.fingerprint),
-        base = coalesce(excluded.base, venvs.base)"""
+        base = coalesce(excluded.base, venvs.base),
+        deep_status = excluded.deep_status"""
 
 
 def record_venvs(db: Database, sightings: Iterable[Sighting], at: datetime | None = None) -> int:
@@ -408,13 +429,13 @@ def record_venvs(db: Database, sightings: Iterable[Sighting], at: datetime | Non
     when = _ts(at or now())
     rows = list(sightings)
     with db.transaction() as conn:
-        known = dict(conn.execute("SELECT path, last_status FROM venvs").fetchall())
+        rows_known = conn.execute("SELECT path, last_status, deep_status FROM venvs").fetchall()
+        known = {path: status for path, status, _ in rows_known}
+        deep = {path: kept for path, _, kept in rows_known}
+        rows = [_with_evidence(s, deep.get(str(s.path))) for s in rows]
         conn.executemany(
             _UPSERT_VENV,
-            [
-                (str(s.path), s.name, s.store, s.creator, s.python_version, when, when, *s.tail)
-                for s in rows
-            ],
+            [_row(s, when, deep.get(str(s.path))) for s in rows],
         )
         events = [
             (str(s.path), event)
@@ -424,6 +445,24 @@ def record_venvs(db: Database, sightings: Iterable[Sighting], at: datetime | Non
         for path, event in events:
             _insert_event(conn, when, path, *event)
     return len(events)
+
+
+def _with_evidence(s: Sighting, kept: str | None) -> Sighting:
+    """A static sighting never records a venv healthier than the last deep check saw it."""
+    if s.evidence is not Evidence.STATIC or s.status is None or kept is None:
+        return s
+    if _RANK.get(kept, -1) > _RANK.get(s.status, -1):
+        return replace(s, status=kept)
+    return s
+
+
+def _row(s: Sighting, when: str, kept: str | None) -> tuple[Any, ...]:
+    """The upsert's values; the last is what is kept of the last deep check's verdict."""
+    if s.evidence is Evidence.DEEP:
+        deep = s.status
+    else:
+        deep = None if s.evidence is Evidence.REPAIR else kept
+    return (str(s.path), s.name, s.store, s.creator, s.python_version, when, when, *s.tail, deep)
 
 
 def _status_event(

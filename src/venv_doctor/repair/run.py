@@ -22,6 +22,7 @@ from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.interpreters import inventory as interpreters
 from venv_doctor.model.venv import Location, load
 from venv_doctor.record import registry
+from venv_doctor.record.state import Evidence
 from venv_doctor.repair import execute
 from venv_doctor.repair.plan import Action, Plan, Reason, plan_for
 from venv_doctor.repair.result import Outcome, RepairProgress, RepairResult, result_of
@@ -193,5 +194,5 @@ def _record_repaired(ctx: Context, plan: Plan, result: RepairResult) -> Diagnosi
     """History and status see the repaired venv at once."""
     venv = load(Location(plan.diagnosis.name, result.path, plan.diagnosis.location.store))
     now = diagnose(venv)
-    registry.record_check(ctx, [venv], [now])
+    registry.record_check(ctx, [venv], [now], Evidence.REPAIR)  # clears a deep check's verdict
     return now
