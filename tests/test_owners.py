@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.owners import OFFLINE, Pipx, owner_wheels, uv_tool, uv_tool_install, virtualenvwrapper
-from tests.support import make_venv, pip_install, run
+from tests.support import IN_CI, REAL_PYENV_ROOT, make_venv, pip_install, run
 from tests.test_repair import fake_pyenv_version
 from venv_doctor.cli import run as cli
 
@@ -205,3 +205,50 @@ def test_a_uv_tool_rebuilt_onto_another_minor_keeps_its_receipt_true(
     assert receipt["tool"]["options"]["no-index"] is True  # every other field kept
     assert "tinytop v3.0.0" in uv_tool(offline_house, "list")
     assert run([isolated_home / ".local" / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+
+
+def real_pyenv(root: Path) -> Path:
+    """The real pyenv (and its pyenv-virtualenv plugin) driving a pyenv root under tmp."""
+    exe = REAL_PYENV_ROOT / "bin" / "pyenv"
+    plugin = REAL_PYENV_ROOT / "plugins" / "pyenv-virtualenv"
+    if not exe.exists() or not plugin.is_dir():
+        message = f"pyenv with pyenv-virtualenv is not installed under {REAL_PYENV_ROOT}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    (root / "plugins").symlink_to(REAL_PYENV_ROOT / "plugins")
+    return exe
+
+
+def test_a_real_pyenv_virtualenv_env_comes_back_without_a_phantom_version(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pyenv virtualenv 3.11.7 tool`, then `pyenv uninstall 3.11.7` takes the env along:
+    it is recreated under 3.12.1 and `pyenv versions` lists no 3.11.7 husk."""
+    root = Path(os.environ["PYENV_ROOT"])
+    old = fake_pyenv_version("3.11", "3.11.7")
+    (old.parent / "python").symlink_to(old.name)
+    new = fake_pyenv_version("3.12", "3.12.1")
+    pyenv = real_pyenv(root)
+    run([pyenv, "virtualenv", "--without-pip", "3.11.7", "tool"], env=OFFLINE)
+    env = root / "versions" / "3.11.7" / "envs" / "tool"
+    pip_install(env, offline_house, "tinytop")
+    code, venvs = check_json(capsys)
+    assert code == 0
+    assert venvs[0]["owner"] == {"kind": "pyenv-virtualenv", "version": "3.11.7", "env": "tool"}
+    run([pyenv, "uninstall", "-f", "3.11.7"], env=OFFLINE)
+    assert not env.exists()
+    code, venvs = check_json(capsys)
+    assert (code, [f["code"] for f in venvs[0]["findings"]]) == (1, ["venv-missing"])
+
+    code, results = repair_json(capsys, "tool", "--python", str(new), "--yes")
+
+    assert code == 0, results
+    assert (results[0]["action"], results[0]["outcome"]) == ("recreate", "repaired")
+    versions = run([pyenv, "versions", "--bare"], env=OFFLINE).stdout.split()
+    assert "3.11.7" not in versions
+    assert "tool" in versions and "3.12.1/envs/tool" in versions
+    recreated = root / "versions" / "3.12.1" / "envs" / "tool"
+    assert run([recreated / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+    prefix = run([pyenv, "virtualenv-prefix", "tool"], env=OFFLINE).stdout.strip()
+    assert Path(prefix).resolve() == (root / "versions" / "3.12.1").resolve()
