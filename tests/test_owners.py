@@ -13,8 +13,16 @@ from typing import Any
 
 import pytest
 
-from tests.owners import OFFLINE, Pipx, owner_wheels, uv_tool, uv_tool_install, virtualenvwrapper
-from tests.support import IN_CI, REAL_PYENV_ROOT, make_venv, pip_install, run
+from tests.owners import (
+    OFFLINE,
+    Pipx,
+    owner_wheels,
+    tool,
+    uv_tool,
+    uv_tool_install,
+    virtualenvwrapper,
+)
+from tests.support import IN_CI, REAL_PYENV_ROOT, FakeHomebrew, make_venv, pip_install, run
 from tests.test_repair import fake_pyenv_version
 from venv_doctor.cli import run as cli
 
@@ -252,3 +260,52 @@ def test_a_real_pyenv_virtualenv_env_comes_back_without_a_phantom_version(
     assert run([recreated / "bin" / "tinytop"]).stdout.strip() == "tinytop"
     prefix = run([pyenv, "virtualenv-prefix", "tool"], env=OFFLINE).stdout.strip()
     assert Path(prefix).resolve() == (root / "versions" / "3.12.1").resolve()
+
+
+def test_a_relinked_poetry_env_is_the_one_poetry_keeps_using(
+    isolated_home: Path,
+    offline_house: Path,
+    homebrew: FakeHomebrew,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poetry env pinned to a Homebrew keg (as Cellar-recording creators leave it) is
+    relinked after `brew upgrade`; poetry finds it and makes no second env."""
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    keg_python = homebrew.install("3.12", "3.12.1")
+    project = isolated_home / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "proj"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        "dependencies = []\n\n[tool.poetry]\npackage-mode = false\n",
+        encoding="utf-8",
+    )
+    poetry: list[str | Path] = [tool("poetry"), "--directory", project, "--no-interaction"]
+    run([*poetry, "env", "use", keg_python], env=OFFLINE)
+    env = Path(run([*poetry, "env", "info", "-p"], env=OFFLINE).stdout.strip())
+    # virtualenv records the real binary; point the env at the keg, as a Cellar-pinned
+    # creator leaves it, so that `brew upgrade` breaks it
+    for link in (env / "bin").glob("python*"):
+        if link.is_symlink() and not os.readlink(link).startswith("python"):
+            link.unlink()
+            link.symlink_to(keg_python)
+    cfg = env / "pyvenv.cfg"
+    lines = cfg.read_text(encoding="utf-8").splitlines()
+    cfg.write_text(
+        "\n".join(f"home = {keg_python.parent}" if ln.startswith("home") else ln for ln in lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    code, venvs = check_json(capsys)
+    assert venvs[0]["owner"] == {"kind": "poetry-env", "project": "proj", "minor": "3.12"}
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    assert check_json(capsys)[0] == 1
+
+    code, results = repair_json(capsys, "--all")
+
+    assert code == 0, results
+    assert (results[0]["action"], results[0]["outcome"]) == ("relink", "repaired")
+    assert Path(run([*poetry, "env", "info", "-p"], env=OFFLINE).stdout.strip()) == env
+    ran = run([*poetry, "run", "python", "-c", "import sys; print(sys.prefix)"], env=OFFLINE)
+    assert Path(ran.stdout.strip()) == env
+    assert [p.name for p in env.parent.iterdir() if p.is_dir()] == [env.name]  # no second env
