@@ -309,3 +309,27 @@ def test_a_relinked_poetry_env_is_the_one_poetry_keeps_using(
     ran = run([*poetry, "run", "python", "-c", "import sys; print(sys.prefix)"], env=OFFLINE)
     assert Path(ran.stdout.strip()) == env
     assert [p.name for p in env.parent.iterdir() if p.is_dir()] == [env.name]  # no second env
+
+
+def test_the_pipx_shared_venv_is_rebuilt_as_pipx_makes_it(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pipx makes `shared` with ensurepip's pip and then removes setuptools; a rebuild
+    keeps it so (the new creator's setuptools is not left behind)."""
+    python = fake_pyenv_version("3.11", "3.11.7")
+    pipx = Pipx(isolated_home, offline_house)
+    pipx.install(python, "tinytop", backend="pip")
+    shared = pipx.home / "shared"
+    site = shared / "lib" / "python3.11" / "site-packages"
+    assert not list(site.glob("setuptools-*.dist-info"))
+    code, venvs = check_json(capsys)
+    assert code == 0
+    assert {v["owner"]["kind"] for v in venvs} == {"pipx-app", "pipx-shared"}
+
+    code, results = repair_json(capsys, str(shared), "--strategy", "rebuild", "--yes")
+
+    assert code == 0, results
+    assert results[0]["outcome"] == "repaired"
+    assert list(site.glob("pip-*.dist-info"))
+    assert not list(site.glob("setuptools-*.dist-info"))
+    assert run([pipx.bin / "tinytop"]).stdout.strip() == "tinytop"

@@ -97,6 +97,7 @@ def requirements_for(ctx: Context, path: Path) -> Requirements | None:
         expected=frozenset((p.name, p.version) for p in chosen if p.kind != "editable"),
         had_pip=any(p.name == "pip" for p in found.snapshot.packages),
         editable=frozenset(p.name for p in chosen if p.kind == "editable"),
+        held=frozenset(p.name for p in found.snapshot.packages),
     )
 
 

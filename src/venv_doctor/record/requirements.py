@@ -36,6 +36,7 @@ class Requirements:
     expected: frozenset[tuple[str, str]]
     had_pip: bool = False
     editable: frozenset[str] = frozenset()  # names installed editable (no version to expect)
+    held: frozenset[str] = frozenset()  # every name the old venv held, seeded ones too
 
 
 class Mode(enum.StrEnum):

@@ -176,6 +176,7 @@ def _steps(
         say(name, f"creating a Python {target.minor} venv")
         with_pip = installer.name == "pip" or reqs.had_pip
         installers.create_venv(target, path, options, with_pip=with_pip)
+        _unseed(path, reqs.held)
 
     def install(path: Path) -> None:
         installer.install(path, req_file, on_progress=lambda message: say(name, message))
@@ -187,6 +188,22 @@ def _steps(
         return done.problem
 
     return rebuild.RebuildSteps(create=create, install=install, verify=check)
+
+
+def _unseed(path: Path, held: frozenset[str]) -> None:
+    """Remove what the new venv's creator seeded that the old venv did not hold (pipx
+    removes ensurepip's setuptools from its shared venv): the contents stay exact."""
+    if not held:
+        return  # an old record: what it held is not known
+    from venv_doctor.model import distributions
+    from venv_doctor.record.snapshots import bundled_wheels
+
+    venv = load_at(path)
+    seeded = distributions.read(venv.site_packages, bundled=bundled_wheels(venv)).packages
+    extra = sorted(p.name for p in seeded if p.seeded and p.name not in held and p.name != "pip")
+    if extra:
+        python = path / "bin" / "python"
+        runner.run([python, "-m", "pip", "uninstall", "-y", "-q", *extra], timeout=300, check=True)
 
 
 def _rebuild(
