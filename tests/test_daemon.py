@@ -175,6 +175,22 @@ def test_pyenv_uninstall_with_env_deleted_is_reported_vanished(
     assert notes[0]["venvs"][0]["path"] == str(env)
 
 
+def test_a_venv_removed_while_its_python_stays_is_not_announced(
+    daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path
+) -> None:
+    """`rmvirtualenv x` with the daemon running: no "vanished" alarm, while a venv that
+    broke at the same time is still announced."""
+    removed = make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "old")
+    (broken,) = _cellar_venvs(homebrew, isolated_home, 1)
+    run = daemon(auto="off")
+    run.start()
+    shutil.rmtree(removed)
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    notes = wait_for(run.notifications, 10, "a notification")
+    assert [n["kind"] for n in notes] == ["broken"]
+    assert [v["path"] for v in notes[0]["venvs"]] == [str(broken)]
+
+
 def test_second_daemon_refuses_to_start(daemon: Callable[..., DaemonRun]) -> None:
     first = daemon()
     first.start()

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 
 from venv_doctor import config as config_mod
+from venv_doctor.check import diagnose_missing
 from venv_doctor.context import Context
 from venv_doctor.daemon import heartbeat, sdnotify, watch
 from venv_doctor.daemon.debounce import Debouncer
@@ -43,7 +44,7 @@ from venv_doctor.repair.plan import GONE, Action
 from venv_doctor.repair.result import Outcome, RepairResult
 from venv_doctor.repair.run import Policy, repair
 from venv_doctor.runner import CANCEL
-from venv_doctor.targets import all_locations
+from venv_doctor.targets import Match, Where, all_locations
 
 log = logging.getLogger("venv_doctor.daemon")
 BAD = (Status.BROKEN, Status.UNKNOWN)
@@ -317,6 +318,8 @@ class Daemon:
             log.warning("cannot write the Prometheus textfile: %s", exc.message)
 
     def _diagnose(self, venv: Venv) -> Diagnosis:
+        if not os.path.lexists(venv.path):  # removed on purpose, or vanished with its Python
+            return diagnose_missing(self.ctx, [Match(venv.location, Where.RECORDED)])[0]
         d = diagnose(venv)
         unsure = Code.HOME_MISSING in d.codes() or any(p.is_copy for p in venv.pythons)
         if unsure and venv.pythons and d.status is not Status.HEALTHY:
