@@ -262,6 +262,34 @@ def test_a_real_pyenv_virtualenv_env_comes_back_without_a_phantom_version(
     assert Path(prefix).resolve() == (root / "versions" / "3.12.1").resolve()
 
 
+def pin_to_keg(env: Path, keg_python: Path) -> None:
+    """virtualenv records the real binary; point the env at the keg instead, as a
+    Cellar-pinned creator leaves it, so that `brew upgrade` breaks it."""
+    for link in (env / "bin").glob("python*"):
+        if link.is_symlink() and not os.readlink(link).startswith("python"):
+            link.unlink()
+            link.symlink_to(keg_python)
+    cfg = env / "pyvenv.cfg"
+    lines = cfg.read_text(encoding="utf-8").splitlines()
+    home = f"home = {keg_python.parent}"
+    cfg.write_text("\n".join(home if ln.startswith("home") else ln for ln in lines) + "\n")
+
+
+def project_dir(home: Path) -> Path:
+    """A project with no distribution of its own: poetry, pdm and hatch make its envs
+    without building anything (offline)."""
+    project = home / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "proj"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        "dependencies = []\n\n[tool.poetry]\npackage-mode = false\n\n"
+        "[tool.pdm]\ndistribution = false\n\n"
+        "[tool.hatch.envs.default]\nskip-install = true\n",
+        encoding="utf-8",
+    )
+    return project
+
+
 def test_a_relinked_poetry_env_is_the_one_poetry_keeps_using(
     isolated_home: Path,
     offline_house: Path,
@@ -273,29 +301,11 @@ def test_a_relinked_poetry_env_is_the_one_poetry_keeps_using(
     relinked after `brew upgrade`; poetry finds it and makes no second env."""
     monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
     keg_python = homebrew.install("3.12", "3.12.1")
-    project = isolated_home / "proj"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        '[project]\nname = "proj"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
-        "dependencies = []\n\n[tool.poetry]\npackage-mode = false\n",
-        encoding="utf-8",
-    )
+    project = project_dir(isolated_home)
     poetry: list[str | Path] = [tool("poetry"), "--directory", project, "--no-interaction"]
     run([*poetry, "env", "use", keg_python], env=OFFLINE)
     env = Path(run([*poetry, "env", "info", "-p"], env=OFFLINE).stdout.strip())
-    # virtualenv records the real binary; point the env at the keg, as a Cellar-pinned
-    # creator leaves it, so that `brew upgrade` breaks it
-    for link in (env / "bin").glob("python*"):
-        if link.is_symlink() and not os.readlink(link).startswith("python"):
-            link.unlink()
-            link.symlink_to(keg_python)
-    cfg = env / "pyvenv.cfg"
-    lines = cfg.read_text(encoding="utf-8").splitlines()
-    cfg.write_text(
-        "\n".join(f"home = {keg_python.parent}" if ln.startswith("home") else ln for ln in lines)
-        + "\n",
-        encoding="utf-8",
-    )
+    pin_to_keg(env, keg_python)
     code, venvs = check_json(capsys)
     assert venvs[0]["owner"] == {"kind": "poetry-env", "project": "proj", "minor": "3.12"}
     homebrew.upgrade("3.12", "3.12.1", "3.12.2")
@@ -333,3 +343,37 @@ def test_the_pipx_shared_venv_is_rebuilt_as_pipx_makes_it(
     assert list(site.glob("pip-*.dist-info"))
     assert not list(site.glob("setuptools-*.dist-info"))
     assert run([pipx.bin / "tinytop"]).stdout.strip() == "tinytop"
+
+
+def test_relinked_pdm_and_hatch_envs_are_the_ones_pdm_and_hatch_use(
+    isolated_home: Path,
+    offline_house: Path,
+    homebrew: FakeHomebrew,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    monkeypatch.setenv("PDM_CHECK_UPDATE", "false")
+    keg_python = homebrew.install("3.12", "3.12.1")
+    project = project_dir(isolated_home)
+    pdm: list[str | Path] = ["env", "-C", project, tool("pdm"), "--no-cache"]  # in the project
+    run([*pdm, "config", "venv.in_project", "false"], env=OFFLINE)
+    run([*pdm, "venv", "create", keg_python], env=OFFLINE)
+    hatch: list[str | Path] = ["env", "-C", project, tool("hatch"), "--no-color"]
+    run([*hatch, "env", "create"], env={**OFFLINE, "HATCH_PYTHON": str(keg_python)})
+    code, venvs = check_json(capsys)
+    owners = {v["owner"]["kind"]: Path(v["path"]) for v in venvs}
+    assert sorted(owners) == ["hatch-env", "pdm-venv"]
+    for env in owners.values():
+        pin_to_keg(env, keg_python)
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    assert check_json(capsys)[0] == 1
+
+    code, results = repair_json(capsys, "--all")
+
+    assert code == 0, [r["message"] for r in results]
+    assert [(r["action"], r["outcome"]) for r in results] == [("relink", "repaired")] * 2
+    listed = run([*pdm, "venv", "list"], env=OFFLINE).stdout
+    assert str(owners["pdm-venv"]) in listed
+    ran = run([*hatch, "run", "python", "-c", "import sys; print(sys.prefix)"], env=OFFLINE)
+    assert Path(ran.stdout.strip().splitlines()[-1]) == owners["hatch-env"]
