@@ -128,6 +128,7 @@ COMMAND_MODULES = (
     "service",
     "interpreters",
     "hooks",
+    "preflight",
     "repair",
     "daemon",
 )
