@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.dunst_server import Dunst
-from venv_doctor.diagnose.findings import Finding, Severity
+from venv_doctor.diagnose.findings import Code, Finding, Severity
 from venv_doctor.notify import VenvEvent
 from venv_doctor.notify.backends import LogNotifier
 from venv_doctor.notify.conversation import Conversation
@@ -24,7 +24,7 @@ KEG = "bin/python3.12 points to /opt/homebrew/Cellar/python@3.12/3.12.1/bin/pyth
 
 
 def event(kind: str, store: Path, name: str, **kw: object) -> VenvEvent:
-    finding = Finding("interpreter-dangling", Severity.ERROR, KEG, "run repair")
+    finding = Finding(Code.INTERPRETER_DANGLING, Severity.ERROR, KEG, "run repair")
     status = "healthy" if kind in ("repaired", "healed") else "broken"
     return VenvEvent(kind, name, store / name, status, (finding,), store="multivenv", **kw)  # type: ignore[arg-type]
 

@@ -23,13 +23,14 @@ from pathlib import Path
 from types import FrameType
 
 from venv_doctor import config as config_mod
+from venv_doctor.context import Context
 from venv_doctor.daemon import logs, sdnotify, status, watch
 from venv_doctor.daemon.debounce import Debouncer
 from venv_doctor.daemon.observer import Watcher
 from venv_doctor.diagnose.diagnosis import diagnose
-from venv_doctor.diagnose.findings import Diagnosis, PythonInfo, Status
+from venv_doctor.diagnose.findings import Code, Diagnosis, PythonInfo, Status
 from venv_doctor.diagnose.probe import probe
-from venv_doctor.diagnose.scan import Context, all_locations, read_venvs
+from venv_doctor.diagnose.scan import read_venvs
 from venv_doctor.errors import ConfigError, VenvDoctorError
 from venv_doctor.fsutil import ensure_private_dir
 from venv_doctor.interpreters import inventory as interpreters
@@ -40,6 +41,7 @@ from venv_doctor.record import registry
 from venv_doctor.repair import execute as repair
 from venv_doctor.repair.plan import Action, Plan, plan_for
 from venv_doctor.runner import CANCEL
+from venv_doctor.targets import all_locations
 
 log = logging.getLogger("venv_doctor.daemon")
 BAD = (Status.BROKEN, Status.UNKNOWN)
@@ -241,8 +243,11 @@ class Daemon:
 
     def prune(self) -> None:
         from venv_doctor.repair import backups
+        from venv_doctor.repair.journal import open_journal
 
-        for b in backups.prune(repair.open_journal(self.ctx), self.ctx.config.keep_backups_days):
+        with open_journal(self.ctx) as journal:
+            removed = backups.prune(journal, self.ctx.config.keep_backups_days)
+        for b in removed:
             log.info("pruned the backup of %s from %s", b.venv, b.path)
 
     def scan_all(self) -> None:
@@ -311,7 +316,7 @@ class Daemon:
         changes = [self._transition(d) for d in diagnoses]
         happened = [e for e in changes if e is not None]
         for d in diagnoses:
-            if "venv-missing" in d.codes():
+            if Code.VENV_MISSING in d.codes():
                 self.known.pop(d.path, None)
             else:
                 self.known[d.path] = d
@@ -322,14 +327,14 @@ class Daemon:
 
     def _diagnose(self, venv: Venv) -> Diagnosis:
         d = diagnose(venv)
-        unsure = "home-missing" in d.codes() or any(p.is_copy for p in venv.pythons)
+        unsure = Code.HOME_MISSING in d.codes() or any(p.is_copy for p in venv.pythons)
         if unsure and venv.pythons and d.status is not Status.HEALTHY:
             d = diagnose(venv, probe(venv.path / "bin" / venv.pythons[0].name, venv.site_packages))
         return d
 
     def _transition(self, d: Diagnosis) -> tuple[str, Diagnosis] | None:
         before = self.known.get(d.path)
-        if "venv-missing" in d.codes():
+        if Code.VENV_MISSING in d.codes():
             return ("vanished", d) if before is not None else None
         if d.status in BAD and (before is None or before.status not in BAD):
             return ("broken", d)
