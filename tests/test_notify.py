@@ -480,12 +480,12 @@ def test_deduper_forgets_a_venv_that_became_healthy(tmp_path: Path) -> None:
     assert dedup.fresh([a]) == [a]
 
 
-def test_deduper_fingerprint_ignores_finding_order(tmp_path: Path) -> None:
+def test_deduper_problem_key_ignores_finding_order(tmp_path: Path) -> None:
     one = Finding(Code.HOME_MISSING, Severity.ERROR, "home = /x no longer exists")
     two = Finding(Code.DEAD_SHEBANG, Severity.ERROR, "2 scripts start /x/bin/python")
     first = VenvEvent("broken", "a", tmp_path / "a", "broken", (one, two))
     second = VenvEvent("broken", "a", tmp_path / "a", "broken", (two, one))
-    assert notify.fingerprint(first) == notify.fingerprint(second)
+    assert notify.problem_key(first) == notify.problem_key(second)
 
 
 def test_deduper_survives_a_round_trip_through_the_state_file(tmp_path: Path) -> None:

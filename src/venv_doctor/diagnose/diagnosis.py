@@ -91,13 +91,6 @@ def _root_links(venv: Venv) -> list[BinPython]:
     return roots
 
 
-def _venv_minor(venv: Venv) -> str | None:
-    if len(venv.lib_minors) == 1:
-        return venv.lib_minors[0]
-    cfg_minor = venv.cfg.minor if venv.cfg else None
-    return cfg_minor or (venv.lib_minors[-1] if venv.lib_minors else None)
-
-
 def _cfg_findings(venv: Venv) -> list[Finding]:
     cfg_file = venv.path / "pyvenv.cfg"
     if venv.cfg_error:
@@ -213,7 +206,7 @@ def _first_missing(hops: tuple[Path, ...]) -> Path | None:
 def _version_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
     """Minor-version drift, read from the resolved binary, and recorded-version drift."""
     out = []
-    venv_minor = _venv_minor(venv)
+    venv_minor = venv.minor
     cfg_minor = venv.cfg.minor if venv.cfg else None
     if cfg_minor and venv.lib_minors and cfg_minor not in venv.lib_minors:
         out.append(
@@ -382,7 +375,7 @@ def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> li
                 )
             )
         return out
-    venv_minor = _venv_minor(venv)
+    venv_minor = venv.minor
     if probe.minor and venv_minor and probe.minor != venv_minor:
         if not any(f.code == Code.MINOR_MISMATCH for f in static):
             out.append(
@@ -453,9 +446,8 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
 
 
 def _result(venv: Venv, findings: list[Finding], resolved: Path | None) -> Diagnosis:
-    version = venv.recorded_version or (venv.lib_minors[-1] if venv.lib_minors else None)
     home = venv.cfg.home if venv.cfg else venv.orig_prefix
-    info = PythonInfo(version=version, home=home, resolved=resolved)
+    info = PythonInfo(version=venv.version, minor=venv.minor, home=home, resolved=resolved)
     found = tuple(findings)
     return Diagnosis(venv.location, status_of(found), venv.creator, info, found)
 
