@@ -56,5 +56,3 @@ def unavailable_reason(answer: bool | str) -> str | None:
     if answer is True:
         return None
     return answer if isinstance(answer, str) and answer else "not available"
-
-
