@@ -373,15 +373,30 @@ def _restore(
     type=click.FloatRange(min=0),
     help="Remove backups older than this (default: [repair] keep_backups_days).",
 )
-def gc_command(days: float | None) -> None:
-    """Delete kept backups older than the configured number of days."""
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option("--force", is_flag=True, help="Remove backups that hold files their venv lacks, too.")
+def gc_command(days: float | None, dry_run: bool, force: bool) -> int:
+    """Delete kept backups older than the configured number of days.
+
+    A backup holding files its venv lacks (a user file the rebuild could not
+    carry over, an edited activate script) is kept and listed unless --force.
+    """
     ctx = get_context()
     keep = ctx.config.keep_backups_days if days is None else days
     with open_journal(ctx) as journal:
-        removed = backups.prune(journal, keep)
-    for b in removed:
-        click.echo(f"removed {b.path} (backup of {b.venv})")
-    click.echo(f"{len(removed)} backup(s) removed")
+        done = backups.prune(journal, keep, dry_run=dry_run, force=force)
+    verb = "would remove" if dry_run else "removed"
+    for b, files in done.holding:
+        shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
+        what = f"{verb} it anyway (--force)" if force else "kept (--force removes it)"
+        click.echo(f"{b.path} (backup of {b.venv}) holds files the venv lacks: {shown}; {what}")
+    for b in done.removed:
+        click.echo(f"{verb} {b.path} (backup of {b.venv})")
+    for b, why in done.failed:
+        click.echo(f"could not remove {b.path}: {why}", err=True)
+    count = len(done.removed)
+    click.echo(f"{count} backup{'' if count == 1 else 's'} {verb}")
+    return ExitCode.PROBLEMS if done.failed else ExitCode.OK
 
 
 COMMANDS = [repair_command, restore_command, gc_command]
