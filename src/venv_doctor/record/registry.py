@@ -43,6 +43,16 @@ def _records(ctx: Context, target: str | Path | None = None) -> list[state.VenvR
     return _using(ctx, lambda db: state.find_venvs(db, target), none)
 
 
+def records(ctx: Context) -> list[state.VenvRecord]:
+    """Every venv the registry knows, vanished ones included (forgotten ones not)."""
+    return _records(ctx)
+
+
+def registered(ctx: Context) -> set[Path]:
+    """Every venv the registry knows, vanished ones included (forgotten ones not)."""
+    return {r.path for r in _records(ctx)}
+
+
 def record_check(ctx: Context, venvs: Sequence[Venv], diagnoses: Sequence[Diagnosis]) -> None:
     for warning in snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses).warnings:
         log.warning("%s", warning)
