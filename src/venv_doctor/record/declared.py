@@ -297,4 +297,6 @@ def requirements_for(ctx: Context, path: Path) -> Requirements | None:
         log.warning("%s", exc.message)
         return None
     lines = [str(r) for r in found.requirements]
-    return Requirements(text="\n".join(lines) + "\n", expected=frozenset(), had_pip=False)
+    return Requirements(
+        text="\n".join(lines) + "\n", expected=frozenset(), had_pip=False, exact=False
+    )

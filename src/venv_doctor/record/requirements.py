@@ -37,6 +37,8 @@ class Requirements:
     had_pip: bool = False
     editable: frozenset[str] = frozenset()  # names installed editable (no version to expect)
     held: frozenset[str] = frozenset()  # every name the old venv held, seeded ones too
+    exact: bool = True  # the installed set must be ``expected``, nothing more (not so when
+    # the rebuild resolves afresh, e.g. from the project's declared dependencies)
 
 
 class Mode(enum.StrEnum):

@@ -185,7 +185,7 @@ def _steps(
 
     def check(path: Path) -> str | None:
         say(name, "verifying")
-        done = verify.verify_rebuilt(path, reqs.expected, reqs.editable, env)
+        done = verify.verify_rebuilt(path, reqs.expected, reqs.editable, env, reqs.exact)
         notes.extend(done.notes)
         return done.problem
 

@@ -97,13 +97,14 @@ def verify_rebuilt(
     expected: frozenset[tuple[str, str]],
     editable: frozenset[str] = frozenset(),
     env: Mapping[str, str] | None = None,
+    exact: bool = True,
 ) -> Verification:
     """Whether the venv at ``path`` can do what the old one could (see the module)."""
     venv = load_at(path)
     contents = distributions.read(venv.site_packages, bundled=bundled_wheels(venv))
     problem = (
         left_to_cure(venv)
-        or _contents_problem(contents.packages, expected, editable)
+        or _contents_problem(contents.packages, expected, editable, exact)
         or _scripts_problem(venv)
     )
     if problem:
@@ -128,13 +129,14 @@ def _contents_problem(
     packages: Iterable[distributions.Package],
     expected: frozenset[tuple[str, str]],
     editable: frozenset[str],
+    exact: bool,
 ) -> str | None:
     have = {(p.name, p.version) for p in packages if not p.seeded and p.kind != "editable"}
     missing = sorted(f"{n}=={v}" for n, v in expected - have)
     if missing:
         return "not installed: " + ", ".join(missing)
     extra = sorted(f"{n}=={v}" for n, v in have - expected if n not in editable)
-    if extra:
+    if extra and exact:
         return "installed, but not in the old venv: " + ", ".join(extra)
     return None
 
