@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.cli.base import command_options, echo_json, echo_lines, get_context, terminal_out
 from venv_doctor.interpreters.inventory import Interpreter, inventory
 
 
@@ -15,24 +13,15 @@ def _as_dict(i: Interpreter) -> dict[str, str]:
     return {"path": str(i.path), "real": str(i.real), "version": i.version, "source": i.source}
 
 
-def _table(found: list[Interpreter]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table()
-    for column in ("version", "source", "path"):
-        table.add_column(column, no_wrap=column != "path", overflow="fold")
-    for i in found:
-        where = Text(str(i.path))
-        if i.real != i.path:
-            where.append(f"\n→ {i.real}", style="dim")
-        table.add_row(Text(i.version), Text(i.source), where)
-    Console(file=sys.stdout, highlight=False).print(table)
+def _row(i: Interpreter) -> list[str]:
+    where = render.tilde(i.path)
+    if i.real != i.path:
+        where += f" -> {render.tilde(i.real)}"
+    return [i.version, i.source, where]
 
 
 @click.command("interpreters")
-@json_option
+@command_options
 def interpreters_command(as_json: bool) -> None:
     """List every CPython found on this machine, by the path a venv should use.
 
@@ -44,12 +33,13 @@ def interpreters_command(as_json: bool) -> None:
     found = inventory(ctx.config, ctx.env, ctx.dirs.cache / "interpreters.json")
     if as_json:
         echo_json(render.envelope(interpreters=[_as_dict(i) for i in found]))
-    elif render.use_rich(sys.stdout):
-        _table(found)
+    elif not found:
+        click.echo(
+            "no CPython found: install one (python.org, Homebrew, pyenv, uv python install), "
+            "or name it under [interpreters] extra in config.toml"
+        )
     else:
-        for i in found:
-            suffix = f"  -> {i.real}" if i.real != i.path else ""
-            click.echo(f"{i.version:<9} {i.source:<9} {i.path}{suffix}")
+        echo_lines(render.aligned([_row(i) for i in found], terminal_out()))
 
 
 COMMANDS = [interpreters_command]

@@ -10,11 +10,22 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.cli.base import (
+    command_options,
+    echo_json,
+    echo_lines,
+    get_context,
+    info,
+    settings,
+    terminal_out,
+)
+from venv_doctor.cli.complete import complete_venv
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.diagnose.scan import Context, diagnose_all, read_venvs, resolve_targets
@@ -90,7 +101,10 @@ def _confirmed(plans: list[Plan], yes: bool, dry_run: bool) -> set[int]:
         click.echo(
             f"{p.diagnosis.name}: {p.action.value} with Python {p.after} ({p.reason})", err=True
         )
-    ok = click.confirm(f"Rebuild {len(needs)} venv(s)? The old ones are kept as backups", err=True)
+    them = "the old one is" if len(needs) == 1 else "the old ones are"
+    ok = click.confirm(
+        f"Rebuild {render.plural(len(needs), 'venv')}? ({them} kept as backups)", err=True
+    )
     return set(range(len(plans))) if ok else set(range(len(plans))) - set(needs)
 
 
@@ -109,7 +123,7 @@ def _progress(total: int) -> Iterator[repair.Progress]:
             seen.append(name)
         return f"[{seen.index(name) + 1}/{total}] {name}" if total > 1 else name
 
-    if not render.use_rich(sys.stderr):
+    if not settings().color_for(sys.stderr) or not sys.stderr.isatty():
 
         def say(name: str, step: str) -> None:
             click.echo(f"[{time.monotonic() - start:5.1f}s] {label(name)}: {step}", err=True)
@@ -131,7 +145,7 @@ def _progress(total: int) -> Iterator[repair.Progress]:
 
 
 @click.command("repair")
-@click.argument("targets", nargs=-1, metavar="[TARGET]...")
+@click.argument("targets", nargs=-1, metavar="[TARGET]...", shell_complete=complete_venv)
 @click.option(
     "--all",
     "all_",
@@ -148,6 +162,8 @@ def _progress(total: int) -> Iterator[repair.Progress]:
     type=click.Choice(["auto", "relink", "rebuild"]),
     default="auto",
     show_default=True,
+    help="auto: relink when an interpreter of the same minor exists, else rebuild; "
+    "relink: only relinks (a venv that needs a rebuild is skipped); rebuild: always rebuild.",
 )
 @click.option(
     "--no-wait",
@@ -157,7 +173,7 @@ def _progress(total: int) -> Iterator[repair.Progress]:
 @click.option(
     "--allow-other-owner", is_flag=True, help="As root, repair venvs owned by other users."
 )
-@json_option
+@command_options
 def repair_command(
     targets: tuple[str, ...],
     all_: bool,
@@ -332,7 +348,7 @@ def _show(results: list[RepairResult], as_json: bool) -> None:
 
 
 @click.command("restore")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_venv)
 @click.option(
     "--backup",
     "backup_id",
@@ -340,7 +356,8 @@ def _show(results: list[RepairResult], as_json: bool) -> None:
     help="Which backup (see `venv-doctor restore TARGET --list`).",
 )
 @click.option("--list", "list_", is_flag=True, help="List the kept backups of TARGET.")
-def restore_command(target: str, backup_id: int | None, list_: bool) -> None:
+@command_options
+def restore_command(target: str, backup_id: int | None, list_: bool, as_json: bool) -> None:
     """Put a kept backup of TARGET back in place (the current venv becomes a backup)."""
     ctx = get_context()
     journal = repair.open_journal(ctx)
@@ -348,12 +365,7 @@ def restore_command(target: str, backup_id: int | None, list_: bool) -> None:
     path = located[0].path if located else missing[0].path
     kept = [b for b in backups.kept(journal) if b.venv == path]
     if list_:
-        if not kept:
-            click.echo(f"no kept backup of {path}")
-        for b in kept:
-            click.echo(
-                f"{b.id}\t{time.strftime('%Y-%m-%d %H:%M', time.localtime(b.taken_at))}\t{b.path}"
-            )
+        _list_backups(path, kept, as_json)
         return
     if not kept:
         raise VenvDoctorError(f"no kept backup of {path}", hint="backups are made by rebuilds")
@@ -362,10 +374,41 @@ def restore_command(target: str, backup_id: int | None, list_: bool) -> None:
         raise UsageError(f"no backup {backup_id} of {path}", hint="--list shows them")
     aside = repair.restore(ctx, journal, chosen)
     registry.record_event(ctx, path, "restore", f"restored from {chosen.path}")
-    click.echo(
-        f"restored {path} from {chosen.path}"
-        + (f"; the replaced venv is kept at {aside}" if aside else "")
+    if as_json:
+        echo_json(
+            render.envelope(
+                venv=str(path),
+                restored_from=str(chosen.path),
+                replaced_kept_at=str(aside) if aside else None,
+            )
+        )
+        return
+    info(
+        f"restored {render.tilde(path)} from {render.tilde(chosen.path)}"
+        + (f"; the replaced venv is kept at {render.tilde(aside)}" if aside else "")
     )
+
+
+def _taken(b: backups.Backup) -> datetime:
+    return datetime.fromtimestamp(b.taken_at, UTC)
+
+
+def _list_backups(path: Path, kept: list[backups.Backup], as_json: bool) -> None:
+    if as_json:
+        rows = [
+            {"id": b.id, "taken_at": render.iso_utc(_taken(b)), "path": str(b.path)} for b in kept
+        ]
+        echo_json(render.envelope(venv=str(path), backups=rows))
+        return
+    if not kept:
+        info(f"no kept backup of {render.tilde(path)} (rebuilds keep one)")
+        return
+    out = terminal_out()
+    relative = out.width is not None
+    cells = [
+        [str(b.id), render.human_time(_taken(b), relative), render.tilde(b.path)] for b in kept
+    ]
+    echo_lines(render.aligned([["id", "taken", "backup"], *cells], out))
 
 
 @click.command("gc")
@@ -374,14 +417,19 @@ def restore_command(target: str, backup_id: int | None, list_: bool) -> None:
     type=click.FloatRange(min=0),
     help="Remove backups older than this (default: [repair] keep_backups_days).",
 )
-def gc_command(days: float | None) -> None:
+@command_options
+def gc_command(days: float | None, as_json: bool) -> None:
     """Delete kept backups older than the configured number of days."""
     ctx = get_context()
     keep = ctx.config.keep_backups_days if days is None else days
     removed = backups.prune(repair.open_journal(ctx), keep)
+    if as_json:
+        rows = [{"path": str(b.path), "venv": str(b.venv)} for b in removed]
+        echo_json(render.envelope(removed=rows, keep_days=keep))
+        return
     for b in removed:
-        click.echo(f"removed {b.path} (backup of {b.venv})")
-    click.echo(f"{len(removed)} backup(s) removed")
+        info(f"removed {render.tilde(b.path)} (backup of {render.tilde(b.venv)})")
+    info(f"{render.plural(len(removed), 'backup')} removed")
 
 
 COMMANDS = [repair_command, restore_command, gc_command]

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from venv_doctor.errors import ConfigError, UsageError
+from venv_doctor.errors import ConfigError, TargetNotFoundError, UsageError
 from venv_doctor.fsutil import atomic_write
 from venv_doctor.model.venv import Location, is_venv_dir
 
@@ -40,7 +40,11 @@ def _save(file: Path, locations: list[Location]) -> None:
 
 def track(file: Path, path: Path, name: str | None) -> Location:
     real = Path(os.path.realpath(path))
-    if not real.is_dir() or not is_venv_dir(real):
+    if not os.path.exists(path):
+        raise TargetNotFoundError(f"{path} does not exist")
+    if not real.is_dir():
+        raise UsageError(f"{path} is not a directory (a venv is one)")
+    if not is_venv_dir(real):
         raise UsageError(f"{path} is not a virtual environment (no pyvenv.cfg in it)")
     current = [x for x in load(file) if x.path != real]
     location = Location(name or _default_name(real), real, STORE)
@@ -64,4 +68,4 @@ def untrack(file: Path, target: str) -> Location:
         if location.name == target or location.path == real:
             _save(file, [x for x in current if x is not location])
             return location
-    raise UsageError(f"{target} is not tracked", hint="`venv-doctor list` shows what is")
+    raise TargetNotFoundError(f"{target} is not tracked", hint="`venv-doctor list` shows what is")
