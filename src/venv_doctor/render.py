@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from venv_doctor.diagnose.findings import Diagnosis, Severity, Status
+from venv_doctor.diagnose.findings import Diagnosis, Severity, Status, status_counts
 from venv_doctor.model.venv import Location
 
 SCHEMA_VERSION = 1
@@ -56,8 +56,7 @@ def iso_utc(when: datetime) -> str:
 
 
 def summary(diagnoses: Iterable[Diagnosis]) -> dict[str, int]:
-    counts = Counter(d.status for d in diagnoses)
-    return {s.value: counts.get(s, 0) for s in Status}
+    return status_counts(d.status for d in diagnoses)
 
 
 def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from venv_doctor import config, render
-from venv_doctor.diagnose.scan import Context
+from venv_doctor.context import Context
 from venv_doctor.paths import app_dirs
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import click
 
 from venv_doctor import render
+from venv_doctor.check import check
 from venv_doctor.cli.base import (
     command_options,
     echo_json,
@@ -18,10 +19,11 @@ from venv_doctor.cli.base import (
     terminal_out,
 )
 from venv_doctor.cli.complete import complete_store, complete_venv
+from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Status
-from venv_doctor.diagnose.scan import Context, all_locations, check
 from venv_doctor.discover.stores import store_venvs
 from venv_doctor.errors import ExitCode
+from venv_doctor.targets import all_locations
 
 
 @contextmanager

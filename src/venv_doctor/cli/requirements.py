@@ -19,7 +19,7 @@ from venv_doctor.cli.base import (
 from venv_doctor.cli.complete import complete_venv
 from venv_doctor.errors import UsageError
 from venv_doctor.model.distributions import Package
-from venv_doctor.record.history import Change, Source, Step, VenvHistory, history, snapshot_for
+from venv_doctor.record.history import Change, Revision, Source, VenvHistory, history, snapshot_for
 from venv_doctor.record.requirements import Mode, selected
 from venv_doctor.record.requirements import render as render_requirements
 from venv_doctor.record.state import Event
@@ -104,7 +104,7 @@ def _short(p: Package | None) -> str:
     return p.version + ("" if p.kind == "index" else f" ({p.kind})")
 
 
-def _change_text(step: Step) -> str:
+def _change_text(step: Revision) -> str:
     if step.first:
         return f"first snapshot: {render.plural(len(step.snapshot.packages), 'package')}"
     parts = [f"+{c.name} {_short(c.after)}" for c in step.added]

@@ -10,8 +10,9 @@ from venv_doctor import render
 from venv_doctor.cli.base import command_options, echo_json, get_context, info
 from venv_doctor.cli.complete import complete_venv
 from venv_doctor.discover import tracking
-from venv_doctor.errors import TargetNotFoundError, UsageError
+from venv_doctor.errors import TargetNotFoundError
 from venv_doctor.model.venv import Location
+from venv_doctor.targets import Match, Where, one
 
 
 def _location_json(location: Location, **extra: object) -> str:
@@ -60,10 +61,8 @@ def forget_command(target: str, as_json: bool) -> None:
         records = state.find_venvs(db, target)
         if not records:
             raise TargetNotFoundError(f"{target}: venv-doctor has no record of it")
-        if len(records) > 1:
-            paths = ", ".join(str(r.path) for r in records)
-            raise UsageError(f"{target} names {len(records)} venvs ({paths})", hint="give its path")
-        record = records[0]
+        matches = [Match(Location(r.name, r.path, r.store), Where.RECORDED) for r in records]
+        record = records[matches.index(one(target, matches))]
         removed = state.forget_venv(db, record.path)
     if any(x.path == record.path for x in ctx.tracked()):
         tracking.untrack(ctx.dirs.tracked_file, str(record.path))
