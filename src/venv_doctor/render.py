@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import textwrap
 from collections import Counter
@@ -107,7 +108,8 @@ def tilde_in(text: str, home: str | None = None) -> str:
     home = (os.environ.get("HOME", "") if home is None else home).rstrip("/")
     if not home or home + "/" not in text:
         return text
-    return text.replace(home + "/", "~/")
+    # not inside shell quotes, where ~ would not expand: `repair '/home/me/a b'`
+    return re.sub(r"(?<!['\"])" + re.escape(home + "/"), "~/", text)
 
 
 def relative_time(when: datetime, now: datetime | None = None) -> str:

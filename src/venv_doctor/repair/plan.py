@@ -85,6 +85,13 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
                 d, Action.NONE, "the venv is gone; a relink cannot bring it back", before=before
             )
         return _plan_recreate(d, interpreters, has_snapshot, python, before)
+    if Code.PERMISSION_DENIED in codes:
+        return Plan(
+            d,
+            Action.NONE,
+            "permission denied: nothing is repaired until venv-doctor may read it",
+            before=before,
+        )
     if d.status is Status.UNKNOWN and Code.CFG_UNREADABLE not in codes:
         return Plan(
             d, Action.NONE, "cannot be read, so it cannot be repaired safely", before=before
