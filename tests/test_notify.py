@@ -27,6 +27,7 @@ from venv_doctor.notify import (
     dispatch,
     group,
 )
+from venv_doctor.notify import bus as session
 from venv_doctor.notify.backends import (
     OSASCRIPT_PROGRAM,
     CommandNotifier,
@@ -231,6 +232,20 @@ def test_notify_send_passes_title_and_body_as_arguments(
     ]
     # No DBUS_SESSION_BUS_ADDRESS in the environment: it was found at $XDG_RUNTIME_DIR/bus.
     assert (stub_path / "notify-send.argv.bus").read_text() == f"unix:path={user_bus_socket}"
+
+
+def test_notifications_and_the_service_use_one_bus(user_bus_socket: Path) -> None:
+    per_login = {**os.environ, BUS: "unix:abstract=/tmp/dbus-x,guid=1"}
+    bus = session.session_bus(per_login)
+    # the user bus outlives the login: sent to now and written into the unit alike
+    assert bus.address == bus.lasting == f"unix:path={user_bus_socket}"
+
+
+def test_a_per_login_bus_serves_now_but_is_not_given_to_a_service(tmp_path: Path) -> None:
+    env = {BUS: "unix:abstract=/tmp/dbus-x,guid=1", "XDG_RUNTIME_DIR": str(tmp_path)}
+    bus = session.session_bus(env)
+    assert bus.address == "unix:abstract=/tmp/dbus-x,guid=1"
+    assert bus.lasting == f"unix:path={tmp_path / 'bus'}"
 
 
 def test_notify_send_without_a_session_bus_is_unavailable(stub_path: Path) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -54,8 +56,21 @@ def _empty(ctx: Context) -> list[str]:
     shell_complete=complete_store,
     help="Only venvs of this store (e.g. pipx).",
 )
+@click.option(
+    "--prometheus",
+    "prometheus",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the result as a Prometheus textfile (*.prom) for node_exporter.",
+)
 @command_options
-def check_command(targets: tuple[str, ...], deep: bool, store: str | None, as_json: bool) -> int:
+def check_command(
+    targets: tuple[str, ...],
+    deep: bool,
+    store: str | None,
+    prometheus: Path | None,
+    as_json: bool,
+) -> int:
     """Diagnose venvs: healthy, degraded, broken or unknown, and why.
 
     TARGET is a venv path or a name; without one, every venv in every store is
@@ -66,8 +81,13 @@ def check_command(targets: tuple[str, ...], deep: bool, store: str | None, as_js
     a venv is broken or unknown.
     """
     ctx = get_context()
+    started = time.time()
     with _gc_paused():
         diagnoses = check(ctx, targets, store=store, deep=deep)
+    if prometheus is not None:
+        from venv_doctor.export import textfile
+
+        textfile.export(ctx, prometheus, diagnoses, started)
     bad = {Status.BROKEN, Status.UNKNOWN}
     code = ExitCode.PROBLEMS if any(d.status in bad for d in diagnoses) else ExitCode.OK
     opts = settings()

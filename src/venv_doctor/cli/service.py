@@ -8,12 +8,18 @@ from typing import Any
 
 import click
 
-from venv_doctor import paths, render
+from venv_doctor import render
 from venv_doctor.cli.base import command_options, echo_json, get_context, info, settings
 from venv_doctor.diagnose.findings import Finding
-from venv_doctor.service import manager as service
-from venv_doctor.service import units as unit_files
-from venv_doctor.service.manager import Action, InstallPlan, Manager, ServiceStatus, Step, UnitState
+from venv_doctor.service import manage as service
+from venv_doctor.service.base import (
+    InstallAction,
+    InstallPlan,
+    InstallStep,
+    ServiceStatus,
+    UnitState,
+)
+from venv_doctor.service.manifest import manifest_path
 
 
 def _warn(findings: tuple[Finding, ...]) -> None:
@@ -23,12 +29,12 @@ def _warn(findings: tuple[Finding, ...]) -> None:
             click.echo(f"hint: {f.hint}", err=True)
 
 
-def _announce(step: Step) -> None:
+def _announce(step: InstallStep) -> None:
     if settings().json:
         return  # the JSON document lists the steps
-    if step.action is Action.RUN:
+    if step.action is InstallAction.RUN:
         click.echo(f"$ {step.target}")
-    elif step.action is Action.IGNORED:
+    elif step.action is InstallAction.IGNORED:
         click.echo(f"  (failed, ignored: {step.detail or 'no output'})")
     else:
         click.echo(f"{step.action.value} {step.target}")
@@ -57,19 +63,12 @@ def _print_plan(plan: InstallPlan) -> None:
         click.echo(f"  {command}", err=True)
 
 
-def _log_hint(manager: Manager, mode: service.Mode) -> str:
-    if manager is Manager.LAUNCHD:
-        return f"logs: {paths.mac_logs_dir() / unit_files.AGENT_STDERR}"
-    unit = "venv-doctor-scan" if mode is service.Mode.TIMER else "venv-doctor"
-    return f"logs: journalctl --user -u {unit}"
-
-
 @click.group("service")
 def service_group() -> None:
     """Run venv-doctor in the background (systemd user service or macOS LaunchAgent)."""
 
 
-def _plan_json(plan: InstallPlan, steps: tuple[Step, ...] | None) -> str:
+def _plan_json(plan: InstallPlan, steps: tuple[InstallStep, ...] | None) -> str:
     return render.envelope(
         manager=plan.manager.value,
         mode=plan.mode.value,
@@ -87,7 +86,7 @@ def _plan_json(plan: InstallPlan, steps: tuple[Step, ...] | None) -> str:
     )
 
 
-def _step_dict(step: Step) -> dict[str, str]:
+def _step_dict(step: InstallStep) -> dict[str, str]:
     return {"action": step.action.value, "target": step.target, "detail": step.detail}
 
 
@@ -126,7 +125,8 @@ def install_command(print_only: bool, timer: bool, python: Path | None, as_json:
     if as_json:
         echo_json(_plan_json(plan, done.steps))
         return
-    info(f"installed {plan.unit} ({plan.manager.value}); {_log_hint(plan.manager, plan.mode)}")
+    logs = service.backend(plan.manager).log_hint(plan.mode, ctx.env)
+    info(f"installed {plan.unit} ({plan.manager.value}); logs: {logs}")
 
 
 @service_group.command("uninstall")
@@ -146,7 +146,7 @@ def uninstall_command(as_json: bool) -> None:
             )
         )
     elif not result.recorded:
-        info(f"nothing to uninstall: no record in {service.manifest_path(ctx.dirs)}")
+        info(f"nothing to uninstall: no record in {manifest_path(ctx.dirs)}")
     else:
         info("uninstalled the venv-doctor service")
 

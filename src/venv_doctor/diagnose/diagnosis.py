@@ -8,7 +8,6 @@ running the interpreter shows.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import stat
 from collections import defaultdict
@@ -23,30 +22,23 @@ from venv_doctor.diagnose.findings import (
     status_of,
 )
 from venv_doctor.diagnose.probe import ProbeResult
-from venv_doctor.interpreters.inventory import version_from_path
+from venv_doctor.interpreters.layouts import InstallKind, installation_of
+from venv_doctor.interpreters.versions import version_from_path
 from venv_doctor.model.pyvenv_cfg import minor_of
 from venv_doctor.model.venv import BinPython, Location, Venv
-from venv_doctor.paths import pyenv_root
+from venv_doctor.paths import environ
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-_PYENV = re.compile(r"/versions/([^/]+)/")
 # what removed a missing interpreter path, in the words of the tool that did it
-_CAUSES = (
-    (
-        re.compile(r"/Cellar/(python@[\d.]+|python3?)/([^/]+)/"),
-        "Homebrew removed the {0} {1} keg: `brew upgrade` or `brew cleanup`?",
-    ),
-    (re.compile(r"/opt/(python@[\d.]+)/"), "Homebrew's {0} is gone: `brew uninstall {0}`?"),
-    (
-        re.compile(r"/uv/python/(cpython-[^/]+)/"),
-        "the uv-managed Python {0} was upgraded or uninstalled?",
-    ),
-    (re.compile(r"/Python\.framework/"), "the python.org installation was removed or replaced?"),
-    (
-        re.compile(r"^(?:/usr|/usr/local)?/bin/"),
-        "the system Python package was removed or upgraded?",
-    ),
-)
+_REMOVED_BY = {
+    InstallKind.HOMEBREW: "Homebrew's {0} is gone: `brew uninstall {0}`?",
+    InstallKind.UV: "the uv-managed Python {0} was upgraded or uninstalled?",
+    InstallKind.PYENV: "`pyenv uninstall {0}`?",
+    InstallKind.FRAMEWORK: "the python.org installation was removed or replaced?",
+    InstallKind.SYSTEM: "the system Python package was removed or upgraded?",
+    InstallKind.OTHER: "the interpreter was moved, upgraded or uninstalled?",
+}
+_KEG_REMOVED = "Homebrew removed the {0} {1} keg: `brew upgrade` or `brew cleanup`?"
 
 
 def repair_hint(location: Location) -> str:
@@ -55,22 +47,10 @@ def repair_hint(location: Location) -> str:
 
 def guess_cause(path: Path | str) -> str:
     """What most likely removed ``path``, in the words of the tool that did it."""
-    text = str(path)
-    for pattern, words in _CAUSES:
-        if m := pattern.search(text):
-            return words.format(*m.groups())
-    if version := _pyenv_version(text):
-        return f"`pyenv uninstall {version}`?"
-    return "the interpreter was moved, upgraded or uninstalled?"
-
-
-def _pyenv_version(text: str) -> str | None:
-    """The pyenv version a path lies in: under PYENV_ROOT, or any ``.../pyenv.../versions/X``."""
-    root = f"{pyenv_root()}/versions/"
-    if text.startswith(root):
-        return text[len(root) :].split("/", 1)[0] or None
-    m = _PYENV.search(text)
-    return m.group(1) if m and "pyenv" in text[: m.start()] else None
+    owner = installation_of(path, environ())
+    if owner.keg:
+        return _KEG_REMOVED.format(owner.name, owner.keg)
+    return _REMOVED_BY[owner.kind].format(owner.name)
 
 
 def _rel(venv: Venv, path: Path) -> str:
