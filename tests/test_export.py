@@ -42,7 +42,8 @@ def _tool(name: str) -> str:
 
 def _diagnosis(name: str, store: str, status: Status, version: str = "3.12.1") -> Diagnosis:
     location = Location(name, Path(f"/venvs/{store}/{name}"), store)
-    return Diagnosis(location, status, "venv", PythonInfo(version, None, None), ())
+    minor = ".".join(version.split(".")[:2])
+    return Diagnosis(location, status, "venv", PythonInfo(version, minor, None, None), ())
 
 
 def _samples(text: str) -> dict[str, float]:

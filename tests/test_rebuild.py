@@ -58,9 +58,10 @@ def steps_for(python: Path, wheelhouse: Path, verify: str | None = None) -> Rebu
         except AssertionError as exc:  # what a real installer raises
             raise VenvDoctorError(f"install failed: {exc}") from exc
 
-    return RebuildSteps(
-        create=lambda p: make_venv(python, p), install=install, verify=lambda p: verify
-    )
+    def create(venv: Path) -> None:
+        make_venv(python, venv)
+
+    return RebuildSteps(create=create, install=install, verify=lambda p: verify)
 
 
 def test_rebuild_to_new_minor_carries_user_files_and_keeps_backup(

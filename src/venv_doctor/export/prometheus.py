@@ -66,8 +66,7 @@ class _Family:
 
 
 def _minor(d: Diagnosis) -> str:
-    version = d.python.version or ""
-    return ".".join(version.split(".")[:2]) or "unknown"
+    return d.python.minor or "unknown"
 
 
 def _venv_families(diagnoses: Sequence[Diagnosis]) -> list[_Family]:

@@ -136,10 +136,9 @@ def reached_by(d: Diagnosis) -> set[str]:
     resolved = d.python.resolved
     if resolved is not None and not _under(str(resolved), str(d.path)):
         return {str(resolved)}
-    home, version = d.python.home, d.python.version or ""
+    home, minor = d.python.home, d.python.minor or ""
     if resolved is None or not home:
         return set()
-    minor = ".".join(version.split(".")[:2])
     for name in (f"python{minor}", "python3", "python"):
         real = _real(os.path.join(home, name))
         if real:
