@@ -25,6 +25,7 @@ from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Status
 from venv_doctor.discover.stores import store_venvs
 from venv_doctor.errors import ExitCode
+from venv_doctor.paths import BACKUP_AREA_BESIDE
 from venv_doctor.targets import all_locations
 
 
@@ -134,7 +135,9 @@ def paths_command(as_json: bool) -> None:
         "state": str(ctx.dirs.state),
         "cache": str(ctx.dirs.cache),
         "log": str(ctx.dirs.log),
+        "backups": str(ctx.dirs.backups),
     }
+    beside = f"<the venv's directory>/{BACKUP_AREA_BESIDE}"
     known = [(s.name, s.root, s.root.is_dir(), len(store_venvs(s))) for s in ctx.stores()]
     tracked = ctx.tracked()
     if as_json:
@@ -142,10 +145,15 @@ def paths_command(as_json: bool) -> None:
             {"store": name, "path": str(root), "exists": exists, "venvs": n}
             for name, root, exists, n in known
         ]
-        echo_json(render.envelope(directories=dirs, stores=stores, tracked=len(tracked)))
+        echo_json(
+            render.envelope(
+                directories=dirs, backups_elsewhere=beside, stores=stores, tracked=len(tracked)
+            )
+        )
         return
     out = terminal_out()
     lines = render.aligned([[k + ":", render.tilde(v)] for k, v in dirs.items()], out)
+    lines += out.wrap(f"(a venv on another file system is backed up in {beside})")
     rows = [
         [name, render.plural(n, "venv") if exists else "missing", render.tilde(root)]
         for name, root, exists, n in known

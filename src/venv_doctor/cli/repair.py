@@ -420,20 +420,49 @@ def _list_backups(path: Path, kept: list[backups.Backup], as_json: bool) -> None
     type=click.FloatRange(min=0),
     help="Remove backups older than this (default: [repair] keep_backups_days).",
 )
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option("--force", is_flag=True, help="Remove backups that hold files their venv lacks, too.")
 @command_options
-def gc_command(days: float | None, as_json: bool) -> None:
-    """Delete kept backups older than the configured number of days."""
+def gc_command(days: float | None, dry_run: bool, force: bool, as_json: bool) -> int:
+    """Delete kept backups older than the configured number of days.
+
+    A backup holding files its venv lacks (a user file the rebuild could not
+    carry over, an edited activate script) is kept and listed unless --force.
+    """
     ctx = get_context()
     keep = ctx.config.keep_backups_days if days is None else days
     with open_journal(ctx) as journal:
-        removed = backups.prune(journal, keep)
+        done = backups.prune(journal, keep, dry_run=dry_run, force=force)
+    code = ExitCode.PROBLEMS if done.failed else ExitCode.OK
     if as_json:
-        rows = [{"path": str(b.path), "venv": str(b.venv)} for b in removed]
-        echo_json(render.envelope(removed=rows, keep_days=keep))
-        return
-    for b in removed:
-        info(f"removed {render.tilde(b.path)} (backup of {render.tilde(b.venv)})")
-    info(f"{render.plural(len(removed), 'backup')} removed")
+        echo_json(
+            render.envelope(
+                dry_run=dry_run,
+                keep_days=keep,
+                removed=[{"path": str(b.path), "venv": str(b.venv)} for b in done.removed],
+                kept_holding_files=[
+                    {"path": str(b.path), "venv": str(b.venv), "files": list(files)}
+                    for b, files in done.holding
+                    if not force
+                ],
+                failed=[{"path": str(b.path), "error": why} for b, why in done.failed],
+            )
+        )
+        return code
+    verb = "would remove" if dry_run else "removed"
+    for b, files in done.holding:
+        shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
+        what = f"{verb} it anyway (--force)" if force else "kept (--force removes it)"
+        click.echo(
+            f"{render.tilde(b.path)} (backup of {render.tilde(b.venv)}) holds files the venv "
+            f"lacks: {shown}; {what}"
+        )
+    for b in done.removed:
+        info(f"{verb} {render.tilde(b.path)} (backup of {render.tilde(b.venv)})")
+    for b, why in done.failed:
+        click.echo(f"could not remove {b.path}: {why}", err=True)
+    info(f"{render.plural(len(done.removed), 'backup')} {verb}")
+    return code
 
 
 COMMANDS = [repair_command, restore_command, gc_command]

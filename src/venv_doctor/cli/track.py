@@ -25,7 +25,8 @@ def _location_json(location: Location, **extra: object) -> str:
 @command_options
 def track_command(path: Path, name: str | None, as_json: bool) -> None:
     """Watch the venv at PATH too (e.g. a project's .venv)."""
-    location = tracking.track(get_context().dirs.tracked_file, path, name)
+    ctx = get_context()
+    location = tracking.track(ctx.dirs.tracked_file, path, name, own=ctx.dirs.own)
     if as_json:
         echo_json(_location_json(location, tracked=True))
     else:

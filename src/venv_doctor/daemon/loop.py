@@ -217,9 +217,16 @@ class Daemon:
         from venv_doctor.repair.journal import open_journal
 
         with open_journal(self.ctx) as journal:
-            removed = backups.prune(journal, self.ctx.config.keep_backups_days)
-        for b in removed:
+            done = backups.prune(journal, self.ctx.config.keep_backups_days)
+        for b in done.removed:
             log.info("pruned the backup of %s from %s", b.venv, b.path)
+        for b, files in done.holding:
+            log.warning(
+                "kept the backup of %s at %s: it holds %d file(s) the venv lacks (%s)",
+                *(b.venv, b.path, len(files), ", ".join(files[:5])),
+            )
+        for b, why in done.failed:
+            log.warning("could not prune the backup of %s at %s: %s", b.venv, b.path, why)
 
     def scan_all(self) -> None:
         """Discover every venv, check them all, and re-plan the watches."""

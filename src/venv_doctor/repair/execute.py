@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from venv_doctor import fsutil, runner
 from venv_doctor.context import Context
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Cure, Diagnosis, Severity, Status, cured_by
@@ -88,15 +88,23 @@ def _result(
 
 
 def recover(ctx: Context) -> list[str]:
-    """Finish interrupted rebuilds before anything else (every command, the daemon)."""
-    if not ctx.dirs.database.exists():
-        return []
-    with open_journal(ctx) as journal:
-        finished = rebuild.recover(journal, ctx.dirs.locks)
-    return [
-        f"{entry.venv}: {outcome.replace('_', ' ')} (interrupted at {entry.step})"
-        for entry, outcome in finished
-    ]
+    """Finish interrupted repairs before anything else (every command, the daemon):
+    end their processes, roll them back or forward, then remove dead runs' temp dirs."""
+    lines = []
+    if ctx.dirs.database.exists():
+        with open_journal(ctx) as journal:
+            finished = rebuild.recover(journal, ctx.dirs.locks)
+        lines = [_recovered_line(r) for r in finished]
+    fsutil.remove_dead_temp_dirs(ctx.dirs.tmp)
+    return lines
+
+
+def _recovered_line(done: rebuild.Recovered) -> str:
+    what = f"{done.entry.action} of {done.entry.venv}"
+    if done.outcome is None:
+        return f"{what}: left as it is: {done.note}"
+    line = f"{what}: {done.outcome.replace('_', ' ')} (interrupted at {done.entry.step})"
+    return line + (f"; {done.note}" if done.note else "")
 
 
 def healthy_after(path: Path, deep: bool = True) -> str | None:
@@ -176,7 +184,7 @@ def _execute_locked(
     name = plan.diagnosis.name
     if plan.action is Action.RELINK:
         say(name, f"relinking to {plan.chosen.path}")
-        outcome = _relink(plan)
+        outcome = _relink(ctx, plan)
         if outcome.outcome == "repaired":
             return outcome
         if not allow_rebuild:
@@ -187,10 +195,11 @@ def _execute_locked(
     return _rebuild(ctx, plan, requirements, say)
 
 
-def _relink(plan: Plan) -> RepairResult:
+def _relink(ctx: Context, plan: Plan) -> RepairResult:
     target = plan.chosen
     venv = load_at(plan.diagnosis.path)
-    done = relink.relink(venv, relink.Target(target.path, target.version))
+    with open_journal(ctx) as journal:
+        done = relink.relink(venv, relink.Target(target.path, target.version), journal=journal)
     if not done.ok:
         return _result(plan, "failed", done.error or "relink failed")
     # relink.verify has started the interpreter and checked what a deep probe
@@ -251,8 +260,8 @@ def _rebuild(
     installer = installers.choose_installer(ctx.config, ctx.env)
     recreating = plan.action is Action.RECREATE
     options = DEFAULT_OPTIONS if recreating else _options(path)
-    with tempfile.TemporaryDirectory(prefix="venv-doctor-") as tmp:
-        req_file = Path(tmp) / "requirements.txt"
+    with fsutil.run_temp_dir(ctx.dirs.tmp) as tmp, runner.temp_scope(tmp):
+        req_file = tmp / "requirements.txt"
         req_file.write_text(reqs.text, encoding="utf-8")
         steps = _steps(plan, reqs, req_file, options, installer, say)
         try:
@@ -271,6 +280,7 @@ def _rebuild(
             return _result(plan, "failed", exc.message)
     notes = tuple(f"kept the new {x}; the old one is in the backup" for x in done.kept_new)
     notes += tuple(f"{x} was edited; your version is in the backup" for x in done.edited_activate)
+    notes += tuple(f"{x} is not a file or link; it stays in the backup" for x in done.uncopyable)
     count = len(reqs.expected)
     message = f"rebuilt with Python {target.version} ({count} package{'' if count == 1 else 's'})"
     return _result(
@@ -332,7 +342,6 @@ def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | No
     problem = healthy_after(path)
     if problem:
         return problem
-    from venv_doctor import runner
     from venv_doctor.model import distributions
 
     venv = load_at(path)
