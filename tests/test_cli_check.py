@@ -345,7 +345,7 @@ def test_paths(capsys: pytest.CaptureFixture[str], isolated_home: Path, tmp_path
 
     code, out, _ = cli(capsys, "paths")
     assert code == 0
-    assert f"config:  {dirs.config_file}" in out
+    assert re.search(rf"^config: +{re.escape(str(dirs.config_file))}$", out, re.M)
     assert re.search(r"virtualenvwrapper +2 venvs +~/\.virtualenvs$", out, re.M)
     assert re.search(r"multivenv +missing +~/\.multivenv$", out, re.M)
 
