@@ -147,6 +147,7 @@ COMMAND_MODULES = (
     "notify",
     "service",
     "interpreters",
+    "hooks",
     "repair",
     "daemon",
 )

@@ -6,12 +6,10 @@ import contextlib
 import os
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -31,17 +29,14 @@ from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.diagnose.scan import diagnose_all, read_venvs
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
-from venv_doctor.interpreters import inventory as interpreters
-from venv_doctor.model.venv import Location, load
+from venv_doctor.model.venv import load
 from venv_doctor.record import registry
-from venv_doctor.repair import backups
-from venv_doctor.repair import execute as repair
-from venv_doctor.repair.execute import RepairResult
+from venv_doctor.repair import backups, execute
 from venv_doctor.repair.journal import Journal, open_journal
-from venv_doctor.repair.plan import Action, Plan, plan_for
+from venv_doctor.repair.plan import Plan
+from venv_doctor.repair.result import RepairResult
+from venv_doctor.repair.run import Policy, repair
 from venv_doctor.targets import Where, all_locations, resolve, resolve_one
-
-CONFIRM = (Action.REBUILD, Action.RECREATE)
 
 
 def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnosis]:
@@ -61,80 +56,103 @@ def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnos
     return diagnose_all(read_venvs(live)) + gone
 
 
-def _planner(ctx: Context, python: str | None, strategy: str) -> Callable[[Diagnosis], Plan]:
-    """Plans for this command: the inventory is taken once, and what each dangling
-    link leads to is worked out once, however many venvs share it."""
-    inventory = interpreters.inventory(ctx.config, ctx.env)
-    memo: interpreters.Neighbourhood = {}
-
-    def plan(d: Diagnosis) -> Plan:
-        near = interpreters.neighbours(load(d.location), ctx.env, memo) if d.path.exists() else []
-        return plan_for(
-            d,
-            [*near, *inventory],
-            registry.has_snapshot(ctx, d.path),
-            python,
-            strategy,
-            # only a venv whose directory (and pyvenv.cfg) is gone needs the registry's word
-            recorded_version=None if d.python.version else registry.recorded_version(ctx, d.path),
-        )
-
-    return plan
-
-
-def _confirmed(plans: list[Plan], yes: bool, dry_run: bool) -> set[int]:
-    """Indexes of plans that may run: a rebuild or a minor change needs a yes."""
-    needs = [i for i, p in enumerate(plans) if p.action in CONFIRM or p.changes_minor]
-    if yes or dry_run or not needs:
-        return set(range(len(plans)))
-    if not sys.stdin.isatty():
-        return set(range(len(plans))) - set(needs)
-    for i in needs:
-        p = plans[i]
+def _ask(plans: Sequence[Plan]) -> bool:
+    """The prompt for the plans that need a yes (rebuilds, a change of minor version)."""
+    for p in plans:
         click.echo(
             f"{p.diagnosis.name}: {p.action.value} with Python {p.after} ({p.reason})", err=True
         )
-    them = "the old one is" if len(needs) == 1 else "the old ones are"
-    ok = click.confirm(
-        f"Rebuild {render.plural(len(needs), 'venv')}? ({them} kept as backups)", err=True
+    them = "the old one is" if len(plans) == 1 else "the old ones are"
+    return click.confirm(
+        f"Rebuild {render.plural(len(plans), 'venv')}? ({them} kept as backups)", err=True
     )
-    return set(range(len(plans))) if ok else set(range(len(plans))) - set(needs)
 
 
-@contextlib.contextmanager
-def _progress(total: int) -> Iterator[repair.Progress]:
+class _Elapsed:
+    """The live line's text, rendered anew at every refresh of the spinner, so the
+    elapsed time ticks while a step runs (a rebuild's install is one long step)."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.text = ""
+
+    def line(self, now: float | None = None) -> str:
+        elapsed = (time.monotonic() if now is None else now) - self.start
+        return f"{self.text}  ({elapsed:.0f}s)" if self.text else f"({elapsed:.0f}s)"
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        return Text(self.line())
+
+
+class _Progress:
     """Progress on stderr: a live status line on a terminal, plain lines otherwise.
 
     Each line names the venv (and its place among the ones being repaired), the
-    step (installers report "installing 20 packages with uv"), and the time.
+    step (installers report "installing 20 packages with uv"), and the time. The
+    live line starts only when the repairs do (after any prompt).
     """
-    start = time.monotonic()
-    seen: list[str] = []
 
-    def label(name: str) -> str:
-        if name not in seen:
-            seen.append(name)
-        return f"[{seen.index(name) + 1}/{total}] {name}" if total > 1 else name
+    def __init__(self) -> None:
+        self.total = 0
+        self.start_time = time.monotonic()
+        self.seen: list[str] = []
+        self.current: str | None = None  # the venv being repaired
+        self.stack = contextlib.ExitStack()
+        self.elapsed = _Elapsed(self.start_time)
+        self.console: Any = None
 
-    if not settings().color_for(sys.stderr) or not sys.stderr.isatty():
+    def __enter__(self) -> _Progress:
+        return self
 
-        def say(name: str, step: str) -> None:
-            click.echo(f"[{time.monotonic() - start:5.1f}s] {label(name)}: {step}", err=True)
+    def __exit__(self, *exc: object) -> None:
+        self.stack.close()
 
-        yield say
-        return
-    from rich.console import Console
-    from rich.text import Text
+    def start(self, total: int) -> None:
+        self.total = total
+        self.start_time = self.elapsed.start = time.monotonic()
+        if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+            return
+        from rich.console import Console
 
-    console = Console(stderr=True, highlight=False)
-    with console.status("") as status:
+        color = settings().color_for(sys.stderr)
+        self.console = Console(stderr=True, highlight=False, no_color=not color)
+        self.stack.enter_context(self.console.status(self.elapsed))
 
-        def live(name: str, step: str) -> None:
-            line = f"{label(name)}: {step}  ({time.monotonic() - start:.1f}s)"
-            console.print(Text(line, style="dim"))
-            status.update(Text(line))
+    def label(self, name: str) -> str:
+        if name not in self.seen:
+            self.seen.append(name)
+        return f"[{self.seen.index(name) + 1}/{self.total}] {name}" if self.total > 1 else name
 
-        yield live
+    def say(self, name: str, step: str) -> None:
+        self.current = name
+        elapsed = time.monotonic() - self.start_time
+        if self.console is None:
+            if not settings().quiet:
+                click.echo(f"[{elapsed:5.1f}s] {self.label(name)}: {step}", err=True)
+            return
+        from rich.text import Text
+
+        self.console.print(Text(f"{self.label(name)}: {step}  ({elapsed:.1f}s)", style="dim"))
+        self.elapsed.text = f"{self.label(name)}: {step}"
+
+
+def _interrupted(ctx: Context, diagnoses: Sequence[Diagnosis], name: str | None) -> str:
+    """What Ctrl-C left behind: a rebuild rolls itself back before the interrupt goes
+    on (the old venv is back); a step still open in the journal is finished or undone
+    by the next venv-doctor command."""
+    if name is None:
+        return "interrupted before any venv was changed"
+    paths = {d.path for d in diagnoses if d.name == name}
+    with open_journal(ctx) as journal:
+        still_open = [e for e in journal.open_entries() if e.venv in paths]
+    if still_open:
+        return (
+            f"interrupted while repairing {name}: the next venv-doctor command finishes or "
+            "rolls back its unfinished step"
+        )
+    return f"interrupted while repairing {name}: rolled back, {name} is as it was before"
 
 
 @click.command("repair")
@@ -186,158 +204,61 @@ def repair_command(
     is kept as a backup (`venv-doctor restore` puts it back).
     """
     ctx = get_context()
-    planner = _planner(ctx, python, strategy)
-    plans = [planner(d) for d in _diagnoses(ctx, targets, all_)]
-    allowed = _confirmed(plans, yes, dry_run)
-    with _progress(sum(1 for p in plans if p.action is not Action.NONE)) as say:
-
-        def run(i: int) -> Ran:
-            return _run_one(
-                ctx,
-                plans[i],
-                planner,
-                i in allowed,
-                dry_run=dry_run,
-                wait=not no_wait,
-                allow_other_owner=allow_other_owner,
-                # a relink that does not verify becomes a rebuild only when rebuilds were agreed to
-                allow_rebuild=yes and strategy != "relink",
-                say=say,
-            )
-
-        results = _run_all(ctx, plans, allowed, run)
+    diagnoses = _diagnoses(ctx, targets, all_)
+    with _Progress() as progress:
+        policy = Policy(
+            strategy=strategy,
+            python=python,
+            yes=yes,
+            confirm=_ask if sys.stdin.isatty() else None,
+            dry_run=dry_run,
+            wait=not no_wait,
+            # a relink that does not verify becomes a rebuild only when rebuilds were agreed to
+            rebuild_fallback=yes and strategy != "relink",
+            allow_other_owner=allow_other_owner,
+            progress=progress.say,
+            on_start=progress.start,
+        )
+        try:
+            results = repair(ctx, diagnoses, policy)
+        except KeyboardInterrupt:
+            progress.stack.close()  # the spinner off before the message
+            click.echo(f"venv-doctor: {_interrupted(ctx, diagnoses, progress.current)}", err=True)
+            raise
     _show(results, as_json)
-    failed = [r for r, p in zip(results, plans, strict=True) if _failed(r, p)]
-    return ExitCode.PROBLEMS if failed else ExitCode.OK
-
-
-Ran = tuple[RepairResult, bool]  # the result, and whether a repair was attempted
-RELINK_WORKERS = max(2, min(8, os.cpu_count() or 2))  # starting interpreters is CPU work
-
-
-def _run_all(
-    ctx: Context, plans: list[Plan], allowed: set[int], run: Callable[[int], Ran]
-) -> list[RepairResult]:
-    """Relinks first, side by side: each holds its own venv's lock and mostly waits
-    for one start of its interpreter (100 venvs broken by one upgrade is the common
-    case). Then rebuilds and the rest one at a time, in order, each recorded as it ends.
-    """
-    paths = Counter(p.diagnosis.path for p in plans)
-    relinks = [
-        i
-        for i, p in enumerate(plans)
-        if p.action is Action.RELINK and i in allowed and paths[p.diagnosis.path] == 1
-    ]
-    done: dict[int, Ran] = {}
-    if relinks:
-        with ThreadPoolExecutor(max_workers=RELINK_WORKERS) as pool:
-            done = dict(zip(relinks, pool.map(run, relinks), strict=True))
-        _record(ctx, plans, done)
-    for i in range(len(plans)):
-        if i not in done:
-            done[i] = run(i)
-            _record(ctx, plans, {i: done[i]})
-    return [done[i][0] for i in range(len(plans))]
-
-
-def _record(ctx: Context, plans: list[Plan], done: dict[int, Ran]) -> None:
-    """The repairs attempted, in the event log, in one visit to the state DB."""
-    registry.record_events(
-        ctx,
-        [
-            (plans[i].diagnosis.path, "repair", f"{result.outcome}: {result.message}")
-            for i, (result, attempted) in sorted(done.items())
-            if attempted
-        ],
-    )
-
-
-def _failed(result: RepairResult, plan: Plan) -> bool:
-    """A repair that failed, one that needed a yes, or a broken venv left as it was.
-    A degraded venv with nothing to repair, and a dry run's plan, are not failures."""
-    if result.outcome == "failed":
-        return True
-    if result.outcome != "skipped":
-        return False
-    return "--yes" in result.message or plan.diagnosis.status in (Status.BROKEN, Status.UNKNOWN)
-
-
-def _run_one(
-    ctx: Context,
-    plan: Plan,
-    planner: Callable[[Diagnosis], Plan],
-    allowed: bool,
-    *,
-    dry_run: bool,
-    wait: bool,
-    allow_other_owner: bool,
-    allow_rebuild: bool,
-    say: repair.Progress,
-) -> Ran:
-    if not allowed:
-        return repair.RepairResult(
-            plan.diagnosis.name,
-            plan.diagnosis.path,
-            plan.action.value,
-            "skipped",
-            "needs confirmation: run again with --yes",
-            plan.before,
-            plan.after,
-        ), False
-    refusal = repair.effective_owner_ok(plan.diagnosis.path, allow_other_owner)
-    if refusal:
-        return repair.RepairResult(
-            plan.diagnosis.name,
-            plan.diagnosis.path,
-            plan.action.value,
-            "skipped",
-            refusal + " (pass --allow-other-owner)",
-            plan.before,
-            plan.after,
-        ), False
-    confirmed = plan.action
-
-    def replan(d: Diagnosis) -> Plan:
-        again = planner(d)
-        if again.action in CONFIRM and again.action is not confirmed:
-            return replace(
-                again,
-                action=Action.NONE,
-                reason=f"changed since planned: now needs {again.action.value}; run again",
-            )
-        return again
-
-    result = repair.execute(
-        ctx,
-        plan,
-        registry.requirements_for,
-        replan=replan,
-        dry_run=dry_run,
-        wait=wait,
-        allow_rebuild=allow_rebuild,
-        progress=say,
-    )
-    if result.outcome == "repaired" and result.path.is_dir():
-        venv = load(Location(plan.diagnosis.name, result.path, plan.diagnosis.location.store))
-        registry.record_check(ctx, [venv], [diagnose(venv)])  # history and status see it now
-    return result, not dry_run and plan.action is not Action.NONE
+    return ExitCode.PROBLEMS if any(r.problem for r in results) else ExitCode.OK
 
 
 def _show(results: list[RepairResult], as_json: bool) -> None:
+    """A line per venv (outcome, action, name, Python before -> after), what happened
+    wrapped under it; under -q only the problems."""
     if as_json:
         echo_json(render.envelope(results=[r.as_dict() for r in results]))
         return
-    for r in results:
-        arrow = f" ({r.before} -> {r.after})" if r.after and r.before != r.after else ""
-        click.echo(f"{r.outcome:<9} {r.action:<8} {r.name}{arrow}: {r.message}")
+    shown = [r for r in results if r.problem or not settings().quiet]
+    out = terminal_out()
+    rows = [[r.outcome.value, r.action.value, r.name + _versions(r)] for r in shown]
+    heads = render.aligned_rows(rows, out, [_OUTCOME_STYLE.get(r.outcome) for r in shown])
+    lines: list[str] = []
+    for r, head in zip(shown, heads, strict=True):
+        lines += head
+        lines += out.wrap(render.tilde_in(r.message))
         if r.backup:
-            click.echo(f"          backup: {r.backup}")
-        for path in r.carried_over:
-            click.echo(f"          carried over: {path}")
+            lines += out.wrap(f"backup: {render.tilde(r.backup)}")
+        if r.carried_over:
+            lines += out.wrap("carried over: " + ", ".join(r.carried_over))
         for note in r.notes:
-            click.echo(f"          note: {note}")
+            lines += out.wrap(f"note: {render.tilde_in(note)}")
     if not results:
-        click.echo("nothing to repair")
+        lines.append("nothing to repair")
+    echo_lines(lines)
+
+
+_OUTCOME_STYLE = {"repaired": "green", "failed": "bold red", "skipped": "yellow"}
+
+
+def _versions(r: RepairResult) -> str:
+    return f" ({r.before} -> {r.after})" if r.after and r.before != r.after else ""
 
 
 @click.command("restore")
@@ -375,7 +296,7 @@ def _restore(
     chosen = next((b for b in kept if b.id == backup_id), None) if backup_id else kept[-1]
     if chosen is None:
         raise UsageError(f"no backup {backup_id} of {path}", hint="--list shows them")
-    aside = repair.restore(ctx, journal, chosen)
+    aside = execute.restore(ctx, journal, chosen)
     registry.record_event(ctx, path, "restore", f"restored from {chosen.path}")
     if as_json:
         echo_json(
