@@ -15,19 +15,24 @@ import termios
 from collections.abc import Mapping
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # colours, cursor moves, line erases
 
 
 def run_in_terminal(
-    args: list[str], env: Mapping[str, str], columns: int = 80, stdin_tty: bool = False
+    args: list[str],
+    env: Mapping[str, str],
+    columns: int = 80,
+    stdin_tty: bool = False,
+    module: str | None = "venv_doctor",
 ) -> str:
-    """Run ``venv-doctor ARGS`` with stdout and stderr on a pty ``columns`` wide
+    """Run ``venv-doctor ARGS`` (``python ARGS`` without ``module``) with stdout and stderr on a pty ``columns`` wide
     (set with TIOCSWINSZ, so the CLI asks the terminal, not COLUMNS); returns what it
     printed there, line ends normalised."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     child_env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "venv_doctor", *args],
+        [sys.executable, *(["-m", module] if module else []), *args],
         stdin=slave if stdin_tty else subprocess.DEVNULL,
         stdout=slave,
         stderr=slave,
@@ -55,7 +60,7 @@ def run_in_terminal(
 
 
 def plain(text: str) -> str:
-    return ANSI.sub("", text)
+    return CONTROL.sub("", text)
 
 
 def cut_at_a_space(lines: list[str], width: int) -> list[str]:

@@ -94,7 +94,8 @@ class _Progress:
     live line starts only when the repairs do (after any prompt).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, live: bool = True) -> None:
+        self.live = live  # a dry run takes no time: no spinner
         self.total = 0
         self.start_time = time.monotonic()
         self.seen: list[str] = []
@@ -112,7 +113,7 @@ class _Progress:
     def start(self, total: int) -> None:
         self.total = total
         self.start_time = self.elapsed.start = time.monotonic()
-        if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+        if not self.live or not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
             return
         from rich.console import Console
 
@@ -205,7 +206,7 @@ def repair_command(
     """
     ctx = get_context()
     diagnoses = _diagnoses(ctx, targets, all_)
-    with _Progress() as progress:
+    with _Progress(live=not dry_run) as progress:
         policy = Policy(
             strategy=strategy,
             python=python,
