@@ -161,8 +161,10 @@ class Out:
     def wrap(
         self, text: str, indent: str = INDENT, first: str | None = None, style: str | None = None
     ) -> list[str]:
-        """Wrapped at spaces only: a word (a path) longer than the line stays whole."""
+        """Wrapped at spaces only: a word (a path) longer than the line stays whole.
+        Control characters in ``text`` are shown escaped (``display``)."""
         first = indent if first is None else first
+        text = display(text)
         if self.width is None:
             lines = [first + text]
         else:
@@ -205,6 +207,7 @@ def aligned_rows(
     """
     if not rows:
         return []
+    rows = [[display(cell) for cell in row] for row in rows]  # a name cannot forge a line
     widths = _column_widths(rows, out.width)
     grouped = []
     for n, row in enumerate(rows):
@@ -394,3 +397,13 @@ def empty_lines(searched: Sequence[tuple[str, str, bool]], config_file: str, out
 def mapping_lines(pairs: Mapping[str, str], out: Out) -> list[str]:
     """``key:  value`` lines, values aligned."""
     return aligned([[k + ":", v] for k, v in pairs.items()], out)
+
+
+def display(text: str) -> str:
+    """``text`` for a terminal: control characters (newline, ``\\r``, escape sequences)
+    shown escaped, so a name or path can never forge or hide a line."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )

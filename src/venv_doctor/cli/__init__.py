@@ -148,6 +148,7 @@ COMMAND_MODULES = (
     "service",
     "interpreters",
     "hooks",
+    "preflight",
     "repair",
     "daemon",
 )

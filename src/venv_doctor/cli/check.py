@@ -22,7 +22,7 @@ from venv_doctor.cli.base import (
 )
 from venv_doctor.cli.complete import complete_store, complete_venv
 from venv_doctor.context import Context
-from venv_doctor.diagnose.findings import Status
+from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.discover.stores import store_venvs
 from venv_doctor.errors import ExitCode
 from venv_doctor.paths import BACKUP_AREA_BESIDE
@@ -45,6 +45,16 @@ def _gc_paused() -> Iterator[None]:
 def _empty(ctx: Context) -> list[str]:
     searched = [(s.name, str(s.root), s.root.is_dir()) for s in ctx.stores()]
     return render.empty_lines(searched, str(ctx.dirs.config_file), terminal_out())
+
+
+def _with_declared(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
+    """``-v``: project venvs also say what they hold that their project does not declare."""
+    import os
+
+    from venv_doctor.model.venv import load
+    from venv_doctor.record.declared import with_declared
+
+    return [with_declared(d, load(d.location)) if os.path.isdir(d.path) else d for d in diagnoses]
 
 
 @click.command("check")
@@ -85,6 +95,8 @@ def check_command(
     started = time.time()
     with _gc_paused():
         diagnoses = check(ctx, targets, store=store, deep=deep)
+    if settings().verbose:
+        diagnoses = _with_declared(diagnoses)
     if prometheus is not None:
         from venv_doctor.export import textfile
 
