@@ -17,6 +17,7 @@ import click
 from venv_doctor import __version__
 from venv_doctor.cli.base import get_context
 from venv_doctor.errors import ConfigError, ExitCode, VenvDoctorError
+from venv_doctor.fsutil import check_regular
 from venv_doctor.paths import app_dirs
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -98,7 +99,11 @@ def _journal_has_open_entries(database: Path) -> bool:
 def _recover_interrupted() -> None:
     """Finish repairs a crash or kill -9 interrupted, before anything else runs."""
     dirs = app_dirs()
-    if not dirs.database.exists() or not _journal_has_open_entries(dirs.database):
+    try:
+        present = check_regular(dirs.database)
+    except OSError:
+        return  # not a file SQLite can open: the command says so when it needs the database
+    if not present or not _journal_has_open_entries(dirs.database):
         return
     from venv_doctor.repair.execute import recover
 

@@ -32,7 +32,7 @@ from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.diagnose.scan import Context, all_locations, read_venvs
 from venv_doctor.errors import ConfigError, VenvDoctorError
-from venv_doctor.fsutil import atomic_write, ensure_private_dir
+from venv_doctor.fsutil import atomic_write, ensure_private_dir, read_json
 from venv_doctor.interpreters import inventory as interpreters
 from venv_doctor.model.venv import Location, Venv, load
 from venv_doctor.notify import Deduper, VenvEvent, build_notifiers, close, dispatch, group
@@ -411,7 +411,7 @@ class Daemon:
 
 def _load_json(path: Path) -> dict[str, str]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path, follow_symlinks=False)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from venv_doctor.fsutil import atomic_write
+from venv_doctor.fsutil import atomic_write, read_json
 from venv_doctor.paths import AppDirs
 
 
@@ -44,7 +44,7 @@ def write(dirs: AppDirs, status: DaemonStatus) -> None:
 
 def read(dirs: AppDirs) -> dict[str, Any] | None:
     try:
-        data = json.loads(status_file(dirs).read_text(encoding="utf-8"))
+        data = read_json(status_file(dirs), follow_symlinks=False)
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

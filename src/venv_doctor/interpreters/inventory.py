@@ -17,7 +17,7 @@ from typing import Any
 from venv_doctor import runner
 from venv_doctor.config import Config
 from venv_doctor.errors import UsageError
-from venv_doctor.fsutil import atomic_write
+from venv_doctor.fsutil import SMALL_FILE, atomic_write, read_bounded, read_json
 from venv_doctor.model import links
 from venv_doctor.model.venv import Venv
 from venv_doctor.paths import app_dirs, pyenv_root, xdg_dir
@@ -262,7 +262,7 @@ def _patchlevel_version(real: Path, minor: str) -> str | None:
         return None
     for name in (f"python{minor}", f"python{minor}m", f"python{minor}d"):
         try:
-            head = (prefix / "include" / name / "patchlevel.h").read_bytes()
+            head = read_bounded(prefix / "include" / name / "patchlevel.h", SMALL_FILE)
         except OSError:
             continue
         if b"PYPY_VERSION" in head:
@@ -276,8 +276,7 @@ def _patchlevel_version(real: Path, minor: str) -> str | None:
 def _looks_like_binary(real: Path) -> bool:
     """A real interpreter is an executable binary; pyenv shims and wrappers are scripts."""
     try:
-        with open(real, "rb") as fh:
-            head = fh.read(2)
+        head = read_bounded(real, 2, truncate=True)
     except OSError:
         return False
     return head != b"#!" and os.access(real, os.X_OK)
@@ -290,7 +289,7 @@ class ProbeCache:
         self.path = path
         self.changed = False
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_json(path, follow_symlinks=False)
             entries = data["entries"] if isinstance(data, dict) else {}
         except (OSError, ValueError, KeyError):
             entries = {}

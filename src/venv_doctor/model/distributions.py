@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from venv_doctor.fsutil import LARGE_FILE, SMALL_FILE, loads_json, open_regular, read_bounded
+
 KINDS = ("index", "editable", "vcs", "archive", "legacy")
 # Installed with every venv; left out of requirements unless the user asked for them.
 SEEDS = frozenset({"pip", "setuptools", "wheel"})
@@ -205,16 +207,15 @@ def fingerprint(site_packages: Sequence[Path], extra: str = "") -> str | None:
 # first check, and Path objects were a quarter of that time.
 
 
-def _read_small(path: str, limit: int = 1 << 16) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(limit)
+def _read_small(path: str, limit: int = 1 << 16, truncate: bool = False) -> bytes:
+    return read_bounded(path, limit, truncate=truncate)
 
 
 def _read_until_blank_line(path: str) -> bytes:
     """The header block only: METADATA goes on with the (long) description."""
     chunks: list[bytes] = []
     size = 0
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         while size < MAX_HEADER_BYTES:
             chunk = fh.read(HEADER_CHUNK)
             chunks.append(chunk)
@@ -276,7 +277,7 @@ def _requirement_names(lines: Iterable[str]) -> tuple[str, ...]:
 def _requires_txt(path: str) -> tuple[str, ...]:
     """Legacy ``requires.txt``: the unnamed section and ``[:marker]`` sections."""
     try:
-        text = _read_small(path, 1 << 20).decode("utf-8")
+        text = _read_small(path, SMALL_FILE).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return ()
     lines, active = [], True
@@ -292,7 +293,7 @@ def _installer(info: str, names: set[str]) -> str | None:
     if "INSTALLER" not in names:
         return None
     try:
-        value = _read_small(os.path.join(info, "INSTALLER"), 256).decode("utf-8").strip()
+        value = _read_small(os.path.join(info, "INSTALLER"), 256, True).decode("utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return None
     return value or None
@@ -304,11 +305,14 @@ def _installer(info: str, names: set[str]) -> str | None:
 def _direct_url(path: str, warnings: list[str]) -> tuple[str, str | None]:
     """The install kind and source URL recorded in ``direct_url.json``."""
     try:
-        data = json.loads(_read_small(path, 1 << 20).decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        warnings.append(
-            f"{path} is not valid JSON ({exc.__class__.__name__}); read as an index install"
+        data = loads_json(_read_small(path, SMALL_FILE).decode("utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not JSON, nested too deeply
+        why = (
+            f"cannot be read ({exc.strerror or exc})"
+            if isinstance(exc, OSError)
+            else f"is not valid JSON ({type(exc).__name__}: {str(exc)[:120]})"
         )
+        warnings.append(f"{path} {why}; read as an index install")
         return "index", None
     url = data.get("url") if isinstance(data, dict) else None
     if not isinstance(url, str) or not url:
@@ -325,9 +329,16 @@ def _direct_url(path: str, warnings: list[str]) -> tuple[str, str | None]:
 
 
 def _vcs_url(url: str, info: dict[str, Any], subdirectory: Any) -> str:
-    vcs = str(info.get("vcs") or "git")
+    vcs = info.get("vcs") if isinstance(info.get("vcs"), str) and info["vcs"] else "git"
     base = url if url.startswith(f"{vcs}+") else f"{vcs}+{url}"
-    revision = info.get("commit_id") or info.get("requested_revision")
+    revision = next(
+        (
+            r
+            for r in (info.get("commit_id"), info.get("requested_revision"))
+            if isinstance(r, str) and r
+        ),
+        None,
+    )
     out = f"{base}@{revision}" if revision else base
     return out + (f"#subdirectory={subdirectory}" if isinstance(subdirectory, str) else "")
 
@@ -417,8 +428,7 @@ def _check_record(path: str, warnings: list[str]) -> None:
     import csv  # only `requirements --source disk` verifies RECORD
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        text = read_bounded(path, LARGE_FILE).decode("utf-8")
     except UnicodeDecodeError:
         warnings.append(f"{path} is not UTF-8 text")
         return

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.fsutil import ensure_private_dir
+from venv_doctor.fsutil import UnreadableFileError, check_regular, ensure_private_dir
 from venv_doctor.model.distributions import Package, Snapshot
 from venv_doctor.paths import AppDirs
 
@@ -191,6 +191,7 @@ def _create_private(path: Path) -> None:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    check_usable(path)
     _create_private(path)
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
@@ -205,6 +206,56 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def check_usable(path: Path) -> None:
+    """Refuse, naming the file, what SQLite would block on or must not replace.
+
+    A FIFO, a device, a directory or a dangling link in place of the database is
+    the user's to sort out (SQLite would hang on a FIFO, or create the link's
+    target); so is a database another user owns (``sudo -E venv-doctor ...``),
+    which is not damaged and must not be moved aside.
+    """
+    try:
+        check_regular(path)
+    except UnreadableFileError as exc:
+        raise StateError(
+            f"{path} {exc.strerror}: venv-doctor keeps its state database there",
+            hint=f"move {path} away; venv-doctor then starts a new database",
+        ) from exc
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        _check_access(file)
+    _check_access(path.parent, directory=True)
+
+
+def _check_access(path: Path, directory: bool = False) -> None:
+    if not os.path.exists(path) or os.access(path, os.R_OK | os.W_OK):
+        return
+    try:
+        owner_uid = os.stat(path).st_uid
+    except OSError:
+        return
+    what = "directory" if directory else "state database"
+    owner = _user_name(owner_uid)
+    if owner_uid != os.geteuid():
+        message = f"{path}: the {what} belongs to {owner}, and you ({_user_name(os.geteuid())}) cannot write it"
+        hint = (
+            f"an earlier `sudo venv-doctor` made it; give it back with "
+            f"`sudo chown -R {_user_name(os.geteuid())} {path.parent if not directory else path}`"
+        )
+    else:
+        message = f"{path}: the {what} is not writable (mode {os.stat(path).st_mode & 0o777:o})"
+        hint = f"make it writable again: chmod u+rw{'x' if directory else ''} {path}"
+    raise StateError(message, hint=hint)
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (KeyError, ImportError):
+        return f"uid {uid}"
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -16,6 +16,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from venv_doctor.fsutil import LARGE_FILE, SMALL_FILE, read_text_bounded
+
 CREATOR_TOP = frozenset(
     {"pyvenv.cfg", ".gitignore", "CACHEDIR.TAG", "lib64", "include", ".lock"}
 )  # .lock: uv's
@@ -48,8 +50,8 @@ def owned_files(venv: Path) -> set[str]:
 
 def _record_paths(site: Path, record: Path) -> set[str]:
     try:
-        with record.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
+        text = read_text_bounded(record, LARGE_FILE)
+        rows = list(csv.reader(text.splitlines()))
     except (OSError, UnicodeDecodeError, csv.Error):
         return set()
     return {os.path.normpath(site / row[0]) for row in rows if row and row[0]}
@@ -57,7 +59,7 @@ def _record_paths(site: Path, record: Path) -> set[str]:
 
 def _listed_paths(base: Path, listing: Path) -> set[str]:
     try:
-        lines = listing.read_text(encoding="utf-8").splitlines()
+        lines = read_text_bounded(listing, LARGE_FILE).splitlines()
     except (OSError, UnicodeDecodeError):
         return set()
     return {os.path.normpath(base / line) for line in lines if line.strip()}
@@ -136,8 +138,8 @@ def _edited(old: Path, new: Path) -> bool:
     that the new one lacks. Template differences between Python versions (the
     cygwin block of 3.12, say) are not edits."""
     try:
-        old_lines = {ln.strip() for ln in old.read_text(encoding="utf-8").splitlines()}
-        new_lines = {ln.strip() for ln in new.read_text(encoding="utf-8").splitlines()}
+        old_lines = {ln.strip() for ln in read_text_bounded(old, SMALL_FILE).splitlines()}
+        new_lines = {ln.strip() for ln in read_text_bounded(new, SMALL_FILE).splitlines()}
     except (OSError, UnicodeDecodeError):
         return False
     return any(_USER_LINE.match(ln) for ln in old_lines - new_lines)

@@ -27,7 +27,7 @@ from venv_doctor import paths
 from venv_doctor.diagnose.findings import Finding
 from venv_doctor.diagnose.scan import Context
 from venv_doctor.errors import UsageError, VenvDoctorError
-from venv_doctor.fsutil import atomic_write
+from venv_doctor.fsutil import SMALL_FILE, atomic_write, open_regular, read_bounded, read_json
 from venv_doctor.paths import AppDirs
 from venv_doctor.runner import CommandError, Runner, run
 from venv_doctor.service import units as unit_files
@@ -325,7 +325,7 @@ def manifest_path(dirs: AppDirs) -> Path:
 def read_manifest(dirs: AppDirs) -> Manifest | None:
     path = manifest_path(dirs)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path, follow_symlinks=False)
         return Manifest(
             manager=Manager(data["manager"]),
             mode=Mode(data["mode"]),
@@ -551,7 +551,7 @@ def _stop_commands(manifest: Manifest) -> tuple[tuple[Command, ...], tuple[Comma
 
 def _sha256(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(read_bounded(path, SMALL_FILE)).hexdigest()
     except OSError:
         return None
 
@@ -660,7 +660,7 @@ def _launchd_state(path: Path, runner: Runner) -> UnitState:
 def tail(path: Path, lines: int) -> tuple[str, ...]:
     """The last ``lines`` lines of a log file that may be large."""
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             fh.seek(0, os.SEEK_END)
             fh.seek(max(0, fh.tell() - 64 * 1024))
             data = fh.read()
