@@ -15,7 +15,7 @@ from tests.dbus_session import FakeNotifications, notification_service, session_
 from tests.support import FakeHomebrew, make_venv, real_python
 from venv_doctor import notify
 from venv_doctor.config import Config
-from venv_doctor.diagnose.findings import Finding, Severity
+from venv_doctor.diagnose.findings import Code, Finding, Severity
 from venv_doctor.diagnose.scan import Context, check
 from venv_doctor.notify import (
     TEST_NOTIFICATION,
@@ -42,7 +42,7 @@ BUS = "DBUS_SESSION_BUS_ADDRESS"
 
 
 def broken(name: str, path: Path, message: str, kind: str = "broken", **kw: object) -> VenvEvent:
-    finding = Finding("interpreter-dangling", Severity.ERROR, message, "run repair")
+    finding = Finding(Code.INTERPRETER_DANGLING, Severity.ERROR, message, "run repair")
     return VenvEvent(kind=kind, name=name, path=path, status="broken", findings=(finding,), **kw)  # type: ignore[arg-type]
 
 
@@ -439,8 +439,8 @@ def test_deduper_forgets_a_venv_that_became_healthy(tmp_path: Path) -> None:
 
 
 def test_deduper_fingerprint_ignores_finding_order(tmp_path: Path) -> None:
-    one = Finding("home-missing", Severity.ERROR, "home = /x no longer exists")
-    two = Finding("dead-shebang", Severity.ERROR, "2 scripts start /x/bin/python")
+    one = Finding(Code.HOME_MISSING, Severity.ERROR, "home = /x no longer exists")
+    two = Finding(Code.DEAD_SHEBANG, Severity.ERROR, "2 scripts start /x/bin/python")
     first = VenvEvent("broken", "a", tmp_path / "a", "broken", (one, two))
     second = VenvEvent("broken", "a", tmp_path / "a", "broken", (two, one))
     assert notify.fingerprint(first) == notify.fingerprint(second)

@@ -28,7 +28,7 @@ from venv_doctor.daemon import sdnotify, status, watch
 from venv_doctor.daemon.debounce import Debouncer
 from venv_doctor.daemon.observer import Watcher
 from venv_doctor.diagnose.diagnosis import diagnose
-from venv_doctor.diagnose.findings import Diagnosis, Status
+from venv_doctor.diagnose.findings import Code, Diagnosis, Status
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.diagnose.scan import Context, all_locations, read_venvs
 from venv_doctor.errors import ConfigError, VenvDoctorError
@@ -279,7 +279,7 @@ class Daemon:
         changes = [self._transition(d) for d in diagnoses]
         happened = [e for e in changes if e is not None]
         for d in diagnoses:
-            if "venv-missing" in d.codes():
+            if Code.VENV_MISSING in d.codes():
                 self.known.pop(d.path, None)
             else:
                 self.known[d.path] = d
@@ -290,14 +290,14 @@ class Daemon:
 
     def _diagnose(self, venv: Venv) -> Diagnosis:
         d = diagnose(venv)
-        unsure = "home-missing" in d.codes() or any(p.is_copy for p in venv.pythons)
+        unsure = Code.HOME_MISSING in d.codes() or any(p.is_copy for p in venv.pythons)
         if unsure and venv.pythons and d.status is not Status.HEALTHY:
             d = diagnose(venv, probe(venv.path / "bin" / venv.pythons[0].name, venv.site_packages))
         return d
 
     def _transition(self, d: Diagnosis) -> tuple[str, Diagnosis] | None:
         before = self.known.get(d.path)
-        if "venv-missing" in d.codes():
+        if Code.VENV_MISSING in d.codes():
             return ("vanished", d) if before is not None else None
         if d.status in BAD and (before is None or before.status not in BAD):
             return ("broken", d)

@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from venv_doctor.diagnose.findings import (
+    Code,
     Diagnosis,
     Finding,
     PythonInfo,
@@ -102,7 +103,7 @@ def _cfg_findings(venv: Venv) -> list[Finding]:
     if venv.cfg_error:
         return [
             Finding(
-                "cfg-unreadable",
+                Code.CFG_UNREADABLE,
                 E,
                 venv.cfg_error,
                 "recreate pyvenv.cfg or repair the venv from its recorded snapshot",
@@ -111,7 +112,7 @@ def _cfg_findings(venv: Venv) -> list[Finding]:
     if venv.layout == "legacy":
         return [
             Finding(
-                "legacy-virtualenv",
+                Code.LEGACY_VIRTUALENV,
                 INFO,
                 f"{venv.path} was made by virtualenv < 20 (no pyvenv.cfg)",
                 "rebuilding it with a current venv keeps it maintainable",
@@ -120,7 +121,7 @@ def _cfg_findings(venv: Venv) -> list[Finding]:
     if venv.cfg is None:
         return [
             Finding(
-                "cfg-missing",
+                Code.CFG_MISSING,
                 E,
                 f"{cfg_file} is missing: Python will not treat {venv.path} as a venv",
                 repair_hint(venv.location),
@@ -131,7 +132,7 @@ def _cfg_findings(venv: Venv) -> list[Finding]:
         lines = ", ".join(str(n) for n in venv.cfg.garbage[:5])
         out.append(
             Finding(
-                "cfg-garbage",
+                Code.CFG_GARBAGE,
                 W,
                 f"{cfg_file}: line {lines} is not `key = value`",
                 "remove the stray lines; Python ignores them, tools may not",
@@ -144,7 +145,7 @@ def _cfg_findings(venv: Venv) -> list[Finding]:
         severity = W if "home" in missing else INFO
         out.append(
             Finding(
-                "cfg-missing-key",
+                Code.CFG_MISSING_KEY,
                 severity,
                 f"{cfg_file} has no {' or '.join(missing)} key",
                 repair_hint(venv.location) if severity is W else None,
@@ -157,7 +158,7 @@ def _link_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
     if not venv.pythons:
         return [
             Finding(
-                "no-interpreter",
+                Code.NO_INTERPRETER,
                 E,
                 f"{venv.path / 'bin'} has no python executable",
                 repair_hint(venv.location),
@@ -182,7 +183,7 @@ def _link_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
 def _loop_finding(venv: Venv, py: BinPython) -> Finding:
     steps = [f"bin/{py.name}", *(_rel(venv, hop) for hop in py.chain.hops[:4])]
     return Finding(
-        "interpreter-loop",
+        Code.INTERPRETER_LOOP,
         E,
         f"bin/{py.name} is a symlink loop ({' -> '.join(steps)} ...)",
         repair_hint(venv.location),
@@ -195,7 +196,7 @@ def _dangling_finding(venv: Venv, missing: Path, pys: list[BinPython]) -> Findin
     via = f" (via {first})" if first != missing else ""
     verb = "points" if len(pys) == 1 else "point"
     return Finding(
-        "interpreter-dangling",
+        Code.INTERPRETER_DANGLING,
         E,
         f"{names} {verb} to {missing}{via}, which no longer exists ({guess_cause(missing)})",
         repair_hint(venv.location),
@@ -217,7 +218,7 @@ def _version_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
     if cfg_minor and venv.lib_minors and cfg_minor not in venv.lib_minors:
         out.append(
             Finding(
-                "version-mismatch",
+                Code.VERSION_MISMATCH,
                 E,
                 f"pyvenv.cfg records Python {venv.cfg.version if venv.cfg else ''} but the "
                 f"packages are in lib/python{venv.lib_minors[-1]}",
@@ -234,7 +235,7 @@ def _version_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
         if found.minor and found.minor != venv_minor:
             out.append(
                 Finding(
-                    "minor-mismatch",
+                    Code.MINOR_MISMATCH,
                     E,
                     f"bin/{py.name} now reaches {real} (Python {found.minor}), but the venv's "
                     f"packages are in lib/python{venv_minor}: they are invisible to it",
@@ -244,7 +245,7 @@ def _version_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
         elif _patch_changed(venv.recorded_version, found.full):
             out.append(
                 Finding(
-                    "patch-changed",
+                    Code.PATCH_CHANGED,
                     INFO,
                     f"made with Python {venv.recorded_version}, now runs {found.full} "
                     "(same minor version: fine)",
@@ -271,7 +272,7 @@ def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
         if not dangling:
             out.append(
                 Finding(
-                    "home-missing",
+                    Code.HOME_MISSING,
                     E if copies else W,
                     f"{key} = {home} no longer exists ({guess_cause(home + '/')})",
                     repair_hint(venv.location),
@@ -289,7 +290,7 @@ def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
 
 def _cellar_finding(venv: Venv, what: str) -> Finding:
     return Finding(
-        "cellar-pinned",
+        Code.CELLAR_PINNED,
         W,
         f"{what} goes straight into a Homebrew keg; the next patch upgrade deletes it",
         f"run `venv-doctor repair {shlex.quote(str(venv.path))}` to relink it through opt/",
@@ -307,7 +308,7 @@ def _site_findings(venv: Venv) -> list[Finding]:
     where = f"lib/python{venv.lib_minors[-1]}" if venv.lib_minors else "lib"
     return [
         Finding(
-            "site-packages-missing",
+            Code.SITE_PACKAGES_MISSING,
             E,
             f"{venv.path / where} has no site-packages directory",
             repair_hint(venv.location),
@@ -336,7 +337,7 @@ def _script_findings(venv: Venv) -> list[Finding]:
     for interpreter, names in sorted(dead.items()):
         out.append(
             Finding(
-                "dead-shebang",
+                Code.DEAD_SHEBANG,
                 E,
                 f"{_count(names)} in bin/ ({_names(names)}) {_verb(names)} {interpreter}, which does not exist",
                 repair_hint(venv.location),
@@ -345,7 +346,7 @@ def _script_findings(venv: Venv) -> list[Finding]:
     for interpreter, names in sorted(foreign.items()):
         out.append(
             Finding(
-                "foreign-shebang",
+                Code.FOREIGN_SHEBANG,
                 W,
                 f"{_count(names)} in bin/ ({_names(names)}) {_verb(names)} {interpreter}, outside this venv "
                 "(was the venv moved or copied?)",
@@ -371,10 +372,10 @@ def _names(names: list[str]) -> str:
 def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> list[Finding]:
     out = []
     if not probe.started:
-        if not any(f.code in ("interpreter-dangling", "interpreter-loop") for f in static):
+        if not any(f.code in (Code.INTERPRETER_DANGLING, Code.INTERPRETER_LOOP) for f in static):
             out.append(
                 Finding(
-                    "interpreter-fails",
+                    Code.INTERPRETER_FAILS,
                     E,
                     f"{_main_name(venv)} {_how_it_failed(probe)}: {probe.error_line}",
                     repair_hint(venv.location),
@@ -383,10 +384,10 @@ def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> li
         return out
     venv_minor = _venv_minor(venv)
     if probe.minor and venv_minor and probe.minor != venv_minor:
-        if not any(f.code == "minor-mismatch" for f in static):
+        if not any(f.code == Code.MINOR_MISMATCH for f in static):
             out.append(
                 Finding(
-                    "minor-mismatch",
+                    Code.MINOR_MISMATCH,
                     E,
                     f"{_main_name(venv)} runs Python {probe.version}, but the venv's packages are in "
                     f"lib/python{venv_minor}: they are invisible to it",
@@ -396,7 +397,7 @@ def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> li
     elif probe.site_packages_missing:
         out.append(
             Finding(
-                "site-packages-invisible",
+                Code.SITE_PACKAGES_INVISIBLE,
                 E,
                 f"{_main_name(venv)} runs but does not see {venv.path}'s site-packages "
                 f"(sys.prefix = {probe.prefix})",
@@ -422,7 +423,7 @@ def _adjust_for_probe(static: list[Finding], probe: ProbeResult | None) -> list[
         return static
     return [
         Finding(f.code, W, f.message + "; the interpreter still starts today", f.hint)
-        if f.code == "home-missing" and f.severity is E
+        if f.code == Code.HOME_MISSING and f.severity is E
         else f
         for f in static
     ]
@@ -431,7 +432,7 @@ def _adjust_for_probe(static: list[Finding], probe: ProbeResult | None) -> list[
 def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
     if not os.path.exists(venv.path):
         missing = Finding(
-            "venv-missing",
+            Code.VENV_MISSING,
             E,
             f"{venv.path} no longer exists",
             f"`venv-doctor repair {shlex.quote(str(venv.path))}` recreates it from its recorded "
@@ -439,7 +440,7 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
         )
         return _result(venv, [missing], None)
     if venv.error:
-        finding = Finding("venv-unreadable", E, venv.error, "check the directory's permissions")
+        finding = Finding(Code.VENV_UNREADABLE, E, venv.error, "check the directory's permissions")
         return _result(venv, [finding], None)
     roots = _root_links(venv)
     findings = _cfg_findings(venv) + _link_findings(venv, roots)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from venv_doctor.model.venv import Location
 
@@ -22,16 +24,97 @@ class Severity(enum.StrEnum):
     ERROR = "error"
 
 
+class Code(enum.StrEnum):
+    """What a finding is about: stable, kebab-case, documented in the README."""
+
+    # the venv as a whole
+    VENV_MISSING = "venv-missing"
+    VENV_UNREADABLE = "venv-unreadable"
+    # pyvenv.cfg
+    CFG_MISSING = "cfg-missing"
+    CFG_UNREADABLE = "cfg-unreadable"
+    CFG_GARBAGE = "cfg-garbage"
+    CFG_MISSING_KEY = "cfg-missing-key"
+    LEGACY_VIRTUALENV = "legacy-virtualenv"
+    # the interpreter links and what they reach
+    NO_INTERPRETER = "no-interpreter"
+    INTERPRETER_DANGLING = "interpreter-dangling"
+    INTERPRETER_LOOP = "interpreter-loop"
+    INTERPRETER_FAILS = "interpreter-fails"
+    HOME_MISSING = "home-missing"
+    CELLAR_PINNED = "cellar-pinned"
+    # versions
+    MINOR_MISMATCH = "minor-mismatch"
+    VERSION_MISMATCH = "version-mismatch"
+    PATCH_CHANGED = "patch-changed"
+    # site-packages and console scripts
+    SITE_PACKAGES_MISSING = "site-packages-missing"
+    SITE_PACKAGES_INVISIBLE = "site-packages-invisible"
+    DEAD_SHEBANG = "dead-shebang"
+    FOREIGN_SHEBANG = "foreign-shebang"
+    # the interpreter the service would run on (`service install`)
+    SERVICE_PYTHON_HOMEBREW = "service-python-homebrew"
+    SERVICE_PYTHON_PYENV = "service-python-pyenv"
+    SERVICE_PYTHON_VERSION = "service-python-version"
+    SERVICE_VENV_UNHEALTHY = "service-venv-unhealthy"
+
+
+class Cure(enum.StrEnum):
+    """What repair does about a finding."""
+
+    RELINK = "relink"  # repointing the links at an interpreter of the venv's minor (or a rebuild)
+    REBUILD = "rebuild"  # only a new venv with the packages reinstalled
+    RECREATE = "recreate"  # the venv is gone: built again from its recorded snapshot
+    NOTHING = "nothing"  # no repair touches it (the user's or another command's to fix)
+
+
+# The one table of what cures each code: the plan, the daemon and the check after a
+# repair all read it.
+CURES: Mapping[Code, Cure] = MappingProxyType(
+    {
+        Code.VENV_MISSING: Cure.RECREATE,
+        Code.VENV_UNREADABLE: Cure.NOTHING,
+        Code.CFG_MISSING: Cure.REBUILD,
+        Code.CFG_UNREADABLE: Cure.REBUILD,
+        Code.CFG_GARBAGE: Cure.NOTHING,
+        Code.CFG_MISSING_KEY: Cure.NOTHING,
+        Code.LEGACY_VIRTUALENV: Cure.REBUILD,
+        Code.NO_INTERPRETER: Cure.RELINK,
+        Code.INTERPRETER_DANGLING: Cure.RELINK,
+        Code.INTERPRETER_LOOP: Cure.RELINK,
+        Code.INTERPRETER_FAILS: Cure.RELINK,
+        Code.HOME_MISSING: Cure.RELINK,
+        Code.CELLAR_PINNED: Cure.RELINK,
+        Code.MINOR_MISMATCH: Cure.RELINK,
+        Code.VERSION_MISMATCH: Cure.REBUILD,
+        Code.PATCH_CHANGED: Cure.RELINK,
+        Code.SITE_PACKAGES_MISSING: Cure.REBUILD,
+        Code.SITE_PACKAGES_INVISIBLE: Cure.REBUILD,
+        Code.DEAD_SHEBANG: Cure.RELINK,
+        Code.FOREIGN_SHEBANG: Cure.REBUILD,
+        Code.SERVICE_PYTHON_HOMEBREW: Cure.NOTHING,
+        Code.SERVICE_PYTHON_PYENV: Cure.NOTHING,
+        Code.SERVICE_PYTHON_VERSION: Cure.NOTHING,
+        Code.SERVICE_VENV_UNHEALTHY: Cure.NOTHING,
+    }
+)
+
+
+def cured_by(*cures: Cure) -> frozenset[Code]:
+    """The codes one of ``cures`` repairs."""
+    return frozenset(code for code, cure in CURES.items() if cure in cures)
+
+
 @dataclass(frozen=True)
 class Finding:
-    code: str  # stable, kebab-case; documented in the README
+    code: Code
     severity: Severity
     message: str
     hint: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:
         return {
-            "code": self.code,
+            "code": str(self.code),
             "severity": self.severity.value,
             "message": self.message,
             "hint": self.hint,
@@ -39,7 +122,7 @@ class Finding:
 
 
 # Codes that mean "venv-doctor could not read enough to judge".
-UNKNOWN_CODES = frozenset({"venv-unreadable", "cfg-unreadable"})
+UNKNOWN_CODES = frozenset({Code.VENV_UNREADABLE, Code.CFG_UNREADABLE})
 
 
 @dataclass(frozen=True)
@@ -65,7 +148,7 @@ class Diagnosis:
     def name(self) -> str:
         return self.location.name
 
-    def codes(self) -> set[str]:
+    def codes(self) -> set[Code]:
         return {f.code for f in self.findings}
 
 

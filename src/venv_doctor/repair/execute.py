@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from venv_doctor.diagnose.diagnosis import diagnose
-from venv_doctor.diagnose.findings import Diagnosis, Severity, Status
+from venv_doctor.diagnose.findings import Cure, Diagnosis, Severity, Status, cured_by
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.diagnose.scan import Context
 from venv_doctor.errors import VenvDoctorError
@@ -125,12 +125,10 @@ def healthy_after(path: Path, deep: bool = True) -> str | None:
     pin, a foreign shebang); a warning no repair touches (stray lines in
     pyvenv.cfg) was there before and is not the repair's failure.
     """
-    from venv_doctor.repair.plan import REBUILD_ONLY, RELINKABLE
-
     venv = load_at(path)
     result = probe(path / "bin" / "python", venv.site_packages) if deep and venv.pythons else None
     d = diagnose(venv, result)
-    cured = RELINKABLE | REBUILD_ONLY
+    cured = cured_by(Cure.RELINK, Cure.REBUILD)
     left = [
         f
         for f in d.findings

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from venv_doctor.diagnose.findings import Diagnosis, Status
+from venv_doctor.diagnose.findings import Code, Cure, Diagnosis, Status, cured_by
 from venv_doctor.interpreters.inventory import Interpreter, best_for, resolve_spec
 from venv_doctor.model.pyvenv_cfg import minor_of
 
@@ -18,34 +18,9 @@ class Action(enum.StrEnum):
     NONE = "none"
 
 
-# Findings a relink cures when an interpreter of the venv's minor exists.
-RELINKABLE = frozenset(
-    {
-        "interpreter-dangling",
-        "interpreter-loop",
-        "no-interpreter",
-        "minor-mismatch",
-        "home-missing",
-        "cellar-pinned",
-        "interpreter-fails",
-        "dead-shebang",
-        "patch-changed",
-    }
-)
-# Findings only a rebuild cures.
-REBUILD_ONLY = frozenset(
-    {
-        "version-mismatch",
-        "site-packages-missing",
-        "foreign-shebang",
-        "cfg-missing",
-        "cfg-unreadable",
-        "site-packages-invisible",
-        "legacy-virtualenv",
-    }
-)
-# Findings nothing here repairs.
-NOT_REPAIRED = frozenset({"venv-unreadable", "cfg-garbage", "cfg-missing-key"})
+# Read from the one table of cures (diagnose.findings.CURES).
+RELINKABLE = cured_by(Cure.RELINK)  # when an interpreter of the venv's minor exists
+REBUILD_ONLY = cured_by(Cure.REBUILD)
 
 
 @dataclass(frozen=True)
@@ -108,13 +83,13 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     """
     before = d.python.version or recorded_version
     codes = d.codes()
-    if "venv-missing" in codes:
+    if Code.VENV_MISSING in codes:
         if strategy == "relink":
             return Plan(
                 d, Action.NONE, "the venv is gone; a relink cannot bring it back", before=before
             )
         return _plan_recreate(d, interpreters, has_snapshot, python, before)
-    if d.status is Status.UNKNOWN and "cfg-unreadable" not in codes:
+    if d.status is Status.UNKNOWN and Code.CFG_UNREADABLE not in codes:
         return Plan(
             d, Action.NONE, "cannot be read, so it cannot be repaired safely", before=before
         )
@@ -139,7 +114,7 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
         return Plan(d, Action.NONE, why, before=before)
     same = wanted or (best_for(interpreters, minor) if minor else None)
     if same and strategy != "rebuild" and not (codes & REBUILD_ONLY):
-        if _already_linked(d, same) and not (codes - {"patch-changed"}):
+        if _already_linked(d, same) and not (codes - {Code.PATCH_CHANGED}):
             return Plan(d, Action.NONE, "healthy", before=before)
         return Plan(
             d, Action.RELINK, f"Python {same.minor} is at {same.path}", same, before, same.version

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from venv_doctor import __version__, paths
 from venv_doctor.diagnose.diagnosis import diagnose
-from venv_doctor.diagnose.findings import Finding, Severity, Status
+from venv_doctor.diagnose.findings import Code, Finding, Severity, Status
 from venv_doctor.diagnose.scan import Context, all_locations, read_venvs
 from venv_doctor.errors import UsageError, VenvDoctorError
 from venv_doctor.model import links
@@ -137,13 +137,13 @@ def _root_finding(interpreter: Path, root: Root, users: list[str]) -> Finding:
             f"{root.path}{shared}: Homebrew deletes the keg when it upgrades {root.name}, "
             "and the service would break with the venvs it should repair"
         )
-        return Finding("service-python-homebrew", Severity.WARNING, message, STABLE_HINT)
+        return Finding(Code.SERVICE_PYTHON_HOMEBREW, Severity.WARNING, message, STABLE_HINT)
     message = (
         f"the service would run on {interpreter}, from pyenv's Python {root.name} "
         f"({root.path}), which {len(users)} other venvs use too ({_names(users)}): the "
         f"`pyenv uninstall {root.name}` that breaks them breaks the service"
     )
-    return Finding("service-python-pyenv", Severity.WARNING, message, STABLE_HINT)
+    return Finding(Code.SERVICE_PYTHON_PYENV, Severity.WARNING, message, STABLE_HINT)
 
 
 def _venv_findings(own: Path) -> list[Finding]:
@@ -152,7 +152,7 @@ def _venv_findings(own: Path) -> list[Finding]:
         return []
     return [
         Finding(
-            "service-venv-unhealthy",
+            Code.SERVICE_VENV_UNHEALTHY,
             Severity.WARNING,
             f"venv-doctor's own venv {own} is {diagnosis.status.value}: {f.message}",
             f.hint,
@@ -178,7 +178,7 @@ def check_service_python(ctx: Context, service: ServicePython) -> tuple[Finding,
     if service.version != __version__:
         findings.append(
             Finding(
-                "service-python-version",
+                Code.SERVICE_PYTHON_VERSION,
                 Severity.WARNING,
                 f"{interpreter} runs venv-doctor {service.version or '(unknown)'}, "
                 f"this command is {__version__}",
