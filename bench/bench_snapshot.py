@@ -2,7 +2,7 @@
 
 Builds one real venv with P tiny packages (installed by uv from a local
 wheelhouse), copies it N times into a virtualenvwrapper-style store under a
-temporary HOME, then times `scan.check` in-process with and without recording:
+temporary HOME, then times `check.check` in-process with and without recording:
 
 - unchanged: every later check (two stats per venv, no snapshot written);
 - changed: 10% of the venvs got a new package since the last check;
@@ -125,17 +125,18 @@ def main() -> None:
         isolate(root)
         build(root, args.venvs, args.packages, args.python)
 
-        from venv_doctor import config
+        from venv_doctor import check, config, targets
+        from venv_doctor.context import Context
         from venv_doctor.diagnose import scan
         from venv_doctor.paths import app_dirs
         from venv_doctor.record import snapshots, state
 
         dirs = app_dirs()
-        ctx = scan.Context(config=config.load(dirs), dirs=dirs, env=os.environ)
-        assert len(scan.check(ctx, record=False)) == args.venvs  # warm the page cache
+        ctx = Context(config=config.load(dirs), dirs=dirs, env=os.environ)
+        assert len(check.check(ctx, record=False)) == args.venvs  # warm the page cache
 
         def diagnose() -> tuple[list[Any], list[Any]]:
-            venvs = scan.read_venvs(scan.resolve_targets(ctx, []))
+            venvs = scan.read_venvs(targets.all_locations(ctx))
             return venvs, scan.diagnose_all(venvs)
 
         def record() -> float:
@@ -147,7 +148,7 @@ def main() -> None:
         for _ in range(args.rounds):
             plain.append(timed(diagnose))
             steady.append(record())
-            full.append(timed(lambda: scan.check(ctx)))
+            full.append(timed(lambda: check.check(ctx)))
         changed = []
         store = Path(os.environ["HOME"]) / ".virtualenvs"
         for n in range(args.rounds):

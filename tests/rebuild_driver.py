@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from pathlib import Path
 
 from tests.support import make_venv, pip_install
+from venv_doctor.record import state
 from venv_doctor.repair.journal import Journal
 from venv_doctor.repair.rebuild import RebuildSteps, rebuild
 
@@ -18,7 +18,7 @@ def main() -> None:
         install=lambda p: pip_install(p, wheelhouse, "tinytop==3.0.0"),
         verify=lambda p: None,
     )
-    rebuild(venv, backups, Journal(sqlite3.connect(db)), steps)
+    rebuild(venv, backups, Journal(state.open_at(db)), steps)
 
 
 if __name__ == "__main__":

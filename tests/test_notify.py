@@ -14,9 +14,10 @@ import pytest
 from tests.dbus_session import FakeNotifications, notification_service, session_bus
 from tests.support import FakeHomebrew, make_venv, real_python
 from venv_doctor import notify
+from venv_doctor.check import check
 from venv_doctor.config import Config
+from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Code, Finding, Severity
-from venv_doctor.diagnose.scan import Context, check
 from venv_doctor.notify import (
     TEST_NOTIFICATION,
     Deduper,

@@ -3,7 +3,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 
 from tests.support import make_venv, pip_install, real_python, run
 from venv_doctor.errors import VenvDoctorError
+from venv_doctor.record import state
 from venv_doctor.repair.journal import STEPS, Journal
 from venv_doctor.repair.rebuild import (
     PAUSE_ENV,
@@ -66,7 +66,7 @@ def steps_for(python: Path, wheelhouse: Path, verify: str | None = None) -> Rebu
 def test_rebuild_to_new_minor_carries_user_files_and_keeps_backup(
     old_venv: Path, tmp_path: Path, wheelhouse: Path
 ) -> None:
-    journal = Journal(sqlite3.connect(tmp_path / "state.db"))
+    journal = Journal(state.open_at(tmp_path / "state.db"))
     result = rebuild(
         old_venv, tmp_path / "backups", journal, steps_for(real_python("3.12"), wheelhouse)
     )
@@ -83,7 +83,7 @@ def test_failed_verification_puts_the_old_venv_back_byte_for_byte(
     old_venv: Path, tmp_path: Path, wheelhouse: Path
 ) -> None:
     before = tree_digest(old_venv)
-    journal = Journal(sqlite3.connect(tmp_path / "state.db"))
+    journal = Journal(state.open_at(tmp_path / "state.db"))
     with pytest.raises(RebuildError, match="does not verify: nope"):
         rebuild(
             old_venv,
@@ -97,7 +97,7 @@ def test_failed_verification_puts_the_old_venv_back_byte_for_byte(
 
 def test_failed_install_rolls_back(old_venv: Path, tmp_path: Path) -> None:
     before = tree_digest(old_venv)
-    journal = Journal(sqlite3.connect(tmp_path / "state.db"))
+    journal = Journal(state.open_at(tmp_path / "state.db"))
     empty = tmp_path / "empty-wheelhouse"
     empty.mkdir()
     with pytest.raises(RebuildError, match="rolled back: install failed"):
@@ -125,7 +125,7 @@ def test_sigkill_at_every_step_then_recovery(
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    outcomes = recover(Journal(sqlite3.connect(db)))
+    outcomes = recover(Journal(state.open_at(db)))
 
     assert [o for _, o in outcomes] == ["committed" if step == "verified" else "rolled_back"]
     if step == "verified":
@@ -135,7 +135,7 @@ def test_sigkill_at_every_step_then_recovery(
         assert tree_digest(old_venv) == before
         backups = tmp_path / "backups"
         assert not backups.exists() or list(backups.iterdir()) == []
-    assert Journal(sqlite3.connect(db)).open_entries() == []
+    assert Journal(state.open_at(db)).open_entries() == []
 
 
 def test_two_rebuilds_in_the_same_second_get_their_own_backup_slots(tmp_path: Path) -> None:

@@ -352,7 +352,7 @@ def test_many_relinks_run_side_by_side_with_results_in_order_and_every_event_rec
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from venv_doctor import config, paths
-    from venv_doctor.diagnose.scan import Context
+    from venv_doctor.context import Context
     from venv_doctor.record import registry
 
     monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))

@@ -15,7 +15,7 @@ import pytest
 from tests.service_stubs import install_stubs, systemd_analyze
 from tests.support import FakeHomebrew, make_venv, real_python
 from venv_doctor import config, paths
-from venv_doctor.diagnose.scan import Context
+from venv_doctor.context import Context
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.service import manager as service
 from venv_doctor.service import units as unit_files

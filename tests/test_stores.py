@@ -10,10 +10,11 @@ import pytest
 from tests.support import FakePyenv, make_legacy_virtualenv, make_venv, real_python
 from venv_doctor import config
 from venv_doctor.config import Config
-from venv_doctor.diagnose.scan import Context, all_locations
+from venv_doctor.context import Context
 from venv_doctor.discover import stores, tracking
 from venv_doctor.discover.stores import Store, known_stores, store_venvs
 from venv_doctor.paths import app_dirs
+from venv_doctor.targets import all_locations
 
 
 def fake_venv(path: Path, minor: str = "3.12") -> Path:

@@ -7,7 +7,7 @@ import os
 import click
 
 from venv_doctor import config
-from venv_doctor.diagnose.scan import Context
+from venv_doctor.context import Context
 from venv_doctor.paths import app_dirs
 
 

@@ -10,11 +10,12 @@ from contextlib import contextmanager
 import click
 
 from venv_doctor import render
+from venv_doctor.check import check
 from venv_doctor.cli.base import echo_json, get_context, json_option
 from venv_doctor.diagnose.findings import Status
-from venv_doctor.diagnose.scan import all_locations, check
 from venv_doctor.discover.stores import store_venvs
 from venv_doctor.errors import ExitCode
+from venv_doctor.targets import all_locations
 
 
 @contextmanager

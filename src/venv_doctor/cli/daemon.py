@@ -11,8 +11,8 @@ import click
 from venv_doctor import render
 from venv_doctor.cli.base import echo_json, get_context, json_option
 from venv_doctor.config import Config
+from venv_doctor.context import Context
 from venv_doctor.daemon import status
-from venv_doctor.diagnose.scan import Context
 from venv_doctor.errors import ConfigError
 from venv_doctor.paths import app_dirs
 from venv_doctor.record import registry

@@ -10,14 +10,16 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import click
 
 from venv_doctor import render
 from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.context import Context
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis, Status
-from venv_doctor.diagnose.scan import Context, diagnose_all, read_venvs, resolve_targets
+from venv_doctor.diagnose.scan import diagnose_all, read_venvs
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
 from venv_doctor.interpreters import inventory as interpreters
 from venv_doctor.model.venv import Location, load
@@ -25,7 +27,9 @@ from venv_doctor.record import registry
 from venv_doctor.repair import backups
 from venv_doctor.repair import execute as repair
 from venv_doctor.repair.execute import RepairResult
+from venv_doctor.repair.journal import Journal, open_journal
 from venv_doctor.repair.plan import Action, Plan, plan_for
+from venv_doctor.targets import Where, all_locations, resolve, resolve_one
 
 CONFIRM = (Action.REBUILD, Action.RECREATE)
 
@@ -39,22 +43,12 @@ def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnos
         raise UsageError("give TARGETs or --all, not both")
     if all_:
         # every venv that is there; a vanished one comes back only when named
-        found = diagnose_all(read_venvs(resolve_targets(ctx, ())))
+        found = diagnose_all(read_venvs(all_locations(ctx)))
         return [d for d in found if d.status is not Status.HEALTHY]
-    located, missing = registry.resolve_with_history(ctx, targets)
-    _refuse_ambiguous(targets, located)
-    return diagnose_all(read_venvs(located)) + missing
-
-
-def _refuse_ambiguous(targets: Sequence[str], located: Sequence[Location]) -> None:
-    """A name that matches venvs in two stores must not repair both by surprise."""
-    for target in targets:
-        named = [x for x in located if x.name == target and str(x.path) != target]
-        if len(named) > 1:
-            paths = ", ".join(str(x.path) for x in named)
-            raise UsageError(
-                f"{target} names {len(named)} venvs ({paths})", hint="give the venv's path instead"
-            )
+    matches = resolve(ctx, targets, unique=True)
+    live = [m.location for m in matches if m.where is Where.LIVE]
+    gone = [diagnose(load(m.location)) for m in matches if m.where is not Where.LIVE]
+    return diagnose_all(read_venvs(live)) + gone
 
 
 def _planner(ctx: Context, python: str | None, strategy: str) -> Callable[[Diagnosis], Plan]:
@@ -343,9 +337,14 @@ def _show(results: list[RepairResult], as_json: bool) -> None:
 def restore_command(target: str, backup_id: int | None, list_: bool) -> None:
     """Put a kept backup of TARGET back in place (the current venv becomes a backup)."""
     ctx = get_context()
-    journal = repair.open_journal(ctx)
-    located, missing = registry.resolve_with_history(ctx, [target])
-    path = located[0].path if located else missing[0].path
+    path = resolve_one(ctx, target).path
+    with open_journal(ctx) as journal:
+        _restore(ctx, journal, path, backup_id, list_)
+
+
+def _restore(
+    ctx: Context, journal: Journal, path: Path, backup_id: int | None, list_: bool
+) -> None:
     kept = [b for b in backups.kept(journal) if b.venv == path]
     if list_:
         if not kept:
@@ -378,7 +377,8 @@ def gc_command(days: float | None) -> None:
     """Delete kept backups older than the configured number of days."""
     ctx = get_context()
     keep = ctx.config.keep_backups_days if days is None else days
-    removed = backups.prune(repair.open_journal(ctx), keep)
+    with open_journal(ctx) as journal:
+        removed = backups.prune(journal, keep)
     for b in removed:
         click.echo(f"removed {b.path} (backup of {b.venv})")
     click.echo(f"{len(removed)} backup(s) removed")

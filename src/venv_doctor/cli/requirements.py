@@ -11,7 +11,7 @@ from venv_doctor import render
 from venv_doctor.cli.base import echo_json, get_context, json_option
 from venv_doctor.errors import UsageError
 from venv_doctor.model.distributions import Package
-from venv_doctor.record.history import Change, Source, Step, VenvHistory, history, snapshot_for
+from venv_doctor.record.history import Change, Revision, Source, VenvHistory, history, snapshot_for
 from venv_doctor.record.requirements import Mode, selected
 from venv_doctor.record.requirements import render as render_requirements
 from venv_doctor.record.state import Event
@@ -91,7 +91,7 @@ def _short(p: Package | None) -> str:
     return p.version + ("" if p.kind == "index" else f" ({p.kind})")
 
 
-def _change_text(step: Step) -> str:
+def _change_text(step: Revision) -> str:
     if step.first:
         return f"first snapshot: {len(step.snapshot.packages)} packages"
     parts = [f"+{c.name} {_short(c.after)}" for c in step.added]

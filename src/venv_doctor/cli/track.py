@@ -8,7 +8,9 @@ import click
 
 from venv_doctor.cli.base import get_context
 from venv_doctor.discover import tracking
-from venv_doctor.errors import TargetNotFoundError, UsageError
+from venv_doctor.errors import TargetNotFoundError
+from venv_doctor.model.venv import Location
+from venv_doctor.targets import Match, Where, one
 
 
 @click.command("track")
@@ -44,10 +46,8 @@ def forget_command(target: str) -> None:
         records = state.find_venvs(db, target)
         if not records:
             raise TargetNotFoundError(f"{target}: venv-doctor has no record of it")
-        if len(records) > 1:
-            paths = ", ".join(str(r.path) for r in records)
-            raise UsageError(f"{target} names {len(records)} venvs ({paths})", hint="give its path")
-        record = records[0]
+        matches = [Match(Location(r.name, r.path, r.store), Where.RECORDED) for r in records]
+        record = records[matches.index(one(target, matches))]
         removed = state.forget_venv(db, record.path)
     if any(x.path == record.path for x in ctx.tracked()):
         tracking.untrack(ctx.dirs.tracked_file, str(record.path))

@@ -24,13 +24,14 @@ from pathlib import Path
 from types import FrameType
 
 from venv_doctor import config as config_mod
+from venv_doctor.context import Context
 from venv_doctor.daemon import sdnotify, status, watch
 from venv_doctor.daemon.debounce import Debouncer
 from venv_doctor.daemon.observer import Watcher
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Code, Diagnosis, Status
 from venv_doctor.diagnose.probe import probe
-from venv_doctor.diagnose.scan import Context, all_locations, read_venvs
+from venv_doctor.diagnose.scan import read_venvs
 from venv_doctor.errors import ConfigError, VenvDoctorError
 from venv_doctor.fsutil import atomic_write, ensure_private_dir, read_json
 from venv_doctor.interpreters import inventory as interpreters
@@ -40,6 +41,7 @@ from venv_doctor.record import registry
 from venv_doctor.repair import execute as repair
 from venv_doctor.repair.plan import Action, Plan, plan_for
 from venv_doctor.runner import CANCEL
+from venv_doctor.targets import all_locations
 
 log = logging.getLogger("venv_doctor.daemon")
 BAD = (Status.BROKEN, Status.UNKNOWN)
@@ -211,8 +213,11 @@ class Daemon:
 
     def prune(self) -> None:
         from venv_doctor.repair import backups
+        from venv_doctor.repair.journal import open_journal
 
-        for b in backups.prune(repair.open_journal(self.ctx), self.ctx.config.keep_backups_days):
+        with open_journal(self.ctx) as journal:
+            removed = backups.prune(journal, self.ctx.config.keep_backups_days)
+        for b in removed:
             log.info("pruned the backup of %s from %s", b.venv, b.path)
 
     def scan_all(self) -> None:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from venv_doctor.diagnose import scan
-from venv_doctor.diagnose.scan import Context
+from venv_doctor import targets
+from venv_doctor.context import Context
 from venv_doctor.errors import TargetNotFoundError, UsageError, VenvDoctorError
 from venv_doctor.model.distributions import Package, Snapshot
-from venv_doctor.model.venv import Location, Venv, is_venv_dir, load
+from venv_doctor.model.venv import Venv, is_venv_dir, load
 from venv_doctor.record import snapshots, state
+from venv_doctor.targets import Where
 
 
 class Source(enum.StrEnum):
@@ -29,7 +30,7 @@ class Source(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class Target:
+class Located:
     path: Path
     name: str
     venv: Venv | None  # read from disk when the directory is still there
@@ -39,7 +40,7 @@ class Target:
 @dataclass(frozen=True)
 class Found:
     snapshot: Snapshot
-    target: Target
+    target: Located
     warnings: tuple[str, ...]
 
 
@@ -51,7 +52,7 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Step:
+class Revision:
     """One snapshot and how it differs from the one before it."""
 
     snapshot: Snapshot
@@ -64,48 +65,29 @@ class Step:
 @dataclass(frozen=True)
 class VenvHistory:
     record: state.VenvRecord
-    steps: tuple[Step, ...]
+    steps: tuple[Revision, ...]
     events: tuple[state.Event, ...]
 
 
 # --- finding a target ----------------------------------------------------------------------
 
 
-def _live(ctx: Context, target: str) -> list[Location]:
-    try:
-        return scan.resolve_targets(ctx, [target])
-    except TargetNotFoundError:
-        return []
-
-
-def _one(target: str, paths: list[Path]) -> None:
-    if len(paths) > 1:
-        raise UsageError(
-            f"{target} names {len(paths)} venvs: " + ", ".join(map(str, paths)),
-            hint="give the venv's path instead",
-        )
-
-
-def locate(ctx: Context, target: str, db: state.Database | None) -> Target:
+def locate(ctx: Context, target: str, db: state.Database | None) -> Located:
     """The venv TARGET names, on disk or in the registry; exit 1 when neither knows it."""
-    live = _live(ctx, target)
-    _one(target, [x.path for x in live])
-    if live:
-        records = state.find_venvs(db, live[0].path) if db else []
-        return Target(live[0].path, live[0].name, load(live[0]), records[0] if records else None)
-    records = state.find_venvs(db, target) if db else []
-    _one(target, [r.path for r in records])
-    if not records:
+    try:
+        match = targets.resolve_one(ctx, target, db, remembered=db is not None)
+    except TargetNotFoundError:
         raise TargetNotFoundError(
             f"{target}: venv-doctor has never seen a venv of that path or name, "
             "and there is none now",
             hint="`venv-doctor check` records every venv it finds; `venv-doctor history` lists them",
-        )
-    record = records[0]
+        ) from None
+    records = state.find_venvs(db, match.path) if db else []
+    record = next((r for r in records if r.path == match.path), None)
     venv = None
-    if os.path.isdir(record.path) and is_venv_dir(record.path):
-        venv = load(Location(record.name, record.path, record.store))
-    return Target(record.path, record.name, venv, record)
+    if match.where is Where.LIVE or (os.path.isdir(match.path) and is_venv_dir(match.path)):
+        venv = load(match.location)
+    return Located(match.path, match.name, venv, record)
 
 
 # --- one snapshot -------------------------------------------------------------------------
@@ -156,7 +138,7 @@ def _snapshot_for(
     return Found(recorded, where, notes)
 
 
-def _gone_note(where: Target, snapshot: Snapshot) -> str:
+def _gone_note(where: Located, snapshot: Snapshot) -> str:
     state_now = "is gone" if where.venv is None else "has no site-packages"
     return (
         f"{where.path} {state_now}; showing the snapshot recorded at "
@@ -167,7 +149,7 @@ def _gone_note(where: Target, snapshot: Snapshot) -> str:
 # --- history --------------------------------------------------------------------------------
 
 
-def diff(before: Snapshot | None, after: Snapshot) -> Step:
+def diff(before: Snapshot | None, after: Snapshot) -> Revision:
     old = before.by_name() if before else {}
     new = after.by_name()
     added = tuple(Change(n, None, new[n]) for n in sorted(new.keys() - old.keys()))
@@ -177,10 +159,10 @@ def diff(before: Snapshot | None, after: Snapshot) -> Step:
         for n in sorted(old.keys() & new.keys())
         if (old[n].version, old[n].kind, old[n].url) != (new[n].version, new[n].kind, new[n].url)
     )
-    return Step(after, before is None, added, removed, changed)
+    return Revision(after, before is None, added, removed, changed)
 
 
-def _steps(shots: list[Snapshot]) -> tuple[Step, ...]:
+def _steps(shots: list[Snapshot]) -> tuple[Revision, ...]:
     return tuple(diff(shots[i - 1] if i else None, s) for i, s in enumerate(shots))
 
 

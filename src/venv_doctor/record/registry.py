@@ -13,13 +13,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Diagnosis
-from venv_doctor.diagnose.scan import Context, resolve_targets
-from venv_doctor.errors import TargetNotFoundError, VenvDoctorError
-from venv_doctor.model.venv import Location, Venv, load
+from venv_doctor.errors import VenvDoctorError
+from venv_doctor.model.venv import Venv
 from venv_doctor.record import snapshots, state
-from venv_doctor.repair.execute import Requirements
+from venv_doctor.record.requirements import Requirements
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,45 +95,6 @@ def requirements_for(ctx: Context, path: Path) -> Requirements | None:
         expected=frozenset((p.name, p.version) for p in chosen if p.kind != "editable"),
         had_pip=any(p.name == "pip" for p in found.snapshot.packages),
     )
-
-
-def _missing(record: state.VenvRecord) -> Diagnosis:
-    return diagnose(load(Location(record.name, record.path, record.store)))
-
-
-def resolve_with_history(
-    ctx: Context, targets: Sequence[str], store: str | None = None
-) -> tuple[list[Location], list[Diagnosis]]:
-    """TARGETs that exist (as locations) and ones only the registry remembers."""
-    present: list[Location] = []
-    gone: list[Diagnosis] = []
-    for target in targets:
-        try:
-            present.extend(resolve_targets(ctx, [target], store))
-            continue
-        except TargetNotFoundError:
-            records = [r for r in _records(ctx, target) if not os.path.lexists(r.path)]
-            records += _in_repair(ctx, target)
-            if not records:
-                raise
-        gone.extend(_missing(r) for r in records)
-    return present, gone
-
-
-def _in_repair(ctx: Context, target: str) -> list[state.VenvRecord]:
-    """Venvs another process is rebuilding right now (renamed aside, so not in any
-    store for a moment): the caller waits for their lock and looks again."""
-    from venv_doctor.repair.execute import open_journal
-
-    real = os.path.realpath(target)
-    found = []
-    for entry in open_journal(ctx).open_entries():
-        if str(entry.venv) in (target, real) or entry.venv.name == target:
-            at = state.now()
-            found.append(
-                state.VenvRecord(entry.venv, entry.venv.name, "repairing", None, None, at, at, None)
-            )
-    return found
 
 
 def summary(ctx: Context) -> dict[str, int] | None:

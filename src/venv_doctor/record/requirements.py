@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import os
+from dataclasses import dataclass
 
 from venv_doctor.model.distributions import (
     SEEDS,
@@ -25,6 +26,15 @@ from venv_doctor.model.distributions import (
     file_url_path,
     strip_credentials,
 )
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What a rebuild installs: pinned requirements and the (name, version) set to expect."""
+
+    text: str
+    expected: frozenset[tuple[str, str]]
+    had_pip: bool = False
 
 
 class Mode(enum.StrEnum):

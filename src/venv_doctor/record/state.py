@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,6 +68,21 @@ MIGRATIONS: list[tuple[str, ...]] = [
             data TEXT
         )""",
         "CREATE INDEX events_by_venv ON events (venv_path, at)",
+    ),
+    (
+        # the rebuild journal; IF NOT EXISTS: before it was a migration, the journal
+        # created its own table in databases at version 1
+        """CREATE TABLE IF NOT EXISTS journal (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            venv TEXT NOT NULL,
+            backup TEXT NOT NULL,
+            action TEXT NOT NULL,
+            step TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            outcome TEXT,
+            message TEXT
+        )""",
     ),
 ]
 
@@ -319,11 +335,15 @@ def _state_error(path: Path, exc: sqlite3.Error) -> StateError:
 
 def open_db(dirs: AppDirs) -> Database:
     """Open (creating or migrating) the state database; a damaged one is replaced."""
-    path = dirs.database
+    return open_at(dirs.database)
+
+
+def open_at(path: Path) -> Database:
+    """``open_db`` for a database file named directly (tests, tools)."""
     try:
-        ensure_private_dir(dirs.state)
+        ensure_private_dir(path.parent)
     except OSError as exc:
-        raise StateError(f"{dirs.state} cannot be created: {exc.strerror or exc}") from exc
+        raise StateError(f"{path.parent} cannot be created: {exc.strerror or exc}") from exc
     warnings: list[str] = []
     for attempt in (1, 2):
         try:
@@ -579,3 +599,61 @@ def forget_venv(db: Database, path: Path) -> int:
             conn, _ts(now()), str(path), "forgotten", "forgotten at the user's request", None
         )
     return int(count)
+
+
+# --- the rebuild journal ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    """One journal entry as stored; ``repair.journal`` reads ``action``/``step`` as enums."""
+
+    id: int
+    venv: Path
+    backup: Path
+    action: str
+    step: str
+    started_at: float
+
+
+def journal_begin(db: Database, venv: Path, backup: Path, action: str, step: str) -> int:
+    at = time.time()
+    with db.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO journal (venv, backup, action, step, started_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (str(venv), str(backup), action, step, at, at),
+        )
+    if cur.lastrowid is None:
+        raise StateError("sqlite did not return the journal entry's id")
+    return cur.lastrowid
+
+
+def journal_step(db: Database, entry_id: int, step: str) -> None:
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE journal SET step = ?, updated_at = ? WHERE id = ?",
+            (step, time.time(), entry_id),
+        )
+
+
+def journal_finish(db: Database, entry_id: int, outcome: str, message: str = "") -> None:
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE journal SET outcome = ?, message = ?, updated_at = ? WHERE id = ?",
+            (outcome, message, time.time(), entry_id),
+        )
+
+
+_SELECT_JOURNAL = "SELECT id, venv, backup, action, step, started_at FROM journal"
+
+
+def journal_open(db: Database) -> list[JournalRow]:
+    """Entries with no outcome yet: a repair running now, or one that was interrupted."""
+    rows = db.conn.execute(_SELECT_JOURNAL + " WHERE outcome IS NULL ORDER BY id")
+    return [JournalRow(r[0], Path(r[1]), Path(r[2]), r[3], r[4], r[5]) for r in rows]
+
+
+def journal_with_outcome(db: Database, outcome: str) -> list[JournalRow]:
+    rows = db.conn.execute(_SELECT_JOURNAL + " WHERE outcome = ? ORDER BY id", (outcome,))
+    return [JournalRow(r[0], Path(r[1]), Path(r[2]), r[3], r[4], r[5]) for r in rows]

@@ -14,17 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from venv_doctor.context import Context
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Cure, Diagnosis, Severity, Status, cured_by
 from venv_doctor.diagnose.probe import probe
-from venv_doctor.diagnose.scan import Context
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import LARGE_FILE, read_bounded
 from venv_doctor.install import installers
 from venv_doctor.model.venv import Venv, load
+from venv_doctor.record.requirements import Requirements
 from venv_doctor.repair import locks, rebuild, relink
 from venv_doctor.repair.backups import Backup
-from venv_doctor.repair.journal import Journal
+from venv_doctor.repair.journal import Journal, open_journal
 from venv_doctor.repair.plan import Action, Plan
 
 log = logging.getLogger(__name__)
@@ -61,15 +62,6 @@ class RepairResult:
         }
 
 
-@dataclass(frozen=True)
-class Requirements:
-    """What a rebuild installs: pinned requirements and the (name, version) set to expect."""
-
-    text: str
-    expected: frozenset[tuple[str, str]]
-    had_pip: bool = False
-
-
 RequirementsSource = Callable[[Context, Path], Requirements | None]
 
 
@@ -96,22 +88,12 @@ def _result(
     )
 
 
-def open_journal(ctx: Context) -> Journal:
-    """The rebuild journal, in the state DB (a damaged DB is moved aside by ``state``)."""
-    from venv_doctor.record import state
-
-    db = state.open_db(ctx.dirs)
-    for warning in db.warnings:
-        log.warning("%s", warning)
-    return Journal(db.conn)
-
-
 def recover(ctx: Context) -> list[str]:
     """Finish interrupted rebuilds before anything else (every command, the daemon)."""
     if not ctx.dirs.database.exists():
         return []
-    journal = open_journal(ctx)
-    finished = rebuild.recover(journal, ctx.dirs.locks)
+    with open_journal(ctx) as journal:
+        finished = rebuild.recover(journal, ctx.dirs.locks)
     return [
         f"{entry.venv}: {outcome.replace('_', ' ')} (interrupted at {entry.step})"
         for entry, outcome in finished
@@ -274,17 +256,18 @@ def _rebuild(
         req_file = Path(tmp) / "requirements.txt"
         req_file.write_text(reqs.text, encoding="utf-8")
         steps = _steps(plan, reqs, req_file, options, installer, say)
-        journal = open_journal(ctx)
         try:
             if recreating:
                 where = recreate_path(ctx, plan)
-                rebuild.recreate(where, journal, steps)
+                with open_journal(ctx) as journal:
+                    rebuild.recreate(where, journal, steps)
                 note = _link_pyenv_env(ctx, plan.diagnosis.name, where)
                 message = f"recreated from its snapshot with Python {target.version}"
                 if where != path:
                     message += f" at {where}"
                 return _result(plan, "repaired", message, notes=note)
-            done = rebuild.rebuild(path, ctx.dirs.backups, journal, steps)
+            with open_journal(ctx) as journal:
+                done = rebuild.rebuild(path, ctx.dirs.backups, journal, steps)
         except VenvDoctorError as exc:
             return _result(plan, "failed", exc.message)
     notes = tuple(f"kept the new {x}; the old one is in the backup" for x in done.kept_new)

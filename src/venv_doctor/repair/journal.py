@@ -1,38 +1,55 @@
 """The rebuild journal: one row per transaction, its last step written before
-each action, so an interrupted rebuild can be rolled back (or forward) later."""
+each action, so an interrupted rebuild can be rolled back (or forward) later.
+
+The table belongs to the state database (``record.state`` owns its schema and
+its SQL); this module gives its rows their meaning: actions, steps and outcomes
+as enums. A row with a value this venv-doctor does not know (written by a newer
+one) is skipped with a warning, never acted on.
+"""
 
 from __future__ import annotations
 
-import sqlite3
-import time
+import enum
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS journal (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    venv TEXT NOT NULL,
-    backup TEXT NOT NULL,
-    action TEXT NOT NULL,
-    step TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    outcome TEXT,
-    message TEXT
-)
-"""
-# The order of a rebuild's steps. Recovery rolls back anything before "verified".
-STEPS = (
-    "begin",
-    "moving",
-    "moved",
-    "creating",
-    "installing",
-    "carrying",
-    "verifying",
-    "verified",
-    "committed",
-)
+from venv_doctor.context import Context
+from venv_doctor.record import state
+
+log = logging.getLogger(__name__)
+
+
+class JournalAction(enum.StrEnum):
+    REBUILD = "rebuild"
+    RECREATE = "recreate"
+    RESTORE = "restore"
+
+
+class JournalStep(enum.StrEnum):
+    """A rebuild's steps in order. Recovery rolls back anything before VERIFIED."""
+
+    BEGIN = "begin"
+    MOVING = "moving"
+    MOVED = "moved"
+    CREATING = "creating"
+    INSTALLING = "installing"
+    CARRYING = "carrying"
+    VERIFYING = "verifying"
+    VERIFIED = "verified"
+    COMMITTED = "committed"
+
+
+class JournalOutcome(enum.StrEnum):
+    COMMITTED = "committed"
+    ROLLED_BACK = "rolled_back"
+
+
+STEPS = tuple(JournalStep)
+
+
+class UnknownJournalValueError(ValueError):
+    """A journal row holds an action or step this venv-doctor does not know."""
 
 
 @dataclass(frozen=True)
@@ -40,52 +57,68 @@ class Entry:
     id: int
     venv: Path
     backup: Path
-    action: str
-    step: str
+    action: JournalAction
+    step: JournalStep
     started_at: float
 
 
+def entry(row: state.JournalRow) -> Entry:
+    """A stored row as an Entry; raises UnknownJournalValueError for unknown values."""
+    try:
+        action, step = JournalAction(row.action), JournalStep(row.step)
+    except ValueError as exc:
+        raise UnknownJournalValueError(
+            f"journal entry {row.id} for {row.venv} is left alone: {exc} "
+            "(written by a newer venv-doctor?)"
+        ) from None
+    return Entry(row.id, row.venv, row.backup, action, step, row.started_at)
+
+
+def _entries(rows: list[state.JournalRow]) -> list[Entry]:
+    out = []
+    for row in rows:
+        try:
+            out.append(entry(row))
+        except UnknownJournalValueError as exc:
+            log.warning("%s", exc)
+    return out
+
+
 class Journal:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        with conn:
-            conn.execute(SCHEMA)
+    """The journal of one open state database; closing it closes the database."""
 
-    def begin(self, venv: Path, backup: Path, action: str) -> int:
-        now = time.time()
-        with self.conn:
-            cur = self.conn.execute(
-                "INSERT INTO journal (venv, backup, action, step, started_at, updated_at) VALUES (?, ?, ?, 'begin', ?, ?)",
-                (str(venv), str(backup), action, now, now),
-            )
-        if cur.lastrowid is None:
-            raise RuntimeError("sqlite did not return the journal entry's id")
-        return cur.lastrowid
+    def __init__(self, db: state.Database) -> None:
+        self.db = db
 
-    def step(self, entry_id: int, step: str) -> None:
-        if step not in STEPS:
-            raise ValueError(step)
-        with self.conn:
-            self.conn.execute(
-                "UPDATE journal SET step = ?, updated_at = ? WHERE id = ?",
-                (step, time.time(), entry_id),
-            )
+    def begin(self, venv: Path, backup: Path, action: JournalAction) -> int:
+        return state.journal_begin(self.db, venv, backup, action.value, JournalStep.BEGIN.value)
 
-    def finish(self, entry_id: int, outcome: str, message: str = "") -> None:
-        with self.conn:
-            self.conn.execute(
-                "UPDATE journal SET outcome = ?, message = ?, updated_at = ? WHERE id = ?",
-                (outcome, message, time.time(), entry_id),
-            )
+    def step(self, entry_id: int, step: JournalStep) -> None:
+        state.journal_step(self.db, entry_id, JournalStep(step).value)
+
+    def finish(self, entry_id: int, outcome: JournalOutcome, message: str = "") -> None:
+        state.journal_finish(self.db, entry_id, outcome.value, message)
 
     def open_entries(self) -> list[Entry]:
-        rows = self.conn.execute(
-            "SELECT id, venv, backup, action, step, started_at FROM journal WHERE outcome IS NULL ORDER BY id"
-        ).fetchall()
-        return [Entry(r[0], Path(r[1]), Path(r[2]), r[3], r[4], r[5]) for r in rows]
+        return _entries(state.journal_open(self.db))
 
     def kept_backups(self) -> list[Entry]:
-        rows = self.conn.execute(
-            "SELECT id, venv, backup, action, step, started_at FROM journal WHERE outcome = 'committed' ORDER BY id"
-        ).fetchall()
-        return [Entry(r[0], Path(r[1]), Path(r[2]), r[3], r[4], r[5]) for r in rows]
+        return _entries(state.journal_with_outcome(self.db, JournalOutcome.COMMITTED.value))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_journal(ctx: Context) -> Journal:
+    """The rebuild journal, in the state DB (a damaged DB is moved aside by ``state``).
+    Use it as a context manager: the database is closed on the way out."""
+    db = state.open_db(ctx.dirs)
+    for warning in db.warnings:
+        log.warning("%s", warning)
+    return Journal(db)

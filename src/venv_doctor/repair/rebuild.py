@@ -23,7 +23,14 @@ from pathlib import Path
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import atomic_write, ensure_private_dir
 from venv_doctor.repair import carryover
-from venv_doctor.repair.journal import STEPS, Entry, Journal
+from venv_doctor.repair.journal import (
+    STEPS,
+    Entry,
+    Journal,
+    JournalAction,
+    JournalOutcome,
+    JournalStep,
+)
 from venv_doctor.repair.locks import LockedError, venv_lock
 from venv_doctor.runner import CANCEL
 
@@ -53,7 +60,7 @@ class RebuildResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _checkpoint(journal: Journal, entry_id: int, step: str) -> None:
+def _checkpoint(journal: Journal, entry_id: int, step: JournalStep) -> None:
     journal.step(entry_id, step)
     if os.environ.get(PAUSE_ENV) == step:
         marker = os.environ.get(PAUSE_ENV + "_FILE")
@@ -61,7 +68,7 @@ def _checkpoint(journal: Journal, entry_id: int, step: str) -> None:
             Path(marker).write_text(f"{os.getpid()} {step}\n", encoding="utf-8")
         # stand in for a long step: killable, and cancellable like a real subprocess
         if CANCEL.wait(3600):
-            raise RebuildError(f"cancelled at step {step!r} (venv-doctor is stopping)")
+            raise RebuildError(f"cancelled at step {step.value!r} (venv-doctor is stopping)")
 
 
 def backup_path(backups: Path, venv: Path, entry_hint: str) -> Path:
@@ -101,7 +108,7 @@ def _discard(path: Path, venv: Path) -> None:
 
 def rollback(journal: Journal, entry: Entry, reason: str) -> None:
     """Put the old venv back at its path; idempotent, so recovery can repeat it."""
-    if entry.action == "recreate":
+    if entry.action is JournalAction.RECREATE:
         if os.path.lexists(entry.venv):
             _discard(entry.venv, entry.venv)  # it did not exist before we began
     elif entry.backup.exists() or entry.backup.is_symlink():
@@ -111,10 +118,10 @@ def rollback(journal: Journal, entry: Entry, reason: str) -> None:
     manifest = entry.backup.parent / f"{entry.backup.name}.json"
     if manifest.exists():
         manifest.unlink()
-    journal.finish(entry.id, "rolled_back", reason)
+    journal.finish(entry.id, JournalOutcome.ROLLED_BACK, reason)
 
 
-def recover(journal: Journal, locks_dir: Path | None = None) -> list[tuple[Entry, str]]:
+def recover(journal: Journal, locks_dir: Path | None = None) -> list[tuple[Entry, JournalOutcome]]:
     """Finish every interrupted transaction: back before "verified", forward after.
 
     With ``locks_dir``, an entry whose venv lock is held belongs to a repair
@@ -133,28 +140,34 @@ def recover(journal: Journal, locks_dir: Path | None = None) -> list[tuple[Entry
     return done
 
 
-def _recover_one(journal: Journal, entry: Entry) -> str:
-    if entry.action == "restore":
+def _recover_one(journal: Journal, entry: Entry) -> JournalOutcome:
+    if entry.action is JournalAction.RESTORE:
         return _recover_restore(journal, entry)
-    if STEPS.index(entry.step) >= STEPS.index("verified"):
-        journal.finish(entry.id, "committed", "recovered: the new venv had been verified")
-        return "committed"
-    rollback(journal, entry, f"recovered: interrupted at step {entry.step!r}")
-    return "rolled_back"
+    if STEPS.index(entry.step) >= STEPS.index(JournalStep.VERIFIED):
+        journal.finish(
+            entry.id, JournalOutcome.COMMITTED, "recovered: the new venv had been verified"
+        )
+        return JournalOutcome.COMMITTED
+    rollback(journal, entry, f"recovered: interrupted at step {entry.step.value!r}")
+    return JournalOutcome.ROLLED_BACK
 
 
 def rebuild(
-    venv: Path, backups: Path, journal: Journal, steps: RebuildSteps, action: str = "rebuild"
+    venv: Path,
+    backups: Path,
+    journal: Journal,
+    steps: RebuildSteps,
+    action: JournalAction = JournalAction.REBUILD,
 ) -> RebuildResult:
     """Replace ``venv`` with a rebuilt one, keeping the old one as a backup."""
     backup = backup_path(backups, venv, action)
     entry_id = journal.begin(venv, backup, action)
-    entry = Entry(entry_id, venv, backup, action, "begin", time.time())
+    entry = Entry(entry_id, venv, backup, action, JournalStep.BEGIN, time.time())
     try:
-        _checkpoint(journal, entry_id, "moving")
+        _checkpoint(journal, entry_id, JournalStep.MOVING)
         _write_manifest(backup, venv, entry_id)
         venv.rename(backup)
-        _checkpoint(journal, entry_id, "moved")
+        _checkpoint(journal, entry_id, JournalStep.MOVED)
         return _build(venv, backup, journal, entry_id, steps)
     except BaseException as exc:  # KeyboardInterrupt/SIGTERM too: never leave it half done
         rollback(journal, entry, f"{type(exc).__name__}: {exc}")
@@ -169,19 +182,19 @@ def rebuild(
 def _build(
     venv: Path, backup: Path, journal: Journal, entry_id: int, steps: RebuildSteps
 ) -> RebuildResult:
-    _checkpoint(journal, entry_id, "creating")
+    _checkpoint(journal, entry_id, JournalStep.CREATING)
     steps.create(venv)
-    _checkpoint(journal, entry_id, "installing")
+    _checkpoint(journal, entry_id, JournalStep.INSTALLING)
     steps.install(venv)
-    _checkpoint(journal, entry_id, "carrying")
+    _checkpoint(journal, entry_id, JournalStep.CARRYING)
     carry = carryover.plan(backup, venv)
     carried = carryover.apply(carry)
-    _checkpoint(journal, entry_id, "verifying")
+    _checkpoint(journal, entry_id, JournalStep.VERIFYING)
     problem = steps.verify(venv)
     if problem:
         raise RebuildError(f"the rebuilt venv does not verify: {problem}")
-    _checkpoint(journal, entry_id, "verified")
-    journal.finish(entry_id, "committed")
+    _checkpoint(journal, entry_id, JournalStep.VERIFIED)
+    journal.finish(entry_id, JournalOutcome.COMMITTED)
     return RebuildResult(backup, tuple(carried), carry.kept_new, carry.edited_activate)
 
 
@@ -189,22 +202,22 @@ def recreate(venv: Path, journal: Journal, steps: RebuildSteps) -> None:
     """Make a venv that vanished (pyenv uninstall) from its snapshot; nothing to back up."""
     if os.path.lexists(venv):
         raise RebuildError(f"{venv} exists: rebuild it instead of recreating it")
-    entry_id = journal.begin(venv, venv.parent / f".{venv.name}.none", "recreate")
+    entry_id = journal.begin(venv, venv.parent / f".{venv.name}.none", JournalAction.RECREATE)
     try:
         venv.parent.mkdir(parents=True, exist_ok=True)
-        _checkpoint(journal, entry_id, "creating")
+        _checkpoint(journal, entry_id, JournalStep.CREATING)
         steps.create(venv)
-        _checkpoint(journal, entry_id, "installing")
+        _checkpoint(journal, entry_id, JournalStep.INSTALLING)
         steps.install(venv)
-        _checkpoint(journal, entry_id, "verifying")
+        _checkpoint(journal, entry_id, JournalStep.VERIFYING)
         problem = steps.verify(venv)
         if problem:
             raise RebuildError(f"the recreated venv does not verify: {problem}")
-        journal.finish(entry_id, "committed")
+        journal.finish(entry_id, JournalOutcome.COMMITTED)
     except BaseException as exc:
         if os.path.lexists(venv):
             _discard(venv, venv)
-        journal.finish(entry_id, "rolled_back", str(exc))
+        journal.finish(entry_id, JournalOutcome.ROLLED_BACK, str(exc))
         raise
 
 
@@ -219,24 +232,28 @@ def restore(venv: Path, kept: Path, backups: Path, journal: Journal) -> Path | N
         if venv.exists()
         else venv.parent / f".{venv.name}.none"
     )
-    entry_id = journal.begin(venv, aside, "restore")
-    _checkpoint(journal, entry_id, "moving")
+    entry_id = journal.begin(venv, aside, JournalAction.RESTORE)
+    _checkpoint(journal, entry_id, JournalStep.MOVING)
     if venv.exists():
         _write_manifest(aside, venv, entry_id)
         venv.rename(aside)
-    _checkpoint(journal, entry_id, "moved")
+    _checkpoint(journal, entry_id, JournalStep.MOVED)
     kept.rename(venv)
     kept.parent.joinpath(f"{kept.name}.json").unlink(missing_ok=True)
-    journal.finish(entry_id, "committed", f"restored from {kept}")
+    journal.finish(entry_id, JournalOutcome.COMMITTED, f"restored from {kept}")
     return aside if aside.exists() else None
 
 
-def _recover_restore(journal: Journal, entry: Entry) -> str:
+def _recover_restore(journal: Journal, entry: Entry) -> JournalOutcome:
     """Both renames done: commit. Only the first: move the current venv back."""
     if os.path.lexists(entry.venv):
-        journal.finish(entry.id, "committed", "recovered: the backup was already in place")
-        return "committed"
+        journal.finish(
+            entry.id, JournalOutcome.COMMITTED, "recovered: the backup was already in place"
+        )
+        return JournalOutcome.COMMITTED
     if entry.backup.exists():
         entry.backup.rename(entry.venv)
-    journal.finish(entry.id, "rolled_back", f"recovered: interrupted at step {entry.step!r}")
-    return "rolled_back"
+    journal.finish(
+        entry.id, JournalOutcome.ROLLED_BACK, f"recovered: interrupted at step {entry.step.value!r}"
+    )
+    return JournalOutcome.ROLLED_BACK

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor import __version__, paths
+from venv_doctor.context import Context
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Code, Finding, Severity, Status
-from venv_doctor.diagnose.scan import Context, all_locations, read_venvs
+from venv_doctor.diagnose.scan import read_venvs
 from venv_doctor.errors import UsageError, VenvDoctorError
 from venv_doctor.model import links
 from venv_doctor.model.links import LinkChain
 from venv_doctor.model.venv import Location, load
 from venv_doctor.runner import Runner, run
+from venv_doctor.targets import all_locations
 
 SCRIPT_NAME = "venv-doctor"
 _KEG = re.compile(r"^(.*/Cellar/([^/]+)/[^/]+)(?:/|$)")

@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from venv_doctor import paths
+from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Finding
-from venv_doctor.diagnose.scan import Context
 from venv_doctor.errors import UsageError, VenvDoctorError
 from venv_doctor.fsutil import SMALL_FILE, atomic_write, open_regular, read_bounded, read_json
 from venv_doctor.paths import AppDirs
