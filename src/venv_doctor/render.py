@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.model.venv import Location
+from venv_doctor.sanitize import json_encodable, redact_data
 
 SCHEMA_VERSION = 1
 STATUS_STYLE = {
@@ -26,7 +27,12 @@ STATUS_STYLE = {
 
 
 def envelope(**body: Any) -> str:
-    return json.dumps({"schema_version": SCHEMA_VERSION, **body}, indent=2, ensure_ascii=False)
+    """The JSON every command prints: credentials redacted, and a file name that is not
+    UTF-8 (a lone surrogate) written as a ``\\udcXX`` escape rather than failing."""
+    text = json.dumps(
+        {"schema_version": SCHEMA_VERSION, **redact_data(body)}, indent=2, ensure_ascii=False
+    )
+    return json_encodable(text)
 
 
 def summary(diagnoses: Iterable[Diagnosis]) -> dict[str, int]:

@@ -19,6 +19,7 @@ from venv_doctor.cli.base import get_context
 from venv_doctor.errors import ConfigError, ExitCode, VenvDoctorError
 from venv_doctor.fsutil import check_regular
 from venv_doctor.paths import app_dirs
+from venv_doctor.sanitize import printable_lines, redact
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -152,18 +153,20 @@ def _write_debug_log(exc: BaseException) -> str:
         path = log_dir / "debug.log"
         with path.open("a", encoding="utf-8") as fh:
             fh.write(
-                f"--- {datetime.now(UTC).isoformat()} venv-doctor {__version__} argv={sys.argv!r}\n"
+                redact(
+                    f"--- {datetime.now(UTC).isoformat()} venv-doctor {__version__} "
+                    f"argv={sys.argv!r}\n" + "".join(traceback.format_exception(exc))
+                )
             )
-            fh.write("".join(traceback.format_exception(exc)))
         return str(path)
     except OSError:
         return "(the debug log could not be written)"
 
 
 def _fail(message: str, hint: str | None, code: int) -> int:
-    click.echo(f"venv-doctor: error: {message}", err=True)
+    click.echo(printable_lines(redact(f"venv-doctor: error: {message}")), err=True)
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo(printable_lines(redact(f"hint: {hint}")), err=True)
     return code
 
 

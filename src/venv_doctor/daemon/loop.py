@@ -41,6 +41,7 @@ from venv_doctor.record import registry
 from venv_doctor.repair import execute as repair
 from venv_doctor.repair.plan import Action, Plan, plan_for
 from venv_doctor.runner import CANCEL
+from venv_doctor.sanitize import printable_lines, redact
 from venv_doctor.targets import all_locations
 
 log = logging.getLogger("venv_doctor.daemon")
@@ -447,9 +448,17 @@ def configure_logging(ctx: Context, verbose: bool = False) -> None:
         logs.mkdir(parents=True, exist_ok=True)
         handlers.append(RotatingFileHandler(logs / "daemon.log", maxBytes=2_000_000, backupCount=3))
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    formatter = SafeFormatter("%(levelname)s %(name)s: %(message)s")
+    for handler in handlers:
+        handler.setFormatter(formatter)
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-        force=True,
+        level=logging.DEBUG if verbose else logging.INFO, handlers=handlers, force=True
     )
+
+
+class SafeFormatter(logging.Formatter):
+    """Log lines (journald, the macOS log file) with credentials redacted and control
+    characters escaped: a venv path cannot forge a log line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable_lines(redact(super().format(record)))

@@ -204,12 +204,12 @@ class _Translation:
         elif name == "keyring-provider" and value.strip() in ("disabled", "subprocess"):
             self.args += ["--keyring-provider", value.strip()]
         elif name not in IGNORED:
-            self.unsupported.append(f"{name} = {value} ({setting.origin})")
+            self.unsupported.append(f"{name} ({setting.origin})")  # values may be secrets
 
     def _flag(self, name: str, setting: Setting) -> None:
         on = _boolean(setting.value)
         if on is None:
-            self.unsupported.append(f"{name} = {setting.value} ({setting.origin}): not a boolean")
+            self.unsupported.append(f"{name} ({setting.origin}): not a boolean")
         elif on:
             self.args += _FLAGS[name]
 
@@ -217,7 +217,7 @@ class _Translation:
         try:
             seconds = float(setting.value)
         except ValueError:
-            self.unsupported.append(f"{name} = {setting.value} ({setting.origin}): not a number")
+            self.unsupported.append(f"{name} ({setting.origin}): not a number")
             return
         self.env["UV_HTTP_TIMEOUT"] = str(max(1, round(seconds)))
 

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from venv_doctor import sanitize
 from venv_doctor.fsutil import LARGE_FILE, SMALL_FILE, loads_json, open_regular, read_bounded
 
 KINDS = ("index", "editable", "vcs", "archive", "legacy")
@@ -41,8 +42,6 @@ _NAME_RUN = re.compile(r"[-_.]+")
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+!_]*$")
 _HEADER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s?(.*)$")
-_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@?#]*)@")
-REDACTED = "****"
 
 
 @dataclass(frozen=True)
@@ -130,28 +129,14 @@ def canonical_name(name: str) -> str:
 
 
 def redact_url(url: str | None) -> str | None:
-    """Hide credentials: ``user:secret@`` -> ``user:****@``, a bare token -> ``****@``.
-
-    A bare user on an ssh URL (``git+ssh://git@host``) is no secret and stays.
-    """
-    if not url:
-        return url
-    match = _USERINFO.match(url)
-    if not match:
-        return url
-    user, colon, _secret = match.group("userinfo").partition(":")
-    if "ssh" in match.group("scheme") and not colon:
-        return url
-    hidden = f"{user}:{REDACTED}" if colon else REDACTED
-    return f"{match.group('scheme')}{hidden}@{url[match.end() :]}"
+    """Hide credentials: ``user:secret@`` -> ``user:****@``, ``?token=****``
+    (``sanitize.redact_url``). A bare user on an ssh URL (``git+ssh://git@host``) stays."""
+    return sanitize.redact_url(url)
 
 
 def strip_credentials(url: str) -> str:
-    """The URL with its secret removed entirely (pip then asks netrc / keyring)."""
-    match = _USERINFO.match(url)
-    if not match or redact_url(url) == url:
-        return url
-    return match.group("scheme") + url[match.end() :]
+    """The URL with its secrets removed entirely (pip then asks netrc / keyring)."""
+    return sanitize.strip_credentials(url)
 
 
 def content_hash(packages: Iterable[Package], python_version: str | None) -> str:
@@ -197,7 +182,8 @@ def fingerprint(site_packages: Sequence[Path], extra: str = "") -> str | None:
         )
     if not readable:
         return None
-    return hashlib.sha1("\0".join(parts).encode(), usedforsecurity=False).hexdigest()
+    token = "\0".join(parts).encode("utf-8", "surrogateescape")  # file names need not be UTF-8
+    return hashlib.sha1(token, usedforsecurity=False).hexdigest()
 
 
 # --- small file readers -----------------------------------------------------------------

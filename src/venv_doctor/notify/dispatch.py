@@ -16,6 +16,7 @@ from venv_doctor.notify.base import Delivery, Notifier, NotifyError, unavailable
 from venv_doctor.notify.desktop import DesktopNotifier
 from venv_doctor.notify.message import Notification
 from venv_doctor.paths import is_macos
+from venv_doctor.sanitize import printable, printable_lines, redact, redact_data
 
 log = logging.getLogger("venv_doctor.notify")
 LOG = "log"
@@ -76,8 +77,18 @@ def _deliver(notification: Notification, notifier: Notifier) -> Delivery:
 
 
 def dispatch(notification: Notification, notifiers: Iterable[Notifier]) -> list[Delivery]:
-    """Send through every notifier; never raises (a failing backend is logged and reported)."""
-    return [_deliver(notification, n) for n in notifiers]
+    """Send through every notifier; never raises (a failing backend is logged and reported).
+
+    Every backend gets the notification with credentials redacted (a failed repair's
+    message can hold an index URL) and the title and body free of control characters.
+    """
+    safe = Notification(
+        kind=notification.kind,
+        title=printable(redact(notification.title)),
+        body=printable_lines(redact(notification.body)),
+        venvs=redact_data(list(notification.venvs)),
+    )
+    return [_deliver(safe, n) for n in notifiers]
 
 
 def delivered(deliveries: Sequence[Delivery]) -> bool:

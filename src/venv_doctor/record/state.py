@@ -28,6 +28,7 @@ from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import UnreadableFileError, check_regular, ensure_private_dir
 from venv_doctor.model.distributions import Package, Snapshot
 from venv_doctor.paths import AppDirs
+from venv_doctor.sanitize import redact, redact_data
 
 T = TypeVar("T")
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -537,9 +538,11 @@ def _insert_event(
     message: str,
     data: dict[str, Any] | None,
 ) -> None:
+    # the event log outlives every run: no credential goes into it
+    stored = json.dumps(redact_data(data)) if data is not None else None
     conn.execute(
         "INSERT INTO events (at, venv_path, kind, message, data) VALUES (?, ?, ?, ?, ?)",
-        (when, venv_path, kind, message, json.dumps(data) if data is not None else None),
+        (when, venv_path, kind, redact(message), stored),
     )
 
 
@@ -641,7 +644,7 @@ def journal_finish(db: Database, entry_id: int, outcome: str, message: str = "")
     with db.transaction() as conn:
         conn.execute(
             "UPDATE journal SET outcome = ?, message = ?, updated_at = ? WHERE id = ?",
-            (outcome, message, time.time(), entry_id),
+            (outcome, redact(message), time.time(), entry_id),
         )
 
 

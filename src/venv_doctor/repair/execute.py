@@ -27,6 +27,7 @@ from venv_doctor.repair import locks, rebuild, relink
 from venv_doctor.repair.backups import Backup
 from venv_doctor.repair.journal import Journal, open_journal
 from venv_doctor.repair.plan import Action, Plan
+from venv_doctor.sanitize import redact
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, str], None]  # (venv name, step)
@@ -79,12 +80,12 @@ def _result(
         d.path,
         plan.action.value,
         outcome,
-        message,
+        redact(message),  # a failed install's command line and output may hold a password
         plan.before,
         plan.after,
         backup,
         carried_over,
-        notes,
+        tuple(map(redact, notes)),
     )
 
 
