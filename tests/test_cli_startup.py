@@ -17,7 +17,8 @@ import json, sys
 from venv_doctor.cli import run
 code = run(sys.argv[1:])
 loaded = sorted(m for m in sys.modules if m.startswith(("venv_doctor.cli.", "rich")))
-print(json.dumps({"code": code, "loaded": loaded}), file=sys.stderr)
+core = sorted(m for m in sys.modules if m.startswith("venv_doctor.interpreters."))
+print(json.dumps({"code": code, "loaded": loaded, "core": core}), file=sys.stderr)
 """
 
 
@@ -35,6 +36,16 @@ def test_check_loads_only_its_own_command_module(isolated_home: Path) -> None:
     assert report["code"] == 0
     assert json.loads(stdout)["venvs"] == []
     assert report["loaded"] == ["venv_doctor.cli.base", "venv_doctor.cli.check"]  # no rich
+
+
+def test_static_check_never_loads_what_runs_interpreters(isolated_home: Path) -> None:
+    report, _ = _fresh_run("check", "--json")
+    assert report["code"] == 0
+    # versions and layouts are read from paths; the probe and the inventory start processes
+    assert report["core"] == [
+        "venv_doctor.interpreters.layouts",
+        "venv_doctor.interpreters.versions",
+    ]
 
 
 def test_help_and_other_commands_still_see_every_command(isolated_home: Path) -> None:

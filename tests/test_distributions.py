@@ -260,19 +260,21 @@ def test_two_versions_of_one_name_keep_the_newest(venv312: Path) -> None:
     assert "dup is installed 2 times" in contents.warnings[0]
 
 
-def test_fingerprint_changes_with_installs_only(venv312: Path, wheelhouse: Path) -> None:
+def test_site_packages_stamp_changes_with_installs_only(venv312: Path, wheelhouse: Path) -> None:
     sp = site_packages(venv312)
-    first = distributions.fingerprint([sp])
+    first = distributions.site_packages_stamp([sp])
     assert first is not None
-    assert distributions.fingerprint([sp]) == first
+    assert distributions.site_packages_stamp([sp]) == first
     pip_install(venv312, wheelhouse, "tinyleaf==1.0.0")
-    second = distributions.fingerprint([sp])
+    second = distributions.site_packages_stamp([sp])
     assert second != first
     pip_install(venv312, wheelhouse, "tinyleaf==1.1.0")
-    assert distributions.fingerprint([sp]) not in (first, second)
-    assert distributions.fingerprint([sp], extra="other") != distributions.fingerprint([sp])
+    assert distributions.site_packages_stamp([sp]) not in (first, second)
+    assert distributions.site_packages_stamp(
+        [sp], extra="other"
+    ) != distributions.site_packages_stamp([sp])
     shutil.rmtree(sp)
-    assert distributions.fingerprint([sp]) is None
+    assert distributions.site_packages_stamp([sp]) is None
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,16 @@ import json
 import re
 from pathlib import Path
 
-from venv_doctor.diagnose.findings import CURES, Code, Cure, Finding, Severity, cured_by
+from venv_doctor.diagnose.findings import (
+    CURES,
+    Code,
+    Cure,
+    Finding,
+    Severity,
+    Status,
+    cured_by,
+    status_counts,
+)
 from venv_doctor.repair.plan import REBUILD_ONLY, RELINKABLE
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -38,3 +47,9 @@ def test_a_finding_serialises_its_code_as_plain_text() -> None:
     data = json.loads(json.dumps(finding.as_dict()))
     assert data["code"] == "dead-shebang"
     assert type(finding.as_dict()["code"]) is str
+
+
+def test_status_counts_name_every_status_and_skip_unknown_text() -> None:
+    counts = status_counts([Status.BROKEN, "broken", "healthy", "gone", None])
+    assert counts == {"healthy": 1, "degraded": 0, "broken": 2, "unknown": 0}
+    assert list(counts) == [s.value for s in Status]

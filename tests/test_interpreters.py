@@ -12,15 +12,14 @@ from venv_doctor import runner
 from venv_doctor.cli import run
 from venv_doctor.config import Config
 from venv_doctor.errors import UsageError
-from venv_doctor.interpreters import inventory as interpreters
 from venv_doctor.interpreters.inventory import (
     Interpreter,
     best_for,
     inventory,
     resolve_spec,
-    stability,
-    stable_path_for,
 )
+from venv_doctor.interpreters.layouts import stability, stable_path_for
+from venv_doctor.interpreters.probe import ProbeCache
 
 SAFE_PATH = "/usr/bin:/bin"  # no directory under the real home
 
@@ -238,7 +237,7 @@ def test_version_is_probed_once_then_cached(
 
 def test_probe_result_other_than_cpython_is_skipped(tmp_path: Path) -> None:
     copy = _copied_python(tmp_path, "3.12")
-    cache = interpreters.ProbeCache(tmp_path / "c.json")
+    cache = ProbeCache(tmp_path / "c.json")
     cache.put(copy, "pypy", "3.12.1")
     cache.save()
     found = inventory(Config(extra_interpreters=(copy,)), _env(), tmp_path / "c.json")

@@ -27,6 +27,7 @@ from venv_doctor.notify import (
     dispatch,
     group,
 )
+from venv_doctor.notify import bus as session
 from venv_doctor.notify.backends import (
     OSASCRIPT_PROGRAM,
     CommandNotifier,
@@ -231,6 +232,20 @@ def test_notify_send_passes_title_and_body_as_arguments(
     ]
     # No DBUS_SESSION_BUS_ADDRESS in the environment: it was found at $XDG_RUNTIME_DIR/bus.
     assert (stub_path / "notify-send.argv.bus").read_text() == f"unix:path={user_bus_socket}"
+
+
+def test_notifications_and_the_service_use_one_bus(user_bus_socket: Path) -> None:
+    per_login = {**os.environ, BUS: "unix:abstract=/tmp/dbus-x,guid=1"}
+    bus = session.session_bus(per_login)
+    # the user bus outlives the login: sent to now and written into the unit alike
+    assert bus.address == bus.lasting == f"unix:path={user_bus_socket}"
+
+
+def test_a_per_login_bus_serves_now_but_is_not_given_to_a_service(tmp_path: Path) -> None:
+    env = {BUS: "unix:abstract=/tmp/dbus-x,guid=1", "XDG_RUNTIME_DIR": str(tmp_path)}
+    bus = session.session_bus(env)
+    assert bus.address == "unix:abstract=/tmp/dbus-x,guid=1"
+    assert bus.lasting == f"unix:path={tmp_path / 'bus'}"
 
 
 def test_notify_send_without_a_session_bus_is_unavailable(stub_path: Path) -> None:
@@ -439,12 +454,12 @@ def test_deduper_forgets_a_venv_that_became_healthy(tmp_path: Path) -> None:
     assert dedup.fresh([a]) == [a]
 
 
-def test_deduper_fingerprint_ignores_finding_order(tmp_path: Path) -> None:
+def test_deduper_problem_key_ignores_finding_order(tmp_path: Path) -> None:
     one = Finding(Code.HOME_MISSING, Severity.ERROR, "home = /x no longer exists")
     two = Finding(Code.DEAD_SHEBANG, Severity.ERROR, "2 scripts start /x/bin/python")
     first = VenvEvent("broken", "a", tmp_path / "a", "broken", (one, two))
     second = VenvEvent("broken", "a", tmp_path / "a", "broken", (two, one))
-    assert notify.fingerprint(first) == notify.fingerprint(second)
+    assert notify.problem_key(first) == notify.problem_key(second)
 
 
 def test_deduper_survives_a_round_trip_through_the_state_file(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def test_every_message_reaches_an_abstract_socket(
 ) -> None:
     sock, address = abstract_socket
     env = {"NOTIFY_SOCKET": address}
-    assert sdnotify.status("checking 4 venvs", env=env)
+    assert sdnotify.send_status("checking 4 venvs", env=env)
     assert sdnotify.watchdog(env=env)
     assert sdnotify.stopping(env=env)
     assert sdnotify.notify("RELOADING=1", "STATUS=reloading", env=env)

@@ -17,8 +17,10 @@ from tests.support import FakeHomebrew, make_venv, real_python
 from venv_doctor import config, paths
 from venv_doctor.context import Context
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.service import manager as service
+from venv_doctor.notify.bus import session_bus
+from venv_doctor.service import manage as service
 from venv_doctor.service import units as unit_files
+from venv_doctor.service.base import Availability, Manager
 from venv_doctor.service.interpreter import ServicePython, check_service_python
 
 REPO = Path(__file__).resolve().parents[1]
@@ -244,15 +246,15 @@ def test_plist_values_are_xml_escaped_not_spliced(tmp_path: Path) -> None:
 
 def test_session_bus_address() -> None:
     assert (
-        service.session_bus_address({"DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/5/bus"})
+        session_bus({"DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/5/bus"}).lasting
         == "unix:path=/run/user/5/bus"
     )
     stale = {
         "DBUS_SESSION_BUS_ADDRESS": "unix:abstract=/tmp/dbus-x,guid=1",
         "XDG_RUNTIME_DIR": "/r",
     }
-    assert service.session_bus_address(stale) == "unix:path=/r/bus"
-    assert service.session_bus_address({}) == f"unix:path=/run/user/{os.getuid()}/bus"
+    assert session_bus(stale).lasting == "unix:path=/r/bus"
+    assert session_bus({}).lasting == f"unix:path=/run/user/{os.getuid()}/bus"
 
 
 def test_service_path_drops_venv_bins_and_keeps_order(tmp_path: Path) -> None:
@@ -285,7 +287,7 @@ def test_every_store_variable_is_passed_to_the_service() -> None:
 def test_detect_systemd_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stubs = install_stubs(tmp_path, monkeypatch)
     found = service.detect()
-    assert (found.manager, found.available) == (service.Manager.SYSTEMD, True)
+    assert (found.manager, found.available) == (Manager.SYSTEMD, True)
     assert stubs.commands() == ["systemctl --user is-system-running"]
 
 
@@ -309,7 +311,7 @@ def test_detect_without_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_detect_launchd_on_macos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     install_stubs(tmp_path, monkeypatch)
     monkeypatch.setattr(paths, "is_macos", lambda: True)
-    assert service.detect() == service.Availability(service.Manager.LAUNCHD, True, "launchd")
+    assert service.detect() == Availability(Manager.LAUNCHD, True, "launchd")
 
 
 # --- self-protection --------------------------------------------------------------------

@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from venv_doctor.diagnose.findings import Diagnosis, Status
+from venv_doctor.diagnose.findings import Diagnosis, Status, status_counts
 from venv_doctor.model.venv import Location
 from venv_doctor.sanitize import json_encodable, redact_data
 
@@ -36,8 +35,7 @@ def envelope(**body: Any) -> str:
 
 
 def summary(diagnoses: Iterable[Diagnosis]) -> dict[str, int]:
-    counts = Counter(d.status for d in diagnoses)
-    return {s.value: counts.get(s, 0) for s in Status}
+    return status_counts(d.status for d in diagnoses)
 
 
 def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:

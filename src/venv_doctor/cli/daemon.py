@@ -12,7 +12,7 @@ from venv_doctor import render
 from venv_doctor.cli.base import echo_json, get_context, json_option
 from venv_doctor.config import Config
 from venv_doctor.context import Context
-from venv_doctor.daemon import status
+from venv_doctor.daemon import heartbeat
 from venv_doctor.errors import ConfigError
 from venv_doctor.paths import app_dirs
 from venv_doctor.record import registry
@@ -36,8 +36,8 @@ def daemon_command(verbose: bool) -> int:
 
 
 def status_report(ctx: Context) -> dict[str, Any]:
-    info = status.read(ctx.dirs) or {}
-    running = status.daemon_running(ctx.dirs)
+    info = heartbeat.read(ctx.dirs) or {}
+    running = heartbeat.daemon_running(ctx.dirs)
     return {
         "daemon": {
             "running": running,

@@ -8,12 +8,18 @@ from typing import Any
 
 import click
 
-from venv_doctor import paths, render
+from venv_doctor import render
 from venv_doctor.cli.base import echo_json, get_context, json_option
 from venv_doctor.diagnose.findings import Finding
-from venv_doctor.service import manager as service
-from venv_doctor.service import units as unit_files
-from venv_doctor.service.manager import Action, InstallPlan, Manager, ServiceStatus, Step, UnitState
+from venv_doctor.service import manage as service
+from venv_doctor.service.base import (
+    InstallAction,
+    InstallPlan,
+    InstallStep,
+    ServiceStatus,
+    UnitState,
+)
+from venv_doctor.service.manifest import manifest_path
 
 
 def _warn(findings: tuple[Finding, ...]) -> None:
@@ -23,10 +29,10 @@ def _warn(findings: tuple[Finding, ...]) -> None:
             click.echo(f"hint: {f.hint}", err=True)
 
 
-def _announce(step: Step) -> None:
-    if step.action is Action.RUN:
+def _announce(step: InstallStep) -> None:
+    if step.action is InstallAction.RUN:
         click.echo(f"$ {step.target}")
-    elif step.action is Action.IGNORED:
+    elif step.action is InstallAction.IGNORED:
         click.echo(f"  (failed, ignored: {step.detail or 'no output'})")
     else:
         click.echo(f"{step.action.value} {step.target}")
@@ -46,13 +52,6 @@ def _print_plan(plan: InstallPlan) -> None:
     click.echo("would run:", err=True)
     for command in plan.commands:
         click.echo(f"  {command}", err=True)
-
-
-def _log_hint(manager: Manager, mode: service.Mode) -> str:
-    if manager is Manager.LAUNCHD:
-        return f"logs: {paths.mac_logs_dir() / unit_files.AGENT_STDERR}"
-    unit = "venv-doctor-scan" if mode is service.Mode.TIMER else "venv-doctor"
-    return f"logs: journalctl --user -u {unit}"
 
 
 @click.group("service")
@@ -91,9 +90,8 @@ def install_command(print_only: bool, timer: bool, python: Path | None) -> None:
         _print_plan(plan)
         return
     service.install(plan, ctx.dirs, announce=_announce)
-    click.echo(
-        f"installed {plan.unit} ({plan.manager.value}); {_log_hint(plan.manager, plan.mode)}"
-    )
+    logs = service.backend(plan.manager).log_hint(plan.mode, ctx.env)
+    click.echo(f"installed {plan.unit} ({plan.manager.value}); logs: {logs}")
 
 
 @service_group.command("uninstall")
@@ -104,7 +102,7 @@ def uninstall_command() -> None:
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if not result.recorded:
-        click.echo(f"nothing to uninstall: no record in {service.manifest_path(ctx.dirs)}")
+        click.echo(f"nothing to uninstall: no record in {manifest_path(ctx.dirs)}")
         return
     click.echo("uninstalled the venv-doctor service")
 

@@ -25,11 +25,11 @@ from types import FrameType
 
 from venv_doctor import config as config_mod
 from venv_doctor.context import Context
-from venv_doctor.daemon import sdnotify, status, watch
+from venv_doctor.daemon import heartbeat, sdnotify, watch
 from venv_doctor.daemon.debounce import Debouncer
 from venv_doctor.daemon.observer import Watcher
 from venv_doctor.diagnose.diagnosis import diagnose
-from venv_doctor.diagnose.findings import Code, Diagnosis, Status
+from venv_doctor.diagnose.findings import Code, Diagnosis, Status, status_counts
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.diagnose.scan import read_venvs
 from venv_doctor.errors import ConfigError, VenvDoctorError
@@ -69,7 +69,7 @@ class Daemon:
         self.specs: list[watch.WatchSpec] = []
         self.deduper = Deduper(_load_json(self._notified_file()))
         self.notifiers = build_notifiers(ctx.config, ctx.env)
-        self.status = status.DaemonStatus(pid=os.getpid(), since=now_iso())
+        self.heartbeat = heartbeat.Heartbeat(pid=os.getpid(), since=now_iso())
         self.watcher: Watcher | None = None
         self.worker: threading.Thread | None = None
         self._lock_fd: int | None = None
@@ -85,12 +85,12 @@ class Daemon:
 
     def acquire_instance_lock(self) -> None:
         ensure_private_dir(self.ctx.dirs.state)
-        fd = os.open(status.lock_file(self.ctx.dirs), os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(heartbeat.lock_file(self.ctx.dirs), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            running = status.read(self.ctx.dirs) or {}
+            running = heartbeat.read(self.ctx.dirs) or {}
             raise DaemonRunningError(
                 f"another venv-doctor daemon is running (pid {running.get('pid', '?')})",
                 hint="`venv-doctor status` shows it; stop it before starting another",
@@ -227,7 +227,7 @@ class Daemon:
         self.locations = {x.path: x for x in locations}
         gone = [p for p in self.known if p not in self.locations]
         self.check(list(self.locations.values()) + [self._gone(p) for p in gone])
-        self.status.last_scan = now_iso()
+        self.heartbeat.last_scan = now_iso()
         self._check_own_venv()
         self.replan()
 
@@ -270,9 +270,9 @@ class Daemon:
         if self.known:
             behind = {v for s in self.specs if s.path in self.watcher.newly for v in s.venvs}
             self.check([self.locations[p] for p in behind if p in self.locations])
-        # written last: a status file listing watches means they are armed and checked
-        self.status.watched = [{"path": str(p), "mode": m} for p, m in self.watcher.watched()]
-        self._write_status()
+        # written last: a heartbeat listing watches means they are armed and checked
+        self.heartbeat.watched = [{"path": str(p), "mode": m} for p, m in self.watcher.watched()]
+        self._write_heartbeat()
 
     # --- checking, repairing, notifying -------------------------------------------------
 
@@ -291,8 +291,8 @@ class Daemon:
                 self.known[d.path] = d
         if happened:
             self._act(happened)
-        self.status.summary = _summary(self.known.values())
-        self._write_status()
+        self.heartbeat.summary = status_counts(d.status for d in self.known.values())
+        self._write_heartbeat()
 
     def _diagnose(self, venv: Venv) -> Diagnosis:
         d = diagnose(venv)
@@ -318,15 +318,15 @@ class Daemon:
         broken = [d for kind, d in changes if kind == "broken"]
         planner = self._planner() if broken and self.ctx.config.repair_auto != "off" else None
         if planner is not None:
-            self.status.pending_repairs = [str(d.path) for d in broken]
-            self._write_status()
+            self.heartbeat.pending_repairs = [str(d.path) for d in broken]
+            self._write_heartbeat()
         for kind, d in changes:
             events.append((d.path, kind, _first_message(d)))
             outcome = (
                 self._auto_repair(d, planner, events) if planner and kind == "broken" else None
             )
             out.append(outcome or VenvEvent.from_diagnosis(kind, d))  # type: ignore[arg-type]
-        self.status.pending_repairs = []
+        self.heartbeat.pending_repairs = []
         registry.record_events(self.ctx, events)
         fresh = self.deduper.fresh(out)
         self._save_notified()
@@ -384,11 +384,13 @@ class Daemon:
         own = load(Location("venv-doctor", Path(sys.prefix), "self"))
         d = diagnose(own)
         if d.status is Status.HEALTHY:
-            self.status.own_venv = None
+            self.heartbeat.own_venv = None
             return
         message = "; ".join(f.message for f in d.findings if f.severity.value != "info")
-        self.status.own_venv = f"venv-doctor's own venv {sys.prefix} is {d.status.value}: {message}"
-        log.error("%s (see `venv-doctor service install --python`)", self.status.own_venv)
+        self.heartbeat.own_venv = (
+            f"venv-doctor's own venv {sys.prefix} is {d.status.value}: {message}"
+        )
+        log.error("%s (see `venv-doctor service install --python`)", self.heartbeat.own_venv)
 
     def _notified_file(self) -> Path:
         return self.ctx.dirs.state / "notified.json"
@@ -403,16 +405,16 @@ class Daemon:
         except OSError as exc:
             log.warning("cannot remember what was notified: %s", exc)
 
-    def _write_status(self) -> None:
+    def _write_heartbeat(self) -> None:
         try:
-            status.write(self.ctx.dirs, self.status)
+            heartbeat.write(self.ctx.dirs, self.heartbeat)
         except OSError as exc:
-            log.warning("cannot write the status file: %s", exc)
-        counts = ", ".join(f"{n} {s}" for s, n in self.status.summary.items() if n) or "no venvs"
-        line = f"{counts}; watching {len(self.status.watched)} directories"
+            log.warning("cannot write the heartbeat file: %s", exc)
+        counts = ", ".join(f"{n} {s}" for s, n in self.heartbeat.summary.items() if n) or "no venvs"
+        line = f"{counts}; watching {len(self.heartbeat.watched)} directories"
         if line != self._last_status_line:  # `systemctl --user status` shows it
             self._last_status_line = line
-            sdnotify.status(line, env=self.sd_env)
+            sdnotify.send_status(line, env=self.sd_env)
 
 
 def _load_json(path: Path) -> dict[str, str]:
@@ -428,13 +430,6 @@ def _first_message(d: Diagnosis) -> str:
         if f.severity.value == "error":
             return f.message
     return d.status.value
-
-
-def _summary(diagnoses: Iterable[Diagnosis]) -> dict[str, int]:
-    counts = {s.value: 0 for s in Status}
-    for d in diagnoses:
-        counts[d.status.value] += 1
-    return counts
 
 
 def configure_logging(ctx: Context, verbose: bool = False) -> None:

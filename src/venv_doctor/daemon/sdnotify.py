@@ -43,7 +43,7 @@ def ready(status: str | None = None, env: Mapping[str, str] | None = None) -> bo
     return notify(*lines, env=env)
 
 
-def status(text: str, env: Mapping[str, str] | None = None) -> bool:
+def send_status(text: str, env: Mapping[str, str] | None = None) -> bool:
     return notify(f"STATUS={_one_line(text)}", env=env)
 
 

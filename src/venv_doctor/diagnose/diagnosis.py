@@ -8,7 +8,6 @@ running the interpreter shows.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 from collections import defaultdict
 from pathlib import Path
@@ -22,30 +21,23 @@ from venv_doctor.diagnose.findings import (
     status_of,
 )
 from venv_doctor.diagnose.probe import ProbeResult
-from venv_doctor.interpreters.inventory import version_from_path
+from venv_doctor.interpreters.layouts import InstallKind, installation_of
+from venv_doctor.interpreters.versions import version_from_path
 from venv_doctor.model.pyvenv_cfg import minor_of
 from venv_doctor.model.venv import BinPython, Location, Venv
-from venv_doctor.paths import pyenv_root
+from venv_doctor.paths import environ
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-_PYENV = re.compile(r"/versions/([^/]+)/")
 # what removed a missing interpreter path, in the words of the tool that did it
-_CAUSES = (
-    (
-        re.compile(r"/Cellar/(python@[\d.]+|python3?)/([^/]+)/"),
-        "Homebrew removed the {0} {1} keg: `brew upgrade` or `brew cleanup`?",
-    ),
-    (re.compile(r"/opt/(python@[\d.]+)/"), "Homebrew's {0} is gone: `brew uninstall {0}`?"),
-    (
-        re.compile(r"/uv/python/(cpython-[^/]+)/"),
-        "the uv-managed Python {0} was upgraded or uninstalled?",
-    ),
-    (re.compile(r"/Python\.framework/"), "the python.org installation was removed or replaced?"),
-    (
-        re.compile(r"^(?:/usr|/usr/local)?/bin/"),
-        "the system Python package was removed or upgraded?",
-    ),
-)
+_REMOVED_BY = {
+    InstallKind.HOMEBREW: "Homebrew's {0} is gone: `brew uninstall {0}`?",
+    InstallKind.UV: "the uv-managed Python {0} was upgraded or uninstalled?",
+    InstallKind.PYENV: "`pyenv uninstall {0}`?",
+    InstallKind.FRAMEWORK: "the python.org installation was removed or replaced?",
+    InstallKind.SYSTEM: "the system Python package was removed or upgraded?",
+    InstallKind.OTHER: "the interpreter was moved, upgraded or uninstalled?",
+}
+_KEG_REMOVED = "Homebrew removed the {0} {1} keg: `brew upgrade` or `brew cleanup`?"
 
 
 def repair_hint(location: Location) -> str:
@@ -54,22 +46,10 @@ def repair_hint(location: Location) -> str:
 
 def guess_cause(path: Path | str) -> str:
     """What most likely removed ``path``, in the words of the tool that did it."""
-    text = str(path)
-    for pattern, words in _CAUSES:
-        if m := pattern.search(text):
-            return words.format(*m.groups())
-    if version := _pyenv_version(text):
-        return f"`pyenv uninstall {version}`?"
-    return "the interpreter was moved, upgraded or uninstalled?"
-
-
-def _pyenv_version(text: str) -> str | None:
-    """The pyenv version a path lies in: under PYENV_ROOT, or any ``.../pyenv.../versions/X``."""
-    root = f"{pyenv_root()}/versions/"
-    if text.startswith(root):
-        return text[len(root) :].split("/", 1)[0] or None
-    m = _PYENV.search(text)
-    return m.group(1) if m and "pyenv" in text[: m.start()] else None
+    owner = installation_of(path, environ())
+    if owner.keg:
+        return _KEG_REMOVED.format(owner.name, owner.keg)
+    return _REMOVED_BY[owner.kind].format(owner.name)
 
 
 def _rel(venv: Venv, path: Path) -> str:
@@ -89,13 +69,6 @@ def _root_links(venv: Venv) -> list[BinPython]:
         if first is None or first.parent != bin_dir or py.chain.loop or not os.path.lexists(first):
             roots.append(py)
     return roots
-
-
-def _venv_minor(venv: Venv) -> str | None:
-    if len(venv.lib_minors) == 1:
-        return venv.lib_minors[0]
-    cfg_minor = venv.cfg.minor if venv.cfg else None
-    return cfg_minor or (venv.lib_minors[-1] if venv.lib_minors else None)
 
 
 def _cfg_findings(venv: Venv) -> list[Finding]:
@@ -213,7 +186,7 @@ def _first_missing(hops: tuple[Path, ...]) -> Path | None:
 def _version_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
     """Minor-version drift, read from the resolved binary, and recorded-version drift."""
     out = []
-    venv_minor = _venv_minor(venv)
+    venv_minor = venv.minor
     cfg_minor = venv.cfg.minor if venv.cfg else None
     if cfg_minor and venv.lib_minors and cfg_minor not in venv.lib_minors:
         out.append(
@@ -382,7 +355,7 @@ def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> li
                 )
             )
         return out
-    venv_minor = _venv_minor(venv)
+    venv_minor = venv.minor
     if probe.minor and venv_minor and probe.minor != venv_minor:
         if not any(f.code == Code.MINOR_MISMATCH for f in static):
             out.append(
@@ -453,9 +426,8 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
 
 
 def _result(venv: Venv, findings: list[Finding], resolved: Path | None) -> Diagnosis:
-    version = venv.recorded_version or (venv.lib_minors[-1] if venv.lib_minors else None)
     home = venv.cfg.home if venv.cfg else venv.orig_prefix
-    info = PythonInfo(version=version, home=home, resolved=resolved)
+    info = PythonInfo(version=venv.version, minor=venv.minor, home=home, resolved=resolved)
     found = tuple(findings)
     return Diagnosis(venv.location, status_of(found), venv.creator, info, found)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -128,6 +128,7 @@ UNKNOWN_CODES = frozenset({Code.VENV_UNREADABLE, Code.CFG_UNREADABLE})
 @dataclass(frozen=True)
 class PythonInfo:
     version: str | None  # the version the venv was made for
+    minor: str | None  # the venv's X.Y (model.venv.Venv.minor: its packages' minor)
     home: str | None  # pyvenv.cfg's home
     resolved: Path | None  # the real interpreter file bin/python reaches now
 
@@ -150,6 +151,19 @@ class Diagnosis:
 
     def codes(self) -> set[Code]:
         return {f.code for f in self.findings}
+
+
+def status_counts(statuses: Iterable[Status | str | None]) -> dict[str, int]:
+    """How many venvs have each status: every status, in ``Status`` order, zero or more.
+
+    The one count behind ``check``'s summary, the daemon's and ``status``'s. Text that
+    names no status (a value read back from the state DB, or none) is not counted.
+    """
+    counts = dict.fromkeys((s.value for s in Status), 0)
+    for status in statuses:
+        if status in counts:
+            counts[status] += 1
+    return counts
 
 
 def status_of(findings: tuple[Finding, ...]) -> Status:

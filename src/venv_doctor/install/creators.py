@@ -15,7 +15,8 @@ from pathlib import Path
 from venv_doctor import runner as runner_module
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.install.tools import find_uv, virtualenv_command
-from venv_doctor.interpreters.inventory import Interpreter, describe, version_from_path
+from venv_doctor.interpreters.inventory import Interpreter, describe
+from venv_doctor.interpreters.versions import version_from_path
 from venv_doctor.model.pyvenv_cfg import PyvenvCfg
 from venv_doctor.runner import CommandError, Runner
 

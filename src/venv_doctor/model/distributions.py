@@ -36,7 +36,7 @@ SEED_WINDOW_SECONDS = 600
 INSTALLERS_MARKING_ALL = frozenset({"uv"})
 MAX_HEADER_BYTES = 1 << 20
 HEADER_CHUNK = 1 << 14
-READER_VERSION = "1"  # part of the fingerprint: bump when what is read changes
+READER_VERSION = "1"  # part of the stamp: bump when what is read changes
 
 _NAME_RUN = re.compile(r"[-_.]+")
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -156,10 +156,10 @@ def file_url_path(url: str) -> Path | None:
     return Path(unquote(parts.path))
 
 
-# --- fingerprint ------------------------------------------------------------------------
+# --- site-packages stamp ---------------------------------------------------------------
 
 
-def fingerprint(site_packages: Sequence[Path], extra: str = "") -> str | None:
+def site_packages_stamp(site_packages: Sequence[Path], extra: str = "") -> str | None:
     """A cheap token that changes when a distribution is added, removed or replaced.
 
     Two stats per site-packages directory, nothing listed: installs, upgrades and

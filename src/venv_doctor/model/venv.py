@@ -71,6 +71,26 @@ class Venv:
         return self.cfg.version if self.cfg else None
 
     @property
+    def version(self) -> str | None:
+        """The Python version the venv was made for: pyvenv.cfg's, else its lib/pythonX.Y."""
+        return self.recorded_version or (self.lib_minors[-1] if self.lib_minors else None)
+
+    @property
+    def minor(self) -> str | None:
+        """The venv's X.Y: the minor version whose interpreter sees its packages.
+
+        The one definition, for diagnosis and repair alike. A single lib/pythonX.Y
+        decides, because that is where the packages are; pyvenv.cfg's version only
+        breaks a tie (no lib/pythonX.Y, or several), then the last lib/pythonX.Y by
+        name. So a venv whose pyvenv.cfg says 3.11 but whose packages are in
+        lib/python3.12 (``version-mismatch``) is a 3.12 venv, and a rebuild keeps 3.12.
+        """
+        if len(self.lib_minors) == 1:
+            return self.lib_minors[0]
+        cfg_minor = self.cfg.minor if self.cfg else None
+        return cfg_minor or (self.lib_minors[-1] if self.lib_minors else None)
+
+    @property
     def main_python(self) -> BinPython | None:
         """``bin/python`` or the best stand-in for it."""
         by_name = {p.name: p for p in self.pythons}

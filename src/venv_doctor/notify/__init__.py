@@ -9,7 +9,7 @@ notify-send, the user's command, and always the log.
 from __future__ import annotations
 
 from venv_doctor.notify.base import Delivery, Notifier, NotifyError
-from venv_doctor.notify.dedup import Deduper, fingerprint
+from venv_doctor.notify.dedup import Deduper, problem_key
 from venv_doctor.notify.dispatch import build_notifiers, close, delivered, dispatch
 from venv_doctor.notify.grouping import group
 from venv_doctor.notify.message import TEST_NOTIFICATION, Notification, VenvEvent
@@ -26,6 +26,6 @@ __all__ = [
     "close",
     "delivered",
     "dispatch",
-    "fingerprint",
     "group",
+    "problem_key",
 ]

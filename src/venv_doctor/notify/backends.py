@@ -14,13 +14,11 @@ from collections.abc import Mapping, Sequence
 from venv_doctor import runner
 from venv_doctor.notify.base import (
     APP_NAME,
-    BUS_VARIABLE,
-    NO_BUS,
     SEND_TIMEOUT,
     NotifyError,
-    session_bus_address,
     urgency,
 )
+from venv_doctor.notify.bus import BUS_VARIABLE, NO_BUS, session_bus
 from venv_doctor.notify.message import Notification
 
 log = logging.getLogger("venv_doctor.notify")
@@ -84,7 +82,7 @@ class NotifySendNotifier:
 
     def __init__(self, env: Mapping[str, str], timeout: float = SEND_TIMEOUT) -> None:
         self._exe = which("notify-send", env)
-        self._bus = session_bus_address(env)
+        self._bus = session_bus(env).address
         self._timeout = timeout
 
     def available(self) -> bool | str:

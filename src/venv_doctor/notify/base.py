@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from venv_doctor.errors import VenvDoctorError
@@ -14,7 +10,6 @@ from venv_doctor.notify.message import Kind, Notification
 
 APP_NAME = "venv-doctor"
 SEND_TIMEOUT = 10.0  # seconds for a desktop notification to be handed over
-BUS_VARIABLE = "DBUS_SESSION_BUS_ADDRESS"
 
 
 class NotifyError(VenvDoctorError):
@@ -53,27 +48,3 @@ def unavailable_reason(answer: bool | str) -> str | None:
 def urgency(kind: Kind) -> str:
     """Problems the user must act on stay on screen; good news may fade."""
     return "critical" if kind in ("broken", "repair_failed") else "normal"
-
-
-def _is_socket(path: Path) -> bool:
-    try:
-        return stat.S_ISSOCK(os.stat(path).st_mode)
-    except OSError:
-        return False
-
-
-def session_bus_address(env: Mapping[str, str]) -> str | None:
-    """The D-Bus session bus: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus if it exists.
-
-    systemd user services and cron jobs often lack the variable while the
-    user's bus socket sits at the standard place.
-    """
-    if address := env.get(BUS_VARIABLE):
-        return address
-    runtime = env.get("XDG_RUNTIME_DIR")
-    if runtime and _is_socket(Path(runtime) / "bus"):
-        return f"unix:path={Path(runtime) / 'bus'}"
-    return None
-
-
-NO_BUS = "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist"

@@ -1,7 +1,7 @@
 """Not telling the user twice: one notification per venv per problem.
 
 A venv stays broken across scans until someone repairs it; the user heard
-about it the first time. The Deduper remembers, per venv path, a fingerprint
+about it the first time. The Deduper remembers, per venv path, a key
 of what was reported (the event kind and its findings' codes and messages) and
 lets an event through only when that changed. It is a plain dict of strings so
 the daemon can keep it in its state file.
@@ -16,7 +16,7 @@ from pathlib import Path
 from venv_doctor.notify.message import VenvEvent
 
 
-def fingerprint(event: VenvEvent) -> str:
+def problem_key(event: VenvEvent) -> str:
     """What the problem is: the kind plus sorted (code, message) pairs, hashed."""
     parts = sorted(f"{f.code}\0{f.message}" for f in event.findings)
     text = "\n".join([event.kind, *parts])
@@ -34,7 +34,7 @@ class Deduper:
         """The events the user has not been told about yet; remembers them as told."""
         out = []
         for event in events:
-            key, mark = str(event.path), fingerprint(event)
+            key, mark = str(event.path), problem_key(event)
             if self._seen.get(key) != mark:
                 self._seen[key] = mark
                 out.append(event)

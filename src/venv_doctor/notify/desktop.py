@@ -22,13 +22,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from venv_doctor.notify.base import (
     APP_NAME,
-    BUS_VARIABLE,
-    NO_BUS,
     SEND_TIMEOUT,
     NotifyError,
-    session_bus_address,
     urgency,
 )
+from venv_doctor.notify.bus import BUS_VARIABLE, NO_BUS, session_bus
 from venv_doctor.notify.message import Notification
 
 if TYPE_CHECKING:
@@ -96,7 +94,7 @@ class DesktopNotifier:
     name = "desktop"
 
     def __init__(self, env: Mapping[str, str], timeout: float = SEND_TIMEOUT) -> None:
-        self._bus = session_bus_address(env)
+        self._bus = session_bus(env).address
         self._timeout = timeout
         self._lock = threading.Lock()
         self._worker: _LoopThread | None = None

@@ -10,9 +10,10 @@ import re
 import shlex
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from venv_doctor.diagnose.findings import Severity
+from venv_doctor.interpreters.layouts import InstallKind, installation_of
 from venv_doctor.notify.message import Kind, Notification, VenvEvent
 
 # The kind a mixed batch gets: whatever most needs the user's attention.
@@ -20,30 +21,23 @@ KIND_PRIORITY: tuple[Kind, ...] = ("repair_failed", "broken", "vanished", "repai
 MAX_NAMED = 3  # venvs named in a "run `venv-doctor repair ...`" line
 
 _PATH = re.compile(r"(?<![\w./])(/[^\s,;:()'\"`]+)")
-_BREW = re.compile(r"/(?:Cellar/(python[^/]*)|opt/(python@[^/]+))(?:/|$)")
-_UV = re.compile(r"/(cpython-\d[^/]*)")
-_PYENV = re.compile(r"/versions/(\d[^/]*)")
-_FRAMEWORK = re.compile(r"/Python\.framework/Versions/(\d[^/]*)")
-_PYTHON_FILE = re.compile(r"^python\d*(\.\d+)?[a-z]?$")
-SYSTEM_PREFIXES = ("/usr", "/usr/local", "/")
 
 
 def cause_label(path: str) -> str:
     """Name the installation ``path`` belongs to, the way its user knows it."""
-    if m := _BREW.search(path):
-        return m.group(1) or m.group(2)
-    if m := _UV.search(path):
-        return f"uv's {m.group(1)}"
-    if "pyenv" in path and (m := _PYENV.search(path)):
-        return f"pyenv {m.group(1)}"
-    if m := _FRAMEWORK.search(path):
-        return f"python.org Python {m.group(1)}"
-    prefix = PurePosixPath(path.rstrip("/") or "/")
-    if _PYTHON_FILE.match(prefix.name):
-        prefix = prefix.parent
-    if prefix.name == "bin":
-        prefix = prefix.parent
-    return "the system Python" if str(prefix) in SYSTEM_PREFIXES else str(prefix)
+    owner = installation_of(path)
+    match owner.kind:
+        case InstallKind.HOMEBREW:
+            return owner.name
+        case InstallKind.UV:
+            return f"uv's {owner.name}"
+        case InstallKind.PYENV:
+            return f"pyenv {owner.name}"
+        case InstallKind.FRAMEWORK:
+            return f"python.org Python {owner.name}".rstrip()
+        case InstallKind.SYSTEM:
+            return "the system Python"
+    return str(owner.prefix)
 
 
 def _outside(path: str, venv: Path) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from venv_doctor.context import Context
-from venv_doctor.diagnose.findings import Diagnosis
+from venv_doctor.diagnose.findings import Diagnosis, status_counts
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.model.venv import Venv
 from venv_doctor.record import snapshots, state
@@ -101,11 +101,7 @@ def summary(ctx: Context) -> dict[str, int] | None:
     records = _records(ctx)
     if not records:
         return None
-    counts = {"healthy": 0, "degraded": 0, "broken": 0, "unknown": 0}
-    for r in records:
-        if r.last_status in counts and os.path.lexists(r.path):
-            counts[r.last_status] += 1
-    return counts
+    return status_counts(r.last_status for r in records if os.path.lexists(r.path))
 
 
 def recent(ctx: Context, limit: int = 20) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 ``record`` is what every ``check`` calls (and the daemon, on a change in a
 site-packages directory): it registers the venvs it was given and stores a
 snapshot of each readable one whose contents changed. It starts no process,
-skips a venv whose site-packages fingerprint is unchanged (one scandir), writes
+skips a venv whose site-packages stamp is unchanged (one scandir), writes
 everything in one transaction, and never raises: a failure becomes a warning.
 """
 
@@ -31,14 +31,13 @@ class RecordResult:
     warnings: tuple[str, ...] = ()
 
 
-def python_version(venv: Venv) -> str | None:
-    """The version the venv was made with (pyvenv.cfg), else its lib/pythonX.Y."""
-    return venv.recorded_version or (venv.lib_minors[-1] if venv.lib_minors else None)
-
-
-def fingerprint(venv: Venv, config: Config) -> str | None:
-    extra = f"{python_version(venv)}|{config.keep_credentials}"
-    return distributions.fingerprint(venv.site_packages, extra) if venv.site_packages else None
+def snapshot_stamp(venv: Venv, config: Config) -> str | None:
+    """The site-packages stamp plus what else changes a snapshot; while it is the one
+    stored (the state DB's ``fingerprint`` column), taking a snapshot is skipped."""
+    extra = f"{venv.version}|{config.keep_credentials}"
+    return (
+        distributions.site_packages_stamp(venv.site_packages, extra) if venv.site_packages else None
+    )
 
 
 def take(
@@ -46,9 +45,7 @@ def take(
 ) -> tuple[Snapshot, tuple[str, ...]]:
     """Read the venv's distributions from disk (healthy or broken); warnings name files."""
     contents = distributions.read(venv.site_packages, verify=verify)
-    snapshot = Snapshot(
-        venv.path, at or state.now(), python_version(venv), contents.packages, "disk"
-    )
+    snapshot = Snapshot(venv.path, at or state.now(), venv.version, contents.packages, "disk")
     return snapshot, contents.warnings
 
 
@@ -82,7 +79,7 @@ def _record(
     at = state.now()
     sightings, taken = [], []
     for venv in venvs:
-        fp = fingerprint(venv, config)
+        fp = snapshot_stamp(venv, config)
         if fp is not None and known.get(str(venv.path)) != fp:
             snapshot, _ = take(venv, verify=False, at=at)
             taken.append(stored_form(snapshot, config))
@@ -92,7 +89,7 @@ def _record(
                 name=venv.name,
                 store=venv.location.store,
                 creator=venv.creator,
-                python_version=python_version(venv),
+                python_version=venv.version,
                 status=statuses.get(venv.path),
                 fingerprint=fp,
             )

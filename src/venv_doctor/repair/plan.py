@@ -44,10 +44,6 @@ class Plan:
         return bool(self.before and self.after and minor_of(self.before) != minor_of(self.after))
 
 
-def _venv_minor(d: Diagnosis, recorded: str | None = None) -> str | None:
-    return minor_of(d.python.version or recorded)
-
-
 def _numbers(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.split(".") if x.isdigit())
 
@@ -94,7 +90,7 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
             d, Action.NONE, "cannot be read, so it cannot be repaired safely", before=before
         )
     wanted = resolve_spec(python, interpreters) if python else None
-    minor = _venv_minor(d)
+    minor = d.python.minor  # the one rule: model.venv.Venv.minor
     if wanted and minor and wanted.minor != minor:
         return Plan(
             d,

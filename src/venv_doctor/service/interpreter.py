@@ -10,18 +10,18 @@ venv, before it writes anything.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from venv_doctor import __version__, paths
+from venv_doctor import __version__
 from venv_doctor.context import Context
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Code, Finding, Severity, Status
 from venv_doctor.diagnose.scan import read_venvs
 from venv_doctor.errors import UsageError, VenvDoctorError
+from venv_doctor.interpreters.layouts import Installation, InstallKind, installation_of
 from venv_doctor.model import links
 from venv_doctor.model.links import LinkChain
 from venv_doctor.model.venv import Location, load
@@ -29,8 +29,6 @@ from venv_doctor.runner import Runner, run
 from venv_doctor.targets import all_locations
 
 SCRIPT_NAME = "venv-doctor"
-_KEG = re.compile(r"^(.*/Cellar/([^/]+)/[^/]+)(?:/|$)")
-_VERSION_DIR = re.compile(r"^(.*/versions/([^/]+))(?:/|$)")
 STABLE_HINT = (
     "run the service on an interpreter no upgrade removes: reinstall venv-doctor with "
     "`uv tool install --managed-python --python 3.12 venv-doctor` or `pipx install --python "
@@ -46,15 +44,6 @@ class ServicePython:
     command: tuple[str, ...]  # (script,) or (python, "-m", "venv_doctor"), absolute
     interpreter: Path  # as invoked, not resolved: a venv's bin/python stays itself
     version: str = __version__  # the venv-doctor version that interpreter runs
-
-
-@dataclass(frozen=True)
-class Root:
-    """A directory whose removal takes the interpreter with it."""
-
-    kind: str  # "homebrew" or "pyenv"
-    path: Path  # the keg (Cellar/<formula>/<version>) or pyenv's versions/<version>
-    name: str  # the formula or the pyenv version
 
 
 def running_python(argv0: str | None = None, executable: str | None = None) -> ServicePython:
@@ -94,18 +83,10 @@ def chain_paths(chain: LinkChain) -> list[Path]:
     return [*found, chain.resolved] if chain.resolved else found
 
 
-def roots(path_list: Iterable[Path], env: Mapping[str, str]) -> set[Root]:
-    """The Homebrew kegs and pyenv versions the paths lie in."""
-    pyenv = str(paths.pyenv_root(env)) + "/"
-    out: set[Root] = set()
-    for p in path_list:
-        text = str(p)
-        if m := _KEG.match(text):
-            out.add(Root("homebrew", Path(m.group(1)), m.group(2)))
-        m = _VERSION_DIR.match(text)
-        if m and ("pyenv" in text or text.startswith(pyenv)):
-            out.add(Root("pyenv", Path(m.group(1)), m.group(2)))
-    return out
+def roots(path_list: Iterable[Path], env: Mapping[str, str]) -> set[Installation]:
+    """The Homebrew kegs and pyenv versions the paths lie in: what an upgrade removes."""
+    found = {installation_of(p, env) for p in path_list}
+    return {i for i in found if i.keg or i.kind is InstallKind.PYENV}
 
 
 def _own_venv(interpreter: Path) -> Path | None:
@@ -113,9 +94,11 @@ def _own_venv(interpreter: Path) -> Path | None:
     return prefix if os.path.lexists(prefix / "pyvenv.cfg") else None
 
 
-def _sharing(ctx: Context, mine: set[Root], own: Path | None) -> dict[Root, list[str]]:
+def _sharing(
+    ctx: Context, mine: set[Installation], own: Path | None
+) -> dict[Installation, list[str]]:
     """For each of ``mine``, the names of the other known venvs built on it."""
-    users: dict[Root, list[str]] = {r: [] for r in mine}
+    users: dict[Installation, list[str]] = {r: [] for r in mine}
     own_real = os.path.realpath(own) if own else None
     for venv in read_venvs(all_locations(ctx)):
         main = venv.main_python
@@ -131,18 +114,18 @@ def _names(names: list[str]) -> str:
     return shown + (f", +{len(names) - 5} more" if len(names) > 5 else "")
 
 
-def _root_finding(interpreter: Path, root: Root, users: list[str]) -> Finding:
-    if root.kind == "homebrew":
+def _root_finding(interpreter: Path, root: Installation, users: list[str]) -> Finding:
+    if root.kind is InstallKind.HOMEBREW:
         shared = f" ({len(users)} other venvs use it too: {_names(users)})" if users else ""
         message = (
             f"the service would run on {interpreter}, which lives in the Homebrew keg "
-            f"{root.path}{shared}: Homebrew deletes the keg when it upgrades {root.name}, "
+            f"{root.prefix}{shared}: Homebrew deletes the keg when it upgrades {root.name}, "
             "and the service would break with the venvs it should repair"
         )
         return Finding(Code.SERVICE_PYTHON_HOMEBREW, Severity.WARNING, message, STABLE_HINT)
     message = (
         f"the service would run on {interpreter}, from pyenv's Python {root.name} "
-        f"({root.path}), which {len(users)} other venvs use too ({_names(users)}): the "
+        f"({root.prefix}), which {len(users)} other venvs use too ({_names(users)}): the "
         f"`pyenv uninstall {root.name}` that breaks them breaks the service"
     )
     return Finding(Code.SERVICE_PYTHON_PYENV, Severity.WARNING, message, STABLE_HINT)
@@ -170,10 +153,10 @@ def check_service_python(ctx: Context, service: ServicePython) -> tuple[Finding,
     own = _own_venv(interpreter)
     mine = roots(chain_paths(links.follow(interpreter)), ctx.env)
     users = _sharing(ctx, mine, own)
-    kegs = [r for r in mine if r.kind == "homebrew"]
+    kegs = [r for r in mine if r.kind is InstallKind.HOMEBREW]
     # A keg is always a risk; a pyenv version only when other venvs share it (and no
     # keg warning already covers the same interpreter).
-    risky = kegs or [r for r in mine if r.kind == "pyenv" and users[r]]
+    risky = kegs or [r for r in mine if r.kind is InstallKind.PYENV and users[r]]
     findings = [_root_finding(interpreter, r, users[r]) for r in sorted(risky, key=str)]
     if own is not None:
         findings += _venv_findings(own)

@@ -1,8 +1,10 @@
-"""The daemon's status file, and the report ``venv-doctor status`` prints.
+"""The daemon's heartbeat: the file that says what it is doing, and its lock.
 
 The daemon keeps a small JSON file current (pid, start time, last scan,
-watched directories and their mode, pending repairs); ``status`` reads it with
-the state DB and works whether or not the daemon runs.
+watched directories and their mode, pending repairs, venv counts);
+``venv-doctor status`` reads it with the state DB and works whether or not the
+daemon runs. (A venv's health is ``diagnose.findings.Status``; the line systemd
+shows is ``sdnotify.send_status``.)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from venv_doctor.paths import AppDirs
 
 
 @dataclass
-class DaemonStatus:
+class Heartbeat:
     pid: int
     since: str
     last_scan: str | None = None
@@ -30,7 +32,7 @@ class DaemonStatus:
     own_venv: str | None = None  # a warning when venv-doctor's own venv is at risk
 
 
-def status_file(dirs: AppDirs) -> Path:
+def heartbeat_file(dirs: AppDirs) -> Path:
     return dirs.state / "daemon.json"
 
 
@@ -38,13 +40,13 @@ def lock_file(dirs: AppDirs) -> Path:
     return dirs.state / "daemon.lock"
 
 
-def write(dirs: AppDirs, status: DaemonStatus) -> None:
-    atomic_write(status_file(dirs), json.dumps(asdict(status), indent=2) + "\n", mode=0o600)
+def write(dirs: AppDirs, heartbeat: Heartbeat) -> None:
+    atomic_write(heartbeat_file(dirs), json.dumps(asdict(heartbeat), indent=2) + "\n", mode=0o600)
 
 
 def read(dirs: AppDirs) -> dict[str, Any] | None:
     try:
-        data = read_json(status_file(dirs), follow_symlinks=False)
+        data = read_json(heartbeat_file(dirs), follow_symlinks=False)
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
