@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("record", "check"),
     ("install",),
     ("repair",),
-    ("notify", "render"),
+    ("notify", "render", "export"),
     ("daemon", "service"),
     ("cli", "__main__"),
 )

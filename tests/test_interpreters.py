@@ -370,6 +370,7 @@ def test_interpreters_json(
         "real": str(real_python("3.13").resolve()),
         "version": _version("3.13"),
         "source": "homebrew",
+        "venvs": 0,  # no venv depends on it yet
     }
     assert run(["interpreters"]) == 0
     assert str(homebrew.opt_python("3.13")) in capsys.readouterr().out

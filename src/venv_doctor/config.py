@@ -37,6 +37,7 @@ class Config:
     scan_interval_hours: float = 6.0
     notify_backends: tuple[str, ...] = ("auto",)
     notify_command: tuple[str, ...] = ()
+    prometheus_textfile: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -67,6 +68,10 @@ def _list_of(choices: tuple[str, ...]) -> Check:
     return lambda v: isinstance(v, list) and all(x in choices for x in v)
 
 
+def _is_prom_path(v: Any) -> bool:
+    return isinstance(v, str) and v.endswith(".prom") and "\0" not in v
+
+
 # section -> key -> (check, what was expected)
 SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
     "stores": {"extra": (_is_str_list, "a list of directory paths")},
@@ -85,6 +90,12 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "interval_hours": (
             lambda v: _is_number(v) and v <= 8760,
             "a number of hours from 0 to 8760 (a year)",
+        )
+    },
+    "export": {
+        "prometheus_textfile": (
+            _is_prom_path,
+            'a file path ending in ".prom" in node_exporter\'s textfile directory',
         )
     },
     "notify": {
@@ -183,6 +194,7 @@ def from_mapping(data: Mapping[str, Any], path: Path, home: Path) -> Config:
         scan_interval_hours=float(get("scan", "interval_hours", 6.0)),
         notify_backends=tuple(get("notify", "backends", ["auto"])),
         notify_command=tuple(get("notify", "command", [])),
+        prometheus_textfile=get("export", "prometheus_textfile", None),
         raw=data,
     )
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -36,9 +38,21 @@ def _gc_paused() -> Iterator[None]:
 @click.option("--deep", is_flag=True, help="Also start each venv's interpreter once (in parallel).")
 @click.option("--store", "store", metavar="NAME", help="Only venvs of this store (e.g. pipx).")
 @click.option("-v", "--verbose", is_flag=True, help="Show informational findings too.")
+@click.option(
+    "--prometheus",
+    "prometheus",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the result as a Prometheus textfile (*.prom) for node_exporter.",
+)
 @json_option
 def check_command(
-    targets: tuple[str, ...], deep: bool, store: str | None, verbose: bool, as_json: bool
+    targets: tuple[str, ...],
+    deep: bool,
+    store: str | None,
+    verbose: bool,
+    prometheus: Path | None,
+    as_json: bool,
 ) -> int:
     """Diagnose venvs: healthy, degraded, broken or unknown, and why.
 
@@ -50,8 +64,13 @@ def check_command(
     a venv is broken or unknown.
     """
     ctx = get_context()
+    started = time.time()
     with _gc_paused():
         diagnoses = check(ctx, targets, store=store, deep=deep)
+    if prometheus is not None:
+        from venv_doctor.export import textfile
+
+        textfile.export(ctx, prometheus, diagnoses, started)
     if as_json:
         echo_json(render.check_json(diagnoses))
     elif render.use_rich(sys.stdout):

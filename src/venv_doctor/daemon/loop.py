@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -279,6 +280,7 @@ class Daemon:
     def check(self, locations: list[Location]) -> None:
         if not locations:
             return
+        started = time.time()
         venvs = read_venvs(locations)
         diagnoses = [self._diagnose(v) for v in venvs]
         registry.record_check(self.ctx, venvs, diagnoses)
@@ -293,6 +295,19 @@ class Daemon:
             self._act(happened)
         self.heartbeat.summary = status_counts(d.status for d in self.known.values())
         self._write_heartbeat()
+        self._export(started)
+
+    def _export(self, started: float) -> None:
+        """The Prometheus textfile, after every scan and batch, when configured."""
+        from venv_doctor.export import textfile
+
+        path = textfile.configured_path(self.ctx)
+        if path is None:
+            return
+        try:
+            textfile.export(self.ctx, path, list(self.known.values()), started)
+        except VenvDoctorError as exc:
+            log.warning("cannot write the Prometheus textfile: %s", exc.message)
 
     def _diagnose(self, venv: Venv) -> Diagnosis:
         d = diagnose(venv)

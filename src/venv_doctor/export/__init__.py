@@ -1,0 +1,1 @@
+"""Exporting the state of every venv to the monitoring a fleet already runs."""
