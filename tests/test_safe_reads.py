@@ -225,3 +225,40 @@ def test_a_huge_config_is_refused_not_read(isolated_home: Path) -> None:
     done = venv_doctor("check")
     assert done.returncode == 2
     assert f"{config}: cannot be read: is larger than 1 MiB" in done.stderr
+
+
+# --- lock files -----------------------------------------------------------------------------
+
+
+def test_a_fifo_in_place_of_a_lock_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    from venv_doctor.repair import locks
+
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    path = locks.lock_file(tmp_path / "locks", venv)
+    put(path, "fifo")
+    with pytest.raises(locks.LockFileError, match="is a FIFO"), locks.venv_lock(path.parent, venv):
+        pass
+
+
+def test_a_full_disk_while_writing_the_lock_holder_still_locks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC cannot be had on demand without mounting a file system, so the one write
+    that hits it is made to fail: the lock (flock) holds, the courtesy note is skipped."""
+    import errno
+
+    from venv_doctor.repair import locks
+
+    def full(*args: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    with (
+        locks.venv_lock(tmp_path / "locks", venv),
+        pytest.raises(locks.LockedError),
+        locks.venv_lock(tmp_path / "locks", venv, wait=False),
+    ):
+        pass
