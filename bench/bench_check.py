@@ -545,7 +545,7 @@ def find_pipx(explicit: str | None, root: Path) -> Path:
     venv = root / "pipx-tool"
     log(f"installing pipx from PyPI into {venv}")
     run([sys.executable, "-m", "venv", venv], os.environ, "creating the pipx venv")
-    pip = [venv / "bin" / "python", "-m", "pip", "install", "-q", "pipx>=1.16"]
+    pip: list[str | Path] = [venv / "bin" / "python", "-m", "pip", "install", "-q", "pipx>=1.16"]
     run(pip, os.environ, "pip install pipx")
     return venv / "bin" / "pipx"
 
@@ -574,7 +574,13 @@ def build_pipx_world(root: Path, real: dict[str, Path], n: int, pipx_exe: str | 
     wheels = root / "wheels"
     make_wheel(wheels, BENCH_TOOL, "1.0.0")
     pip_args = f"--no-index --find-links {wheels}"
-    install = [pipx, "install", "--skip-maintenance", BENCH_TOOL, f"--pip-args={pip_args}"]
+    install: list[str | Path] = [
+        pipx,
+        "install",
+        "--skip-maintenance",
+        BENCH_TOOL,
+        f"--pip-args={pip_args}",
+    ]
     run(install, env, "pipx install")
     clones = clone_pipx_venvs(home / "venvs", n)
     pw = PipxWorld(pipx, home, env, {os.path.realpath(p): "healthy" for p in clones})
@@ -622,7 +628,7 @@ def verify_pipx_list(pw: PipxWorld) -> None:
 
 def pipx_rows(pw: PipxWorld, vd: list[str], runs: int) -> list[Row]:
     n = len(pw.venvs)
-    health = [pw.pipx, "health", "--skip-maintenance", "--output", "json"]
+    health: list[str | Path] = [pw.pipx, "health", "--skip-maintenance", "--output", "json"]
     shared = os.path.realpath(pw.home / "shared")
     with_shared = dict(pw.venvs)
     if os.path.isdir(shared):  # pipx's pip backend makes it; its uv backend does not

@@ -117,7 +117,7 @@ class Daemon:
         broken, then a quiet moment (so the next change is a batch of its own)."""
 
         def seen() -> bool:
-            summary = self.status_file().get("summary") or {}
+            summary: dict[str, int] = self.status_file().get("summary") or {}
             return sum(summary.values()) >= venvs and summary.get("broken", 0) == broken
 
         wait_for(seen, WAIT_S, f"the daemon to see {venvs} venvs, {broken} broken", step=0.05)

@@ -21,6 +21,7 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -299,7 +300,7 @@ def measure_rebuild(sizes: Sizes, runs: int, warmup: int, verbose: bool) -> dict
         newest_pip_wheel(sandbox, scene.house)
         scene.pipx_install("pip")
         scene.pipx_install("uv")
-        cases = {
+        cases: dict[str, Callable[[], tuple[float, str]]] = {
             UV_CASE: lambda: scene.rebuild("uv"),
             "venv-doctor rebuild (pip)": lambda: scene.rebuild("pip"),
             PIPX_PIP: lambda: scene.pipx_reinstall("pip"),

@@ -78,7 +78,15 @@ def make_project(root: Path, name: str, version: str) -> Path:
 def make_git_project(root: Path, name: str, version: str) -> tuple[Path, str]:
     """The project as a git repository with one commit; returns (repo, commit id)."""
     make_project(root, name, version)
-    git = ["git", "-C", root, "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    git: list[str | Path] = [
+        "git",
+        "-C",
+        root,
+        "-c",
+        "user.email=t@example.invalid",
+        "-c",
+        "user.name=t",
+    ]
     run([*git, "init", "-q"])
     run([*git, "add", "-A"])
     run([*git, "commit", "-q", "-m", "init"])

@@ -13,8 +13,12 @@ from venv_doctor.repair.rebuild import RebuildSteps, rebuild
 
 def main() -> None:
     venv, backups, db, python, wheelhouse = (Path(a) for a in sys.argv[1:6])
+
+    def create(venv: Path) -> None:
+        make_venv(python, venv)
+
     steps = RebuildSteps(
-        create=lambda p: make_venv(python, p),
+        create=create,
         install=lambda p: pip_install(p, wheelhouse, "tinytop==3.0.0"),
         verify=lambda p: None,
     )

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ print(json.dumps({"code": code, "loaded": loaded, "core": core}), file=sys.stder
 """
 
 
-def _fresh_run(*args: str) -> tuple[dict[str, object], str]:
+def _fresh_run(*args: str) -> tuple[dict[str, Any], str]:
     """Run the CLI in a new interpreter; the modules it loaded and what it printed."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE_IMPORTS, *args], capture_output=True, text=True, check=False

@@ -142,7 +142,7 @@ def test_a_hanging_interpreter_times_out(tmp_path: Path) -> None:
 
 def test_probe_many_keeps_the_order(tmp_path: Path) -> None:
     broken = fake_interpreter(tmp_path / "broken", "boom\n", 2)
-    targets = [
+    targets: list[tuple[Path, tuple[Path, ...]]] = [
         (real_python("3.12"), ()),
         (broken, ()),
         (real_python("2.7"), ()),

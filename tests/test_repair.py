@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,9 +38,7 @@ def fake_pyenv_version(minor: str, version: str) -> Path:
     return link
 
 
-def repair_json(
-    capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, list[dict[str, object]]]:
+def repair_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, Any]]]:
     code = cli(["repair", *args, "--json"])
     return code, json.loads(capsys.readouterr().out)["results"]
 

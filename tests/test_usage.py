@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ def _config(*pythons: Path) -> None:
     (config_dir / "config.toml").write_text(f"[interpreters]\nextra = [{extra}]\n")
 
 
-def _json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, object]]:
+def _json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
     code = run(["interpreters", *args, "--json"])
     return code, json.loads(capsys.readouterr().out)
 
@@ -37,16 +38,16 @@ def test_links_home_and_shebangs_are_counted_and_the_exit_code_answers_safe_to_r
 
     code, listing = _json(capsys)
     assert code == 0
-    counts = {i["version"].rsplit(".", 1)[0]: i["venvs"] for i in listing["interpreters"]}  # type: ignore[index, union-attr]
+    counts = {i["version"].rsplit(".", 1)[0]: i["venvs"] for i in listing["interpreters"]}
     assert counts["3.12"] == 2 and counts["3.11"] == 1 and counts["3.13"] == 1
 
     code, used = _json(capsys, "3.12")
     assert code == 1
-    assert sorted(v["name"] for v in used["venvs"]) == ["linked", "shebang"]  # type: ignore[union-attr, index]
-    assert {v["through"] for v in used["venvs"]} == {"link", "shebang"}  # type: ignore[union-attr, index]
+    assert sorted(v["name"] for v in used["venvs"]) == ["linked", "shebang"]
+    assert {v["through"] for v in used["venvs"]} == {"link", "shebang"}
     code, used = _json(capsys, str(py311.parent.parent))  # the installation directory
     assert code == 1
-    assert [(v["name"], v["through"]) for v in used["venvs"]] == [("copied", "home")]  # type: ignore[union-attr, index]
+    assert [(v["name"], v["through"]) for v in used["venvs"]] == [("copied", "home")]
     assert run(["interpreters", "3.9"]) == 2  # none installed here: not "safe", an error
     assert "3.9: no interpreter matches" in capsys.readouterr().err
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
+import shutil
 import stat
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -175,3 +179,55 @@ def loads_json(data: str | bytes) -> Any:
 def read_json(path: str | os.PathLike[str], limit: int = SMALL_FILE, **kwargs: bool) -> Any:
     """A JSON file read with ``read_bounded``; raises OSError or ValueError."""
     return loads_json(read_bounded(path, limit, **kwargs).decode("utf-8"))
+
+
+OWNER_LOCK = ".owner.lock"
+
+
+@contextlib.contextmanager
+def run_temp_dir(parent: Path) -> Iterator[Path]:
+    """A private temp directory under ``parent`` (venv-doctor's cache, not /tmp),
+    removed at the end. It holds a lock while its run lives, so
+    ``remove_dead_temp_dirs`` can tell a killed run's leftovers from a live one's."""
+    ensure_private_dir(parent)
+    path = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=parent))
+    fd = os.open(path / OWNER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
+
+
+def remove_dead_temp_dirs(parent: Path) -> list[Path]:
+    """Remove the temp directories of runs that died (their lock is free)."""
+    try:
+        entries = [e for e in os.scandir(parent) if e.name.startswith("run-")]
+    except OSError:
+        return []
+    removed = []
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False) and not _in_use(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _in_use(path: Path) -> bool:
+    try:
+        fd = os.open(path / OWNER_LOCK, os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:  # a live run between mkdtemp and taking its lock, or long dead
+        with contextlib.suppress(OSError):
+            return time.time() - path.stat().st_mtime < 60
+        return False
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

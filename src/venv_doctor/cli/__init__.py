@@ -97,14 +97,24 @@ def _journal_has_open_entries(database: Path) -> bool:
     return row is not None
 
 
+def _has_entries(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return any(entries)
+    except OSError:
+        return False
+
+
 def _recover_interrupted() -> None:
     """Finish repairs a crash or kill -9 interrupted, before anything else runs."""
     dirs = app_dirs()
     try:
-        present = check_regular(dirs.database)
+        usable = check_regular(dirs.database)
     except OSError:
-        return  # not a file SQLite can open: the command says so when it needs the database
-    if not present or not _journal_has_open_entries(dirs.database):
+        usable = False  # not a file SQLite can open: the command says so when it needs it
+    leftovers = _has_entries(dirs.tmp)
+    open_entries = usable and _journal_has_open_entries(dirs.database)
+    if not leftovers and not open_entries:
         return
     from venv_doctor.repair.execute import recover
 
@@ -129,6 +139,7 @@ COMMAND_MODULES = (
     "notify",
     "service",
     "interpreters",
+    "hooks",
     "repair",
     "daemon",
 )

@@ -64,6 +64,14 @@ def reached(venv: Venv) -> dict[str, str]:
     return found
 
 
+def route(venv: Venv) -> set[str]:
+    """Every path a venv's interpreter links pass through (each hop, as written) and
+    ``home``: removing a directory on the way breaks the venv wherever the real file is."""
+    hops = {str(hop) for python in venv.pythons for hop in python.chain.hops}
+    home = venv.cfg.home if venv.cfg else None
+    return hops | ({os.path.normpath(home)} if home else set())
+
+
 def dependents(
     interpreters: Sequence[Interpreter], venvs: Iterable[Venv]
 ) -> dict[Path, list[Dependency]]:
@@ -119,11 +127,22 @@ def usage(spec: str, interpreters: Sequence[Interpreter], venvs: Iterable[Venv])
         return None
     found = []
     for venv in venvs:
-        for real, through in reached(venv).items():
-            if real in reals or (as_path and _under(real, as_path)):
-                found.append(Dependency(venv, through))
-                break
+        through = _needs(venv, reals, as_path, spec)
+        if through:
+            found.append(Dependency(venv, through))
     return Usage(named, tuple(found))
+
+
+def _needs(venv: Venv, reals: set[str], as_path: str | None, spec: str) -> str | None:
+    for real, through in reached(venv).items():
+        if real in reals or (as_path and _under(real, as_path)):
+            return through
+    if as_path is None:
+        return None
+    written = os.path.abspath(os.path.expanduser(spec))
+    if any(_under(p, written) or _under(p, as_path) for p in route(venv)):
+        return "link"
+    return None
 
 
 def _under(real: str, root: str) -> bool:
