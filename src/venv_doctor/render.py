@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from venv_doctor.diagnose.findings import Diagnosis, Status, status_counts
 from venv_doctor.model.venv import Location
-from venv_doctor.sanitize import json_encodable, redact_data
+from venv_doctor.sanitize import json_encodable, printable, redact_data
 
 SCHEMA_VERSION = 1
 STATUS_STYLE = {
@@ -79,12 +79,13 @@ def check_text(diagnoses: Sequence[Diagnosis], verbose: bool = False) -> str:
     """Plain text for pipes and NO_COLOR: one line per venv, findings indented."""
     lines = []
     for d in diagnoses:
-        lines.append(f"{d.status.value:<9} {d.name}  [{d.location.store}]  {d.path}")
+        name, store, path = printable(d.name), printable(d.location.store), printable(str(d.path))
+        lines.append(f"{d.status.value:<9} {name}  [{store}]  {path}")
         for f in d.findings:
             if verbose or f.severity.value != "info":
-                lines.append(f"          {f.severity.value}: {f.code}: {f.message}")
+                lines.append(f"          {f.severity.value}: {f.code}: {printable(f.message)}")
                 if f.hint:
-                    lines.append(f"          hint: {f.hint}")
+                    lines.append(f"          hint: {printable(f.hint)}")
     lines.append(summary_line(diagnoses))
     return "\n".join(lines)
 
@@ -110,13 +111,13 @@ def check_table(
             if i:
                 text.append("\n")
             text.append(f"{f.code}: ", style="bold")
-            text.append(f.message)
+            text.append(printable(f.message))
             if f.hint:
-                text.append(f"\n  → {f.hint}", style="dim")
+                text.append(f"\n  → {printable(f.hint)}", style="dim")
         table.add_row(
             Text(d.status.value, style=STATUS_STYLE[d.status]),
-            Text(f"{d.name}\n{d.path}"),
-            Text(d.location.store),
+            Text(f"{printable(d.name)}\n{printable(str(d.path))}"),
+            Text(printable(d.location.store)),
             Text(d.python.version or "?"),
             text,
         )

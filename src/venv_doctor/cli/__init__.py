@@ -19,7 +19,7 @@ from venv_doctor.cli.base import get_context
 from venv_doctor.errors import ConfigError, ExitCode, VenvDoctorError
 from venv_doctor.fsutil import check_regular
 from venv_doctor.paths import app_dirs
-from venv_doctor.sanitize import printable_lines, redact
+from venv_doctor.sanitize import printable, printable_lines, redact
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -128,7 +128,7 @@ def _recover_interrupted() -> None:
         click.echo(f"venv-doctor: warning: interrupted repairs not checked: {message}", err=True)
         return
     for line in done:
-        click.echo(f"venv-doctor: recovered an interrupted repair: {line}", err=True)
+        click.echo(f"venv-doctor: recovered an interrupted repair: {printable(line)}", err=True)
 
 
 # One module per command group, each exposing COMMANDS.

@@ -18,6 +18,7 @@ from venv_doctor.diagnose.findings import Status
 from venv_doctor.discover.stores import store_venvs
 from venv_doctor.errors import ExitCode
 from venv_doctor.paths import BACKUP_AREA_BESIDE
+from venv_doctor.sanitize import printable
 from venv_doctor.targets import all_locations
 
 
@@ -92,7 +93,7 @@ def list_command(store: str | None, as_json: bool) -> None:
         echo_json(render.list_json(locations))
         return
     for x in locations:
-        click.echo(f"{x.name}\t{x.store}\t{x.path}")
+        click.echo(f"{printable(x.name)}\t{x.store}\t{printable(str(x.path))}")
 
 
 @click.command("paths")
@@ -131,7 +132,7 @@ def paths_command(as_json: bool) -> None:
     click.echo("stores:")
     for s in stores:
         state = f"{s['venvs']} venvs" if s["exists"] else "missing"
-        click.echo(f"  {s['store']:<18} {s['path']}  ({state})")
+        click.echo(f"  {s['store']:<18} {printable(str(s['path']))}  ({state})")
     click.echo(f"  {'tracked':<18} {ctx.dirs.tracked_file}  ({len(tracked)} venvs)")
 
 

@@ -16,6 +16,7 @@ from venv_doctor.daemon import heartbeat
 from venv_doctor.errors import ConfigError
 from venv_doctor.paths import app_dirs
 from venv_doctor.record import registry
+from venv_doctor.sanitize import printable
 
 
 @click.command("daemon")
@@ -91,7 +92,8 @@ def status_command(as_json: bool) -> None:
         click.echo(f"warning: {report['own_venv']}", err=True)
     evs = report["events"]
     for e in evs[-10:]:  # the ten most recent, oldest first
-        click.echo(f"  {e['at']}  {e['kind']:<14} {e['venv']}  {e['message']}")
+        venv, message = printable(str(e["venv"])), printable(str(e["message"]))
+        click.echo(f"  {e['at']}  {printable(str(e['kind'])):<14} {venv}  {message}")
     sys.stdout.flush()
 
 

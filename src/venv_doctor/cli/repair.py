@@ -25,6 +25,7 @@ from venv_doctor.repair.journal import Journal, open_journal
 from venv_doctor.repair.plan import Plan
 from venv_doctor.repair.result import RepairResult
 from venv_doctor.repair.run import Policy, repair
+from venv_doctor.sanitize import printable, printable_lines
 from venv_doctor.targets import Where, all_locations, resolve, resolve_one
 
 
@@ -91,16 +92,17 @@ class _Progress:
     def label(self, name: str) -> str:
         if name not in self.seen:
             self.seen.append(name)
-        return f"[{self.seen.index(name) + 1}/{self.total}] {name}" if self.total > 1 else name
+        shown = printable(name)
+        return f"[{self.seen.index(name) + 1}/{self.total}] {shown}" if self.total > 1 else shown
 
     def say(self, name: str, step: str) -> None:
         elapsed = time.monotonic() - self.start_time
         if self.status is None:
-            click.echo(f"[{elapsed:5.1f}s] {self.label(name)}: {step}", err=True)
+            click.echo(f"[{elapsed:5.1f}s] {self.label(name)}: {printable(step)}", err=True)
             return
         from rich.text import Text
 
-        line = f"{self.label(name)}: {step}  ({elapsed:.1f}s)"
+        line = f"{self.label(name)}: {printable(step)}  ({elapsed:.1f}s)"
         self.console.print(Text(line, style="dim"))
         self.status.update(Text(line))
 
@@ -178,13 +180,14 @@ def _show(results: list[RepairResult], as_json: bool) -> None:
         return
     for r in results:
         arrow = f" ({r.before} -> {r.after})" if r.after and r.before != r.after else ""
-        click.echo(f"{r.outcome:<9} {r.action:<8} {r.name}{arrow}: {r.message}")
+        message = printable_lines(r.message)  # an installer's output tail keeps its lines
+        click.echo(f"{r.outcome:<9} {r.action:<8} {printable(r.name)}{arrow}: {message}")
         if r.backup:
-            click.echo(f"          backup: {r.backup}")
+            click.echo(f"          backup: {printable(str(r.backup))}")
         for path in r.carried_over:
-            click.echo(f"          carried over: {path}")
+            click.echo(f"          carried over: {printable(path)}")
         for note in r.notes:
-            click.echo(f"          note: {note}")
+            click.echo(f"          note: {printable(note)}")
     if not results:
         click.echo("nothing to repair")
 

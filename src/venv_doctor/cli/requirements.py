@@ -15,6 +15,7 @@ from venv_doctor.record.history import Change, Revision, Source, VenvHistory, hi
 from venv_doctor.record.requirements import Mode, selected
 from venv_doctor.record.requirements import render as render_requirements
 from venv_doctor.record.state import Event
+from venv_doctor.sanitize import printable
 
 
 def parse_at(value: str | None) -> datetime | None:
@@ -33,7 +34,7 @@ def parse_at(value: str | None) -> datetime | None:
 
 def warn(messages: tuple[str, ...] | list[str]) -> None:
     for message in messages:
-        click.echo(f"venv-doctor: warning: {message}", err=True)
+        click.echo(f"venv-doctor: warning: {printable(message)}", err=True)
 
 
 @click.command("requirements")
@@ -107,14 +108,14 @@ def _stamp(when: datetime) -> str:
 def _text(h: VenvHistory) -> list[str]:
     r = h.record
     lines = [
-        f"{r.name}  [{r.store}]  {r.path}",
+        f"{printable(r.name)}  [{printable(r.store)}]  {printable(str(r.path))}",
         f"  last seen {_stamp(r.last_seen)}, {r.last_status or 'status unknown'}, "
         f"Python {r.python_version or '?'}",
     ]
     rows = [(s.snapshot.taken_at, "snapshot", _change_text(s)) for s in h.steps]
     rows += [(e.at, e.kind, e.message) for e in h.events]
     for when, kind, text in sorted(rows, key=lambda row: row[0]):
-        lines.append(f"  {_stamp(when)}  {kind}: {text}")
+        lines.append(f"  {_stamp(when)}  {printable(kind)}: {printable(text)}")
     return lines
 
 
@@ -186,7 +187,7 @@ def history_command(target: str | None, as_json: bool) -> None:
     for i, h in enumerate(venvs):
         click.echo(("\n" if i else "") + "\n".join(_text(h)))
     for e in loose:
-        click.echo(f"{_stamp(e.at)}  {e.kind}: {e.message}")
+        click.echo(f"{_stamp(e.at)}  {printable(e.kind)}: {printable(e.message)}")
 
 
 COMMANDS = [requirements_command, history_command]

@@ -10,6 +10,7 @@ from venv_doctor.cli.base import get_context
 from venv_doctor.discover import tracking
 from venv_doctor.errors import TargetNotFoundError
 from venv_doctor.model.venv import Location
+from venv_doctor.sanitize import printable
 from venv_doctor.targets import Match, Where, one
 
 
@@ -20,7 +21,7 @@ def track_command(path: Path, name: str | None) -> None:
     """Watch the venv at PATH too (e.g. a project's .venv)."""
     ctx = get_context()
     location = tracking.track(ctx.dirs.tracked_file, path, name, own=ctx.dirs.own)
-    click.echo(f"tracking {location.name}: {location.path}")
+    click.echo(f"tracking {printable(location.name)}: {printable(str(location.path))}")
 
 
 @click.command("untrack")
@@ -28,7 +29,7 @@ def track_command(path: Path, name: str | None) -> None:
 def untrack_command(target: str) -> None:
     """Stop tracking a venv added with `track` (nothing is deleted)."""
     location = tracking.untrack(get_context().dirs.tracked_file, target)
-    click.echo(f"no longer tracking {location.name}: {location.path}")
+    click.echo(f"no longer tracking {printable(location.name)}: {printable(str(location.path))}")
 
 
 @click.command("forget")
@@ -53,7 +54,9 @@ def forget_command(target: str) -> None:
     if any(x.path == record.path for x in ctx.tracked()):
         tracking.untrack(ctx.dirs.tracked_file, str(record.path))
     still = " (it still exists: the next `check` records it again)" if record.path.exists() else ""
-    click.echo(f"forgot {record.name}: {record.path}, {removed} snapshot(s){still}")
+    click.echo(
+        f"forgot {printable(record.name)}: {printable(str(record.path))}, {removed} snapshot(s){still}"
+    )
 
 
 COMMANDS = [track_command, untrack_command, forget_command]

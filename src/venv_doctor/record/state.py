@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -25,12 +26,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.fsutil import UnreadableFileError, check_regular, ensure_private_dir
+from venv_doctor.fsutil import UnreadableFileError, check_regular, ensure_private_dir, loads_json
 from venv_doctor.model.distributions import Package, Snapshot
 from venv_doctor.paths import AppDirs
-from venv_doctor.sanitize import redact, redact_data
+from venv_doctor.sanitize import encodable, printable, redact, redact_data
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 BUSY_TIMEOUT_SECONDS = 10.0
 _DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN})
 
@@ -155,14 +157,78 @@ def _parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _stored_path(value: object) -> Path:
+    """A path column as written by venv-doctor: a non-empty absolute path, else ValueError."""
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ValueError(f"not an absolute path: {value!r:.80}")
+    value.encode("utf-8")  # a byte flip made it undecodable: UnicodeEncodeError, a ValueError
+    return Path(value)
+
+
+def _text_or_none(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"not text: {value!r:.80}")
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"not text: {value!r:.80}")
+    return value
+
+
+def _decode_text(raw: bytes) -> str:
+    """TEXT columns as str even when a byte flip made them invalid UTF-8."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _path_param(path: Path | str) -> str:
+    """A path to store; one that is not UTF-8 (an undecodable file name) cannot be."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise StateError(
+            f"{printable(text)}: the path is not UTF-8 text, so the state database cannot "
+            "record it",
+            hint="rename the venv (or its directory) to a UTF-8 name",
+        ) from None
+    return text
+
+
 class Database:
     """An open state database; use as a context manager or call ``close``."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, warnings: Sequence[str]) -> None:
         self.conn = conn
         self.path = path
-        self.warnings: tuple[str, ...] = tuple(warnings)
+        self._warnings = list(warnings)
+        self._skipped: dict[str, tuple[int, str]] = {}  # table -> (rows skipped, first reason)
         self._depth = 0
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the caller should show: a database moved aside, damaged rows skipped."""
+        skipped = [
+            f"{self.path}: {count} damaged row{'s' if count > 1 else ''} of {table} skipped "
+            f"({reason})"
+            for table, (count, reason) in self._skipped.items()
+        ]
+        return (*self._warnings, *skipped)
+
+    def decoded(self, rows: Iterable[Any], decode: Callable[[Any], T], table: str) -> list[T]:
+        """``decode`` applied to each row; a row that does not decode is skipped, and the
+        table gets one warning: a damaged row must not stop any command."""
+        out = []
+        for row in rows:
+            try:
+                out.append(decode(row))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                count, reason = self._skipped.get(table, (0, f"{type(exc).__name__}: {exc}"))
+                self._skipped[table] = (count + 1, reason)
+                if count == 0 and table == "journal":
+                    log.warning("%s", self.warnings[-1])  # the journal is read outside `using`
+        return out
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -221,6 +287,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )
+    conn.text_factory = _decode_text
     try:
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -395,7 +462,15 @@ def using(dirs: AppDirs, action: Callable[[Database], T]) -> tuple[T, tuple[str,
 def _venv_record(row: sqlite3.Row | tuple[Any, ...]) -> VenvRecord:
     path, name, store, creator, version, first, last, status, fp = row
     return VenvRecord(
-        Path(path), name, store, creator, version, _parse_ts(first), _parse_ts(last), status, fp
+        _stored_path(path),
+        _text(name),
+        _text(store),
+        _text_or_none(creator),
+        _text_or_none(version),
+        _parse_ts(first),
+        _parse_ts(last),
+        _text_or_none(status),
+        _text_or_none(fp),
     )
 
 
@@ -407,7 +482,7 @@ _SELECT_VENVS = (
 
 def venv_records(db: Database) -> dict[Path, VenvRecord]:
     rows = db.conn.execute(_SELECT_VENVS)
-    return {r.path: r for r in map(_venv_record, rows)}
+    return {r.path: r for r in db.decoded(rows, _venv_record, "venvs")}
 
 
 def find_venvs(db: Database, path_or_name: str | Path) -> list[VenvRecord]:
@@ -417,7 +492,7 @@ def find_venvs(db: Database, path_or_name: str | Path) -> list[VenvRecord]:
     rows = db.conn.execute(
         _SELECT_VENVS + " WHERE path IN (?, ?, ?) OR name = ? ORDER BY path", (*paths, key)
     )
-    found = [_venv_record(r) for r in rows]
+    found = db.decoded(rows, _venv_record, "venvs")
     by_path = [r for r in found if str(r.path) in paths]
     return by_path or found
 
@@ -505,11 +580,13 @@ def record_snapshot(db: Database, snapshot: Snapshot) -> bool:
 def _snapshot(row: tuple[Any, ...]) -> Snapshot:
     venv, taken_at, version, packages = row
     try:
-        items = json.loads(packages)
+        items = loads_json(packages)
         parsed = tuple(Package.from_record(p) for p in items)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise StateError(f"the snapshot of {venv} taken at {taken_at} is damaged: {exc}") from exc
-    return Snapshot(Path(venv), _parse_ts(taken_at), version, parsed, "recorded")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"the snapshot of {venv} taken at {taken_at} is damaged: {exc}") from exc
+    return Snapshot(
+        _stored_path(venv), _parse_ts(taken_at), _text_or_none(version), parsed, "recorded"
+    )
 
 
 _SELECT_SNAPSHOTS = "SELECT venv_path, taken_at, python_version, packages FROM snapshots"
@@ -518,12 +595,16 @@ _SELECT_SNAPSHOTS = "SELECT venv_path, taken_at, python_version, packages FROM s
 def latest_snapshot(db: Database, venv: Path, at: datetime | None = None) -> Snapshot | None:
     """The newest snapshot of ``venv`` (taken at or before ``at`` when given)."""
     limit = _ts(at) if at else "9999"
-    row = db.conn.execute(
-        _SELECT_SNAPSHOTS + " WHERE venv_path = ? AND taken_at <= ? "
-        "ORDER BY taken_at DESC, id DESC LIMIT 1",
+    rows = db.conn.execute(
+        _SELECT_SNAPSHOTS
+        + " WHERE venv_path = ? AND taken_at <= ? ORDER BY taken_at DESC, id DESC",
         (str(venv), limit),
-    ).fetchone()
-    return _snapshot(row) if row else None
+    )
+    for row in rows:  # the newest that is not damaged
+        (found,) = db.decoded([row], _snapshot, "snapshots") or (None,)
+        if found is not None:
+            return found
+    return None
 
 
 def snapshots(db: Database, venv: Path) -> list[Snapshot]:
@@ -532,7 +613,7 @@ def snapshots(db: Database, venv: Path) -> list[Snapshot]:
         _SELECT_SNAPSHOTS + " WHERE venv_path = ? ORDER BY taken_at, id",
         (str(venv),),
     )
-    return [_snapshot(r) for r in rows]
+    return db.decoded(rows, _snapshot, "snapshots")
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -550,7 +631,13 @@ def _insert_event(
     stored = json.dumps(redact_data(data)) if data is not None else None
     conn.execute(
         "INSERT INTO events (at, venv_path, kind, message, data) VALUES (?, ?, ?, ?, ?)",
-        (when, venv_path, kind, redact(message), stored),
+        (
+            when,
+            encodable(venv_path) if venv_path else None,
+            kind,
+            encodable(redact(message)),
+            stored,
+        ),
     )
 
 
@@ -578,21 +665,21 @@ def events(
         sql += " AND venv_path = ?"
         args.append(str(venv_path))
     rows = db.conn.execute(sql + " ORDER BY at, id", args)
-    return [_event(r) for r in rows]
+    return db.decoded(rows, _event, "events")
 
 
 def _event(row: tuple[Any, ...]) -> Event:
     id_, at, venv, kind, message, data = row
     try:
-        parsed = json.loads(data) if data else None
+        parsed = loads_json(data) if isinstance(data, str) and data else None
     except ValueError:
         parsed = None
     return Event(
         int(id_),
         _parse_ts(at),
-        Path(venv) if venv else None,
-        kind,
-        message,
+        _stored_path(venv) if venv else None,
+        _text(kind),
+        _text(message),
         parsed if isinstance(parsed, dict) else None,
     )
 
@@ -645,7 +732,7 @@ def journal_begin(
         cur = conn.execute(
             "INSERT INTO journal (venv, backup, action, step, started_at, updated_at, pgid,"
             " run_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (str(venv), str(backup), action, step, at, at, pgid, token),
+            (_path_param(venv), _path_param(backup), action, step, at, at, pgid, token),
         )
     if cur.lastrowid is None:
         raise StateError("sqlite did not return the journal entry's id")
@@ -684,22 +771,44 @@ _SELECT_JOURNAL = (
 
 
 def _journal_row(r: tuple[Any, ...]) -> JournalRow:
-    made = (int(r[8]), int(r[9])) if r[8] is not None and r[9] is not None else None
-    pgid = int(r[6]) if r[6] is not None else None
-    return JournalRow(r[0], Path(r[1]), Path(r[2]), r[3], r[4], r[5], pgid, r[7], made)
+    """A journal row fit for recovery, else ValueError: its paths are absolute and
+    non-empty (recovery renames them) and its process group is a real one (recovery
+    kills it: a damaged 0 or 1 must never reach ``killpg``)."""
+    made = (_integer(r[8]), _integer(r[9])) if r[8] is not None and r[9] is not None else None
+    pgid = _integer(r[6]) if r[6] is not None else None
+    if pgid is not None and pgid <= 1:
+        raise ValueError(f"not a process group: {pgid}")
+    return JournalRow(
+        _integer(r[0]),
+        _stored_path(r[1]),
+        _stored_path(r[2]),
+        _text(r[3]),
+        _text(r[4]),
+        float(r[5]),
+        pgid,
+        _text_or_none(r[7]),
+        made,
+    )
+
+
+def _integer(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"not an integer: {value!r:.80}")
+    return value
 
 
 def journal_get(db: Database, entry_id: int) -> JournalRow | None:
     row = db.conn.execute(_SELECT_JOURNAL + " WHERE id = ?", (entry_id,)).fetchone()
-    return _journal_row(row) if row else None
+    found = db.decoded([row], _journal_row, "journal") if row else []
+    return found[0] if found else None
 
 
 def journal_open(db: Database) -> list[JournalRow]:
     """Entries with no outcome yet: a repair running now, or one that was interrupted."""
     rows = db.conn.execute(_SELECT_JOURNAL + " WHERE outcome IS NULL ORDER BY id")
-    return [_journal_row(r) for r in rows]
+    return db.decoded(rows, _journal_row, "journal")
 
 
 def journal_with_outcome(db: Database, outcome: str) -> list[JournalRow]:
     rows = db.conn.execute(_SELECT_JOURNAL + " WHERE outcome = ? ORDER BY id", (outcome,))
-    return [_journal_row(r) for r in rows]
+    return db.decoded(rows, _journal_row, "journal")
