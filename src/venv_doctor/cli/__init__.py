@@ -140,6 +140,7 @@ COMMAND_MODULES = (
     "service",
     "interpreters",
     "hooks",
+    "preflight",
     "repair",
     "daemon",
 )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.interpreters.inventory import Interpreter
+from venv_doctor.interpreters.layouts import InstallKind, installation_of
 from venv_doctor.model.venv import Venv
 
 _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
@@ -93,9 +94,9 @@ def matches(spec: str, interpreter: Interpreter) -> bool:
     also a pyenv version name) or a Homebrew formula (``python@3.12``)."""
     formula = _FORMULA.match(spec)
     if formula:
-        real = str(interpreter.real)
-        return interpreter.minor == formula.group(1) and (
-            f"/Cellar/{spec}/" in real or f"/opt/{spec}/" in str(interpreter.path)
+        owners = (installation_of(interpreter.real), installation_of(interpreter.path))
+        return interpreter.minor == formula.group(1) and any(
+            o.kind is InstallKind.HOMEBREW and o.name == spec for o in owners
         )
     if _VERSION.match(spec):
         return spec in (interpreter.version, interpreter.minor)
