@@ -25,7 +25,19 @@ STATUS_STYLE = {
 
 
 def envelope(**body: Any) -> str:
-    return json.dumps({"schema_version": SCHEMA_VERSION, **body}, indent=2, ensure_ascii=False)
+    """The versioned document: indented for a person at a terminal, otherwise one compact
+    line (``indent`` would force the pure-Python encoder: a tenth of a large check)."""
+    doc = {"schema_version": SCHEMA_VERSION, **body}
+    if _on_terminal(sys.stdout):
+        return json.dumps(doc, indent=2, ensure_ascii=False)
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def _on_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
 
 
 def summary(diagnoses: Iterable[Diagnosis]) -> dict[str, int]:
