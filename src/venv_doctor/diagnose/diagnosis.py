@@ -268,7 +268,8 @@ def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
 
 
 def _in_keg(path: Path | str) -> bool:
-    return installation_of(path).keg is not None
+    text = str(path)  # only a path through Cellar/ is in a keg: skip the full lookup otherwise
+    return "/Cellar/" in text and installation_of(text).keg is not None
 
 
 def _cellar_finding(venv: Venv, what: str) -> Finding:
