@@ -14,13 +14,14 @@ import json
 import os
 import re
 import shlex
+import sys
 import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from venv_doctor.diagnose.findings import Diagnosis, Severity, Status, status_counts
 from venv_doctor.model.venv import Location
