@@ -14,17 +14,18 @@ import json
 import os
 import re
 import shlex
+import sys
 import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from venv_doctor.diagnose.findings import Diagnosis, Severity, Status, status_counts
 from venv_doctor.model.venv import Location
-from venv_doctor.sanitize import json_encodable, redact_data
+from venv_doctor.sanitize import json_encodable, redact
 
 SCHEMA_VERSION = 1
 STATUS_STYLE = {
@@ -43,12 +44,23 @@ GAP = "  "  # between columns
 
 
 def envelope(**body: Any) -> str:
-    """The JSON every command prints: credentials redacted, and a file name that is not
-    UTF-8 (a lone surrogate) written as a ``\\udcXX`` escape rather than failing."""
-    text = json.dumps(
-        {"schema_version": SCHEMA_VERSION, **redact_data(body)}, indent=2, ensure_ascii=False
-    )
-    return json_encodable(text)
+    """The versioned document: indented for a person at a terminal, otherwise one compact
+    line (``indent`` would force the pure-Python encoder: a tenth of a large check).
+    Credentials are redacted (one pass over the text), and a file name that is not UTF-8
+    (a lone surrogate) is written as its ``\\udcXX`` escape rather than failing."""
+    doc = {"schema_version": SCHEMA_VERSION, **body}
+    if _on_terminal(sys.stdout):
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
+    else:
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return json_encodable(redact(text))
+
+
+def _on_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
 
 
 def error_json(message: str, hint: str | None, exit_code: int) -> str:
