@@ -315,7 +315,8 @@ def check_lines(
     with_path = [[*r, tilde(d.path)] for r, d in zip(rows, shown, strict=True)]
     if not out.width or all(len(line) <= out.width for line in aligned(with_path, Out())):
         rows = with_path  # a pipe, or a terminal wide enough: the path too
-    heads = aligned_rows(rows, out, [STATUS_STYLE[d.status] for d in shown], wrap_last=False)
+    styles = [STATUS_STYLE.get(d.status) for d in shown]  # a status without a colour: plain
+    heads = aligned_rows(rows, out, styles, wrap_last=False)
     lines: list[str] = []
     told: dict[tuple[str, str], str] = {}
     for d, head in zip(shown, heads, strict=True):
