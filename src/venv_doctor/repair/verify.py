@@ -26,7 +26,8 @@ from pathlib import Path
 from venv_doctor import runner
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Cure, Severity, Status, cured_by
-from venv_doctor.diagnose.probe import ProbeResult, probe
+from venv_doctor.diagnose.probe import probe
+from venv_doctor.diagnose.probe_result import ProbeResult
 from venv_doctor.install.tools import find_uv
 from venv_doctor.model import distributions
 from venv_doctor.model.venv import Location, Venv, load
