@@ -314,7 +314,8 @@ def _show(results: list[RepairResult], as_json: bool) -> None:
         return
     for r in results:
         arrow = f" ({r.before} -> {r.after})" if r.after and r.before != r.after else ""
-        click.echo(f"{r.outcome:<9} {r.action:<8} {r.name}{arrow}: {r.message}")
+        outcome = r.outcome.replace("_", " ")
+        click.echo(f"{outcome:<9} {r.action:<8} {r.name}{arrow}: {r.message}")
         if r.backup:
             click.echo(f"          backup: {r.backup}")
         for path in r.carried_over:

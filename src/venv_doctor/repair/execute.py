@@ -36,7 +36,7 @@ class RepairResult:
     name: str
     path: Path
     action: str
-    outcome: str  # "repaired" | "failed" | "skipped" | "planned"
+    outcome: str  # "repaired" | "already_repaired" | "failed" | "skipped" | "planned"
     message: str
     before: str | None = None
     after: str | None = None
@@ -46,7 +46,7 @@ class RepairResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("repaired", "skipped", "planned")
+        return self.outcome in ("repaired", ALREADY_REPAIRED, "skipped", "planned")
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -137,6 +137,18 @@ def load_at(path: Path) -> Venv:
 Replan = Callable[[Diagnosis], Plan]
 
 
+ALREADY_REPAIRED = "already_repaired"
+
+
+def _repaired_meanwhile(was: Status, fresh: Plan) -> bool:
+    """Read under the lock, the venv is healthy now and was not when planned."""
+    return (
+        fresh.action is Action.NONE
+        and was is not Status.HEALTHY
+        and fresh.diagnosis.status is Status.HEALTHY
+    )
+
+
 def fresh_diagnosis(plan: Plan) -> Diagnosis:
     """The venv as it is now, read again under its lock."""
     return diagnose(load(plan.diagnosis.location))
@@ -170,7 +182,10 @@ def execute(
             ctx.dirs.locks, path, wait=wait, on_wait=lambda m: say(plan.diagnosis.name, m)
         ):
             if replan is not None:
+                was = plan.diagnosis.status
                 plan = replan(fresh_diagnosis(plan))
+                if _repaired_meanwhile(was, plan):
+                    return _result(plan, ALREADY_REPAIRED, "already repaired by another process")
             if plan.action is Action.NONE:
                 return _result(plan, "skipped", plan.reason)
             return _execute_locked(ctx, plan, requirements, allow_rebuild, say)
