@@ -388,8 +388,9 @@ def test_a_venv_repaired_while_waiting_for_its_lock_is_already_repaired(
     from venv_doctor.model.venv import Location, load
     from venv_doctor.record import registry
     from venv_doctor.repair import relink
-    from venv_doctor.repair.execute import ALREADY_REPAIRED, execute
+    from venv_doctor.repair.execute import execute
     from venv_doctor.repair.plan import Action, plan_for
+    from venv_doctor.repair.result import Outcome
 
     monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
     venv = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "w")
@@ -409,7 +410,7 @@ def test_a_venv_repaired_while_waiting_for_its_lock_is_already_repaired(
 
     result = execute(ctx, plan, registry.requirements_for, replan=planner)
 
-    assert (result.outcome, result.ok) == (ALREADY_REPAIRED, True)
+    assert (result.outcome, result.ok, result.problem) == (Outcome.ALREADY_REPAIRED, True, False)
     assert "already repaired" in result.message
 
 

@@ -133,6 +133,8 @@ COMMAND_MODULES = (
     "notify",
     "service",
     "interpreters",
+    "hooks",
+    "preflight",
     "repair",
     "daemon",
 )

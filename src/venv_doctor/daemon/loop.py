@@ -11,14 +11,13 @@ systemd watchdog while all three are alive, and reloads config on SIGHUP.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,21 +25,23 @@ from types import FrameType
 
 from venv_doctor import config as config_mod
 from venv_doctor.context import Context
-from venv_doctor.daemon import heartbeat, sdnotify, watch
+from venv_doctor.daemon import heartbeat, logs, sdnotify, watch
 from venv_doctor.daemon.debounce import Debouncer
 from venv_doctor.daemon.observer import Watcher
 from venv_doctor.diagnose.diagnosis import diagnose
-from venv_doctor.diagnose.findings import Code, Diagnosis, Status, status_counts
+from venv_doctor.diagnose.findings import Code, Diagnosis, PythonInfo, Status, status_counts
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.diagnose.scan import read_venvs
 from venv_doctor.errors import ConfigError, VenvDoctorError
-from venv_doctor.fsutil import atomic_write, ensure_private_dir
-from venv_doctor.interpreters import inventory as interpreters
+from venv_doctor.fsutil import ensure_private_dir
 from venv_doctor.model.venv import Location, Venv, load
-from venv_doctor.notify import Deduper, VenvEvent, build_notifiers, close, dispatch, group
+from venv_doctor.notify import VenvEvent, build_notifiers, close
+from venv_doctor.notify.conversation import Conversation
 from venv_doctor.record import registry
-from venv_doctor.repair import execute as repair
-from venv_doctor.repair.plan import Action, Plan, plan_for
+from venv_doctor.repair import execute
+from venv_doctor.repair.plan import Action
+from venv_doctor.repair.result import Outcome, RepairResult
+from venv_doctor.repair.run import Policy, repair
 from venv_doctor.runner import CANCEL
 from venv_doctor.targets import all_locations
 
@@ -67,7 +68,7 @@ class Daemon:
         self.known: dict[Path, Diagnosis] = {}
         self.locations: dict[Path, Location] = {}
         self.specs: list[watch.WatchSpec] = []
-        self.deduper = Deduper(_load_json(self._notified_file()))
+        self.conversation = Conversation(self._notified_file())
         self.notifiers = build_notifiers(ctx.config, ctx.env)
         self.heartbeat = heartbeat.Heartbeat(pid=os.getpid(), since=now_iso())
         self.watcher: Watcher | None = None
@@ -116,7 +117,7 @@ class Daemon:
         self.acquire_instance_lock()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._signal)
-        for line in repair.recover(self.ctx):
+        for line in execute.recover(self.ctx):
             log.warning("recovered an interrupted repair: %s", line)
         self.watcher = Watcher(self.debouncer.add)
         self.scan_all()
@@ -130,6 +131,36 @@ class Daemon:
         finally:
             self._shutdown(scheduler)
         return 0
+
+    def run_once(self) -> int:
+        """The timer's run: check every venv, repair by policy, notify like the daemon
+        (the same grouping, and what was told kept in the same state file), log one line.
+
+        Exits 1 when a venv is left broken, 0 otherwise."""
+        self.acquire_instance_lock()
+        for line in execute.recover(self.ctx):
+            log.warning("recovered an interrupted repair: %s", line)
+        self.known = self._remembered()
+        try:
+            self.scan_all()
+        finally:
+            close(self.notifiers)
+        counts = ", ".join(f"{n} {s}" for s, n in self.heartbeat.summary.items() if n)
+        log.info("checked %d venvs: %s", len(self.known), counts or "none found")
+        return 1 if any(d.status in BAD for d in self.known.values()) else 0
+
+    def _remembered(self) -> dict[Path, Diagnosis]:
+        """Every registered venv, taken as fine: each run then repairs every broken venv by
+        policy and sees a vanished one, while what the user was already told (kept by
+        the Conversation between runs) is not told again."""
+        out: dict[Path, Diagnosis] = {}
+        for record in registry.records(self.ctx):
+            location = Location(record.name, record.path, record.store)
+            python = PythonInfo(record.python_version, None, None, None)
+            out[record.path] = Diagnosis(
+                location, Status.HEALTHY, record.creator or "unknown", python, ()
+            )
+        return out
 
     def _main_loop(self, scheduler: object) -> None:
         interval = sdnotify.watchdog_interval(self.sd_env)
@@ -235,6 +266,8 @@ class Daemon:
         gone = [p for p in self.known if p not in self.locations]
         self.check(list(self.locations.values()) + [self._gone(p) for p in gone])
         self.heartbeat.last_scan = now_iso()
+        self.conversation.prune(registry.registered(self.ctx), self.notifiers)
+        self.conversation.save()
         self._check_own_venv()
         self.replan()
 
@@ -328,76 +361,57 @@ class Daemon:
             return ("vanished", d) if before is not None else None
         if d.status in BAD and (before is None or before.status not in BAD):
             return ("broken", d)
-        if d.status not in BAD and str(d.path) in self.deduper.to_dict():
-            self.deduper.forget(d.path)
-            self._save_notified()
+        if d.status not in BAD and self.conversation.told(d.path):
+            return ("healed", d)  # the user heard it broke; it works again, not by our hand
         return None
 
     def _act(self, changes: list[tuple[str, Diagnosis]]) -> None:
         events: list[tuple[Path, str, str]] = []  # logged together once the batch is done
-        out: list[VenvEvent] = []
         broken = [d for kind, d in changes if kind == "broken"]
-        planner = self._planner() if broken and self.ctx.config.repair_auto != "off" else None
-        if planner is not None:
-            self.heartbeat.pending_repairs = [str(d.path) for d in broken]
-            self._write_heartbeat()
+        repaired = self._auto_repair(broken) if broken else {}
+        out: list[VenvEvent] = []
         for kind, d in changes:
             events.append((d.path, kind, _first_message(d)))
-            outcome = (
-                self._auto_repair(d, planner, events) if planner and kind == "broken" else None
-            )
-            out.append(outcome or VenvEvent.from_diagnosis(kind, d))  # type: ignore[arg-type]
-        self.heartbeat.pending_repairs = []
+            result = repaired.get(d.path) if kind == "broken" else None
+            out.append(self._repair_event(d, result) or VenvEvent.from_diagnosis(kind, d))  # type: ignore[arg-type]
         registry.record_events(self.ctx, events)
-        fresh = self.deduper.fresh(out)
-        self._save_notified()
-        if fresh:
-            notification = group(fresh)
-            for delivery in dispatch(notification, self.notifiers):
-                if not delivery.ok:
-                    log.warning("notification via %s failed: %s", delivery.backend, delivery.error)
+        self.conversation.tell(out, self.notifiers)
+        self.conversation.save()
 
-    def _planner(self) -> Callable[[Diagnosis], Plan]:
-        """Plans for one batch: the inventory is taken once, and what each dangling link
-        leads to is worked out once (twelve venvs broken by one upgrade share it)."""
-        inventory = interpreters.inventory(self.ctx.config, self.ctx.env)
-        memo: interpreters.Neighbourhood = {}
-
-        def plan(d: Diagnosis) -> Plan:
-            near = (
-                interpreters.neighbours(load(d.location), self.ctx.env, memo)
-                if d.path.exists()
-                else []
-            )
-            return plan_for(d, [*near, *inventory], registry.has_snapshot(self.ctx, d.path))
-
-        return plan
-
-    def _auto_repair(
-        self,
-        d: Diagnosis,
-        planner: Callable[[Diagnosis], Plan],
-        events: list[tuple[Path, str, str]],
-    ) -> VenvEvent | None:
-        policy = self.ctx.config.repair_auto
-        plan = planner(d)
-        if plan.action is Action.NONE or (policy == "relink" and plan.action is not Action.RELINK):
+    def policy(self) -> Policy | None:
+        """``[repair] auto``: off, relinks only, or rebuilds too (no one to ask a yes)."""
+        auto = self.ctx.config.repair_auto
+        if auto == "off":
             return None
-        result = repair.execute(
-            self.ctx,
-            plan,
-            registry.requirements_for,
-            allow_rebuild=policy == "rebuild",
-            replan=planner,
+        return Policy(
+            yes=auto == "rebuild",
+            rebuild_fallback=auto == "rebuild",
+            allow_other_owner=True,  # the daemon runs as the venvs' user
             progress=lambda name, step: log.info("%s: %s", name, step),
         )
-        events.append((d.path, "repair", result.message))
+
+    def _auto_repair(self, broken: list[Diagnosis]) -> dict[Path, RepairResult]:
+        policy = self.policy()
+        if policy is None:
+            return {}
+        self.heartbeat.pending_repairs = [str(d.path) for d in broken]
+        self._write_heartbeat()
+        try:
+            results = repair(self.ctx, broken, policy)
+        finally:
+            self.heartbeat.pending_repairs = []
+        return {d.path: r for d, r in zip(broken, results, strict=True)}
+
+    def _repair_event(self, d: Diagnosis, result: RepairResult | None) -> VenvEvent | None:
+        """The notification for a repair that ran; None when none ran."""
+        if result is None or not result.attempted:
+            return None
         log.info("%s: %s %s", d.name, result.outcome, result.message)
-        if result.outcome != "repaired" and self._healthy_now(d):
+        if result.outcome is not Outcome.REPAIRED and self._healthy_now(d):
             return None  # another process repaired it: nothing failed, nothing to tell
-        if result.outcome == "repaired":
-            self.known[d.path] = diagnose(load(d.location))
-            word = "relinked" if result.action == "relink" else "rebuilt"
+        if result.outcome is Outcome.REPAIRED:
+            self.known[d.path] = result.now or diagnose(load(d.location))
+            word = "relinked" if result.action is Action.RELINK else "rebuilt"
             return VenvEvent.from_diagnosis("repaired", d, status="healthy", repair=word)
         return VenvEvent.from_diagnosis("repair_failed", d, error=result.message)
 
@@ -428,16 +442,6 @@ class Daemon:
     def _notified_file(self) -> Path:
         return self.ctx.dirs.state / "notified.json"
 
-    def _save_notified(self) -> None:
-        """What the user was told, kept across restarts: no repeat at every login."""
-        self.deduper.prune(self.known)
-        try:
-            atomic_write(
-                self._notified_file(), json.dumps(self.deduper.to_dict()) + "\n", mode=0o600
-            )
-        except OSError as exc:
-            log.warning("cannot remember what was notified: %s", exc)
-
     def _write_heartbeat(self) -> None:
         try:
             heartbeat.write(self.ctx.dirs, self.heartbeat)
@@ -450,14 +454,6 @@ class Daemon:
             sdnotify.send_status(line, env=self.sd_env)
 
 
-def _load_json(path: Path) -> dict[str, str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _first_message(d: Diagnosis) -> str:
     for f in d.findings:
         if f.severity.value == "error":
@@ -466,19 +462,4 @@ def _first_message(d: Diagnosis) -> str:
 
 
 def configure_logging(ctx: Context, verbose: bool = False) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    from venv_doctor.paths import is_macos, mac_logs_dir
-
-    if is_macos():
-        from logging.handlers import RotatingFileHandler
-
-        logs = mac_logs_dir(ctx.env)
-        logs.mkdir(parents=True, exist_ok=True)
-        handlers.append(RotatingFileHandler(logs / "daemon.log", maxBytes=2_000_000, backupCount=3))
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-        force=True,
-    )
+    logs.configure(sys.stderr, ctx.env, verbose)
