@@ -404,7 +404,7 @@ def test_a_venv_repaired_by_the_cli_meanwhile_is_not_reported_as_failed(
     location = Location("d", venv, "virtualenvwrapper")
     broken = diagnose(load(location))
     daemon = Daemon(ctx)
-    target = relink.Target(homebrew.opt_python("3.12"), "3.12.2")
+    target = relink.RelinkTarget(homebrew.opt_python("3.12"), "3.12.2")
     assert relink.relink(load(location), target).ok  # the CLI, first to the lock
 
     results = daemon._auto_repair([broken])
