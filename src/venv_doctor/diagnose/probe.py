@@ -11,10 +11,10 @@ import os
 import shlex
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor import runner
+from venv_doctor.diagnose.probe_result import ProbeResult
 from venv_doctor.runner import CommandError
 
 MARK = "VENV-DOCTOR-PROBE"
@@ -26,35 +26,6 @@ PROBE = (
     f"'{MARK}', v[0], v[1], v[2], sys.prefix, '|'.join(sp)))\n"
 )
 DEFAULT_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    started: bool
-    returncode: int | None = None
-    version: str | None = None
-    prefix: str | None = None
-    site_paths: tuple[str, ...] = ()
-    error_line: str = ""
-    expected_site: tuple[str, ...] = ()
-
-    @property
-    def minor(self) -> str | None:
-        return ".".join(self.version.split(".")[:2]) if self.version else None
-
-    @property
-    def site_packages_missing(self) -> bool:
-        if not self.expected_site:
-            return False
-        seen = {os.path.realpath(p) for p in self.site_paths}
-        return not any(os.path.realpath(p) in seen for p in self.expected_site)
-
-    def describe_exit(self) -> str:
-        if self.returncode is None:
-            return "no exit code (it could not be started)"
-        if self.returncode < 0:
-            return f"signal {-self.returncode}"
-        return f"code {self.returncode}"
 
 
 def _error_line(text: str) -> str:

@@ -197,7 +197,7 @@ def _scan_bin(
         return (), ()
     for entry in entries:
         if _PYTHON_NAME.match(entry.name):
-            pythons.append(BinPython(entry.name, links.follow(Path(entry.path))))
+            pythons.append(BinPython(entry.name, links.follow(entry.path)))
         elif not entry.name.startswith(_SKIP_SCRIPTS):
             script = _read_script(entry)
             if script:
