@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from venv_doctor.diagnose.findings import Diagnosis, Severity, Status, status_counts
 from venv_doctor.model.venv import Location
+from venv_doctor.sanitize import json_encodable, redact
 
 SCHEMA_VERSION = 1
 STATUS_STYLE = {
@@ -44,11 +45,15 @@ GAP = "  "  # between columns
 
 def envelope(**body: Any) -> str:
     """The versioned document: indented for a person at a terminal, otherwise one compact
-    line (``indent`` would force the pure-Python encoder: a tenth of a large check)."""
+    line (``indent`` would force the pure-Python encoder: a tenth of a large check).
+    Credentials are redacted (one pass over the text), and a file name that is not UTF-8
+    (a lone surrogate) is written as its ``\\udcXX`` escape rather than failing."""
     doc = {"schema_version": SCHEMA_VERSION, **body}
     if _on_terminal(sys.stdout):
-        return json.dumps(doc, indent=2, ensure_ascii=False)
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
+    else:
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return json_encodable(redact(text))
 
 
 def _on_terminal(stream: IO[str]) -> bool:

@@ -12,6 +12,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from venv_doctor.fsutil import read_bounded
+
 HEAD_BYTES = 8192  # a trampoline line holds a path of up to PATH_MAX (4096) bytes
 _TRAMPOLINE = re.compile(rb"""^'''exec'\s+(.+?)\s+"\$0"\s+"\$@"\s*$""", re.MULTILINE)
 
@@ -63,8 +65,7 @@ def parse(script: Path, head: bytes) -> Shebang | None:
 
 def read(script: Path) -> Shebang | None:
     try:
-        with script.open("rb") as fh:
-            head = fh.read(HEAD_BYTES)
+        head = read_bounded(script, HEAD_BYTES, truncate=True)
     except OSError:
         return None
     return parse(script, head)
