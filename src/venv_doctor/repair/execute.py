@@ -64,6 +64,15 @@ def healthy_after(path: Path, deep: bool = True) -> str | None:
 Replan = Callable[[Diagnosis], Plan]
 
 
+def _repaired_meanwhile(was: Status, fresh: Plan) -> bool:
+    """Read under the lock, the venv is healthy now and was not when planned."""
+    return (
+        fresh.action is Action.NONE
+        and was is not Status.HEALTHY
+        and fresh.diagnosis.status is Status.HEALTHY
+    )
+
+
 def fresh_diagnosis(plan: Plan) -> Diagnosis:
     """The venv as it is now, read again under its lock."""
     return diagnose(load(plan.diagnosis.location))
@@ -98,7 +107,11 @@ def execute(
             ctx.dirs.locks, path, wait=wait, on_wait=lambda m: say(plan.diagnosis.name, m)
         ):
             if replan is not None:
+                was = plan.diagnosis.status
                 plan = replan(fresh_diagnosis(plan))
+                if _repaired_meanwhile(was, plan):
+                    message = "already repaired by another process"
+                    return result_of(plan, Outcome.ALREADY_REPAIRED, message)
             if plan.action is Action.NONE:
                 return result_of(plan, Outcome.SKIPPED, plan.reason)
             done = _execute_locked(ctx, plan, requirements, allow_rebuild, say)
