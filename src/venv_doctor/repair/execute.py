@@ -16,7 +16,7 @@ from pathlib import Path
 from venv_doctor import fsutil, runner
 from venv_doctor.context import Context
 from venv_doctor.diagnose.diagnosis import diagnose
-from venv_doctor.diagnose.findings import Diagnosis
+from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.install import installers
