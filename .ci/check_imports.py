@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("targets",),
     ("record", "check"),
     ("install",),
-    ("repair",),
+    ("repair", "guard"),
     ("notify", "render", "export"),
     ("daemon", "service"),
     ("cli", "__main__"),

@@ -324,7 +324,9 @@ def test_paths(capsys: pytest.CaptureFixture[str], isolated_home: Path, tmp_path
         "state": str(dirs.state),
         "cache": str(dirs.cache),
         "log": str(dirs.log),
+        "backups": str(dirs.backups),
     }
+    assert data["backups_elsewhere"] == "<the venv's directory>/.venv-doctor-backups"
     assert all(v.startswith(str(tmp_path)) for v in data["directories"].values())
     stores = {s["path"]: s for s in data["stores"]}
     wrapper = stores[str(isolated_home / ".virtualenvs")]

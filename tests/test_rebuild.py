@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,12 +14,12 @@ import pytest
 from tests.support import make_venv, pip_install, real_python, run
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.record import state
+from venv_doctor.repair.backups import backup_path
 from venv_doctor.repair.journal import STEPS, Journal
 from venv_doctor.repair.rebuild import (
     PAUSE_ENV,
     RebuildError,
     RebuildSteps,
-    backup_path,
     rebuild,
     recover,
 )
@@ -106,15 +107,34 @@ def test_failed_install_rolls_back(old_venv: Path, tmp_path: Path) -> None:
     assert tree_digest(old_venv) == before
 
 
-@pytest.mark.parametrize("step", [s for s in STEPS if s not in ("begin", "committed")])
+@pytest.mark.parametrize(
+    "step", [s for s in STEPS if s not in ("begin", "committed", "preparing", "swapping")]
+)
 def test_sigkill_at_every_step_then_recovery(
     step: str, old_venv: Path, tmp_path: Path, wheelhouse: Path
 ) -> None:
     before = tree_digest(old_venv)
     db = tmp_path / "state.db"
+    _kill_at(step, old_venv, tmp_path, wheelhouse)
+
+    outcomes = recover(Journal(state.open_at(db)))
+
+    assert [r.outcome for r in outcomes] == ["committed" if step == "verified" else "rolled_back"]
+    if step == "verified":
+        assert (old_venv / "lib" / "python3.12" / "site-packages").is_dir()
+        assert (old_venv / "bin" / "postactivate").exists()
+    else:
+        assert tree_digest(old_venv) == before
+        backups = tmp_path / "backups"
+        assert not backups.exists() or list(backups.iterdir()) == []
+    assert Journal(state.open_at(db)).open_entries() == []
+
+
+def _kill_at(step: str, venv: Path, tmp_path: Path, wheelhouse: Path) -> None:
+    """Run a rebuild in a child process and SIGKILL it once it reaches ``step``."""
     marker = tmp_path / "paused"
     env = {**os.environ, PAUSE_ENV: step, PAUSE_ENV + "_FILE": str(marker), "PYTHONPATH": str(ROOT)}
-    args = [old_venv, tmp_path / "backups", db, real_python("3.12"), wheelhouse]
+    args = [venv, tmp_path / "backups", tmp_path / "state.db", real_python("3.12"), wheelhouse]
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.rebuild_driver", *map(str, args)], env=env, cwd=ROOT
     )
@@ -126,17 +146,24 @@ def test_sigkill_at_every_step_then_recovery(
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    outcomes = recover(Journal(state.open_at(db)))
 
-    assert [o for _, o in outcomes] == ["committed" if step == "verified" else "rolled_back"]
-    if step == "verified":
-        assert (old_venv / "lib" / "python3.12" / "site-packages").is_dir()
-        assert (old_venv / "bin" / "postactivate").exists()
-    else:
-        assert tree_digest(old_venv) == before
-        backups = tmp_path / "backups"
-        assert not backups.exists() or list(backups.iterdir()) == []
-    assert Journal(state.open_at(db)).open_entries() == []
+def test_recovery_moves_aside_a_venv_it_did_not_make(
+    old_venv: Path, tmp_path: Path, wheelhouse: Path
+) -> None:
+    """After a crash the user made a venv of their own at the path: recovery keeps it."""
+    before = tree_digest(old_venv)
+    _kill_at("installing", old_venv, tmp_path, wheelhouse)
+    shutil.rmtree(old_venv)  # the half-made one, removed by the user...
+    make_venv(real_python("3.12"), old_venv)  # ... who made their own
+    (old_venv / "mine.txt").write_text("keep me\n")
+
+    [done] = recover(Journal(state.open_at(tmp_path / "state.db")))
+
+    assert done.outcome == "rolled_back"
+    assert tree_digest(old_venv) == before
+    moved = Path(done.note.rsplit(" was moved to ", 1)[1])
+    assert moved.parent == tmp_path / "backups" and "found-at-proj" in moved.name
+    assert (moved / "mine.txt").read_text() == "keep me\n"
 
 
 def test_two_rebuilds_in_the_same_second_get_their_own_backup_slots(tmp_path: Path) -> None:

@@ -4,11 +4,15 @@ import os
 from pathlib import Path
 
 from tests.support import FakeHomebrew, add_console_script, make_venv, pip_install, real_python, run
+from tests.test_rebuild import tree_digest
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Status
 from venv_doctor.model import pyvenv_cfg
 from venv_doctor.model import venv as venv_model
 from venv_doctor.model.venv import Location
+from venv_doctor.record import state
+from venv_doctor.repair.journal import Journal, JournalAction, JournalStep
+from venv_doctor.repair.rebuild import recover
 from venv_doctor.repair.relink import Target, cfg_updates, relink, verify
 
 
@@ -87,3 +91,71 @@ def test_verify_checks_what_the_deep_probe_would(tmp_path: Path) -> None:
     elsewhere = (tmp_path / "other" / "lib" / "python3.11" / "site-packages",)
     problem = verify(venv, "3.11", None, site_packages=elsewhere)
     assert problem is not None and "site-packages" in problem
+
+
+def _journal(tmp_path: Path) -> Journal:
+    return Journal(state.open_at(tmp_path / "state.db"))
+
+
+def test_links_stay_links_through_a_relink_and_a_rolled_back_one(tmp_path: Path) -> None:
+    """A pyvenv.cfg or console script that is a link inside the venv keeps being a link:
+    its target is changed, and put back byte for byte when the relink does not verify."""
+    py = real_python("3.11")
+    venv = make_venv(py, tmp_path / "v")
+    (venv / "etc").mkdir()
+    (venv / "pyvenv.cfg").rename(venv / "etc" / "pyvenv.cfg")
+    (venv / "pyvenv.cfg").symlink_to("etc/pyvenv.cfg")
+    real_script = add_console_script(venv, "tool", interpreter="/gone/venv/bin/python")
+    real_script.rename(venv / "etc" / "tool")
+    (venv / "bin" / "tool").symlink_to("../etc/tool")
+    before = tree_digest(venv)
+
+    failed = relink(_load(venv), Target(real_python("3.12"), "3.11.9"), journal=_journal(tmp_path))
+    assert not failed.ok
+    assert tree_digest(venv) == before
+
+    done = relink(_load(venv), Target(py, "3.11.7"), journal=_journal(tmp_path))
+    assert done.ok, done.error
+    assert os.readlink(venv / "pyvenv.cfg") == "etc/pyvenv.cfg"
+    assert "version = 3.11.7" in (venv / "etc" / "pyvenv.cfg").read_text()
+    assert os.readlink(venv / "bin" / "tool") == "../etc/tool"
+    assert run([venv / "bin" / "tool"]).stdout.strip() == "hello from tool"
+    assert not list(venv.rglob("*venv-doctor-tmp*"))
+    assert _journal(tmp_path).open_entries() == []
+
+
+def test_a_pyvenv_cfg_linked_outside_the_venv_is_never_written_through(tmp_path: Path) -> None:
+    venv = make_venv(real_python("3.11"), tmp_path / "v")
+    shared = tmp_path / "shared.cfg"
+    (venv / "pyvenv.cfg").rename(shared)
+    (venv / "pyvenv.cfg").symlink_to(shared)
+    before, text = tree_digest(venv), shared.read_text()
+    result = relink(_load(venv), Target(real_python("3.11"), "3.11.7"), journal=_journal(tmp_path))
+    assert not result.ok and "outside the venv" in (result.error or "")
+    assert tree_digest(venv) == before and shared.read_text() == text
+
+
+def test_a_relink_killed_between_two_renames_is_undone_by_recovery(tmp_path: Path) -> None:
+    from venv_doctor.repair import relink as relink_module
+
+    venv = make_venv(real_python("3.11"), tmp_path / "v")
+    add_console_script(venv, "tool", interpreter="/gone/venv/bin/python")
+    before = tree_digest(venv)
+    loaded, target = _load(venv), Target(real_python("3.11"), "3.11.7")
+    changes = [
+        *relink_module._bin_changes(loaded, target),
+        *relink_module._cfg_change(loaded, target)[0],
+        *relink_module._script_changes(loaded),
+    ]
+    assert len(changes) >= 2
+    journal = _journal(tmp_path)
+    entry_id = journal.begin(venv, venv, JournalAction.RELINK)
+    journal.step(entry_id, JournalStep.SWAPPING)
+    for change in changes:
+        relink_module._prepare(change, entry_id)
+    relink_module._swap(changes[0], entry_id)  # ... and here the process was killed
+
+    [done] = recover(_journal(tmp_path))
+
+    assert done.outcome == "rolled_back"
+    assert tree_digest(venv) == before

@@ -36,6 +36,7 @@ class Config:
     notify_backends: tuple[str, ...] = ("auto",)
     notify_command: tuple[str, ...] = ()
     prometheus_textfile: str | None = None
+    guard_block: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -90,6 +91,7 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
             "a number of hours from 0 to 8760 (a year)",
         )
     },
+    "guard": {"block": (_is_bool, "true or false")},
     "export": {
         "prometheus_textfile": (
             _is_prom_path,
@@ -180,6 +182,7 @@ def from_mapping(data: Mapping[str, Any], path: Path, home: Path) -> Config:
         notify_backends=tuple(get("notify", "backends", ["auto"])),
         notify_command=tuple(get("notify", "command", [])),
         prometheus_textfile=get("export", "prometheus_textfile", None),
+        guard_block=get("guard", "block", False),
         raw=data,
     )
 

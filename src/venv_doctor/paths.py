@@ -15,6 +15,9 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "venv-doctor"
+# A venv on another file system than the state dir is backed up beside itself,
+# in this (hidden) directory, so the backup is one rename away.
+BACKUP_AREA_BESIDE = ".venv-doctor-backups"
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,19 @@ class AppDirs:
         return self.state / "backups"
 
     @property
+    def tmp(self) -> Path:
+        """Repairs' temp directories (their children's TMPDIR too): recovery removes
+        those of runs that died, so nothing is left in /tmp."""
+        return self.cache / "tmp"
+
+    @property
     def locks(self) -> Path:
         return self.state / "locks"
+
+    @property
+    def own(self) -> tuple[Path, ...]:
+        """Every directory venv-doctor owns (a venv inside one is a backup or scratch)."""
+        return (self.config, self.state, self.cache, self.log)
 
     @property
     def debug_log(self) -> Path:

@@ -95,10 +95,20 @@ def _journal_has_open_entries(database: Path) -> bool:
     return row is not None
 
 
+def _has_entries(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return any(entries)
+    except OSError:
+        return False
+
+
 def _recover_interrupted() -> None:
     """Finish repairs a crash or kill -9 interrupted, before anything else runs."""
     dirs = app_dirs()
-    if not dirs.database.exists() or not _journal_has_open_entries(dirs.database):
+    leftovers = _has_entries(dirs.tmp)
+    open_entries = dirs.database.exists() and _journal_has_open_entries(dirs.database)
+    if not leftovers and not open_entries:
         return
     from venv_doctor.repair.execute import recover
 
@@ -123,6 +133,7 @@ COMMAND_MODULES = (
     "notify",
     "service",
     "interpreters",
+    "hooks",
     "repair",
     "daemon",
 )

@@ -17,6 +17,7 @@ from venv_doctor.cli.base import echo_json, get_context, json_option
 from venv_doctor.diagnose.findings import Status
 from venv_doctor.discover.stores import store_venvs
 from venv_doctor.errors import ExitCode
+from venv_doctor.paths import BACKUP_AREA_BESIDE
 from venv_doctor.targets import all_locations
 
 
@@ -104,7 +105,9 @@ def paths_command(as_json: bool) -> None:
         "state": str(ctx.dirs.state),
         "cache": str(ctx.dirs.cache),
         "log": str(ctx.dirs.log),
+        "backups": str(ctx.dirs.backups),
     }
+    beside = f"<the venv's directory>/{BACKUP_AREA_BESIDE}"
     stores = [
         {
             "store": s.name,
@@ -116,10 +119,15 @@ def paths_command(as_json: bool) -> None:
     ]
     tracked = ctx.tracked()
     if as_json:
-        echo_json(render.envelope(directories=dirs, stores=stores, tracked=len(tracked)))
+        echo_json(
+            render.envelope(
+                directories=dirs, backups_elsewhere=beside, stores=stores, tracked=len(tracked)
+            )
+        )
         return
     for key, value in dirs.items():
         click.echo(f"{key + ':':<8} {value}")
+    click.echo(f"{'':<8} (a venv on another file system is backed up in {beside})")
     click.echo("stores:")
     for s in stores:
         state = f"{s['venvs']} venvs" if s["exists"] else "missing"

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,17 +18,14 @@ from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.diagnose.scan import diagnose_all, read_venvs
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
-from venv_doctor.interpreters import inventory as interpreters
-from venv_doctor.model.venv import Location, load
+from venv_doctor.model.venv import load
 from venv_doctor.record import registry
-from venv_doctor.repair import backups
-from venv_doctor.repair import execute as repair
-from venv_doctor.repair.execute import RepairResult
+from venv_doctor.repair import backups, execute
 from venv_doctor.repair.journal import Journal, open_journal
-from venv_doctor.repair.plan import Action, Plan, plan_for
+from venv_doctor.repair.plan import Plan
+from venv_doctor.repair.result import RepairResult
+from venv_doctor.repair.run import Policy, repair
 from venv_doctor.targets import Where, all_locations, resolve, resolve_one
-
-CONFIRM = (Action.REBUILD, Action.RECREATE)
 
 
 def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnosis]:
@@ -51,77 +45,64 @@ def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnos
     return diagnose_all(read_venvs(live)) + gone
 
 
-def _planner(ctx: Context, python: str | None, strategy: str) -> Callable[[Diagnosis], Plan]:
-    """Plans for this command: the inventory is taken once, and what each dangling
-    link leads to is worked out once, however many venvs share it."""
-    inventory = interpreters.inventory(ctx.config, ctx.env)
-    memo: interpreters.Neighbourhood = {}
-
-    def plan(d: Diagnosis) -> Plan:
-        near = interpreters.neighbours(load(d.location), ctx.env, memo) if d.path.exists() else []
-        return plan_for(
-            d,
-            [*near, *inventory],
-            registry.has_snapshot(ctx, d.path),
-            python,
-            strategy,
-            # only a venv whose directory (and pyvenv.cfg) is gone needs the registry's word
-            recorded_version=None if d.python.version else registry.recorded_version(ctx, d.path),
-        )
-
-    return plan
-
-
-def _confirmed(plans: list[Plan], yes: bool, dry_run: bool) -> set[int]:
-    """Indexes of plans that may run: a rebuild or a minor change needs a yes."""
-    needs = [i for i, p in enumerate(plans) if p.action in CONFIRM or p.changes_minor]
-    if yes or dry_run or not needs:
-        return set(range(len(plans)))
-    if not sys.stdin.isatty():
-        return set(range(len(plans))) - set(needs)
-    for i in needs:
-        p = plans[i]
+def _ask(plans: Sequence[Plan]) -> bool:
+    """The prompt for the plans that need a yes (rebuilds, a change of minor version)."""
+    for p in plans:
         click.echo(
             f"{p.diagnosis.name}: {p.action.value} with Python {p.after} ({p.reason})", err=True
         )
-    ok = click.confirm(f"Rebuild {len(needs)} venv(s)? The old ones are kept as backups", err=True)
-    return set(range(len(plans))) if ok else set(range(len(plans))) - set(needs)
+    return click.confirm(
+        f"Rebuild {len(plans)} venv(s)? The old ones are kept as backups", err=True
+    )
 
 
-@contextlib.contextmanager
-def _progress(total: int) -> Iterator[repair.Progress]:
+class _Progress:
     """Progress on stderr: a live status line on a terminal, plain lines otherwise.
 
     Each line names the venv (and its place among the ones being repaired), the
-    step (installers report "installing 20 packages with uv"), and the time.
+    step (installers report "installing 20 packages with uv"), and the time. The
+    live line starts only when the repairs do (after any prompt).
     """
-    start = time.monotonic()
-    seen: list[str] = []
 
-    def label(name: str) -> str:
-        if name not in seen:
-            seen.append(name)
-        return f"[{seen.index(name) + 1}/{total}] {name}" if total > 1 else name
+    def __init__(self) -> None:
+        self.total = 0
+        self.start_time = time.monotonic()
+        self.seen: list[str] = []
+        self.stack = contextlib.ExitStack()
+        self.status: Any = None
+        self.console: Any = None
 
-    if not render.use_rich(sys.stderr):
+    def __enter__(self) -> _Progress:
+        return self
 
-        def say(name: str, step: str) -> None:
-            click.echo(f"[{time.monotonic() - start:5.1f}s] {label(name)}: {step}", err=True)
+    def __exit__(self, *exc: object) -> None:
+        self.stack.close()
 
-        yield say
-        return
-    from rich.console import Console
-    from rich.text import Text
+    def start(self, total: int) -> None:
+        self.total = total
+        self.start_time = time.monotonic()
+        if not render.use_rich(sys.stderr):
+            return
+        from rich.console import Console
 
-    console = Console(stderr=True, highlight=False)
-    with console.status("") as status:
+        self.console = Console(stderr=True, highlight=False)
+        self.status = self.stack.enter_context(self.console.status(""))
 
-        def live(name: str, step: str) -> None:
-            line = f"{label(name)}: {step}  ({time.monotonic() - start:.1f}s)"
-            console.print(Text(line, style="dim"))
-            status.update(Text(line))
+    def label(self, name: str) -> str:
+        if name not in self.seen:
+            self.seen.append(name)
+        return f"[{self.seen.index(name) + 1}/{self.total}] {name}" if self.total > 1 else name
 
-        yield live
+    def say(self, name: str, step: str) -> None:
+        elapsed = time.monotonic() - self.start_time
+        if self.status is None:
+            click.echo(f"[{elapsed:5.1f}s] {self.label(name)}: {step}", err=True)
+            return
+        from rich.text import Text
+
+        line = f"{self.label(name)}: {step}  ({elapsed:.1f}s)"
+        self.console.print(Text(line, style="dim"))
+        self.status.update(Text(line))
 
 
 @click.command("repair")
@@ -171,141 +152,24 @@ def repair_command(
     is kept as a backup (`venv-doctor restore` puts it back).
     """
     ctx = get_context()
-    planner = _planner(ctx, python, strategy)
-    plans = [planner(d) for d in _diagnoses(ctx, targets, all_)]
-    allowed = _confirmed(plans, yes, dry_run)
-    with _progress(sum(1 for p in plans if p.action is not Action.NONE)) as say:
-
-        def run(i: int) -> Ran:
-            return _run_one(
-                ctx,
-                plans[i],
-                planner,
-                i in allowed,
-                dry_run=dry_run,
-                wait=not no_wait,
-                allow_other_owner=allow_other_owner,
-                # a relink that does not verify becomes a rebuild only when rebuilds were agreed to
-                allow_rebuild=yes and strategy != "relink",
-                say=say,
-            )
-
-        results = _run_all(ctx, plans, allowed, run)
+    diagnoses = _diagnoses(ctx, targets, all_)
+    with _Progress() as progress:
+        policy = Policy(
+            strategy=strategy,
+            python=python,
+            yes=yes,
+            confirm=_ask if sys.stdin.isatty() else None,
+            dry_run=dry_run,
+            wait=not no_wait,
+            # a relink that does not verify becomes a rebuild only when rebuilds were agreed to
+            rebuild_fallback=yes and strategy != "relink",
+            allow_other_owner=allow_other_owner,
+            progress=progress.say,
+            on_start=progress.start,
+        )
+        results = repair(ctx, diagnoses, policy)
     _show(results, as_json)
-    failed = [r for r, p in zip(results, plans, strict=True) if _failed(r, p)]
-    return ExitCode.PROBLEMS if failed else ExitCode.OK
-
-
-Ran = tuple[RepairResult, bool]  # the result, and whether a repair was attempted
-RELINK_WORKERS = max(2, min(8, os.cpu_count() or 2))  # starting interpreters is CPU work
-
-
-def _run_all(
-    ctx: Context, plans: list[Plan], allowed: set[int], run: Callable[[int], Ran]
-) -> list[RepairResult]:
-    """Relinks first, side by side: each holds its own venv's lock and mostly waits
-    for one start of its interpreter (100 venvs broken by one upgrade is the common
-    case). Then rebuilds and the rest one at a time, in order, each recorded as it ends.
-    """
-    paths = Counter(p.diagnosis.path for p in plans)
-    relinks = [
-        i
-        for i, p in enumerate(plans)
-        if p.action is Action.RELINK and i in allowed and paths[p.diagnosis.path] == 1
-    ]
-    done: dict[int, Ran] = {}
-    if relinks:
-        with ThreadPoolExecutor(max_workers=RELINK_WORKERS) as pool:
-            done = dict(zip(relinks, pool.map(run, relinks), strict=True))
-        _record(ctx, plans, done)
-    for i in range(len(plans)):
-        if i not in done:
-            done[i] = run(i)
-            _record(ctx, plans, {i: done[i]})
-    return [done[i][0] for i in range(len(plans))]
-
-
-def _record(ctx: Context, plans: list[Plan], done: dict[int, Ran]) -> None:
-    """The repairs attempted, in the event log, in one visit to the state DB."""
-    registry.record_events(
-        ctx,
-        [
-            (plans[i].diagnosis.path, "repair", f"{result.outcome}: {result.message}")
-            for i, (result, attempted) in sorted(done.items())
-            if attempted
-        ],
-    )
-
-
-def _failed(result: RepairResult, plan: Plan) -> bool:
-    """A repair that failed, one that needed a yes, or a broken venv left as it was.
-    A degraded venv with nothing to repair, and a dry run's plan, are not failures."""
-    if result.outcome == "failed":
-        return True
-    if result.outcome != "skipped":
-        return False
-    return "--yes" in result.message or plan.diagnosis.status in (Status.BROKEN, Status.UNKNOWN)
-
-
-def _run_one(
-    ctx: Context,
-    plan: Plan,
-    planner: Callable[[Diagnosis], Plan],
-    allowed: bool,
-    *,
-    dry_run: bool,
-    wait: bool,
-    allow_other_owner: bool,
-    allow_rebuild: bool,
-    say: repair.Progress,
-) -> Ran:
-    if not allowed:
-        return repair.RepairResult(
-            plan.diagnosis.name,
-            plan.diagnosis.path,
-            plan.action.value,
-            "skipped",
-            "needs confirmation: run again with --yes",
-            plan.before,
-            plan.after,
-        ), False
-    refusal = repair.effective_owner_ok(plan.diagnosis.path, allow_other_owner)
-    if refusal:
-        return repair.RepairResult(
-            plan.diagnosis.name,
-            plan.diagnosis.path,
-            plan.action.value,
-            "skipped",
-            refusal + " (pass --allow-other-owner)",
-            plan.before,
-            plan.after,
-        ), False
-    confirmed = plan.action
-
-    def replan(d: Diagnosis) -> Plan:
-        again = planner(d)
-        if again.action in CONFIRM and again.action is not confirmed:
-            return replace(
-                again,
-                action=Action.NONE,
-                reason=f"changed since planned: now needs {again.action.value}; run again",
-            )
-        return again
-
-    result = repair.execute(
-        ctx,
-        plan,
-        registry.requirements_for,
-        replan=replan,
-        dry_run=dry_run,
-        wait=wait,
-        allow_rebuild=allow_rebuild,
-        progress=say,
-    )
-    if result.outcome == "repaired" and result.path.is_dir():
-        venv = load(Location(plan.diagnosis.name, result.path, plan.diagnosis.location.store))
-        registry.record_check(ctx, [venv], [diagnose(venv)])  # history and status see it now
-    return result, not dry_run and plan.action is not Action.NONE
+    return ExitCode.PROBLEMS if any(r.problem for r in results) else ExitCode.OK
 
 
 def _show(results: list[RepairResult], as_json: bool) -> None:
@@ -359,7 +223,7 @@ def _restore(
     chosen = next((b for b in kept if b.id == backup_id), None) if backup_id else kept[-1]
     if chosen is None:
         raise UsageError(f"no backup {backup_id} of {path}", hint="--list shows them")
-    aside = repair.restore(ctx, journal, chosen)
+    aside = execute.restore(ctx, journal, chosen)
     registry.record_event(ctx, path, "restore", f"restored from {chosen.path}")
     click.echo(
         f"restored {path} from {chosen.path}"
@@ -373,15 +237,30 @@ def _restore(
     type=click.FloatRange(min=0),
     help="Remove backups older than this (default: [repair] keep_backups_days).",
 )
-def gc_command(days: float | None) -> None:
-    """Delete kept backups older than the configured number of days."""
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option("--force", is_flag=True, help="Remove backups that hold files their venv lacks, too.")
+def gc_command(days: float | None, dry_run: bool, force: bool) -> int:
+    """Delete kept backups older than the configured number of days.
+
+    A backup holding files its venv lacks (a user file the rebuild could not
+    carry over, an edited activate script) is kept and listed unless --force.
+    """
     ctx = get_context()
     keep = ctx.config.keep_backups_days if days is None else days
     with open_journal(ctx) as journal:
-        removed = backups.prune(journal, keep)
-    for b in removed:
-        click.echo(f"removed {b.path} (backup of {b.venv})")
-    click.echo(f"{len(removed)} backup(s) removed")
+        done = backups.prune(journal, keep, dry_run=dry_run, force=force)
+    verb = "would remove" if dry_run else "removed"
+    for b, files in done.holding:
+        shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
+        what = f"{verb} it anyway (--force)" if force else "kept (--force removes it)"
+        click.echo(f"{b.path} (backup of {b.venv}) holds files the venv lacks: {shown}; {what}")
+    for b in done.removed:
+        click.echo(f"{verb} {b.path} (backup of {b.venv})")
+    for b, why in done.failed:
+        click.echo(f"could not remove {b.path}: {why}", err=True)
+    count = len(done.removed)
+    click.echo(f"{count} backup{'' if count == 1 else 's'} {verb}")
+    return ExitCode.PROBLEMS if done.failed else ExitCode.OK
 
 
 COMMANDS = [repair_command, restore_command, gc_command]

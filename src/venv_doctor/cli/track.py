@@ -18,7 +18,8 @@ from venv_doctor.targets import Match, Where, one
 @click.option("--name", help="Name to show and to use as TARGET (default: the project's name).")
 def track_command(path: Path, name: str | None) -> None:
     """Watch the venv at PATH too (e.g. a project's .venv)."""
-    location = tracking.track(get_context().dirs.tracked_file, path, name)
+    ctx = get_context()
+    location = tracking.track(ctx.dirs.tracked_file, path, name, own=ctx.dirs.own)
     click.echo(f"tracking {location.name}: {location.path}")
 
 

@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,12 +35,13 @@ from venv_doctor.diagnose.probe import probe
 from venv_doctor.diagnose.scan import read_venvs
 from venv_doctor.errors import ConfigError, VenvDoctorError
 from venv_doctor.fsutil import atomic_write, ensure_private_dir
-from venv_doctor.interpreters import inventory as interpreters
 from venv_doctor.model.venv import Location, Venv, load
 from venv_doctor.notify import Deduper, VenvEvent, build_notifiers, close, dispatch, group
 from venv_doctor.record import registry
-from venv_doctor.repair import execute as repair
-from venv_doctor.repair.plan import Action, Plan, plan_for
+from venv_doctor.repair import execute
+from venv_doctor.repair.plan import Action
+from venv_doctor.repair.result import Outcome, RepairResult
+from venv_doctor.repair.run import Policy, repair
 from venv_doctor.runner import CANCEL
 from venv_doctor.targets import all_locations
 
@@ -116,7 +117,7 @@ class Daemon:
         self.acquire_instance_lock()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._signal)
-        for line in repair.recover(self.ctx):
+        for line in execute.recover(self.ctx):
             log.warning("recovered an interrupted repair: %s", line)
         self.watcher = Watcher(self.debouncer.add)
         self.scan_all()
@@ -217,9 +218,16 @@ class Daemon:
         from venv_doctor.repair.journal import open_journal
 
         with open_journal(self.ctx) as journal:
-            removed = backups.prune(journal, self.ctx.config.keep_backups_days)
-        for b in removed:
+            done = backups.prune(journal, self.ctx.config.keep_backups_days)
+        for b in done.removed:
             log.info("pruned the backup of %s from %s", b.venv, b.path)
+        for b, files in done.holding:
+            log.warning(
+                "kept the backup of %s at %s: it holds %d file(s) the venv lacks (%s)",
+                *(b.venv, b.path, len(files), ", ".join(files[:5])),
+            )
+        for b, why in done.failed:
+            log.warning("could not prune the backup of %s at %s: %s", b.venv, b.path, why)
 
     def scan_all(self) -> None:
         """Discover every venv, check them all, and re-plan the watches."""
@@ -328,19 +336,13 @@ class Daemon:
 
     def _act(self, changes: list[tuple[str, Diagnosis]]) -> None:
         events: list[tuple[Path, str, str]] = []  # logged together once the batch is done
-        out: list[VenvEvent] = []
         broken = [d for kind, d in changes if kind == "broken"]
-        planner = self._planner() if broken and self.ctx.config.repair_auto != "off" else None
-        if planner is not None:
-            self.heartbeat.pending_repairs = [str(d.path) for d in broken]
-            self._write_heartbeat()
+        repaired = self._auto_repair(broken) if broken else {}
+        out: list[VenvEvent] = []
         for kind, d in changes:
             events.append((d.path, kind, _first_message(d)))
-            outcome = (
-                self._auto_repair(d, planner, events) if planner and kind == "broken" else None
-            )
-            out.append(outcome or VenvEvent.from_diagnosis(kind, d))  # type: ignore[arg-type]
-        self.heartbeat.pending_repairs = []
+            result = repaired.get(d.path) if kind == "broken" else None
+            out.append(self._repair_event(d, result) or VenvEvent.from_diagnosis(kind, d))  # type: ignore[arg-type]
         registry.record_events(self.ctx, events)
         fresh = self.deduper.fresh(out)
         self._save_notified()
@@ -350,45 +352,38 @@ class Daemon:
                 if not delivery.ok:
                     log.warning("notification via %s failed: %s", delivery.backend, delivery.error)
 
-    def _planner(self) -> Callable[[Diagnosis], Plan]:
-        """Plans for one batch: the inventory is taken once, and what each dangling link
-        leads to is worked out once (twelve venvs broken by one upgrade share it)."""
-        inventory = interpreters.inventory(self.ctx.config, self.ctx.env)
-        memo: interpreters.Neighbourhood = {}
-
-        def plan(d: Diagnosis) -> Plan:
-            near = (
-                interpreters.neighbours(load(d.location), self.ctx.env, memo)
-                if d.path.exists()
-                else []
-            )
-            return plan_for(d, [*near, *inventory], registry.has_snapshot(self.ctx, d.path))
-
-        return plan
-
-    def _auto_repair(
-        self,
-        d: Diagnosis,
-        planner: Callable[[Diagnosis], Plan],
-        events: list[tuple[Path, str, str]],
-    ) -> VenvEvent | None:
-        policy = self.ctx.config.repair_auto
-        plan = planner(d)
-        if plan.action is Action.NONE or (policy == "relink" and plan.action is not Action.RELINK):
+    def policy(self) -> Policy | None:
+        """``[repair] auto``: off, relinks only, or rebuilds too (no one to ask a yes)."""
+        auto = self.ctx.config.repair_auto
+        if auto == "off":
             return None
-        result = repair.execute(
-            self.ctx,
-            plan,
-            registry.requirements_for,
-            allow_rebuild=policy == "rebuild",
-            replan=planner,
+        return Policy(
+            yes=auto == "rebuild",
+            rebuild_fallback=auto == "rebuild",
+            allow_other_owner=True,  # the daemon runs as the venvs' user
             progress=lambda name, step: log.info("%s: %s", name, step),
         )
-        events.append((d.path, "repair", result.message))
+
+    def _auto_repair(self, broken: list[Diagnosis]) -> dict[Path, RepairResult]:
+        policy = self.policy()
+        if policy is None:
+            return {}
+        self.heartbeat.pending_repairs = [str(d.path) for d in broken]
+        self._write_heartbeat()
+        try:
+            results = repair(self.ctx, broken, policy)
+        finally:
+            self.heartbeat.pending_repairs = []
+        return {d.path: r for d, r in zip(broken, results, strict=True)}
+
+    def _repair_event(self, d: Diagnosis, result: RepairResult | None) -> VenvEvent | None:
+        """The notification for a repair that ran; None when none ran."""
+        if result is None or not result.attempted:
+            return None
         log.info("%s: %s %s", d.name, result.outcome, result.message)
-        if result.outcome == "repaired":
-            self.known[d.path] = diagnose(load(d.location))
-            word = "relinked" if result.action == "relink" else "rebuilt"
+        if result.outcome is Outcome.REPAIRED:
+            self.known[d.path] = result.now or diagnose(load(d.location))
+            word = "relinked" if result.action is Action.RELINK else "rebuilt"
             return VenvEvent.from_diagnosis("repaired", d, status="healthy", repair=word)
         return VenvEvent.from_diagnosis("repair_failed", d, error=result.message)
 

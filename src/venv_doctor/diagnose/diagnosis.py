@@ -194,14 +194,18 @@ def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
                     repair_hint(venv.location),
                 )
             )
-    elif "/Cellar/" in home:
+    elif _in_keg(home):
         out.append(_cellar_finding(venv, f"pyvenv.cfg home = {home}"))
     for py in roots:
         first = py.chain.first_target
-        if first and "/Cellar/" in str(first) and not py.chain.dangling:
+        if first and _in_keg(first) and not py.chain.dangling:
             out.append(_cellar_finding(venv, f"bin/{py.name} -> {first}"))
             break
     return _unique(out)
+
+
+def _in_keg(path: Path | str) -> bool:
+    return installation_of(path).keg is not None
 
 
 def _cellar_finding(venv: Venv, what: str) -> Finding:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from venv_doctor.errors import ConfigError, UsageError
 from venv_doctor.fsutil import atomic_write
 from venv_doctor.model.venv import Location, is_venv_dir
+from venv_doctor.paths import BACKUP_AREA_BESIDE
 
 STORE = "tracked"
 
@@ -38,8 +40,17 @@ def _save(file: Path, locations: list[Location]) -> None:
     atomic_write(file, json.dumps(body, indent=2) + "\n", mode=0o600)
 
 
-def track(file: Path, path: Path, name: str | None) -> Location:
+def track(file: Path, path: Path, name: str | None, own: Sequence[Path] = ()) -> Location:
+    """Add the venv at ``path``; never one inside venv-doctor's ``own`` directories or a
+    backup area (``gc`` deletes backups, and a tracked backup would be repaired)."""
     real = Path(os.path.realpath(path))
+    inside = _inside_own(real, own)
+    if inside is not None:
+        raise UsageError(
+            f"{path} is inside venv-doctor's own directory {inside}: it is a backup or "
+            "scratch space, not a venv to track",
+            hint="`venv-doctor restore` puts a backup back in place",
+        )
     if not real.is_dir() or not is_venv_dir(real):
         raise UsageError(f"{path} is not a virtual environment (no pyvenv.cfg in it)")
     current = [x for x in load(file) if x.path != real]
@@ -50,6 +61,17 @@ def track(file: Path, path: Path, name: str | None) -> Location:
         )
     _save(file, [*current, location])
     return location
+
+
+def _inside_own(real: Path, own: Sequence[Path]) -> Path | None:
+    for directory in own:
+        top = Path(os.path.realpath(directory))
+        if real == top or top in real.parents:
+            return directory
+    for parent in real.parents:
+        if parent.name == BACKUP_AREA_BESIDE:
+            return parent
+    return None
 
 
 def _default_name(path: Path) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.interpreters.inventory import Interpreter
+from venv_doctor.interpreters.layouts import InstallKind, installation_of
 from venv_doctor.model.venv import Venv
 
 _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
@@ -64,6 +65,14 @@ def reached(venv: Venv) -> dict[str, str]:
     return found
 
 
+def route(venv: Venv) -> set[str]:
+    """Every path a venv's interpreter links pass through (each hop, as written) and
+    ``home``: removing a directory on the way breaks the venv wherever the real file is."""
+    hops = {str(hop) for python in venv.pythons for hop in python.chain.hops}
+    home = venv.cfg.home if venv.cfg else None
+    return hops | ({os.path.normpath(home)} if home else set())
+
+
 def dependents(
     interpreters: Sequence[Interpreter], venvs: Iterable[Venv]
 ) -> dict[Path, list[Dependency]]:
@@ -85,9 +94,9 @@ def matches(spec: str, interpreter: Interpreter) -> bool:
     also a pyenv version name) or a Homebrew formula (``python@3.12``)."""
     formula = _FORMULA.match(spec)
     if formula:
-        real = str(interpreter.real)
-        return interpreter.minor == formula.group(1) and (
-            f"/Cellar/{spec}/" in real or f"/opt/{spec}/" in str(interpreter.path)
+        owners = (installation_of(interpreter.real), installation_of(interpreter.path))
+        return interpreter.minor == formula.group(1) and any(
+            o.kind is InstallKind.HOMEBREW and o.name == spec for o in owners
         )
     if _VERSION.match(spec):
         return spec in (interpreter.version, interpreter.minor)
@@ -119,11 +128,22 @@ def usage(spec: str, interpreters: Sequence[Interpreter], venvs: Iterable[Venv])
         return None
     found = []
     for venv in venvs:
-        for real, through in reached(venv).items():
-            if real in reals or (as_path and _under(real, as_path)):
-                found.append(Dependency(venv, through))
-                break
+        through = _needs(venv, reals, as_path, spec)
+        if through:
+            found.append(Dependency(venv, through))
     return Usage(named, tuple(found))
+
+
+def _needs(venv: Venv, reals: set[str], as_path: str | None, spec: str) -> str | None:
+    for real, through in reached(venv).items():
+        if real in reals or (as_path and _under(real, as_path)):
+            return through
+    if as_path is None:
+        return None
+    written = os.path.abspath(os.path.expanduser(spec))
+    if any(_under(p, written) or _under(p, as_path) for p in route(venv)):
+        return "link"
+    return None
 
 
 def _under(real: str, root: str) -> bool:

@@ -84,6 +84,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
             message TEXT
         )""",
     ),
+    (
+        # the process group of the repair's children (recovery ends it before rolling
+        # back), and the identity of the directory the repair made at the venv's path
+        "ALTER TABLE journal ADD COLUMN pgid INTEGER",
+        "ALTER TABLE journal ADD COLUMN run_token TEXT",
+        "ALTER TABLE journal ADD COLUMN made_dev INTEGER",
+        "ALTER TABLE journal ADD COLUMN made_ino INTEGER",
+    ),
 ]
 
 
@@ -563,15 +571,27 @@ class JournalRow:
     action: str
     step: str
     started_at: float
+    pgid: int | None = None
+    run_token: str | None = None
+    made: tuple[int, int] | None = None  # (st_dev, st_ino) of the directory the repair made
 
 
-def journal_begin(db: Database, venv: Path, backup: Path, action: str, step: str) -> int:
+def journal_begin(
+    db: Database,
+    venv: Path,
+    backup: Path,
+    action: str,
+    step: str,
+    group: tuple[int, str] | None = None,
+) -> int:
+    """A new entry; ``group`` (pgid, run token) is written before any child starts."""
     at = time.time()
+    pgid, token = group if group else (None, None)
     with db.transaction() as conn:
         cur = conn.execute(
-            "INSERT INTO journal (venv, backup, action, step, started_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (str(venv), str(backup), action, step, at, at),
+            "INSERT INTO journal (venv, backup, action, step, started_at, updated_at, pgid,"
+            " run_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (str(venv), str(backup), action, step, at, at, pgid, token),
         )
     if cur.lastrowid is None:
         raise StateError("sqlite did not return the journal entry's id")
@@ -586,6 +606,15 @@ def journal_step(db: Database, entry_id: int, step: str) -> None:
         )
 
 
+def journal_made(db: Database, entry_id: int, dev: int, ino: int) -> None:
+    """Record the identity of the directory the repair just made at the venv's path."""
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE journal SET made_dev = ?, made_ino = ?, updated_at = ? WHERE id = ?",
+            (dev, ino, time.time(), entry_id),
+        )
+
+
 def journal_finish(db: Database, entry_id: int, outcome: str, message: str = "") -> None:
     with db.transaction() as conn:
         conn.execute(
@@ -594,15 +623,29 @@ def journal_finish(db: Database, entry_id: int, outcome: str, message: str = "")
         )
 
 
-_SELECT_JOURNAL = "SELECT id, venv, backup, action, step, started_at FROM journal"
+_SELECT_JOURNAL = (
+    "SELECT id, venv, backup, action, step, started_at, pgid, run_token, made_dev, made_ino"
+    " FROM journal"
+)
+
+
+def _journal_row(r: tuple[Any, ...]) -> JournalRow:
+    made = (int(r[8]), int(r[9])) if r[8] is not None and r[9] is not None else None
+    pgid = int(r[6]) if r[6] is not None else None
+    return JournalRow(r[0], Path(r[1]), Path(r[2]), r[3], r[4], r[5], pgid, r[7], made)
+
+
+def journal_get(db: Database, entry_id: int) -> JournalRow | None:
+    row = db.conn.execute(_SELECT_JOURNAL + " WHERE id = ?", (entry_id,)).fetchone()
+    return _journal_row(row) if row else None
 
 
 def journal_open(db: Database) -> list[JournalRow]:
     """Entries with no outcome yet: a repair running now, or one that was interrupted."""
     rows = db.conn.execute(_SELECT_JOURNAL + " WHERE outcome IS NULL ORDER BY id")
-    return [JournalRow(r[0], Path(r[1]), Path(r[2]), r[3], r[4], r[5]) for r in rows]
+    return [_journal_row(r) for r in rows]
 
 
 def journal_with_outcome(db: Database, outcome: str) -> list[JournalRow]:
     rows = db.conn.execute(_SELECT_JOURNAL + " WHERE outcome = ? ORDER BY id", (outcome,))
-    return [JournalRow(r[0], Path(r[1]), Path(r[2]), r[3], r[4], r[5]) for r in rows]
+    return [_journal_row(r) for r in rows]

@@ -1,10 +1,21 @@
 """Carrying the user's own files from an old venv into its rebuilt replacement.
 
-A file is the user's when no installed distribution owns it (per RECORD or
-installed-files.txt) and the venv creator did not make it: virtualenvwrapper
-hooks (``bin/postactivate``...), ``.project``, scripts, ``etc/``, ``share/``,
-modules dropped into site-packages. A file the new venv already has is never
-overwritten; an edited ``activate`` script is reported instead.
+By exclusion, not by inclusion: every file (and link, and empty directory) of
+the old venv is carried over unless
+
+- an installed distribution owns it (its RECORD or installed-files.txt lists
+  it, or it sits in a distribution's ``.dist-info``/``.egg-info`` directory):
+  the reinstall brings the distribution's own copy;
+- the new venv already has it byte for byte (the creator made it again);
+- it is on the short list of things that must not travel (``EXCLUDED``):
+  the interpreter links and ``pyvenv.cfg`` (the new venv's are the truth),
+  virtualenv's ``_virtualenv`` glue, ``lib64``, bytecode caches of another
+  Python (or of a distribution's module), venv-doctor's own temp files.
+
+What cannot be carried stays in the backup and is named: a file the new venv
+also has with other contents (``kept_new``; an activate script only when it
+was edited, since templates differ between Python versions), and anything that
+is not a regular file, a link or a directory (``uncopyable``).
 """
 
 from __future__ import annotations
@@ -13,32 +24,52 @@ import csv
 import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-CREATOR_TOP = frozenset(
-    {"pyvenv.cfg", ".gitignore", "CACHEDIR.TAG", "lib64", "include", ".lock"}
-)  # .lock: uv's
 CREATOR_BIN = re.compile(
-    r"^(python[\d.]*[a-z]?|pythonw|activate(\.\w+)?|Activate\.ps1|activate_this\.py|deactivate(\.\w+)?|pydoc\.bat)$"
+    r"^(activate(\.\w+)?|Activate\.ps1|activate_this\.py|deactivate(\.\w+)?|pydoc\.bat)$"
 )
-CREATOR_SITE = frozenset({"_virtualenv.py", "_virtualenv.pth", "__pycache__"})
 ACTIVATE_SCRIPTS = ("activate", "activate.csh", "activate.fish", "activate.nu", "Activate.ps1")
 _LIB = re.compile(r"^python\d+\.\d+t?$")
+_BY_MINOR = ("lib", "include")  # lib/python3.11/... goes to lib/python3.12/...
+
+# The short list of what is never carried, each with its reason.
+_INTERPRETER = re.compile(r"^python[\d.]*[a-z]?$|^pythonw$")  # the new venv has its own links
+_TOP_EXCLUDED = frozenset({"pyvenv.cfg", "lib64"})  # the creator's, written for the new Python
+_SITE_EXCLUDED = frozenset({"_virtualenv.py", "_virtualenv.pth"})  # virtualenv's glue
+_PYC = re.compile(r"^(?P<stem>[^.]+)\.(?P<tag>[a-z]+-?\d+)(?:\.opt-\d)?\.pyc$")
+# atomic_write's ".NAME.XXXXXXXX.tmp" and the relink's ".NAME.venv-doctor-tmp"
+_OUR_TEMP = re.compile(
+    r"^\..+(?:\.[a-z0-9_]{8}\.tmp|\.venv-doctor-tmp(?:-[\w-]+)?)$|^\.venv-doctor-txn-\d+$"
+)
 
 
 @dataclass(frozen=True)
 class CarryPlan:
-    copies: tuple[tuple[Path, Path], ...]  # (file in the old venv, destination in the new one)
-    kept_new: tuple[str, ...]  # user files the new venv already has: not overwritten
+    copies: tuple[tuple[Path, Path], ...]  # (entry in the old venv, destination in the new one)
+    kept_new: tuple[
+        str, ...
+    ]  # the new venv has its own, different one: the old stays in the backup
     edited_activate: tuple[str, ...]  # activate scripts that differ from the new ones
+    uncopyable: tuple[str, ...] = ()  # FIFOs, sockets, devices: left in the backup
+
+    @property
+    def left_behind(self) -> tuple[str, ...]:
+        """User files the new venv does not have as they were."""
+        return (*self.kept_new, *self.edited_activate, *self.uncopyable)
 
 
 def owned_files(venv: Path) -> set[str]:
     """Real paths of every file an installed distribution lists as its own."""
     owned: set[str] = set()
     for site in venv.glob("lib/python*/site-packages"):
-        for meta in site.iterdir():
+        try:
+            entries = list(site.iterdir())
+        except OSError:
+            continue
+        for meta in entries:
             if meta.name.endswith(".dist-info"):
                 owned |= _record_paths(site, meta / "RECORD")
             elif meta.name.endswith(".egg-info") and meta.is_dir():
@@ -46,7 +77,16 @@ def owned_files(venv: Path) -> set[str]:
     return owned
 
 
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _record_paths(site: Path, record: Path) -> set[str]:
+    if not _is_regular(record):  # a FIFO must not hang us
+        return set()
     try:
         with record.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
@@ -56,6 +96,8 @@ def _record_paths(site: Path, record: Path) -> set[str]:
 
 
 def _listed_paths(base: Path, listing: Path) -> set[str]:
+    if not _is_regular(listing):
+        return set()
     try:
         lines = listing.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
@@ -63,22 +105,41 @@ def _listed_paths(base: Path, listing: Path) -> set[str]:
     return {os.path.normpath(base / line) for line in lines if line.strip()}
 
 
-def _creator_made(rel: Path) -> bool:
-    parts = rel.parts
-    if len(parts) == 1:
-        return parts[0] in CREATOR_TOP
-    if parts[0] == "bin" and len(parts) == 2:
-        return bool(CREATOR_BIN.match(parts[1]))
-    if parts[0] == "include":
+def _is_metadata_dir(path: Path) -> bool:
+    """A distribution's own metadata directory (a user's ``x.dist-info`` folder is not)."""
+    if not path.name.endswith((".dist-info", ".egg-info")):
+        return False
+    return any(_is_regular(path / n) for n in ("METADATA", "RECORD", "PKG-INFO"))
+
+
+def _excluded(rel: Path, pyc_tag: str | None, owned: set[str], old: Path) -> bool:
+    """On the short list of things that never travel."""
+    parts, name = rel.parts, rel.name
+    if _OUR_TEMP.match(name):
         return True
-    if parts[0] in ("lib", "lib64") and len(parts) >= 4 and parts[2] == "site-packages":
-        return parts[3] in CREATOR_SITE or parts[3].endswith((".dist-info", ".egg-info"))
-    return "__pycache__" in parts
+    if len(parts) == 1 and name in _TOP_EXCLUDED:
+        return True
+    if len(parts) == 2 and parts[0] == "bin" and _INTERPRETER.match(name):
+        return True
+    if len(parts) == 4 and parts[2] == "site-packages" and name in _SITE_EXCLUDED:
+        return True
+    pyc = _PYC.match(name)
+    if pyc and len(parts) >= 2 and parts[-2] == "__pycache__":
+        source = old.joinpath(*parts[:-2], pyc["stem"] + ".py")
+        return pyc["tag"] != pyc_tag or os.path.normpath(source) in owned
+    return False
+
+
+def _pyc_tag(new_lib: str | None) -> str | None:
+    """``cpython-312`` for ``python3.12``: the bytecode the new venv's Python writes."""
+    if new_lib is None:
+        return None
+    return "cpython-" + new_lib.removeprefix("python").replace(".", "").rstrip("t")
 
 
 def _map_minor(rel: Path, new_lib: str | None) -> Path:
     parts = list(rel.parts)
-    if new_lib and len(parts) >= 2 and parts[0] == "lib" and _LIB.match(parts[1]):
+    if new_lib and len(parts) >= 2 and parts[0] in _BY_MINOR and _LIB.match(parts[1]):
         parts[1] = new_lib
     return Path(*parts)
 
@@ -88,39 +149,62 @@ def _new_lib(new: Path) -> str | None:
     return names[0] if len(names) == 1 else None
 
 
-def user_files(old: Path) -> list[Path]:
-    """Files (and links) in ``old`` that are the user's, relative to ``old``."""
+def user_files(old: Path, new_lib: str | None = None) -> list[Path]:
+    """Entries of ``old`` that no distribution owns and are not on the excluded list,
+    relative to ``old``: files, links, other special files and empty directories."""
     owned = owned_files(old)
+    tag = _pyc_tag(new_lib)
     found = []
     for root, dirs, files in os.walk(old):
-        if Path(root) == old:
-            dirs[:] = [d for d in dirs if d != "lib64"]
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
-            full = Path(root) / name
+        here = Path(root)
+        empty = here != old and not dirs and not files
+        dirs[:] = [d for d in dirs if not _is_metadata_dir(here / d)]
+        linked = [d for d in dirs if os.path.islink(here / d)]
+        dirs[:] = [d for d in dirs if d not in linked]
+        for name in [*files, *linked, *([""] if empty else [])]:
+            full = here / name if name else here
             rel = full.relative_to(old)
-            if str(full) not in owned and not _creator_made(rel):
+            if str(full) not in owned and not _excluded(rel, tag, owned, old):
                 found.append(rel)
     return sorted(found)
 
 
-def plan(old: Path, new: Path, backup_of: Path | None = None) -> CarryPlan:
+def _same(a: Path, b: Path) -> bool:
+    """``b`` is ``a`` again: same kind, same link target, same bytes."""
+    try:
+        sa, sb = os.lstat(a), os.lstat(b)
+        if stat.S_IFMT(sa.st_mode) != stat.S_IFMT(sb.st_mode):
+            return False
+        if stat.S_ISLNK(sa.st_mode):
+            return os.readlink(a) == os.readlink(b)
+        if stat.S_ISDIR(sa.st_mode):
+            return True
+        if not stat.S_ISREG(sa.st_mode) or sa.st_size != sb.st_size:
+            return False
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+def plan(old: Path, new: Path) -> CarryPlan:
     """``old`` is the kept backup; ``new`` the rebuilt venv at the original path."""
     new_lib = _new_lib(new)
-    copies, kept = [], []
-    for rel in user_files(old):
-        dest = new / _map_minor(rel, new_lib)
-        if os.path.lexists(dest):
-            kept.append(str(rel))
+    copies, kept, uncopyable, edited = [], [], [], []
+    for rel in user_files(old, new_lib):
+        src, dest = old / rel, new / _map_minor(rel, new_lib)
+        kind = os.lstat(src).st_mode
+        if not (stat.S_ISREG(kind) or stat.S_ISLNK(kind) or stat.S_ISDIR(kind)):
+            uncopyable.append(str(rel))
+        elif not os.path.lexists(dest):
+            copies.append((src, dest))
+        elif _same(src, dest):
+            continue
+        elif len(rel.parts) == 2 and rel.parts[0] == "bin" and CREATOR_BIN.match(rel.name):
+            if rel.name in ACTIVATE_SCRIPTS and _edited(src, dest):
+                edited.append(str(rel))  # a template that differs by version is no edit
         else:
-            copies.append((old / rel, dest))
-    edited = [
-        f"bin/{name}"
-        for name in ACTIVATE_SCRIPTS
-        if (old / "bin" / name).is_file()
-        and (new / "bin" / name).is_file()
-        and _edited(old / "bin" / name, new / "bin" / name)
-    ]
-    return CarryPlan(tuple(copies), tuple(kept), tuple(edited))
+            kept.append(str(rel))
+    return CarryPlan(tuple(copies), tuple(kept), tuple(edited), tuple(uncopyable))
 
 
 # What a user adds to an activate script; the template's own variables and aliases
@@ -135,6 +219,8 @@ def _edited(old: Path, new: Path) -> bool:
     """The old script has lines a user adds (an ``export``, ``alias`` or ``source``)
     that the new one lacks. Template differences between Python versions (the
     cygwin block of 3.12, say) are not edits."""
+    if not (_is_regular(old) and _is_regular(new)):
+        return False
     try:
         old_lines = {ln.strip() for ln in old.read_text(encoding="utf-8").splitlines()}
         new_lines = {ln.strip() for ln in new.read_text(encoding="utf-8").splitlines()}
@@ -143,13 +229,42 @@ def _edited(old: Path, new: Path) -> bool:
     return any(_USER_LINE.match(ln) for ln in old_lines - new_lines)
 
 
-def apply(carry: CarryPlan) -> list[str]:
-    """Copy every planned file (links as links, modes kept); returns destinations."""
+def _make_parents(dest: Path, new: Path, old: Path, new_lib: str | None) -> None:
+    """Create ``dest``'s missing parents with the modes their old counterparts had."""
+    missing = []
+    parent = dest.parent
+    while not parent.exists() and parent != new:
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        directory.mkdir()
+        counterpart = _old_counterpart(directory, new, old, new_lib)
+        if counterpart is not None and counterpart.is_dir():
+            shutil.copystat(counterpart, directory)
+
+
+def _old_counterpart(path: Path, new: Path, old: Path, new_lib: str | None) -> Path | None:
+    parts = list(path.relative_to(new).parts)
+    if new_lib and len(parts) >= 2 and parts[0] in _BY_MINOR and parts[1] == new_lib:
+        olds = [p.name for p in (old / parts[0]).glob("python*") if _LIB.match(p.name)]
+        if len(olds) != 1:
+            return None
+        parts[1] = olds[0]
+    return old.joinpath(*parts)
+
+
+def apply(carry: CarryPlan, old: Path, new: Path) -> list[str]:
+    """Copy every planned entry (links as links, modes and times kept); returns
+    the destinations."""
+    new_lib = _new_lib(new)
     done = []
     for src, dest in carry.copies:
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        _make_parents(dest, new, old, new_lib)
         if src.is_symlink():
             dest.symlink_to(os.readlink(src))
+        elif src.is_dir():
+            dest.mkdir()
+            shutil.copystat(src, dest)
         else:
             shutil.copy2(src, dest)
         done.append(str(dest))

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
+from venv_doctor import fsutil, runner
 from venv_doctor.context import Context
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Cure, Diagnosis, Severity, Status, cured_by
@@ -26,77 +26,30 @@ from venv_doctor.repair import locks, rebuild, relink
 from venv_doctor.repair.backups import Backup
 from venv_doctor.repair.journal import Journal, open_journal
 from venv_doctor.repair.plan import Action, Plan
+from venv_doctor.repair.result import Outcome, RepairProgress, RepairResult, result_of
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str, str], None]  # (venv name, step)
-
-
-@dataclass(frozen=True)
-class RepairResult:
-    name: str
-    path: Path
-    action: str
-    outcome: str  # "repaired" | "failed" | "skipped" | "planned"
-    message: str
-    before: str | None = None
-    after: str | None = None
-    backup: Path | None = None
-    carried_over: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in ("repaired", "skipped", "planned")
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "path": str(self.path),
-            "action": self.action,
-            "outcome": self.outcome,
-            "message": self.message,
-            "python": {"before": self.before, "after": self.after},
-            "backup": str(self.backup) if self.backup else None,
-            "carried_over": list(self.carried_over),
-        }
-
-
 RequirementsSource = Callable[[Context, Path], Requirements | None]
 
 
-def _result(
-    plan: Plan,
-    outcome: str,
-    message: str,
-    backup: Path | None = None,
-    carried_over: tuple[str, ...] = (),
-    notes: tuple[str, ...] = (),
-) -> RepairResult:
-    d = plan.diagnosis
-    return RepairResult(
-        d.name,
-        d.path,
-        plan.action.value,
-        outcome,
-        message,
-        plan.before,
-        plan.after,
-        backup,
-        carried_over,
-        notes,
-    )
-
-
 def recover(ctx: Context) -> list[str]:
-    """Finish interrupted rebuilds before anything else (every command, the daemon)."""
-    if not ctx.dirs.database.exists():
-        return []
-    with open_journal(ctx) as journal:
-        finished = rebuild.recover(journal, ctx.dirs.locks)
-    return [
-        f"{entry.venv}: {outcome.replace('_', ' ')} (interrupted at {entry.step})"
-        for entry, outcome in finished
-    ]
+    """Finish interrupted repairs before anything else (every command, the daemon):
+    end their processes, roll them back or forward, then remove dead runs' temp dirs."""
+    lines = []
+    if ctx.dirs.database.exists():
+        with open_journal(ctx) as journal:
+            finished = rebuild.recover(journal, ctx.dirs.locks)
+        lines = [_recovered_line(r) for r in finished]
+    fsutil.remove_dead_temp_dirs(ctx.dirs.tmp)
+    return lines
+
+
+def _recovered_line(done: rebuild.Recovered) -> str:
+    what = f"{done.entry.action} of {done.entry.venv}"
+    if done.outcome is None:
+        return f"{what}: left as it is: {done.note}"
+    line = f"{what}: {done.outcome.replace('_', ' ')} (interrupted at {done.entry.step})"
+    return line + (f"; {done.note}" if done.note else "")
 
 
 def healthy_after(path: Path, deep: bool = True) -> str | None:
@@ -143,7 +96,7 @@ def execute(
     dry_run: bool = False,
     wait: bool = True,
     allow_rebuild: bool = True,
-    progress: Progress | None = None,
+    progress: RepairProgress | None = None,
 ) -> RepairResult:
     """Carry out one plan and say what happened; never raises for a failed repair.
 
@@ -152,8 +105,10 @@ def execute(
     through rebuilding) the venv since the first look.
     """
     if dry_run:
-        return _result(
-            plan, "planned" if plan.action is not Action.NONE else "skipped", plan.reason
+        return result_of(
+            plan,
+            Outcome.PLANNED if plan.action is not Action.NONE else Outcome.SKIPPED,
+            plan.reason,
         )
     say = progress or (lambda name, step: None)
     path = plan.diagnosis.path
@@ -164,20 +119,24 @@ def execute(
             if replan is not None:
                 plan = replan(fresh_diagnosis(plan))
             if plan.action is Action.NONE:
-                return _result(plan, "skipped", plan.reason)
+                return result_of(plan, Outcome.SKIPPED, plan.reason)
             return _execute_locked(ctx, plan, requirements, allow_rebuild, say)
     except VenvDoctorError as exc:
-        return _result(plan, "failed", exc.message + (f" ({exc.hint})" if exc.hint else ""))
+        return result_of(plan, Outcome.FAILED, exc.message + (f" ({exc.hint})" if exc.hint else ""))
 
 
 def _execute_locked(
-    ctx: Context, plan: Plan, requirements: RequirementsSource, allow_rebuild: bool, say: Progress
+    ctx: Context,
+    plan: Plan,
+    requirements: RequirementsSource,
+    allow_rebuild: bool,
+    say: RepairProgress,
 ) -> RepairResult:
     name = plan.diagnosis.name
     if plan.action is Action.RELINK:
         say(name, f"relinking to {plan.chosen.path}")
-        outcome = _relink(plan)
-        if outcome.outcome == "repaired":
+        outcome = _relink(ctx, plan)
+        if outcome.outcome is Outcome.REPAIRED:
             return outcome
         if not allow_rebuild:
             hint = " (a rebuild may fix it: run again with --yes, or --strategy rebuild)"
@@ -187,19 +146,20 @@ def _execute_locked(
     return _rebuild(ctx, plan, requirements, say)
 
 
-def _relink(plan: Plan) -> RepairResult:
+def _relink(ctx: Context, plan: Plan) -> RepairResult:
     target = plan.chosen
     venv = load_at(plan.diagnosis.path)
-    done = relink.relink(venv, relink.Target(target.path, target.version))
+    with open_journal(ctx) as journal:
+        done = relink.relink(venv, relink.Target(target.path, target.version), journal=journal)
     if not done.ok:
-        return _result(plan, "failed", done.error or "relink failed")
+        return result_of(plan, Outcome.FAILED, done.error or "relink failed")
     # relink.verify has started the interpreter and checked what a deep probe
     # would (version, prefix, site-packages): the static check completes it
     problem = healthy_after(plan.diagnosis.path, deep=False)
     if problem:
-        return _result(plan, "failed", f"still unhealthy after relinking: {problem}")
+        return result_of(plan, Outcome.FAILED, f"still unhealthy after relinking: {problem}")
     what = ", ".join(f"bin/{n}" for n in done.links) or "pyvenv.cfg"
-    return _result(plan, "repaired", f"relinked {what} to {target.path}")
+    return result_of(plan, Outcome.REPAIRED, f"relinked {what} to {target.path}")
 
 
 DEFAULT_OPTIONS = installers.VenvOptions("venv", False, None, False)
@@ -219,7 +179,7 @@ def _steps(
     req_file: Path,
     options: installers.VenvOptions,
     installer: installers.Installer,
-    say: Progress,
+    say: RepairProgress,
 ) -> rebuild.RebuildSteps:
     target, name = plan.chosen, plan.diagnosis.name
 
@@ -239,20 +199,22 @@ def _steps(
 
 
 def _rebuild(
-    ctx: Context, plan: Plan, requirements: RequirementsSource, say: Progress
+    ctx: Context, plan: Plan, requirements: RequirementsSource, say: RepairProgress
 ) -> RepairResult:
     target = plan.chosen
     path = plan.diagnosis.path
     reqs = requirements(ctx, path)
     if reqs is None:
-        return _result(
-            plan, "failed", "nothing recorded about what this venv held, and it cannot be read"
+        return result_of(
+            plan,
+            Outcome.FAILED,
+            "nothing recorded about what this venv held, and it cannot be read",
         )
     installer = installers.choose_installer(ctx.config, ctx.env)
     recreating = plan.action is Action.RECREATE
     options = DEFAULT_OPTIONS if recreating else _options(path)
-    with tempfile.TemporaryDirectory(prefix="venv-doctor-") as tmp:
-        req_file = Path(tmp) / "requirements.txt"
+    with fsutil.run_temp_dir(ctx.dirs.tmp) as tmp, runner.temp_scope(tmp):
+        req_file = tmp / "requirements.txt"
         req_file.write_text(reqs.text, encoding="utf-8")
         steps = _steps(plan, reqs, req_file, options, installer, say)
         try:
@@ -264,17 +226,23 @@ def _rebuild(
                 message = f"recreated from its snapshot with Python {target.version}"
                 if where != path:
                     message += f" at {where}"
-                return _result(plan, "repaired", message, notes=note)
+                return result_of(plan, Outcome.REPAIRED, message, notes=note)
             with open_journal(ctx) as journal:
                 done = rebuild.rebuild(path, ctx.dirs.backups, journal, steps)
         except VenvDoctorError as exc:
-            return _result(plan, "failed", exc.message)
+            return result_of(plan, Outcome.FAILED, exc.message)
     notes = tuple(f"kept the new {x}; the old one is in the backup" for x in done.kept_new)
     notes += tuple(f"{x} was edited; your version is in the backup" for x in done.edited_activate)
+    notes += tuple(f"{x} is not a file or link; it stays in the backup" for x in done.uncopyable)
     count = len(reqs.expected)
     message = f"rebuilt with Python {target.version} ({count} package{'' if count == 1 else 's'})"
-    return _result(
-        plan, "repaired", message, backup=done.backup, carried_over=done.carried_over, notes=notes
+    return result_of(
+        plan,
+        Outcome.REPAIRED,
+        message,
+        backup=done.backup,
+        carried_over=done.carried_over,
+        notes=notes,
     )
 
 
@@ -332,7 +300,6 @@ def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | No
     problem = healthy_after(path)
     if problem:
         return problem
-    from venv_doctor import runner
     from venv_doctor.model import distributions
 
     venv = load_at(path)

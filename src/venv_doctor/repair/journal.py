@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor.context import Context
 from venv_doctor.record import state
+from venv_doctor.runner import Group
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +26,15 @@ class JournalAction(enum.StrEnum):
     REBUILD = "rebuild"
     RECREATE = "recreate"
     RESTORE = "restore"
+    RELINK = "relink"
 
 
 class JournalStep(enum.StrEnum):
     """A rebuild's steps in order. Recovery rolls back anything before VERIFIED."""
 
     BEGIN = "begin"
+    PREPARING = "preparing"  # a relink writes its new files beside the old ones
+    SWAPPING = "swapping"  # ... then renames them into place
     MOVING = "moving"
     MOVED = "moved"
     CREATING = "creating"
@@ -60,6 +65,8 @@ class Entry:
     action: JournalAction
     step: JournalStep
     started_at: float
+    group: Group | None = None  # the repair's child process group
+    made: tuple[int, int] | None = None  # (st_dev, st_ino) of the directory it made
 
 
 def entry(row: state.JournalRow) -> Entry:
@@ -71,7 +78,8 @@ def entry(row: state.JournalRow) -> Entry:
             f"journal entry {row.id} for {row.venv} is left alone: {exc} "
             "(written by a newer venv-doctor?)"
         ) from None
-    return Entry(row.id, row.venv, row.backup, action, step, row.started_at)
+    group = Group(row.pgid, row.run_token) if row.pgid and row.run_token else None
+    return Entry(row.id, row.venv, row.backup, action, step, row.started_at, group, row.made)
 
 
 def _entries(rows: list[state.JournalRow]) -> list[Entry]:
@@ -90,14 +98,31 @@ class Journal:
     def __init__(self, db: state.Database) -> None:
         self.db = db
 
-    def begin(self, venv: Path, backup: Path, action: JournalAction) -> int:
-        return state.journal_begin(self.db, venv, backup, action.value, JournalStep.BEGIN.value)
+    def begin(
+        self, venv: Path, backup: Path, action: JournalAction, group: Group | None = None
+    ) -> int:
+        """A new entry, with the process group its children will run in (if any)."""
+        where = (group.pgid, group.token) if group else None
+        return state.journal_begin(
+            self.db, venv, backup, action.value, JournalStep.BEGIN.value, where
+        )
+
+    def made(self, entry_id: int, path: Path) -> tuple[int, int]:
+        """Record that the repair made the directory ``path`` (its device and inode)."""
+        st = os.lstat(path)
+        state.journal_made(self.db, entry_id, st.st_dev, st.st_ino)
+        return st.st_dev, st.st_ino
 
     def step(self, entry_id: int, step: JournalStep) -> None:
         state.journal_step(self.db, entry_id, JournalStep(step).value)
 
     def finish(self, entry_id: int, outcome: JournalOutcome, message: str = "") -> None:
         state.journal_finish(self.db, entry_id, outcome.value, message)
+
+    def get(self, entry_id: int) -> Entry | None:
+        """The entry as it stands now (its last step, what it made)."""
+        row = state.journal_get(self.db, entry_id)
+        return entry(row) if row is not None else None
 
     def open_entries(self) -> list[Entry]:
         return _entries(state.journal_open(self.db))

@@ -18,6 +18,21 @@ class Action(enum.StrEnum):
     NONE = "none"
 
 
+class Reason(enum.StrEnum):
+    """Why a venv is not repaired (a plan with Action.NONE, or a skipped result):
+    what decisions read, instead of the text of a message."""
+
+    HEALTHY = "healthy"
+    NOT_REPAIRABLE = "not_repairable"  # findings no repair cures
+    UNREADABLE = "unreadable"
+    GONE = "gone"  # a relink cannot bring a vanished venv back
+    NO_SNAPSHOT = "no_snapshot"  # vanished, and what it held was never recorded
+    NO_INTERPRETER = "no_interpreter"
+    NEEDS_CONFIRMATION = "needs_confirmation"
+    OTHER_OWNER = "other_owner"
+    CHANGED_SINCE_PLANNED = "changed_since_planned"
+
+
 # Read from the one table of cures (diagnose.findings.CURES).
 RELINKABLE = cured_by(Cure.RELINK)  # when an interpreter of the venv's minor exists
 REBUILD_ONLY = cured_by(Cure.REBUILD)
@@ -31,6 +46,7 @@ class Plan:
     target: Interpreter | None = None
     before: str | None = None  # the venv's Python version now
     after: str | None = None  # the version it will have
+    why: Reason | None = None  # with Action.NONE: why nothing is done
 
     @property
     def chosen(self) -> Interpreter:
@@ -82,12 +98,20 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     if Code.VENV_MISSING in codes:
         if strategy == "relink":
             return Plan(
-                d, Action.NONE, "the venv is gone; a relink cannot bring it back", before=before
+                d,
+                Action.NONE,
+                "the venv is gone; a relink cannot bring it back",
+                before=before,
+                why=Reason.GONE,
             )
         return _plan_recreate(d, interpreters, has_snapshot, python, before)
     if d.status is Status.UNKNOWN and Code.CFG_UNREADABLE not in codes:
         return Plan(
-            d, Action.NONE, "cannot be read, so it cannot be repaired safely", before=before
+            d,
+            Action.NONE,
+            "cannot be read, so it cannot be repaired safely",
+            before=before,
+            why=Reason.UNREADABLE,
         )
     wanted = resolve_spec(python, interpreters) if python else None
     minor = d.python.minor  # the one rule: model.venv.Venv.minor
@@ -102,16 +126,14 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
         )
     repairable = codes & (RELINKABLE | REBUILD_ONLY)
     if not repairable and strategy != "rebuild":
-        why = (
-            "healthy"
-            if d.status is Status.HEALTHY
-            else "nothing venv-doctor repairs: " + ", ".join(sorted(codes))
-        )
-        return Plan(d, Action.NONE, why, before=before)
+        if d.status is Status.HEALTHY:
+            return Plan(d, Action.NONE, "healthy", before=before, why=Reason.HEALTHY)
+        text = "nothing venv-doctor repairs: " + ", ".join(sorted(codes))
+        return Plan(d, Action.NONE, text, before=before, why=Reason.NOT_REPAIRABLE)
     same = wanted or (best_for(interpreters, minor) if minor else None)
     if same and strategy != "rebuild" and not (codes & REBUILD_ONLY):
         if _already_linked(d, same) and not (codes - {Code.PATCH_CHANGED}):
-            return Plan(d, Action.NONE, "healthy", before=before)
+            return Plan(d, Action.NONE, "healthy", before=before, why=Reason.HEALTHY)
         return Plan(
             d, Action.RELINK, f"Python {same.minor} is at {same.path}", same, before, same.version
         )
@@ -121,10 +143,17 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
             Action.NONE,
             f"no Python {minor} to relink to (try --strategy rebuild)",
             before=before,
+            why=Reason.NO_INTERPRETER,
         )
     target = same or _fallback(interpreters, minor)
     if target is None:
-        return Plan(d, Action.NONE, "no Python interpreter found to rebuild with", before=before)
+        return Plan(
+            d,
+            Action.NONE,
+            "no Python interpreter found to rebuild with",
+            before=before,
+            why=Reason.NO_INTERPRETER,
+        )
     why = (
         f"no Python {minor} left on this machine"
         if not same
@@ -147,7 +176,12 @@ def _plan_recreate(
     before: str | None,
 ) -> Plan:
     if not has_snapshot:
-        return Plan(d, Action.NONE, "the venv is gone and venv-doctor never recorded what it held")
+        return Plan(
+            d,
+            Action.NONE,
+            "the venv is gone and venv-doctor never recorded what it held",
+            why=Reason.NO_SNAPSHOT,
+        )
     minor = minor_of(before)
     target = (
         resolve_spec(python, interpreters)
@@ -156,6 +190,11 @@ def _plan_recreate(
     )
     target = target or _fallback(interpreters, minor)
     if target is None:
-        return Plan(d, Action.NONE, "no Python interpreter found to recreate it with")
+        return Plan(
+            d,
+            Action.NONE,
+            "no Python interpreter found to recreate it with",
+            why=Reason.NO_INTERPRETER,
+        )
     why = "the venv is gone; its recorded snapshot can rebuild it"
     return Plan(d, Action.RECREATE, why, target, before, target.version)

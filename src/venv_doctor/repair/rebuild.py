@@ -3,26 +3,41 @@
     begin -> moving -> (rename old venv into the backup area) -> moved
           -> creating -> installing -> carrying -> verifying -> verified -> committed
 
-The journal's step is written *before* each action. Until "verified", recovery
-(or a failure) removes whatever stands at the venv's path and renames the old
-venv back: the result is byte-for-byte the old venv. From "verified" on, the new
+The journal's step is written *before* each action, and the entry records the
+process group of the rebuild's children before the first one starts. Until
+"verified", recovery (or a failure) first ends that group, then removes the new
+venv it made (the directory whose device and inode it journaled, holding its
+marker file) and renames the old venv back: the result is byte-for-byte the old
+venv. Anything else found at the venv's path (a venv the user made there after a
+crash) is moved into the backup area, never deleted. From "verified" on, the new
 venv is kept. The old venv is moved with ``rename`` only, never copied and
 deleted, so at every instant one complete copy exists.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from venv_doctor import runner
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.fsutil import atomic_write, ensure_private_dir
+from venv_doctor.fsutil import ensure_private_dir
+from venv_doctor.model.venv import is_venv_dir
+from venv_doctor.paths import BACKUP_AREA_BESIDE
 from venv_doctor.repair import carryover
+from venv_doctor.repair.backups import (
+    backup_path,
+    is_complete,
+    manifest_of,
+    mark_complete,
+    unused_slot,
+    write_manifest,
+)
 from venv_doctor.repair.journal import (
     STEPS,
     Entry,
@@ -32,9 +47,9 @@ from venv_doctor.repair.journal import (
     JournalStep,
 )
 from venv_doctor.repair.locks import LockedError, venv_lock
-from venv_doctor.runner import CANCEL
+from venv_doctor.runner import CANCEL, end_group
 
-MANIFEST = "venv-doctor-backup.json"
+MARKER_PREFIX = ".venv-doctor-txn-"  # carryover never carries it
 PAUSE_ENV = "VENV_DOCTOR_TEST_PAUSE_AT"  # test hook: stop at a step so a test can kill us
 
 
@@ -57,6 +72,7 @@ class RebuildResult:
     carried_over: tuple[str, ...]
     kept_new: tuple[str, ...] = ()
     edited_activate: tuple[str, ...] = ()
+    uncopyable: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -71,31 +87,6 @@ def _checkpoint(journal: Journal, entry_id: int, step: JournalStep) -> None:
             raise RebuildError(f"cancelled at step {step.value!r} (venv-doctor is stopping)")
 
 
-def backup_path(backups: Path, venv: Path, entry_hint: str) -> Path:
-    """A slot for the old venv on the same file system (``rename`` must not copy)."""
-    ensure_private_dir(backups)
-    name = f"{time.strftime('%Y%m%dT%H%M%S')}-{entry_hint}-{venv.name}"
-    if os.stat(backups).st_dev == os.stat(venv.parent).st_dev:
-        return _unused(backups, name)
-    # another file system: keep the backup beside the venv, hidden from store scans
-    return _unused(venv.parent, f".{venv.name}.venv-doctor-backup-{name}")
-
-
-def _unused(directory: Path, name: str) -> Path:
-    """``name`` in ``directory``, numbered when a backup of the same second is there
-    (a second rebuild within a second must not fail on the first one's backup)."""
-    slot, n = directory / name, 1
-    while os.path.lexists(slot) or os.path.lexists(slot.with_name(slot.name + ".json")):
-        n += 1
-        slot = directory / f"{name}-{n}"
-    return slot
-
-
-def _write_manifest(backup: Path, venv: Path, entry_id: int) -> None:
-    info = {"schema_version": 1, "venv": str(venv), "journal_id": entry_id, "at": time.time()}
-    atomic_write(backup.parent / f"{backup.name}.json", json.dumps(info) + "\n", mode=0o600)
-
-
 def _discard(path: Path, venv: Path) -> None:
     """Remove a half-made new venv at ``venv`` (never anything else)."""
     if os.path.realpath(path) != os.path.realpath(venv) and path != venv:
@@ -106,22 +97,71 @@ def _discard(path: Path, venv: Path) -> None:
         shutil.rmtree(path)
 
 
-def rollback(journal: Journal, entry: Entry, reason: str) -> None:
-    """Put the old venv back at its path; idempotent, so recovery can repeat it."""
+def marker(venv: Path, entry_id: int) -> Path:
+    """Written into the new venv once its creator ran; removed at commit."""
+    return venv / f"{MARKER_PREFIX}{entry_id}"
+
+
+def made_by(entry: Entry, path: Path) -> bool:
+    """``path`` is the directory this transaction made: the device and inode it
+    recorded and, once the creator has run, its marker file."""
+    if entry.made is None:
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or (st.st_dev, st.st_ino) != entry.made:
+        return False
+    creating = STEPS.index(entry.step) <= STEPS.index(JournalStep.CREATING)
+    return creating or os.path.lexists(marker(path, entry.id))
+
+
+def _move_aside(entry: Entry) -> Path:
+    """Keep what someone else put at the venv's path: renamed into the backup area."""
     if entry.action is JournalAction.RECREATE:
-        if os.path.lexists(entry.venv):
-            _discard(entry.venv, entry.venv)  # it did not exist before we began
-    elif entry.backup.exists() or entry.backup.is_symlink():
-        if os.path.lexists(entry.venv):
+        area = ensure_private_dir(entry.venv.parent / BACKUP_AREA_BESIDE)
+    else:
+        area = entry.backup.parent
+    name = f"{time.strftime('%Y%m%dT%H%M%S')}-found-at-{entry.venv.name}"
+    slot = unused_slot(area, name)
+    entry.venv.rename(slot)
+    return slot
+
+
+def rollback(journal: Journal, entry: Entry, reason: str) -> Path | None:
+    """Put the old venv back at its path; idempotent, so recovery can repeat it.
+
+    First no process of the repair may still be running (its group is ended).
+    What stands at the venv's path is deleted only if this transaction made it;
+    anything else is moved into the backup area and its new place returned.
+    """
+    if entry.group is not None:
+        end_group(entry.group)
+    moved = None
+    restoring = entry.action is not JournalAction.RECREATE and os.path.lexists(entry.backup)
+    if os.path.lexists(entry.venv) and (restoring or entry.action is JournalAction.RECREATE):
+        if made_by(entry, entry.venv):
             _discard(entry.venv, entry.venv)
+        else:
+            moved = _move_aside(entry)
+    if restoring:
         entry.backup.rename(entry.venv)
-    manifest = entry.backup.parent / f"{entry.backup.name}.json"
-    if manifest.exists():
-        manifest.unlink()
+    manifest_of(entry.backup).unlink(missing_ok=True)
+    if moved is not None:
+        reason += f"; what stood at {entry.venv} was not venv-doctor's and was moved to {moved}"
     journal.finish(entry.id, JournalOutcome.ROLLED_BACK, reason)
+    return moved
 
 
-def recover(journal: Journal, locks_dir: Path | None = None) -> list[tuple[Entry, JournalOutcome]]:
+@dataclass(frozen=True)
+class Recovered:
+    entry: Entry
+    outcome: JournalOutcome | None  # None: left open (its processes could not be ended)
+    note: str = ""
+
+
+def recover(journal: Journal, locks_dir: Path | None = None) -> list[Recovered]:
     """Finish every interrupted transaction: back before "verified", forward after.
 
     With ``locks_dir``, an entry whose venv lock is held belongs to a repair
@@ -130,26 +170,41 @@ def recover(journal: Journal, locks_dir: Path | None = None) -> list[tuple[Entry
     done = []
     for entry in journal.open_entries():
         if locks_dir is None:
-            done.append((entry, _recover_one(journal, entry)))
+            done.append(_recover_one(journal, entry))
             continue
         try:
             with venv_lock(locks_dir, entry.venv, wait=False):
-                done.append((entry, _recover_one(journal, entry)))
+                done.append(_recover_one(journal, entry))
         except LockedError:
             continue
     return done
 
 
-def _recover_one(journal: Journal, entry: Entry) -> JournalOutcome:
-    if entry.action is JournalAction.RESTORE:
-        return _recover_restore(journal, entry)
-    if STEPS.index(entry.step) >= STEPS.index(JournalStep.VERIFIED):
-        journal.finish(
-            entry.id, JournalOutcome.COMMITTED, "recovered: the new venv had been verified"
-        )
-        return JournalOutcome.COMMITTED
-    rollback(journal, entry, f"recovered: interrupted at step {entry.step.value!r}")
-    return JournalOutcome.ROLLED_BACK
+def _recover_one(journal: Journal, entry: Entry) -> Recovered:
+    try:
+        if entry.action is JournalAction.RESTORE:
+            return Recovered(entry, _recover_restore(journal, entry))
+        if entry.action is JournalAction.RELINK:
+            from venv_doctor.repair import relink
+
+            return Recovered(entry, relink.recover(journal, entry))
+        if STEPS.index(entry.step) >= STEPS.index(JournalStep.VERIFIED):
+            if entry.group is not None:
+                end_group(entry.group)
+            _commit(journal, entry.id, entry.venv, entry.backup, "recovered: it had been verified")
+            return Recovered(entry, JournalOutcome.COMMITTED)
+        moved = rollback(journal, entry, f"recovered: interrupted at step {entry.step.value!r}")
+    except VenvDoctorError as exc:
+        return Recovered(entry, None, exc.message)
+    note = f"what stood at {entry.venv} was moved to {moved}" if moved else ""
+    return Recovered(entry, JournalOutcome.ROLLED_BACK, note)
+
+
+def _commit(journal: Journal, entry_id: int, venv: Path, backup: Path, message: str = "") -> None:
+    marker(venv, entry_id).unlink(missing_ok=True)
+    journal.finish(entry_id, JournalOutcome.COMMITTED, message)
+    if backup.is_dir():
+        mark_complete(backup)  # last: from now on the backup is restorable
 
 
 def rebuild(
@@ -161,63 +216,80 @@ def rebuild(
 ) -> RebuildResult:
     """Replace ``venv`` with a rebuilt one, keeping the old one as a backup."""
     backup = backup_path(backups, venv, action)
-    entry_id = journal.begin(venv, backup, action)
-    entry = Entry(entry_id, venv, backup, action, JournalStep.BEGIN, time.time())
+    entry_id = journal.begin(venv, backup, action, runner.group())
     try:
         _checkpoint(journal, entry_id, JournalStep.MOVING)
-        _write_manifest(backup, venv, entry_id)
+        write_manifest(backup, venv, entry_id)
         venv.rename(backup)
         _checkpoint(journal, entry_id, JournalStep.MOVED)
         return _build(venv, backup, journal, entry_id, steps)
     except BaseException as exc:  # KeyboardInterrupt/SIGTERM too: never leave it half done
-        rollback(journal, entry, f"{type(exc).__name__}: {exc}")
+        moved = _fail(journal, entry_id, exc)
         if isinstance(exc, VenvDoctorError | OSError):
+            also = f" ({venv} had been replaced meanwhile: that is now at {moved})" if moved else ""
             raise RebuildError(
-                f"rebuilding {venv} failed and was rolled back: {getattr(exc, 'message', exc)}",
+                f"rebuilding {venv} failed and was rolled back: {getattr(exc, 'message', exc)}"
+                + also,
                 hint=getattr(exc, "hint", None),
             ) from exc
         raise
 
 
+def _fail(journal: Journal, entry_id: int, exc: BaseException) -> Path | None:
+    entry = journal.get(entry_id)
+    if entry is None:
+        raise RebuildError(f"journal entry {entry_id} vanished; nothing was rolled back") from exc
+    return rollback(journal, entry, f"{type(exc).__name__}: {exc}")
+
+
+def _create(venv: Path, journal: Journal, entry_id: int, steps: RebuildSteps) -> None:
+    """Make the directory (its identity journaled), let the creator fill it, mark it."""
+    _checkpoint(journal, entry_id, JournalStep.CREATING)
+    venv.mkdir()
+    journal.made(entry_id, venv)
+    steps.create(venv)
+    marker(venv, entry_id).touch()
+
+
 def _build(
     venv: Path, backup: Path, journal: Journal, entry_id: int, steps: RebuildSteps
 ) -> RebuildResult:
-    _checkpoint(journal, entry_id, JournalStep.CREATING)
-    steps.create(venv)
+    _create(venv, journal, entry_id, steps)
     _checkpoint(journal, entry_id, JournalStep.INSTALLING)
     steps.install(venv)
     _checkpoint(journal, entry_id, JournalStep.CARRYING)
     carry = carryover.plan(backup, venv)
-    carried = carryover.apply(carry)
+    carried = carryover.apply(carry, backup, venv)
     _checkpoint(journal, entry_id, JournalStep.VERIFYING)
     problem = steps.verify(venv)
     if problem:
         raise RebuildError(f"the rebuilt venv does not verify: {problem}")
     _checkpoint(journal, entry_id, JournalStep.VERIFIED)
-    journal.finish(entry_id, JournalOutcome.COMMITTED)
-    return RebuildResult(backup, tuple(carried), carry.kept_new, carry.edited_activate)
+    _commit(journal, entry_id, venv, backup)
+    return RebuildResult(
+        backup, tuple(carried), carry.kept_new, carry.edited_activate, carry.uncopyable
+    )
 
 
 def recreate(venv: Path, journal: Journal, steps: RebuildSteps) -> None:
     """Make a venv that vanished (pyenv uninstall) from its snapshot; nothing to back up."""
     if os.path.lexists(venv):
         raise RebuildError(f"{venv} exists: rebuild it instead of recreating it")
-    entry_id = journal.begin(venv, venv.parent / f".{venv.name}.none", JournalAction.RECREATE)
+    none = venv.parent / f".{venv.name}.none"
+    entry_id = journal.begin(venv, none, JournalAction.RECREATE, runner.group())
     try:
         venv.parent.mkdir(parents=True, exist_ok=True)
-        _checkpoint(journal, entry_id, JournalStep.CREATING)
-        steps.create(venv)
+        _create(venv, journal, entry_id, steps)
         _checkpoint(journal, entry_id, JournalStep.INSTALLING)
         steps.install(venv)
         _checkpoint(journal, entry_id, JournalStep.VERIFYING)
         problem = steps.verify(venv)
         if problem:
             raise RebuildError(f"the recreated venv does not verify: {problem}")
-        journal.finish(entry_id, JournalOutcome.COMMITTED)
+        _checkpoint(journal, entry_id, JournalStep.VERIFIED)
+        _commit(journal, entry_id, venv, none)
     except BaseException as exc:
-        if os.path.lexists(venv):
-            _discard(venv, venv)
-        journal.finish(entry_id, JournalOutcome.ROLLED_BACK, str(exc))
+        _fail(journal, entry_id, exc)
         raise
 
 
@@ -232,16 +304,24 @@ def restore(venv: Path, kept: Path, backups: Path, journal: Journal) -> Path | N
         if venv.exists()
         else venv.parent / f".{venv.name}.none"
     )
+    if not is_complete(kept) or not is_venv_dir(kept):
+        raise RebuildError(
+            f"{kept} is not a complete backup (a `gc` or a rebuild was cut short)",
+            hint="`venv-doctor restore TARGET --list` shows the complete ones",
+        )
     entry_id = journal.begin(venv, aside, JournalAction.RESTORE)
     _checkpoint(journal, entry_id, JournalStep.MOVING)
     if venv.exists():
-        _write_manifest(aside, venv, entry_id)
+        write_manifest(aside, venv, entry_id)
         venv.rename(aside)
     _checkpoint(journal, entry_id, JournalStep.MOVED)
     kept.rename(venv)
-    kept.parent.joinpath(f"{kept.name}.json").unlink(missing_ok=True)
+    manifest_of(kept).unlink(missing_ok=True)
     journal.finish(entry_id, JournalOutcome.COMMITTED, f"restored from {kept}")
-    return aside if aside.exists() else None
+    if aside.exists():
+        mark_complete(aside)
+        return aside
+    return None
 
 
 def _recover_restore(journal: Journal, entry: Entry) -> JournalOutcome:
@@ -250,6 +330,8 @@ def _recover_restore(journal: Journal, entry: Entry) -> JournalOutcome:
         journal.finish(
             entry.id, JournalOutcome.COMMITTED, "recovered: the backup was already in place"
         )
+        if entry.backup.is_dir():
+            mark_complete(entry.backup)
         return JournalOutcome.COMMITTED
     if entry.backup.exists():
         entry.backup.rename(entry.venv)

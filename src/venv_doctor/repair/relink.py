@@ -5,23 +5,39 @@ the copied binary of a ``--copies`` venv) are replaced so they reach the chosen
 interpreter by its stable path, ``pyvenv.cfg`` gets the new ``home``/version
 keys with every other line kept, and console scripts that start a dead
 interpreter outside the venv are pointed at the venv's own ``bin/python``.
-Everything changed is saved first and put back if the venv does not verify.
+A transaction like a rebuild: every new link and file is first written beside
+the one it replaces (``.NAME.venv-doctor-tmp-new-ID``), then swapped in by
+rename, the old one kept beside it (same inode, or the same link) until the
+venv verifies. Journaled, so a kill at any instant is undone (or, once
+verified, finished) by the next command. A ``pyvenv.cfg`` or console script that
+is a link inside the venv stays a link (its target is changed); one that leads
+outside the venv is never written through.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor import runner
-from venv_doctor.fsutil import atomic_write
+from venv_doctor.errors import VenvDoctorError
 from venv_doctor.model import pyvenv_cfg
 from venv_doctor.model.venv import BinPython, Venv
-from venv_doctor.runner import CommandError, Runner
+from venv_doctor.repair.journal import (
+    STEPS,
+    Entry,
+    Journal,
+    JournalAction,
+    JournalOutcome,
+    JournalStep,
+)
+from venv_doctor.runner import CommandError, Runner, end_group
 
 VERIFY_TIMEOUT = 30.0
+SIDE_MARK = ".venv-doctor-tmp-"  # ".python3.venv-doctor-tmp-new-12": carryover never carries it
 
 
 @dataclass(frozen=True)
@@ -40,22 +56,19 @@ class Target:
         return ".".join(self.version.split(".")[:2])
 
 
-@dataclass
-class Undo:
-    """What a relink changed, so a failed verification can put it all back."""
+@dataclass(frozen=True)
+class Change:
+    """One file a relink replaces: ``path`` gets a link to ``link``, the bytes
+    ``data`` (with the old file's mode) or a copy of ``copy_from``."""
 
-    links: dict[Path, str | None] = field(default_factory=dict)  # path -> old link text
-    files: dict[Path, bytes] = field(default_factory=dict)  # path -> old content
+    path: Path
+    link: str | None = None
+    data: bytes | None = None
+    copy_from: Path | None = None
 
-    def restore(self) -> None:
-        for path, old in self.files.items():
-            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o755
-            atomic_write(path, old, mode=mode)
-        for path, link in self.links.items():
-            if link is not None:
-                _replace_link(path, link)
-            elif os.path.lexists(path):
-                path.unlink()
+
+class RelinkError(VenvDoctorError):
+    """The relink cannot be done safely (a file it would change is outside the venv)."""
 
 
 @dataclass(frozen=True)
@@ -65,21 +78,6 @@ class RelinkResult:
     cfg_keys: tuple[str, ...]  # pyvenv.cfg keys rewritten
     scripts: tuple[str, ...]  # console scripts whose shebang was fixed
     error: str | None = None
-
-
-def _replace_link(path: Path, target: str) -> None:
-    tmp = path.with_name(f".{path.name}.venv-doctor-tmp")
-    if os.path.lexists(tmp):
-        tmp.unlink()
-    tmp.symlink_to(target)
-    tmp.replace(path)
-
-
-def _replace_copy(path: Path, source: Path, undo: Undo) -> None:
-    undo.files[path] = path.read_bytes()
-    tmp = path.with_name(f".{path.name}.venv-doctor-tmp")
-    shutil.copy2(source, tmp)
-    tmp.replace(path)
 
 
 def _needs_link(venv: Venv, py: BinPython) -> bool:
@@ -92,19 +90,30 @@ def _needs_link(venv: Venv, py: BinPython) -> bool:
     return not os.path.lexists(first)
 
 
-def _relink_bin(venv: Venv, target: Target, undo: Undo) -> list[str]:
-    changed = []
+def _bin_changes(venv: Venv, target: Target) -> list[Change]:
+    changes = []
     for py in venv.pythons:
         path = venv.path / "bin" / py.name
         if py.is_copy:
-            _replace_copy(path, target.real, undo)
+            changes.append(Change(path, copy_from=target.real))
         elif _needs_link(venv, py):
-            undo.links[path] = os.readlink(path)
-            _replace_link(path, str(target.path))
-        else:
-            continue
-        changed.append(py.name)
-    return changed
+            changes.append(Change(path, link=str(target.path)))
+    return changes
+
+
+def _in_place(venv: Path, path: Path, what: str) -> Path:
+    """The regular file to change for ``path``: itself, or the file inside the venv its
+    link leads to (so a linked pyvenv.cfg or script stays a link). Never outside."""
+    if not path.is_symlink():
+        return path
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(os.path.realpath(venv)) or not real.is_file():
+        raise RelinkError(
+            f"{path} is a link to {real}, outside the venv: venv-doctor does not write"
+            f" through it ({what})",
+            hint="make it a regular file, or rebuild the venv",
+        )
+    return real
 
 
 def cfg_updates(cfg: pyvenv_cfg.PyvenvCfg, target: Target) -> dict[str, str]:
@@ -128,31 +137,27 @@ def cfg_updates(cfg: pyvenv_cfg.PyvenvCfg, target: Target) -> dict[str, str]:
     return updates
 
 
-def _rewrite_cfg(venv: Venv, target: Target, undo: Undo) -> list[str]:
+def _cfg_change(venv: Venv, target: Target) -> tuple[list[Change], list[str]]:
     if venv.cfg is None:
-        return []
-    path = venv.path / "pyvenv.cfg"
+        return [], []
+    path = _in_place(venv.path, venv.path / "pyvenv.cfg", "pyvenv.cfg")
     updates = cfg_updates(venv.cfg, target)
-    undo.files[path] = path.read_bytes()
-    atomic_write(path, venv.cfg.with_values(updates), mode=path.stat().st_mode & 0o7777)
-    return sorted(updates)
+    return [Change(path, data=venv.cfg.with_values(updates).encode("utf-8"))], sorted(updates)
 
 
-def _fix_scripts(venv: Venv, undo: Undo) -> list[str]:
+def _script_changes(venv: Venv) -> list[Change]:
     """Point scripts that start a dead interpreter outside the venv at bin/python."""
     own_bin = str(venv.path / "bin")
     python = venv.path / "bin" / "python"
-    fixed = []
+    changes = []
     for script in venv.scripts:
         interp = script.interpreter
         if os.path.dirname(interp) == own_bin or os.path.exists(interp):
             continue
-        data = script.script.read_bytes()
-        undo.files[script.script] = data
-        new = data.replace(os.fsencode(interp), os.fsencode(python), 1)
-        atomic_write(script.script, new, mode=script.script.stat().st_mode & 0o7777)
-        fixed.append(script.script.name)
-    return fixed
+        path = _in_place(venv.path, script.script, "a console script")
+        data = path.read_bytes()
+        changes.append(Change(path, data=data.replace(os.fsencode(interp), os.fsencode(python), 1)))
+    return changes
 
 
 def compiled_module(site_packages: tuple[Path, ...]) -> str | None:
@@ -210,19 +215,140 @@ def verify(
     return None
 
 
-def relink(venv: Venv, target: Target, run: Runner = runner.run) -> RelinkResult:
-    """Relink ``venv`` to ``target``; on a failed check, restore what was there."""
-    undo = Undo()
+def side(path: Path, kind: str, entry_id: int) -> Path:
+    """Where a relink keeps the ``new`` or ``old`` version of ``path`` beside it."""
+    return path.with_name(f".{path.name}{SIDE_MARK}{kind}-{entry_id}")
+
+
+def _prepare(change: Change, entry_id: int) -> None:
+    """Write the new version beside the file, never touching the file itself."""
+    new = side(change.path, "new", entry_id)
+    if os.path.lexists(new):
+        new.unlink()
+    if change.link is not None:
+        new.symlink_to(change.link)
+    elif change.copy_from is not None:
+        shutil.copy2(change.copy_from, new)
+    else:
+        mode = os.lstat(change.path).st_mode & 0o7777
+        fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(change.data or b"")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(new, mode)
+
+
+def _swap(change: Change, entry_id: int) -> None:
+    """Keep the old version (the same inode, or the same link) beside it, then rename
+    the new one over it: at every instant the name holds a complete file."""
+    old = side(change.path, "old", entry_id)
+    if not os.path.lexists(old):
+        if change.path.is_symlink():
+            old.symlink_to(os.readlink(change.path))
+        else:
+            os.link(change.path, old)
+    os.replace(side(change.path, "new", entry_id), change.path)
+
+
+def side_files(venv: Path, entry_id: int) -> list[tuple[Path, str, Path]]:
+    """Every (side file, kind, the file it belongs to) a relink left in ``venv``."""
+    pattern = re.compile(rf"^\.(?P<name>.+){re.escape(SIDE_MARK)}(?P<kind>old|new)-{entry_id}$")
+    found = []
+    for root, _dirs, files in os.walk(venv):
+        for name in files:
+            match = pattern.match(name)
+            if match:
+                found.append((Path(root, name), match["kind"], Path(root, match["name"])))
+    return found
+
+
+def undo(venv: Path, entry_id: int) -> None:
+    """Put every old version back and drop the new ones (recovery can repeat it)."""
+    for path, kind, original in side_files(venv, entry_id):
+        if kind == "old":
+            os.replace(path, original)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def keep(venv: Path, entry_id: int) -> None:
+    """The relink verified: drop the old versions (and any unused new one)."""
+    for path, _kind, _original in side_files(venv, entry_id):
+        path.unlink(missing_ok=True)
+
+
+def recover(journal: Journal, entry: Entry) -> JournalOutcome:
+    """Finish a relink a kill interrupted: forward once verified, else back."""
+    if entry.group is not None:
+        end_group(entry.group)
+    if STEPS.index(entry.step) >= STEPS.index(JournalStep.VERIFIED):
+        keep(entry.venv, entry.id)
+        journal.finish(entry.id, JournalOutcome.COMMITTED, "recovered: it had been verified")
+        return JournalOutcome.COMMITTED
+    undo(entry.venv, entry.id)
+    journal.finish(
+        entry.id,
+        JournalOutcome.ROLLED_BACK,
+        f"recovered: interrupted at step {entry.step.value!r}",
+    )
+    return JournalOutcome.ROLLED_BACK
+
+
+class _NoJournal:
+    """For a relink run without a state DB (tests, dry tools): same steps, not recorded."""
+
+    counter = 0
+
+    def begin(self, *args: object) -> int:
+        _NoJournal.counter += 1
+        return -_NoJournal.counter
+
+    def step(self, *args: object) -> None:
+        return None
+
+    def finish(self, *args: object) -> None:
+        return None
+
+
+def relink(
+    venv: Venv, target: Target, run: Runner = runner.run, journal: Journal | None = None
+) -> RelinkResult:
+    """Relink ``venv`` to ``target`` as a journaled transaction: the new links and
+    files are prepared beside the old ones, swapped in by rename, verified, and
+    either kept or swapped back."""
     try:
-        links = _relink_bin(venv, target, undo)
-        keys = _rewrite_cfg(venv, target, undo)
-        scripts = _fix_scripts(venv, undo)
-    except OSError as exc:
-        undo.restore()
-        return RelinkResult(False, (), (), (), f"relink failed: {exc}")
-    module = compiled_module(venv.site_packages)
-    problem = verify(venv.path, target.minor, module, run, venv.site_packages)
+        cfg_changes, keys = _cfg_change(venv, target)
+        script_changes = _script_changes(venv)
+    except (RelinkError, OSError) as exc:
+        return RelinkResult(False, (), (), (), f"relink failed: {getattr(exc, 'message', exc)}")
+    bin_changes = _bin_changes(venv, target)
+    changes = [*bin_changes, *cfg_changes, *script_changes]
+    links = tuple(c.path.name for c in bin_changes)
+    scripts = tuple(c.path.name for c in script_changes)
+    book: Journal | _NoJournal = journal if journal is not None else _NoJournal()
+    entry_id = book.begin(venv.path, venv.path, JournalAction.RELINK, runner.group())
+    try:
+        book.step(entry_id, JournalStep.PREPARING)
+        for change in changes:
+            _prepare(change, entry_id)
+        book.step(entry_id, JournalStep.SWAPPING)
+        for change in changes:
+            _swap(change, entry_id)
+        book.step(entry_id, JournalStep.VERIFYING)
+        module = compiled_module(venv.site_packages)
+        problem = verify(venv.path, target.minor, module, run, venv.site_packages)
+    except BaseException as exc:
+        undo(venv.path, entry_id)
+        book.finish(entry_id, JournalOutcome.ROLLED_BACK, f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, OSError):
+            return RelinkResult(False, (), (), (), f"relink failed: {exc}")
+        raise
     if problem:
-        undo.restore()
-        return RelinkResult(False, tuple(links), tuple(keys), tuple(scripts), problem)
-    return RelinkResult(True, tuple(links), tuple(keys), tuple(scripts))
+        undo(venv.path, entry_id)
+        book.finish(entry_id, JournalOutcome.ROLLED_BACK, problem)
+        return RelinkResult(False, links, tuple(keys), scripts, problem)
+    book.step(entry_id, JournalStep.VERIFIED)
+    keep(venv.path, entry_id)
+    book.finish(entry_id, JournalOutcome.COMMITTED)
+    return RelinkResult(True, links, tuple(keys), scripts)

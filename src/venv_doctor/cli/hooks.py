@@ -1,0 +1,69 @@
+"""``hooks``: guards venv-doctor puts into other tools (``pyenv uninstall``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from venv_doctor import render
+from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.guard import pyenv_hook
+
+TOOLS = click.Choice(["pyenv"])
+
+
+def _own_command() -> list[str]:
+    """How the hook starts this venv-doctor: its own interpreter, by absolute path."""
+    return [sys.executable, "-m", "venv_doctor"]
+
+
+@click.group("hooks")
+def hooks_group() -> None:
+    """Guards in other tools: before `pyenv uninstall` removes a version, venv-doctor
+    records every venv built on it, says which will break or vanish, and asks."""
+
+
+@hooks_group.command("install")
+@click.argument("tool", type=TOOLS)
+def install_command(tool: str) -> None:
+    """Put the hook in place ($PYENV_ROOT/pyenv.d/uninstall/venv-doctor.bash)."""
+    path = pyenv_hook.install(get_context().env, _own_command())
+    click.echo(f"installed the {tool} uninstall guard: {path}")
+
+
+@hooks_group.command("uninstall")
+@click.argument("tool", type=TOOLS)
+def uninstall_command(tool: str) -> None:
+    """Remove the hook (only the file venv-doctor wrote)."""
+    path = pyenv_hook.uninstall(get_context().env)
+    click.echo(f"removed {path}" if path else f"no {tool} hook of venv-doctor's was installed")
+
+
+@hooks_group.command("status")
+@json_option
+def status_command(as_json: bool) -> None:
+    """Which hooks are installed."""
+    path = pyenv_hook.hook_file(get_context().env)
+    installed = pyenv_hook.is_ours(path)
+    if as_json:
+        echo_json(
+            render.envelope(hooks=[{"tool": "pyenv", "path": str(path), "installed": installed}])
+        )
+    else:
+        click.echo(f"pyenv  {'installed' if installed else 'not installed'}  {path}")
+
+
+@hooks_group.command("run", hidden=True)
+@click.argument("event", type=click.Choice(["pyenv-uninstall"]))
+@click.argument("version")
+@click.argument("prefix", type=click.Path(path_type=Path))
+def run_command(event: str, version: str, prefix: Path) -> int:
+    """Called by the pyenv hook; exit 0 lets the uninstall go on, 1 stops it."""
+    from venv_doctor.cli.guard_prompt import guard_pyenv_uninstall
+
+    return guard_pyenv_uninstall(get_context(), version, prefix)
+
+
+COMMANDS = [hooks_group]

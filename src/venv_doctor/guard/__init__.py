@@ -1,0 +1,1 @@
+"""Before it breaks: guards on the commands that remove interpreters."""

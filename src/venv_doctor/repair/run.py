@@ -1,0 +1,194 @@
+"""Repairing venvs: the one core function the CLI and the daemon both call.
+
+``repair`` takes diagnoses and a policy and returns one typed result per venv.
+It plans (the interpreter inventory taken once, what each dangling link leads to
+worked out once), asks for a yes where the policy says to, refuses another
+user's venv as root, carries out each plan under the venv's lock after planning
+it again there, runs relinks side by side, and records what it did: the repair
+events and the repaired venv's new status.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from venv_doctor.context import Context
+from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.diagnose.findings import Diagnosis
+from venv_doctor.interpreters import inventory as interpreters
+from venv_doctor.model.venv import Location, load
+from venv_doctor.record import registry
+from venv_doctor.repair import execute
+from venv_doctor.repair.plan import Action, Plan, Reason, plan_for
+from venv_doctor.repair.result import Outcome, RepairProgress, RepairResult, result_of
+
+CONFIRM = (Action.REBUILD, Action.RECREATE)  # these (and a change of minor) need a yes
+RELINK_WORKERS = max(2, min(8, os.cpu_count() or 2))  # starting interpreters is CPU work
+Confirm = Callable[[Sequence[Plan]], bool]
+Planner = Callable[[Diagnosis], Plan]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How to repair: what the CLI's options say, or the daemon's ``repair_auto``."""
+
+    strategy: str = "auto"  # auto | relink | rebuild
+    python: str | None = None  # the interpreter asked for (version or path)
+    yes: bool = False  # rebuilds are agreed to up front
+    confirm: Confirm | None = None  # asked about the plans that need a yes; None: no one to ask
+    dry_run: bool = False
+    wait: bool = True  # for a venv another process is repairing; False: fail at once
+    rebuild_fallback: bool = False  # a relink that does not verify becomes a rebuild
+    allow_other_owner: bool = False  # as root, repair other users' venvs
+    parallel_relinks: bool = True
+    progress: RepairProgress | None = None
+    on_start: Callable[[int], None] | None = None  # told how many venvs will be repaired
+
+
+def needs_yes(plan: Plan) -> bool:
+    return plan.action in CONFIRM or plan.changes_minor
+
+
+def planner(ctx: Context, policy: Policy) -> Planner:
+    """Plans for one run: the inventory is taken once, and what each dangling link
+    leads to is worked out once, however many venvs share it."""
+    inventory = interpreters.inventory(ctx.config, ctx.env)
+    memo: interpreters.Neighbourhood = {}
+
+    def plan(d: Diagnosis) -> Plan:
+        near = interpreters.neighbours(load(d.location), ctx.env, memo) if d.path.exists() else []
+        return plan_for(
+            d,
+            [*near, *inventory],
+            registry.has_snapshot(ctx, d.path),
+            policy.python,
+            policy.strategy,
+            # only a venv whose directory (and pyvenv.cfg) is gone needs the registry's word
+            recorded_version=None if d.python.version else registry.recorded_version(ctx, d.path),
+        )
+
+    return plan
+
+
+def repair(ctx: Context, diagnoses: Sequence[Diagnosis], policy: Policy) -> list[RepairResult]:
+    """Repair the diagnosed venvs as ``policy`` says; one result each, in order.
+    Never raises for a failed repair: that is a result."""
+    plan = planner(ctx, policy)
+    plans = [plan(d) for d in diagnoses]
+    allowed = _confirmed(plans, policy)
+    if policy.on_start is not None:
+        policy.on_start(sum(1 for p in plans if p.action is not Action.NONE))
+    return _run_all(
+        ctx, plans, allowed, lambda i: _run_one(ctx, plans[i], plan, i in allowed, policy), policy
+    )
+
+
+def _confirmed(plans: list[Plan], policy: Policy) -> set[int]:
+    """Indexes of the plans that may run: a rebuild or a minor change needs a yes."""
+    everything = set(range(len(plans)))
+    needs = [i for i, p in enumerate(plans) if needs_yes(p)]
+    if policy.yes or policy.dry_run or not needs:
+        return everything
+    if policy.confirm is not None and policy.confirm([plans[i] for i in needs]):
+        return everything
+    return everything - set(needs)
+
+
+def _run_all(
+    ctx: Context,
+    plans: list[Plan],
+    allowed: set[int],
+    run: Callable[[int], RepairResult],
+    policy: Policy,
+) -> list[RepairResult]:
+    """Relinks first, side by side: each holds its own venv's lock and mostly waits
+    for one start of its interpreter (100 venvs broken by one upgrade is the common
+    case). Then rebuilds and the rest one at a time, in order, each recorded as it ends.
+    """
+    paths = Counter(p.diagnosis.path for p in plans)
+    relinks = [
+        i
+        for i, p in enumerate(plans)
+        if p.action is Action.RELINK and i in allowed and paths[p.diagnosis.path] == 1
+    ]
+    done: dict[int, RepairResult] = {}
+    if relinks and policy.parallel_relinks:
+        with ThreadPoolExecutor(max_workers=RELINK_WORKERS) as pool:
+            done = dict(zip(relinks, pool.map(run, relinks), strict=True))
+        _record_events(ctx, [done[i] for i in relinks])
+    for i in range(len(plans)):
+        if i not in done:
+            done[i] = run(i)
+            _record_events(ctx, [done[i]])
+    return [done[i] for i in range(len(plans))]
+
+
+def _record_events(ctx: Context, results: list[RepairResult]) -> None:
+    """The repairs attempted, in the event log, in one visit to the state DB."""
+    registry.record_events(
+        ctx, [(r.path, "repair", f"{r.outcome}: {r.message}") for r in results if r.attempted]
+    )
+
+
+def _run_one(
+    ctx: Context, plan: Plan, again: Planner, allowed: bool, policy: Policy
+) -> RepairResult:
+    if not allowed:
+        return result_of(
+            plan,
+            Outcome.SKIPPED,
+            "needs confirmation: run again with --yes",
+            reason=Reason.NEEDS_CONFIRMATION,
+        )
+    refusal = execute.effective_owner_ok(plan.diagnosis.path, policy.allow_other_owner)
+    if refusal:
+        return result_of(
+            plan,
+            Outcome.SKIPPED,
+            refusal + " (pass --allow-other-owner)",
+            reason=Reason.OTHER_OWNER,
+        )
+    result = execute.execute(
+        ctx,
+        plan,
+        registry.requirements_for,
+        replan=_replan(again, plan.action, policy.yes),
+        dry_run=policy.dry_run,
+        wait=policy.wait,
+        allow_rebuild=policy.rebuild_fallback,
+        progress=policy.progress,
+    )
+    result = replace(result, attempted=not policy.dry_run and plan.action is not Action.NONE)
+    if result.outcome is Outcome.REPAIRED and result.path.is_dir():
+        return replace(result, now=_record_repaired(ctx, plan, result))
+    return result
+
+
+def _replan(again: Planner, confirmed: Action, yes: bool) -> Planner:
+    """The plan made again under the lock; a repair that needs a yes it was not
+    given (the venv changed since it was planned) is not done."""
+
+    def replan(d: Diagnosis) -> Plan:
+        plan = again(d)
+        if plan.action in CONFIRM and plan.action is not confirmed and not yes:
+            return replace(
+                plan,
+                action=Action.NONE,
+                reason=f"changed since planned: now needs {plan.action.value}; run again",
+                why=Reason.CHANGED_SINCE_PLANNED,
+            )
+        return plan
+
+    return replan
+
+
+def _record_repaired(ctx: Context, plan: Plan, result: RepairResult) -> Diagnosis:
+    """History and status see the repaired venv at once."""
+    venv = load(Location(plan.diagnosis.name, result.path, plan.diagnosis.location.store))
+    now = diagnose(venv)
+    registry.record_check(ctx, [venv], [now])
+    return now
