@@ -1,8 +1,8 @@
-"""The deep check: start each venv's interpreter once with a tiny probe.
+"""The deep check: start each venv's interpreter once with the probe program
+(``interpreters.probe.PROGRAM``, Python 2.7 through 3.13).
 
-The probe runs on Python 2.7 through 3.13, prints one line, and tells what only
-running shows: a missing libpython or stdlib, the real version, whether the
-venv's site-packages is visible.
+It tells what only running shows: a missing libpython or stdlib, the real
+version, whether the venv's site-packages is visible.
 """
 
 from __future__ import annotations
@@ -15,16 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor import runner
+from venv_doctor.interpreters import probe as program
 from venv_doctor.runner import CommandError
 
-MARK = "VENV-DOCTOR-PROBE"
-PROBE = (
-    "import sys\n"
-    "v = sys.version_info\n"
-    "sp = [p for p in sys.path if p.endswith('site-packages')]\n"
-    "sys.stdout.write('%s|%d.%d.%d|%s|%s\\n' % ("
-    f"'{MARK}', v[0], v[1], v[2], sys.prefix, '|'.join(sp)))\n"
-)
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -83,17 +76,15 @@ def probe(
     python: Path, expected_site: Iterable[Path] = (), timeout: float = DEFAULT_TIMEOUT
 ) -> ProbeResult:
     site = tuple(str(p) for p in expected_site)
-    cmd = [str(python), "-E", "-s", "-c", PROBE]
+    cmd = program.command(python)
     try:
         done = runner.run(cmd, timeout=timeout)
     except CommandError as exc:
         return ProbeResult(False, None, error_line=_why_not(cmd, exc), expected_site=site)
-    for line in done.stdout.splitlines():
-        if line.startswith(MARK + "|") and done.ok:
-            _, version, prefix, *paths = line.split("|")
-            return ProbeResult(
-                True, 0, version, prefix, tuple(p for p in paths if p), expected_site=site
-            )
+    report = program.parse(done.stdout) if done.ok else None
+    if report is not None:
+        paths = tuple(p for p in report.site_paths if p)
+        return ProbeResult(True, 0, report.version, report.prefix, paths, expected_site=site)
     return ProbeResult(
         False,
         done.returncode,

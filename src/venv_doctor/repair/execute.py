@@ -20,6 +20,7 @@ from venv_doctor.diagnose.findings import Cure, Diagnosis, Severity, Status, cur
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.install import installers
+from venv_doctor.interpreters import probe as program
 from venv_doctor.model.venv import Venv, load
 from venv_doctor.record.requirements import Requirements
 from venv_doctor.repair import locks, rebuild, relink
@@ -283,18 +284,6 @@ def _link_pyenv_env(ctx: Context, name: str, where: Path) -> tuple[str, ...]:
     return (f"{link} now points to {where}",)
 
 
-IMPORT_CHECK = """
-import importlib, sys
-bad = []
-for name in sys.argv[1:]:
-    try:
-        importlib.import_module(name)
-    except Exception as exc:
-        bad.append('%s (%s: %s)' % (name, type(exc).__name__, exc))
-print('\\n'.join(bad))
-"""
-
-
 def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | None:
     """Healthy (deep), every expected distribution present, every top-level name imports."""
     problem = healthy_after(path)
@@ -310,9 +299,12 @@ def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | No
     modules = sorted(top_level_modules(venv.site_packages))
     if not modules:
         return None
-    done = runner.run([path / "bin" / "python", "-c", IMPORT_CHECK, *modules], timeout=300)
-    failures = done.stdout.strip()
-    return f"cannot import: {failures}" if failures or not done.ok else None
+    done = runner.run(
+        program.command(path / "bin" / "python", *modules, isolated=False), timeout=300
+    )
+    report = program.parse(done.stdout) if done.ok else None
+    failures = "\n".join(report.import_failures) if report else done.stdout.strip()
+    return f"cannot import: {failures}" if failures or report is None else None
 
 
 SKIP_MODULES = frozenset({"pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel"})

@@ -24,7 +24,7 @@ from venv_doctor.errors import UsageError, VenvDoctorError
 from venv_doctor.interpreters.layouts import Installation, InstallKind, installation_of
 from venv_doctor.model import links
 from venv_doctor.model.links import LinkChain
-from venv_doctor.model.venv import Location, load
+from venv_doctor.model.venv import Location, load, venv_of
 from venv_doctor.runner import Runner, run
 from venv_doctor.targets import all_locations
 
@@ -90,8 +90,7 @@ def roots(path_list: Iterable[Path], env: Mapping[str, str]) -> set[Installation
 
 
 def _own_venv(interpreter: Path) -> Path | None:
-    prefix = interpreter.parent.parent
-    return prefix if os.path.lexists(prefix / "pyvenv.cfg") else None
+    return venv_of(interpreter)
 
 
 def _sharing(
