@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import make_legacy_virtualenv, make_venv, real_python, run
 from venv_doctor.diagnose import probe
-from venv_doctor.interpreters import probe as program
+from venv_doctor.interpreters import program
 
 ENCODINGS_FAILURE = """\
 Could not find platform independent libraries <prefix>

@@ -1,5 +1,5 @@
 """The deep check: start each venv's interpreter once with the probe program
-(``interpreters.probe.PROGRAM``, Python 2.7 through 3.13).
+(``interpreters.program.PROGRAM``, Python 2.7 through 3.13).
 
 It tells what only running shows: a missing libpython or stdlib, the real
 version, whether the venv's site-packages is visible.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor import runner
-from venv_doctor.interpreters import probe as program
+from venv_doctor.interpreters import program
 from venv_doctor.runner import CommandError
 
 DEFAULT_TIMEOUT = 10.0

@@ -20,7 +20,7 @@ from venv_doctor.diagnose.findings import Cure, Diagnosis, Severity, Status, cur
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.install import installers
-from venv_doctor.interpreters import probe as program
+from venv_doctor.interpreters import program
 from venv_doctor.model.venv import Venv, load
 from venv_doctor.record.requirements import Requirements
 from venv_doctor.repair import locks, rebuild, relink

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from venv_doctor import runner
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.interpreters import probe as program
+from venv_doctor.interpreters import program
 from venv_doctor.model import pyvenv_cfg
 from venv_doctor.model.venv import BinPython, Venv
 from venv_doctor.repair.journal import (
