@@ -369,7 +369,9 @@ def test_many_relinks_run_side_by_side_with_results_in_order_and_every_event_rec
     assert {(r["action"], r["outcome"]) for r in results} == {("relink", "repaired")}
     for venv in venvs:
         assert status_of(capsys, venv) == "healthy"
-    ctx = Context(config.load(), paths.app_dirs(), os.environ)
+    ctx = Context(
+        config.load(paths.app_dirs(os.environ), os.environ), paths.app_dirs(os.environ), os.environ
+    )
     logged = [e for e in registry.recent(ctx, limit=100) if e["kind"] == "repair"]
     assert sorted(e["venv"] for e in logged) == sorted(str(v) for v in venvs)
     assert all(e["message"].startswith("repaired: relinked") for e in logged)

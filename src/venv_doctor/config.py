@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from venv_doctor.errors import ConfigError
-from venv_doctor.paths import AppDirs, app_dirs
+from venv_doctor.paths import AppDirs
 
 AUTO_REPAIR_POLICIES = ("off", "relink", "rebuild")
 INSTALLERS = ("auto", "uv", "pip")
@@ -187,11 +187,10 @@ def from_mapping(data: Mapping[str, Any], path: Path, home: Path) -> Config:
     )
 
 
-def load(dirs: AppDirs | None = None, home: Path | None = None) -> Config:
-    """Read ``config.toml``; a missing file means the defaults."""
+def load(dirs: AppDirs, env: Mapping[str, str]) -> Config:
+    """Read ``config.toml``; a missing file means the defaults (``env`` gives ``~``)."""
     from venv_doctor.paths import home as home_dir
 
-    dirs = dirs or app_dirs()
     path = dirs.config_file
     try:
         text = path.read_text(encoding="utf-8")
@@ -203,4 +202,4 @@ def load(dirs: AppDirs | None = None, home: Path | None = None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return from_mapping(data, path, home or home_dir())
+    return from_mapping(data, path, home_dir(env))

@@ -7,9 +7,8 @@ uses rich only on a terminal; user data is never parsed as markup.
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
 
 from venv_doctor.diagnose.findings import Diagnosis, Status, status_counts
@@ -57,8 +56,8 @@ def list_json(locations: Sequence[Location]) -> str:
     return envelope(venvs=venvs)
 
 
-def use_rich(stream: IO[str]) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+def use_rich(stream: IO[str], env: Mapping[str, str]) -> bool:
+    return stream.isatty() and "NO_COLOR" not in env and env.get("TERM") != "dumb"
 
 
 def summary_line(diagnoses: Sequence[Diagnosis]) -> str:

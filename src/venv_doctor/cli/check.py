@@ -74,7 +74,7 @@ def check_command(
         textfile.export(ctx, prometheus, diagnoses, started)
     if as_json:
         echo_json(render.check_json(diagnoses))
-    elif render.use_rich(sys.stdout):
+    elif render.use_rich(sys.stdout, ctx.env):
         render.check_table(diagnoses, verbose=verbose)
     else:
         click.echo(render.check_text(diagnoses, verbose=verbose))

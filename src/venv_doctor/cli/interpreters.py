@@ -111,7 +111,7 @@ def interpreters_command(python: str | None, list_venvs: bool, as_json: bool) ->
         echo_json(
             render.envelope(interpreters=[{**_as_dict(i), "venvs": counts[i.path]} for i in found])
         )
-    elif render.use_rich(sys.stdout):
+    elif render.use_rich(sys.stdout, ctx.env):
         _table(found, counts)
     else:
         for i in found:

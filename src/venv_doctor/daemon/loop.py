@@ -170,7 +170,7 @@ class Daemon:
 
     def reload_config(self) -> None:
         try:
-            config = config_mod.load(self.ctx.dirs)
+            config = config_mod.load(self.ctx.dirs, self.ctx.env)
         except ConfigError as exc:
             log.error("config not reloaded, keeping the old one: %s", exc.message)
             return
@@ -317,10 +317,11 @@ class Daemon:
             log.warning("cannot write the Prometheus textfile: %s", exc.message)
 
     def _diagnose(self, venv: Venv) -> Diagnosis:
-        d = diagnose(venv)
+        d = diagnose(venv, env=self.ctx.env)
         unsure = Code.HOME_MISSING in d.codes() or any(p.is_copy for p in venv.pythons)
         if unsure and venv.pythons and d.status is not Status.HEALTHY:
-            d = diagnose(venv, probe(venv.path / "bin" / venv.pythons[0].name, venv.site_packages))
+            result = probe(venv.path / "bin" / venv.pythons[0].name, venv.site_packages)
+            d = diagnose(venv, result, env=self.ctx.env)
         return d
 
     def _transition(self, d: Diagnosis) -> tuple[str, Diagnosis] | None:
@@ -382,7 +383,7 @@ class Daemon:
             return None
         log.info("%s: %s %s", d.name, result.outcome, result.message)
         if result.outcome is Outcome.REPAIRED:
-            self.known[d.path] = result.now or diagnose(load(d.location))
+            self.known[d.path] = result.now or diagnose(load(d.location), env=self.ctx.env)
             word = "relinked" if result.action is Action.RELINK else "rebuilt"
             return VenvEvent.from_diagnosis("repaired", d, status="healthy", repair=word)
         return VenvEvent.from_diagnosis("repair_failed", d, error=result.message)
@@ -391,7 +392,7 @@ class Daemon:
         if sys.prefix == sys.base_prefix:
             return
         own = load(Location("venv-doctor", Path(sys.prefix), "self"))
-        d = diagnose(own)
+        d = diagnose(own, env=self.ctx.env)
         if d.status is Status.HEALTHY:
             self.heartbeat.own_venv = None
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
 
 from venv_doctor.diagnose.file_findings import cfg_findings, script_findings, site_findings
@@ -28,7 +29,6 @@ from venv_doctor.interpreters.layouts import InstallKind, installation_of
 from venv_doctor.interpreters.versions import version_from_path
 from venv_doctor.model.pyvenv_cfg import minor_of
 from venv_doctor.model.venv import BinPython, Venv
-from venv_doctor.paths import environ
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 # what removed a missing interpreter path, in the words of the tool that did it
@@ -43,9 +43,9 @@ _REMOVED_BY = {
 _KEG_REMOVED = "Homebrew removed the {0} {1} keg: `brew upgrade` or `brew cleanup`?"
 
 
-def guess_cause(path: Path | str) -> str:
+def guess_cause(path: Path | str, env: Mapping[str, str]) -> str:
     """What most likely removed ``path``, in the words of the tool that did it."""
-    owner = installation_of(path, environ())
+    owner = installation_of(path, env)
     if owner.keg:
         return _KEG_REMOVED.format(owner.name, owner.keg)
     return _REMOVED_BY[owner.kind].format(owner.name)
@@ -70,7 +70,7 @@ def _root_links(venv: Venv) -> list[BinPython]:
     return roots
 
 
-def _link_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+def _link_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -> list[Finding]:
     if not venv.pythons:
         return [
             Finding(
@@ -92,7 +92,7 @@ def _link_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
             in_loops |= members
         elif chain.dangling:
             dangling.setdefault(_first_missing(chain.hops) or chain.end, []).append(py)
-    out.extend(_dangling_finding(venv, missing, pys) for missing, pys in dangling.items())
+    out.extend(_dangling_finding(venv, missing, pys, env) for missing, pys in dangling.items())
     return out
 
 
@@ -106,7 +106,9 @@ def _loop_finding(venv: Venv, py: BinPython) -> Finding:
     )
 
 
-def _dangling_finding(venv: Venv, missing: Path, pys: list[BinPython]) -> Finding:
+def _dangling_finding(
+    venv: Venv, missing: Path, pys: list[BinPython], env: Mapping[str, str]
+) -> Finding:
     names = " and ".join(f"bin/{py.name}" for py in pys)
     first = pys[0].chain.first_target
     via = f" (via {first})" if first != missing else ""
@@ -114,7 +116,7 @@ def _dangling_finding(venv: Venv, missing: Path, pys: list[BinPython]) -> Findin
     return Finding(
         Code.INTERPRETER_DANGLING,
         E,
-        f"{names} {verb} to {missing}{via}, which no longer exists ({guess_cause(missing)})",
+        f"{names} {verb} to {missing}{via}, which no longer exists ({guess_cause(missing, env)})",
         repair_hint(venv.location),
     )
 
@@ -176,7 +178,7 @@ def _patch_changed(recorded: str | None, now: str | None) -> bool:
     return recorded != now and minor_of(recorded) == minor_of(now)
 
 
-def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+def _home_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -> list[Finding]:
     home = venv.cfg.home if venv.cfg else venv.orig_prefix
     if not home:
         return []
@@ -190,7 +192,7 @@ def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
                 Finding(
                     Code.HOME_MISSING,
                     E if copies else W,
-                    f"{key} = {home} no longer exists ({guess_cause(home + '/')})",
+                    f"{key} = {home} no longer exists ({guess_cause(home + '/', env)})",
                     repair_hint(venv.location),
                 )
             )
@@ -282,7 +284,9 @@ def _adjust_for_probe(static: list[Finding], probe: ProbeResult | None) -> list[
     ]
 
 
-def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
+def diagnose(venv: Venv, probe: ProbeResult | None = None, *, env: Mapping[str, str]) -> Diagnosis:
+    """The findings about ``venv`` (``env`` names where pyenv and Homebrew live, to say
+    what removed a missing interpreter)."""
     if not os.path.exists(venv.path):
         missing = Finding(
             Code.VENV_MISSING,
@@ -296,8 +300,8 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
         finding = Finding(Code.VENV_UNREADABLE, E, venv.error, "check the directory's permissions")
         return _result(venv, [finding], None)
     roots = _root_links(venv)
-    findings = cfg_findings(venv) + _link_findings(venv, roots)
-    findings += _home_findings(venv, roots) + _version_findings(venv, roots)
+    findings = cfg_findings(venv) + _link_findings(venv, roots, env)
+    findings += _home_findings(venv, roots, env) + _version_findings(venv, roots)
     findings += site_findings(venv) + script_findings(venv)
     if probe is not None:
         findings = _adjust_for_probe(findings, probe) + _probe_findings(venv, probe, findings)

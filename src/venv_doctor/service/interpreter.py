@@ -130,8 +130,8 @@ def _root_finding(interpreter: Path, root: Installation, users: list[str]) -> Fi
     return Finding(Code.SERVICE_PYTHON_PYENV, Severity.WARNING, message, STABLE_HINT)
 
 
-def _venv_findings(own: Path) -> list[Finding]:
-    diagnosis = diagnose(load(Location(SCRIPT_NAME, own, "self")))
+def _venv_findings(own: Path, env: Mapping[str, str]) -> list[Finding]:
+    diagnosis = diagnose(load(Location(SCRIPT_NAME, own, "self")), env=env)
     if diagnosis.status is Status.HEALTHY:
         return []
     return [
@@ -158,7 +158,7 @@ def check_service_python(ctx: Context, service: ServicePython) -> tuple[Finding,
     risky = kegs or [r for r in mine if r.kind is InstallKind.PYENV and users[r]]
     findings = [_root_finding(interpreter, r, users[r]) for r in sorted(risky, key=str)]
     if own is not None:
-        findings += _venv_findings(own)
+        findings += _venv_findings(own, ctx.env)
     if service.version != __version__:
         findings.append(
             Finding(
