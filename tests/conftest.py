@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import dunst_server
 from tests.support import REAL_HOME, REAL_PYENV_ROOT, FakeHomebrew, make_wheel
+from tests.user_manager import ManagerUnavailable, UserManager
+from tests.user_manager import require as require_manager
+from tests.user_manager import user_manager as real_user_manager
 
 STORE_VARIABLES = (
     "WORKON_HOME",
@@ -163,3 +167,29 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         console_scripts={"tinytop": "tinytop:main"},
     )
     return house
+
+
+@pytest.fixture(scope="session")
+def user_manager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserManager]:
+    """One real ``systemd --user`` per test worker (see tests/user_manager.py)."""
+    base = tmp_path_factory.mktemp("user-manager")
+    try:
+        with real_user_manager(base / "home", base / "boot.log") as manager:
+            yield manager
+    except ManagerUnavailable as exc:
+        require_manager(exc)
+
+
+@pytest.fixture(scope="session")
+def x_display() -> Iterator[str]:
+    """One Xvfb per test worker, for dunst."""
+    dunst_server.require_programs()
+    with dunst_server.xvfb() as display:
+        yield display
+
+
+@pytest.fixture
+def dunst(x_display: str, tmp_path: Path) -> Iterator[dunst_server.Dunst]:
+    """A real notification server on a private session bus (see tests/dunst_server.py)."""
+    with dunst_server.dunst(x_display, tmp_path / "dunst") as server:
+        yield server

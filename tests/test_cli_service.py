@@ -129,7 +129,7 @@ def test_install_print_timer(
     for name in ("venv-doctor-scan.service", "venv-doctor-scan.timer"):
         assert f"would write {isolated_home / UNIT_DIR / name}:" in captured.err
     assert "  systemctl --user enable --now venv-doctor-scan.timer" in captured.err
-    assert f"ExecStart=-{_script()} check" in captured.out.splitlines()
+    assert f"ExecStart={_script()} daemon --once" in captured.out.splitlines()
     assert "OnCalendar=*-*-* 00/6:00:00" in captured.out.splitlines()
 
 

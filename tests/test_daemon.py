@@ -166,13 +166,61 @@ def test_pyenv_uninstall_with_env_deleted_is_reported_vanished(
     (version_bin / "python3.11").symlink_to(real_python("3.11"))
     env = make_venv(version_bin / "python3.11", pyenv / "versions" / "3.11.99" / "envs" / "tool")
     (pyenv / "versions" / "tool").symlink_to(env)
-    run = daemon(auto="relink")
+    outside = make_venv(version_bin / "python3.11", isolated_home / ".virtualenvs" / "app")
+    run = daemon(auto="off")
     run.start()
     shutil.rmtree(pyenv / "versions" / "3.11.99")  # what `pyenv uninstall 3.11.99` does
     (pyenv / "versions" / "tool").unlink()
-    notes = wait_for(run.notifications, 10, "a notification")
-    assert notes[0]["kind"] == "vanished"
-    assert notes[0]["venvs"][0]["path"] == str(env)
+    notes = wait_for(lambda: len(run.notifications()) >= 2 and run.notifications(), 10, "2 events")
+    # one batch, one event per kind: a script listening for "vanished" hears it
+    assert sorted((n["kind"], n["venvs"][0]["path"]) for n in notes) == [
+        ("broken", str(outside)),
+        ("vanished", str(env)),
+    ]
+
+
+def _once(run: DaemonRun) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "venv_doctor", "daemon", "--once"],
+        env=run.env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_the_timer_run_notifies_like_the_daemon_and_logs_one_line(
+    daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path
+) -> None:
+    venvs = _cellar_venvs(homebrew, isolated_home, 5)
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    run = daemon(auto="off")
+
+    first = _once(run)
+    assert first.returncode == 1, first.stderr
+    (note,) = run.notifications()
+    assert note["kind"] == "broken"
+    assert len(note["venvs"]) == 5
+    assert note["body"].splitlines()[-1] == "Run: venv-doctor repair --all"
+    lines = first.stderr.splitlines()
+    assert lines[-1] == "INFO venv_doctor.daemon: checked 5 venvs: 5 broken"
+    assert len(lines) == 2, lines  # the notification, logged, and the summary: no line per venv
+
+    again = _once(run)  # state kept between runs: the user heard it already
+    assert again.returncode == 1
+    assert len(run.notifications()) == 1
+
+    relink = daemon(auto="relink")  # the next run may relink: the conversation goes on
+    fixed = _once(relink)
+    assert fixed.returncode == 0, fixed.stderr
+    last = relink.notifications()[-1]
+    assert last["kind"] == "repaired"
+    assert last["title"] == "5 venvs repaired after python@3.12 changed"
+    assert fixed.stderr.splitlines()[-1] == "INFO venv_doctor.daemon: checked 5 venvs: 5 healthy"
+    assert all(
+        os.readlink(v / "bin" / "python3.12") == str(homebrew.opt_python("3.12")) for v in venvs
+    )
 
 
 def test_second_daemon_refuses_to_start(daemon: Callable[..., DaemonRun]) -> None:

@@ -45,6 +45,7 @@ BUS = "DBUS_SESSION_BUS_ADDRESS"
 
 def broken(name: str, path: Path, message: str, kind: str = "broken", **kw: object) -> VenvEvent:
     finding = Finding(Code.INTERPRETER_DANGLING, Severity.ERROR, message, "run repair")
+    kw.setdefault("store", "virtualenvwrapper")
     return VenvEvent(kind=kind, name=name, path=path, status="broken", findings=(finding,), **kw)  # type: ignore[arg-type]
 
 
@@ -138,6 +139,7 @@ def test_command_backend_gets_the_exact_json_on_stdin(tmp_path: Path) -> None:
             {
                 "name": "web",
                 "path": str(tmp_path / "web"),
+                "store": "virtualenvwrapper",
                 "status": "broken",
                 "findings": [
                     {
@@ -149,10 +151,34 @@ def test_command_backend_gets_the_exact_json_on_stdin(tmp_path: Path) -> None:
                 ],
             }
         ],
-        "title": "venv web broke after python@3.12 changed",
+        "title": "venv web repaired after python@3.12 changed",
         "body": "relinked",
     }
     assert (tmp_path / "events.jsonl.arg").read_text().strip() == "hello"
+
+
+def test_a_batch_of_two_kinds_gives_the_command_one_event_per_kind(tmp_path: Path) -> None:
+    """pyenv uninstall: one env inside the version vanished, one venv outside broke."""
+    out = tmp_path / "events.jsonl"
+    script = write_script(tmp_path / "sink", '#!/bin/sh\ncat >> "$1"\n')
+    config = Config(notify_backends=("command",), notify_command=(str(script), str(out)))
+    gone = broken("inside", tmp_path / "envs" / "inside", keg_message(), kind="vanished")
+    bad = broken("outside", tmp_path / "outside", keg_message())
+    n = group([bad, gone])
+
+    deliveries = dispatch(n, build_notifiers(config, os.environ))
+
+    assert [(d.backend, d.ok) for d in deliveries] == [("command", True), ("log", True)]
+    events = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(e["kind"], [v["name"] for v in e["venvs"]]) for e in events] == [
+        ("broken", ["outside"]),
+        ("vanished", ["inside"]),
+    ]
+    assert all(list(e) == ["schema_version", "kind", "venvs", "title", "body"] for e in events)
+    assert events[1]["title"] == "venv inside vanished after python@3.12 changed"
+    # the desktop still gets one bubble for the batch
+    assert n.title == "2 venvs broke or vanished after python@3.12 changed"
+    assert n.urgency == "critical"
 
 
 def test_failing_command_is_reported_not_raised(tmp_path: Path) -> None:
@@ -216,7 +242,7 @@ def test_notify_send_passes_title_and_body_as_arguments(
     stub_path: Path, user_bus_socket: Path
 ) -> None:
     record = recording_stub(stub_path, "notify-send")
-    n = Notification(kind="repair_failed", title="-t title", body=NASTY_BODY)
+    n = Notification(kind="repair_failed", title="-t title", body=NASTY_BODY, urgency="critical")
     notifier = NotifySendNotifier(os.environ)
     assert notifier.available() is True
 
@@ -331,8 +357,12 @@ def test_twenty_repaired_venvs_become_one_notification(tmp_path: Path) -> None:
     ]
     n = group(events)
     assert n.kind == "repaired"
-    assert n.title == "20 venvs broke after python@3.12 changed"
-    assert n.body == "20 relinked"
+    assert n.urgency == "normal"
+    assert n.title == "20 venvs repaired after python@3.12 changed"
+    assert n.body.splitlines() == [
+        "20 relinked",
+        f"v0 in {tmp_path}, v1 in {tmp_path}, v2 in {tmp_path} and 17 more",
+    ]
     assert [v["name"] for v in n.venvs] == [f"v{i}" for i in range(20)]
 
 
@@ -345,10 +375,17 @@ def test_mixed_outcomes_take_the_most_urgent_kind(tmp_path: Path) -> None:
     events += [broken("gone", tmp_path / "gone", keg_message(), kind="vanished")]
     n = group(events)
     assert n.kind == "repair_failed"
+    assert n.urgency == "critical"
     assert n.title == "12 venvs broke or vanished after python@3.12 changed"
-    first, action = n.body.splitlines()
+    first, _names, action = n.body.splitlines()
     assert first == "10 relinked, 1 could not be repaired, 1 vanished"
-    assert action == f"run `venv-doctor repair {tmp_path / 'old'} {tmp_path / 'gone'}`"
+    assert action == "Run: venv-doctor repair old gone"
+    assert "`" not in n.body
+    assert [(p.kind, len(p.venvs)) for p in n.parts] == [
+        ("repair_failed", 1),
+        ("vanished", 1),
+        ("repaired", 10),
+    ]
 
 
 def test_unrelated_causes_name_no_cause(tmp_path: Path) -> None:
@@ -358,7 +395,11 @@ def test_unrelated_causes_name_no_cause(tmp_path: Path) -> None:
     ]
     n = group(events)
     assert n.title == "2 venvs broke"
-    assert n.body.splitlines()[0] == "2 need repair"
+    assert n.body.splitlines() == [
+        "2 need repair",
+        f"a in {tmp_path}, b in {tmp_path}",
+        "Run: venv-doctor repair a b",
+    ]
 
 
 def test_single_broken_venv_says_what_and_how_to_fix(tmp_path: Path) -> None:
@@ -368,7 +409,7 @@ def test_single_broken_venv_says_what_and_how_to_fix(tmp_path: Path) -> None:
     assert n.body.splitlines() == [
         "needs repair",
         keg_message(),
-        f"run `venv-doctor repair '{tmp_path / 'my venv'}'`",
+        "Run: venv-doctor repair 'my venv'",
     ]
 
 
@@ -500,7 +541,7 @@ def test_desktop_backend_sends_a_real_dbus_notification(
     monkeypatch.setenv(BUS, private_bus)
     desktop = DesktopNotifier(os.environ)
     assert desktop.available() is True
-    n = Notification(kind="broken", title='venv "web" broke', body=NASTY_BODY)
+    n = Notification(kind="broken", title='venv "web" broke', body=NASTY_BODY, urgency="critical")
     try:
         desktop.send(n)
         desktop.send(TEST_NOTIFICATION)
@@ -526,9 +567,7 @@ def test_desktop_backend_sends_a_real_dbus_notification(
 def test_desktop_backend_finds_the_bus_in_xdg_runtime_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Record "unset" so the variable the backend exports is removed after the test.
-    monkeypatch.setenv(BUS, "placeholder")
-    monkeypatch.delenv(BUS)
+    monkeypatch.delenv(BUS, raising=False)
     socket_path = Path(os.environ["XDG_RUNTIME_DIR"]) / "bus"
     with (
         session_bus(socket_path) as address,
@@ -542,7 +581,7 @@ def test_desktop_backend_finds_the_bus_in_xdg_runtime_dir(
             notify.close(notifiers)
         assert [(d.backend, d.ok) for d in deliveries] == [("desktop", True), ("log", True)]
         assert [r["summary"] for r in service.received()] == [TEST_NOTIFICATION.title]
-    assert os.environ[BUS] == f"unix:path={socket_path}"
+    assert BUS not in os.environ  # the address is passed to dbus-fast, not exported
 
 
 def test_desktop_backend_reports_a_missing_service_then_recovers(

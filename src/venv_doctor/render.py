@@ -115,3 +115,13 @@ def check_table(
         )
     console.print(table)
     console.print(Text(summary_line(diagnoses)))
+
+
+def display(text: str) -> str:
+    """``text`` for a terminal: control characters (newline, ``\\r``, escape sequences)
+    shown escaped, so a name or path can never forge or hide a line."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )

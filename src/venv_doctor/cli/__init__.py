@@ -134,6 +134,7 @@ COMMAND_MODULES = (
     "service",
     "interpreters",
     "hooks",
+    "preflight",
     "repair",
     "daemon",
 )

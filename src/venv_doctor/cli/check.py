@@ -14,7 +14,7 @@ import click
 from venv_doctor import render
 from venv_doctor.check import check
 from venv_doctor.cli.base import echo_json, get_context, json_option
-from venv_doctor.diagnose.findings import Status
+from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.discover.stores import store_venvs
 from venv_doctor.errors import ExitCode
 from venv_doctor.paths import BACKUP_AREA_BESIDE
@@ -32,6 +32,16 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _with_declared(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
+    """``-v``: project venvs also say what they hold that their project does not declare."""
+    import os
+
+    from venv_doctor.model.venv import load
+    from venv_doctor.record.declared import with_declared
+
+    return [with_declared(d, load(d.location)) if os.path.isdir(d.path) else d for d in diagnoses]
 
 
 @click.command("check")
@@ -68,6 +78,8 @@ def check_command(
     started = time.time()
     with _gc_paused():
         diagnoses = check(ctx, targets, store=store, deep=deep)
+    if verbose:
+        diagnoses = _with_declared(diagnoses)
     if prometheus is not None:
         from venv_doctor.export import textfile
 

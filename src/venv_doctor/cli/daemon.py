@@ -20,19 +20,25 @@ from venv_doctor.record import registry
 
 @click.command("daemon")
 @click.option("-v", "--verbose", is_flag=True, help="Log every batch of changes.")
-def daemon_command(verbose: bool) -> int:
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Check every venv, repair by policy, notify, and exit (what the timer runs).",
+)
+def daemon_command(verbose: bool, once: bool) -> int:
     """Run in the foreground: watch interpreters, check, repair by policy, notify.
 
     Meant to run under systemd or launchd (`venv-doctor service install`).
     SIGTERM/SIGINT stop it (a running rebuild is rolled back), SIGHUP reloads
     the config. Exits 1 if another daemon of this user is running, 2 on a bad
-    config.
+    config. With --once: one full check (exit 1 when a venv is left broken).
     """
     from venv_doctor.daemon.loop import Daemon, configure_logging
 
     ctx = get_context()
     configure_logging(ctx, verbose)
-    return Daemon(ctx).run()
+    daemon = Daemon(ctx)
+    return daemon.run_once() if once else daemon.run()
 
 
 def status_report(ctx: Context) -> dict[str, Any]:

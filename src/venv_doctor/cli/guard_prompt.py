@@ -11,6 +11,7 @@ from venv_doctor.context import Context
 from venv_doctor.errors import ExitCode
 from venv_doctor.guard.uninstall import Impact, impact, restore_command
 from venv_doctor.model.venv import Venv
+from venv_doctor.render import display
 
 
 def _names(venvs: tuple[Venv, ...]) -> str:
@@ -18,7 +19,7 @@ def _names(venvs: tuple[Venv, ...]) -> str:
 
 
 def render_name(venv: Venv) -> str:
-    return venv.name.encode("unicode_escape").decode("ascii")
+    return display(venv.name)
 
 
 def _say(text: str) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
 from venv_doctor import render
 from venv_doctor.cli.base import echo_json, get_context, json_option
-from venv_doctor.errors import UsageError
+from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
 from venv_doctor.model.distributions import Package
 from venv_doctor.record.history import Change, Revision, Source, VenvHistory, history, snapshot_for
 from venv_doctor.record.requirements import Mode, selected
@@ -53,16 +54,26 @@ def warn(messages: tuple[str, ...] | list[str]) -> None:
     help="auto: read the venv from disk, or its newest recorded snapshot once it is gone.",
 )
 @click.option("--at", "at", metavar="TIMESTAMP", help="The recorded snapshot in effect then.")
+@click.option(
+    "--against",
+    "against",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Compare with a requirements.txt or pyproject.toml: what is installed but not "
+    "declared, and declared but not installed (exit 1 when they differ).",
+)
 @json_option
 def requirements_command(
-    target: str, mode: str, source: str, at: str | None, as_json: bool
-) -> None:
+    target: str, mode: str, source: str, at: str | None, against: Path | None, as_json: bool
+) -> int:
     """Print TARGET's requirements as a file `pip install -r` accepts.
 
     TARGET is a venv path or name. It is read from disk without running its
     interpreter, so a broken venv works; a venv deleted with its interpreter
     is answered from the snapshot recorded by an earlier `check`.
     """
+    if against is not None:
+        return _against(target, against, as_json)
     found = snapshot_for(get_context(), target, Source(source), parse_at(at))
     warn(found.warnings)
     snapshot = found.snapshot
@@ -78,8 +89,28 @@ def requirements_command(
                 warnings=list(found.warnings),
             )
         )
-        return
+        return ExitCode.OK
     click.echo(render_requirements(snapshot, Mode(mode)), nl=False)
+    return ExitCode.OK
+
+
+def _against(target: str, against: Path, as_json: bool) -> int:
+    from venv_doctor.record.declared import compare, read_declared
+    from venv_doctor.record.history import locate
+
+    where = locate(get_context(), target, None)
+    if where.venv is None or not where.venv.site_packages:
+        raise VenvDoctorError(
+            f"{where.path}: not on disk (or no site-packages); --against reads the venv itself"
+        )
+    result = compare(read_declared(against), where.venv.site_packages, where.venv.minor)
+    if as_json:
+        echo_json(render.envelope(venv=str(where.path), against=str(against), **result.as_dict()))
+    else:
+        click.echo(f"{render.display(str(where.path))} against {render.display(str(against))}:")
+        click.echo("  installed, not declared: " + (", ".join(result.undeclared) or "none"))
+        click.echo("  declared, not installed: " + (", ".join(result.missing) or "none"))
+    return ExitCode.PROBLEMS if result.undeclared or result.missing else ExitCode.OK
 
 
 # --- history -------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ systemd watchdog while all three are alive, and reloads config on SIGHUP.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import signal
@@ -26,17 +25,18 @@ from types import FrameType
 
 from venv_doctor import config as config_mod
 from venv_doctor.context import Context
-from venv_doctor.daemon import heartbeat, sdnotify, watch
+from venv_doctor.daemon import heartbeat, logs, sdnotify, watch
 from venv_doctor.daemon.debounce import Debouncer
 from venv_doctor.daemon.observer import Watcher
 from venv_doctor.diagnose.diagnosis import diagnose
-from venv_doctor.diagnose.findings import Code, Diagnosis, Status, status_counts
+from venv_doctor.diagnose.findings import Code, Diagnosis, PythonInfo, Status, status_counts
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.diagnose.scan import read_venvs
 from venv_doctor.errors import ConfigError, VenvDoctorError
-from venv_doctor.fsutil import atomic_write, ensure_private_dir
+from venv_doctor.fsutil import ensure_private_dir
 from venv_doctor.model.venv import Location, Venv, load
-from venv_doctor.notify import Deduper, VenvEvent, build_notifiers, close, dispatch, group
+from venv_doctor.notify import VenvEvent, build_notifiers, close
+from venv_doctor.notify.conversation import Conversation
 from venv_doctor.record import registry
 from venv_doctor.repair import execute
 from venv_doctor.repair.plan import Action
@@ -68,7 +68,7 @@ class Daemon:
         self.known: dict[Path, Diagnosis] = {}
         self.locations: dict[Path, Location] = {}
         self.specs: list[watch.WatchSpec] = []
-        self.deduper = Deduper(_load_json(self._notified_file()))
+        self.conversation = Conversation(self._notified_file())
         self.notifiers = build_notifiers(ctx.config, ctx.env)
         self.heartbeat = heartbeat.Heartbeat(pid=os.getpid(), since=now_iso())
         self.watcher: Watcher | None = None
@@ -131,6 +131,36 @@ class Daemon:
         finally:
             self._shutdown(scheduler)
         return 0
+
+    def run_once(self) -> int:
+        """The timer's run: check every venv, repair by policy, notify like the daemon
+        (the same grouping, and what was told kept in the same state file), log one line.
+
+        Exits 1 when a venv is left broken, 0 otherwise."""
+        self.acquire_instance_lock()
+        for line in execute.recover(self.ctx):
+            log.warning("recovered an interrupted repair: %s", line)
+        self.known = self._remembered()
+        try:
+            self.scan_all()
+        finally:
+            close(self.notifiers)
+        counts = ", ".join(f"{n} {s}" for s, n in self.heartbeat.summary.items() if n)
+        log.info("checked %d venvs: %s", len(self.known), counts or "none found")
+        return 1 if any(d.status in BAD for d in self.known.values()) else 0
+
+    def _remembered(self) -> dict[Path, Diagnosis]:
+        """Every registered venv, taken as fine: each run then repairs every broken venv by
+        policy and sees a vanished one, while what the user was already told (kept by
+        the Conversation between runs) is not told again."""
+        out: dict[Path, Diagnosis] = {}
+        for record in registry.records(self.ctx):
+            location = Location(record.name, record.path, record.store)
+            python = PythonInfo(record.python_version, None, None, None)
+            out[record.path] = Diagnosis(
+                location, Status.HEALTHY, record.creator or "unknown", python, ()
+            )
+        return out
 
     def _main_loop(self, scheduler: object) -> None:
         interval = sdnotify.watchdog_interval(self.sd_env)
@@ -236,6 +266,8 @@ class Daemon:
         gone = [p for p in self.known if p not in self.locations]
         self.check(list(self.locations.values()) + [self._gone(p) for p in gone])
         self.heartbeat.last_scan = now_iso()
+        self.conversation.prune(registry.registered(self.ctx), self.notifiers)
+        self.conversation.save()
         self._check_own_venv()
         self.replan()
 
@@ -330,9 +362,8 @@ class Daemon:
             return ("vanished", d) if before is not None else None
         if d.status in BAD and (before is None or before.status not in BAD):
             return ("broken", d)
-        if d.status not in BAD and str(d.path) in self.deduper.to_dict():
-            self.deduper.forget(d.path)
-            self._save_notified()
+        if d.status not in BAD and self.conversation.told(d.path):
+            return ("healed", d)  # the user heard it broke; it works again, not by our hand
         return None
 
     def _act(self, changes: list[tuple[str, Diagnosis]]) -> None:
@@ -345,13 +376,8 @@ class Daemon:
             result = repaired.get(d.path) if kind == "broken" else None
             out.append(self._repair_event(d, result) or VenvEvent.from_diagnosis(kind, d))  # type: ignore[arg-type]
         registry.record_events(self.ctx, events)
-        fresh = self.deduper.fresh(out)
-        self._save_notified()
-        if fresh:
-            notification = group(fresh)
-            for delivery in dispatch(notification, self.notifiers):
-                if not delivery.ok:
-                    log.warning("notification via %s failed: %s", delivery.backend, delivery.error)
+        self.conversation.tell(out, self.notifiers)
+        self.conversation.save()
 
     def policy(self) -> Policy | None:
         """``[repair] auto``: off, relinks only, or rebuilds too (no one to ask a yes)."""
@@ -405,16 +431,6 @@ class Daemon:
     def _notified_file(self) -> Path:
         return self.ctx.dirs.state / "notified.json"
 
-    def _save_notified(self) -> None:
-        """What the user was told, kept across restarts: no repeat at every login."""
-        self.deduper.prune(self.known)
-        try:
-            atomic_write(
-                self._notified_file(), json.dumps(self.deduper.to_dict()) + "\n", mode=0o600
-            )
-        except OSError as exc:
-            log.warning("cannot remember what was notified: %s", exc)
-
     def _write_heartbeat(self) -> None:
         try:
             heartbeat.write(self.ctx.dirs, self.heartbeat)
@@ -427,14 +443,6 @@ class Daemon:
             sdnotify.send_status(line, env=self.sd_env)
 
 
-def _load_json(path: Path) -> dict[str, str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _first_message(d: Diagnosis) -> str:
     for f in d.findings:
         if f.severity.value == "error":
@@ -443,19 +451,4 @@ def _first_message(d: Diagnosis) -> str:
 
 
 def configure_logging(ctx: Context, verbose: bool = False) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    from venv_doctor.paths import is_macos, mac_logs_dir
-
-    if is_macos():
-        from logging.handlers import RotatingFileHandler
-
-        logs = mac_logs_dir(ctx.env)
-        logs.mkdir(parents=True, exist_ok=True)
-        handlers.append(RotatingFileHandler(logs / "daemon.log", maxBytes=2_000_000, backupCount=3))
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-        force=True,
-    )
+    logs.configure(sys.stderr, ctx.env, verbose)

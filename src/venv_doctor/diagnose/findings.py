@@ -53,6 +53,8 @@ class Code(enum.StrEnum):
     SITE_PACKAGES_INVISIBLE = "site-packages-invisible"
     DEAD_SHEBANG = "dead-shebang"
     FOREIGN_SHEBANG = "foreign-shebang"
+    # the project's declared dependencies (`check -v`)
+    UNDECLARED_PACKAGES = "undeclared-packages"
     # the interpreter the service would run on (`service install`)
     SERVICE_PYTHON_HOMEBREW = "service-python-homebrew"
     SERVICE_PYTHON_PYENV = "service-python-pyenv"
@@ -93,6 +95,7 @@ CURES: Mapping[Code, Cure] = MappingProxyType(
         Code.SITE_PACKAGES_INVISIBLE: Cure.REBUILD,
         Code.DEAD_SHEBANG: Cure.RELINK,
         Code.FOREIGN_SHEBANG: Cure.REBUILD,
+        Code.UNDECLARED_PACKAGES: Cure.NOTHING,
         Code.SERVICE_PYTHON_HOMEBREW: Cure.NOTHING,
         Code.SERVICE_PYTHON_PYENV: Cure.NOTHING,
         Code.SERVICE_PYTHON_VERSION: Cure.NOTHING,

@@ -16,10 +16,9 @@ from venv_doctor.notify.base import (
     APP_NAME,
     SEND_TIMEOUT,
     NotifyError,
-    urgency,
 )
 from venv_doctor.notify.bus import BUS_VARIABLE, NO_BUS, session_bus
-from venv_doctor.notify.message import Notification
+from venv_doctor.notify.message import SETTLED, Notification
 
 log = logging.getLogger("venv_doctor.notify")
 COMMAND_TIMEOUT = 30.0  # a user's command may post to a web service
@@ -55,7 +54,10 @@ def _run(
 
 
 class OsascriptNotifier:
-    """macOS Notification Center through ``osascript`` (desktop-notifier needs an app bundle)."""
+    """macOS Notification Center through ``osascript`` (no app bundle needed).
+
+    It cannot replace nor withdraw a notification: each batch gets one, with its final
+    state (after the repairs) and what is still left from before."""
 
     name = "osascript"
 
@@ -76,7 +78,7 @@ class OsascriptNotifier:
 
 
 class NotifySendNotifier:
-    """libnotify's ``notify-send``: the fallback when desktop-notifier cannot be used."""
+    """libnotify's ``notify-send``: the fallback when the D-Bus backend cannot be used."""
 
     name = "notify-send"
 
@@ -96,7 +98,7 @@ class NotifySendNotifier:
         return [
             self._exe,
             f"--app-name={APP_NAME}",
-            f"--urgency={urgency(notification.kind)}",
+            f"--urgency={notification.urgency}",
             "--",
             notification.title,
             notification.body,
@@ -108,7 +110,10 @@ class NotifySendNotifier:
 
 
 class CommandNotifier:
-    """``[notify] command``: the user's program gets the event as one JSON object on stdin."""
+    """``[notify] command``: the user's program gets each event as one JSON object on stdin.
+
+    A batch of several kinds (vanished and broken venvs) runs the program once per kind.
+    """
 
     name = "command"
 
@@ -129,7 +134,8 @@ class CommandNotifier:
     def send(self, notification: Notification) -> None:
         if not self.argv:
             raise NotifyError("no [notify] command is configured")
-        _run(self.argv, self._timeout, stdin=notification.to_json() + "\n")
+        for event in notification.events():
+            _run(self.argv, self._timeout, stdin=event.to_json() + "\n")
 
 
 class LogNotifier:
@@ -144,7 +150,8 @@ class LogNotifier:
         return True
 
     def send(self, notification: Notification) -> None:
-        level = logging.INFO if notification.kind in ("repaired", "test") else logging.WARNING
+        quiet = notification.kind in SETTLED or notification.kind == "test"
+        level = logging.INFO if quiet else logging.WARNING
         paths = ", ".join(str(v.get("path")) for v in notification.venvs)
         body = notification.body.replace("\n", "; ")
         self._logger.log(

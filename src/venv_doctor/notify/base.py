@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.notify.message import Kind, Notification
+from venv_doctor.notify.message import Notification
 
 APP_NAME = "venv-doctor"
 SEND_TIMEOUT = 10.0  # seconds for a desktop notification to be handed over
@@ -28,11 +28,24 @@ class Notifier(Protocol):
         """Deliver ``notification`` or raise NotifyError saying why not."""
 
 
+@runtime_checkable
+class Replacing(Protocol):
+    """A backend whose notifications can be replaced and withdrawn (D-Bus: replaces_id,
+    CloseNotification). Ids are the server's, kept by the caller across batches."""
+
+    def send_replacing(self, notification: Notification, replaces: int) -> int:
+        """Show ``notification`` in place of ``replaces`` (0: none); return its id."""
+
+    def withdraw(self, ref: int) -> None:
+        """Close notification ``ref`` if it is still on screen."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     backend: str
     ok: bool
     error: str | None = None
+    ref: int | None = None  # the server's id of what was shown, for replacing it later
 
     def as_dict(self) -> dict[str, str | bool | None]:
         return {"backend": self.backend, "ok": self.ok, "error": self.error}
@@ -43,8 +56,3 @@ def unavailable_reason(answer: bool | str) -> str | None:
     if answer is True:
         return None
     return answer if isinstance(answer, str) and answer else "not available"
-
-
-def urgency(kind: Kind) -> str:
-    """Problems the user must act on stay on screen; good news may fade."""
-    return "critical" if kind in ("broken", "repair_failed") else "normal"

@@ -1,11 +1,14 @@
-"""Desktop notifications over D-Bus, through desktop-notifier (Linux).
+"""Desktop notifications over D-Bus (Linux): org.freedesktop.Notifications.
 
-desktop-notifier is asyncio-based and not thread-safe, and it swallows a
-failed send (it only logs a warning). So one dedicated thread owns an event
-loop and the notifier; every send is handed to it and waited for with a
-timeout. Success is known from the ``on_dispatched`` callback; on failure the
-warning it logged becomes the reason, and the connection is dropped so the
-next send reconnects (the bus or the notification daemon may have restarted).
+Talks to the notification server through dbus-fast directly: desktop-notifier (6.x)
+always sends ``replaces_id`` 0 and can close only what the same process sent, while
+the daemon replaces and withdraws notifications across batches and restarts, and
+the timer across runs, by the server's id kept in its state.
+
+dbus-fast is asyncio-based: one dedicated thread owns an event loop and the
+connection; every call is handed to it and waited for with a timeout. On any
+failure the connection is dropped so the next call reconnects (the bus or the
+notification server may have restarted).
 """
 
 from __future__ import annotations
@@ -13,10 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 import threading
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Coroutine, Mapping
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,17 +26,19 @@ from venv_doctor.notify.base import (
     APP_NAME,
     SEND_TIMEOUT,
     NotifyError,
-    urgency,
 )
-from venv_doctor.notify.bus import BUS_VARIABLE, NO_BUS, session_bus
+from venv_doctor.notify.bus import NO_BUS, session_bus
 from venv_doctor.notify.message import Notification
 
 if TYPE_CHECKING:
-    from desktop_notifier import DesktopNotifier as Client
+    from dbus_fast.aio import MessageBus
 
 log = logging.getLogger("venv_doctor.notify")
 T = TypeVar("T")
 CLOSE_TIMEOUT = 2.0
+SERVICE = "org.freedesktop.Notifications"
+OBJECT = "/org/freedesktop/Notifications"
+URGENCY = {"low": 0, "normal": 1, "critical": 2}
 
 
 class _LoopThread:
@@ -62,67 +66,49 @@ class _LoopThread:
             self.loop.close()
 
 
-class _Failures(logging.Handler):
-    """Collects the warnings desktop-notifier logs instead of raising."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.reasons: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        exc = record.exc_info[1] if record.exc_info else None
-        self.reasons.append(f"{type(exc).__name__}: {exc}" if exc else record.getMessage())
-
-
-@contextlib.contextmanager
-def _capture_failures() -> Iterator[_Failures]:
-    """Turn desktop-notifier's logged failure into our reason (and keep it off stderr)."""
-    logger = logging.getLogger("desktop_notifier")
-    handler, propagate = _Failures(), logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-
-
 class DesktopNotifier:
     """org.freedesktop.Notifications on the user's session bus."""
 
     name = "desktop"
 
     def __init__(self, env: Mapping[str, str], timeout: float = SEND_TIMEOUT) -> None:
-        self._bus = session_bus(env).address
+        self._bus_address = session_bus(env).address
         self._timeout = timeout
         self._lock = threading.Lock()
         self._worker: _LoopThread | None = None
-        self._client: Client | None = None  # touched only on the worker's loop
+        self._bus: MessageBus | None = None  # touched only on the worker's loop
 
     def available(self) -> bool | str:
         if not sys.platform.startswith("linux"):
             return "desktop notifications go through D-Bus on Linux (macOS uses osascript)"
-        if find_spec("desktop_notifier") is None:
-            return "the desktop-notifier package is not installed"
-        return True if self._bus else NO_BUS
+        if find_spec("dbus_fast") is None:
+            return "the dbus-fast package is not installed"
+        return True if self._bus_address else NO_BUS
 
     def send(self, notification: Notification) -> None:
-        if self._bus is None:
-            raise NotifyError(NO_BUS)
-        with self._lock:
-            _export_bus_address(self._bus)
-            if self._worker is None:
-                self._worker = _LoopThread()
-            try:
-                self._worker.run(self._send(notification), self._timeout)
-            except TimeoutError:
-                with contextlib.suppress(TimeoutError):
-                    self._worker.run(self._drop_client(), CLOSE_TIMEOUT)
-                raise NotifyError(
-                    f"the D-Bus notification service at {self._bus} did not answer "
-                    f"within {self._timeout:g} s"
-                ) from None
+        self.send_replacing(notification, 0)
+
+    def send_replacing(self, notification: Notification, replaces: int) -> int:
+        """Show ``notification`` in place of notification ``replaces``; its id."""
+        body = [
+            APP_NAME,
+            replaces,
+            "",
+            notification.title,
+            notification.body,
+            [],
+            {"urgency": ("y", URGENCY[notification.urgency])},
+            -1,
+        ]
+        answer = self._call("Notify", "susssasa{sv}i", body)
+        return int(answer[0])
+
+    def withdraw(self, ref: int) -> None:
+        """CloseNotification; one already closed (by the user, a timeout) is no error."""
+        try:
+            self._call("CloseNotification", "u", [ref])
+        except NotifyError as exc:
+            log.debug("closing notification %d: %s", ref, exc.message)
 
     def close(self) -> None:
         """Disconnect from the bus and stop the worker thread."""
@@ -130,40 +116,58 @@ class DesktopNotifier:
             worker, self._worker = self._worker, None
             if worker is not None:
                 with contextlib.suppress(TimeoutError):
-                    worker.run(self._drop_client(), CLOSE_TIMEOUT)
+                    worker.run(self._drop_bus(), CLOSE_TIMEOUT)
                 worker.stop()
 
-    async def _send(self, notification: Notification) -> None:
-        from desktop_notifier import DesktopNotifier as Client
-        from desktop_notifier import Urgency
+    def _call(self, member: str, signature: str, body: list[Any]) -> list[Any]:
+        if self._bus_address is None:
+            raise NotifyError(NO_BUS)
+        with self._lock:
+            if self._worker is None:
+                self._worker = _LoopThread()
+            try:
+                return self._worker.run(self._ask(member, signature, body), self._timeout)
+            except TimeoutError:
+                with contextlib.suppress(TimeoutError):
+                    self._worker.run(self._drop_bus(), CLOSE_TIMEOUT)
+                raise NotifyError(
+                    f"the D-Bus notification service at {self._bus_address} did not answer "
+                    f"within {self._timeout:g} s"
+                ) from None
 
-        if self._client is None:
-            self._client = Client(app_name=APP_NAME)
-        dispatched: list[bool] = []
-        with _capture_failures() as failures:
-            await self._client.send(
-                title=notification.title,
-                message=notification.body,
-                urgency=Urgency(urgency(notification.kind)),
-                on_dispatched=lambda: dispatched.append(True),
+    async def _ask(self, member: str, signature: str, body: list[Any]) -> list[Any]:
+        from dbus_fast import Message, MessageType, Variant
+        from dbus_fast.aio import MessageBus
+
+        args = [{k: Variant(*v) for k, v in a.items()} if isinstance(a, dict) else a for a in body]
+        try:
+            if self._bus is None:
+                self._bus = await MessageBus(bus_address=self._bus_address).connect()
+            reply = await self._bus.call(
+                Message(
+                    destination=SERVICE,
+                    path=OBJECT,
+                    interface=SERVICE,
+                    member=member,
+                    signature=signature,
+                    body=args,
+                )
             )
-        if not dispatched:
-            await self._drop_client()
-            reason = "; ".join(failures.reasons) or "no reason given"
-            raise NotifyError(f"sending over the D-Bus session bus at {self._bus} failed: {reason}")
+        except Exception as exc:
+            await self._drop_bus()
+            raise NotifyError(
+                f"sending over the D-Bus session bus at {self._bus_address} failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if reply is None or reply.message_type is MessageType.ERROR:
+            detail = reply.body[0] if reply and reply.body else "no answer"
+            name = reply.error_name if reply else "no reply"
+            raise NotifyError(f"{SERVICE}.{member} on {self._bus_address} failed: {name}: {detail}")
+        return list(reply.body)
 
-    async def _drop_client(self) -> None:
-        client, self._client = self._client, None
-        # desktop-notifier offers no close(); its D-Bus backend keeps the connection here.
-        bus = getattr(getattr(client, "_backend", None), "bus", None)
+    async def _drop_bus(self) -> None:
+        bus, self._bus = self._bus, None
         if bus is not None:
             bus.disconnect()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(bus.wait_for_disconnect(), CLOSE_TIMEOUT)
-
-
-def _export_bus_address(address: str) -> None:
-    """desktop-notifier's D-Bus library reads the address from os.environ only."""
-    if os.environ.get(BUS_VARIABLE) != address:
-        log.info("using the D-Bus session bus at %s", address)
-        os.environ[BUS_VARIABLE] = address
+                await asyncio.wait_for(bus.wait_for_disconnect(), CLOSE_TIMEOUT)  # type: ignore[no-untyped-call]

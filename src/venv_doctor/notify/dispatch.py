@@ -12,7 +12,13 @@ from venv_doctor.notify.backends import (
     NotifySendNotifier,
     OsascriptNotifier,
 )
-from venv_doctor.notify.base import Delivery, Notifier, NotifyError, unavailable_reason
+from venv_doctor.notify.base import (
+    Delivery,
+    Notifier,
+    NotifyError,
+    Replacing,
+    unavailable_reason,
+)
 from venv_doctor.notify.desktop import DesktopNotifier
 from venv_doctor.notify.message import Notification
 from venv_doctor.paths import is_macos
@@ -59,25 +65,45 @@ def build_notifiers(config: Config, env: Mapping[str, str]) -> list[Notifier]:
     return list(unique.values())
 
 
-def _deliver(notification: Notification, notifier: Notifier) -> Delivery:
+def _deliver(notification: Notification, notifier: Notifier, replaces: int) -> Delivery:
     reason = unavailable_reason(notifier.available())
     if reason is not None:
         log.info("notify: %s is not available: %s", notifier.name, reason)
         return Delivery(notifier.name, False, f"not available: {reason}")
+    ref = None
     try:
-        notifier.send(notification)
+        if isinstance(notifier, Replacing):
+            ref = notifier.send_replacing(notification, replaces)
+        else:
+            notifier.send(notification)
     except NotifyError as exc:
         log.warning("notify: %s failed: %s", notifier.name, exc.message)
         return Delivery(notifier.name, False, exc.message)
     except Exception as exc:
         log.exception("notify: %s failed unexpectedly", notifier.name)
         return Delivery(notifier.name, False, f"{type(exc).__name__}: {exc}")
-    return Delivery(notifier.name, True)
+    return Delivery(notifier.name, True, ref=ref)
 
 
-def dispatch(notification: Notification, notifiers: Iterable[Notifier]) -> list[Delivery]:
-    """Send through every notifier; never raises (a failing backend is logged and reported)."""
-    return [_deliver(notification, n) for n in notifiers]
+def dispatch(
+    notification: Notification,
+    notifiers: Iterable[Notifier],
+    replaces: Mapping[str, int] | None = None,
+) -> list[Delivery]:
+    """Send through every notifier; never raises (a failing backend is logged and reported).
+
+    ``replaces``: per backend, the id of an earlier notification this one takes the
+    place of (only backends that can replace use it).
+    """
+    return [_deliver(notification, n, (replaces or {}).get(n.name, 0)) for n in notifiers]
+
+
+def withdraw(refs: Mapping[str, int], notifiers: Iterable[Notifier]) -> None:
+    """Close earlier notifications (per backend, by id) that no longer say anything true."""
+    for notifier in notifiers:
+        ref = refs.get(notifier.name)
+        if ref and isinstance(notifier, Replacing) and notifier.available() is True:
+            notifier.withdraw(ref)
 
 
 def delivered(deliveries: Sequence[Delivery]) -> bool:

@@ -1,4 +1,4 @@
-"""Bursts become one notification: "12 venvs broke after python@3.12 changed: 12 relinked".
+"""Bursts become one notification: "12 venvs repaired after python@3.12 changed".
 
 A ``brew upgrade`` breaks every venv built on the old keg in the same second;
 the user wants one message naming the cause and the outcome, not twelve.
@@ -6,19 +6,36 @@ the user wants one message naming the cause and the outcome, not twelve.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from venv_doctor.diagnose.findings import Severity
 from venv_doctor.interpreters.layouts import InstallKind, installation_of
-from venv_doctor.notify.message import Kind, Notification, VenvEvent
+from venv_doctor.notify.message import (
+    PROBLEMS,
+    SETTLED,
+    URGENT,
+    Kind,
+    Notification,
+    Urgency,
+    VenvEvent,
+)
 
 # The kind a mixed batch gets: whatever most needs the user's attention.
-KIND_PRIORITY: tuple[Kind, ...] = ("repair_failed", "broken", "vanished", "repaired")
-MAX_NAMED = 3  # venvs named in a "run `venv-doctor repair ...`" line
+KIND_PRIORITY: tuple[Kind, ...] = (
+    "repair_failed",
+    "broken",
+    "vanished",
+    "repaired",
+    "healed",
+    "removed",
+)
+MAX_NAMED = 3  # venvs named in a body before "and N more"
 
 _PATH = re.compile(r"(?<![\w./])(/[^\s,;:()'\"`]+)")
 
@@ -61,11 +78,37 @@ def common_cause(events: Sequence[VenvEvent]) -> str | None:
     return causes.pop() if len(causes) == 1 else None
 
 
+# What a batch did, as the title's verb; a mixed batch takes its most pressing kind's.
+VERBS: dict[str, str] = {
+    "repair_failed": "broke",
+    "broken": "broke",
+    "vanished": "vanished",
+    "repaired": "repaired",
+    "healed": "work again",
+    "removed": "removed",
+}
+OUTCOMES: dict[str, str] = {
+    "repair_failed": "could not be repaired",
+    "broken": "need repair",
+    "vanished": "vanished",
+    "healed": "work again",
+    "removed": "removed",
+}
+
+
+def _kind(events: Sequence[VenvEvent]) -> Kind:
+    kinds = {e.kind for e in events}
+    return next(k for k in KIND_PRIORITY if k in kinds)
+
+
 def _verb(events: Sequence[VenvEvent]) -> str:
-    vanished = sum(e.kind == "vanished" for e in events)
-    if vanished == len(events):
-        return "vanished"
-    return "broke" if vanished == 0 else "broke or vanished"
+    kinds = {e.kind for e in events}
+    if "vanished" in kinds and kinds & {"broken", "repair_failed"}:
+        return "broke or vanished"
+    if kinds <= SETTLED and len(kinds) > 1:
+        return "are fine again"
+    verb = VERBS[_kind(events)]
+    return verb.replace("work again", "works again") if len(events) == 1 else verb
 
 
 def _title(events: Sequence[VenvEvent]) -> str:
@@ -77,17 +120,14 @@ def _title(events: Sequence[VenvEvent]) -> str:
 def _outcome(event: VenvEvent) -> str:
     if event.kind == "repaired":
         return event.repair or "repaired"
-    return {
-        "repair_failed": "could not be repaired",
-        "broken": "need repair",
-        "vanished": "vanished",
-    }[event.kind]
+    return OUTCOMES[event.kind]
 
 
 def _outcomes(events: Sequence[VenvEvent]) -> str:
     counts = Counter(_outcome(e) for e in events)
     if len(events) == 1:
-        return next(iter(counts)).replace("need repair", "needs repair")
+        text = next(iter(counts))
+        return text.replace("need repair", "needs repair").replace("work again", "works again")
     return ", ".join(f"{n} {what}" for what, n in counts.items())
 
 
@@ -96,36 +136,81 @@ def _detail(event: VenvEvent) -> str | None:
     if event.kind == "repair_failed" and event.error:
         return event.error
     errors = [f for f in event.findings if f.severity is Severity.ERROR]
-    return errors[0].message if errors and event.kind != "repaired" else None
+    return errors[0].message if errors and event.kind in PROBLEMS else None
 
 
-def _action(events: Sequence[VenvEvent]) -> str | None:
-    pending = [e for e in events if e.kind != "repaired"]
+def tilde(path: Path | str, home: str | None = None) -> str:
+    """``path`` with the home directory written ``~``."""
+    text = str(path)
+    home = (home if home is not None else os.path.expanduser("~")).rstrip("/")
+    if home and (text == home or text.startswith(home + "/")):
+        return "~" + text[len(home) :]
+    return text
+
+
+def venv_label(event: VenvEvent) -> str:
+    """The venv as its owner knows it: its name and where it lives ("web in ~/.virtualenvs")."""
+    return f"{event.name} in {tilde(event.path.parent)}"
+
+
+def named(events: Sequence[VenvEvent], most: int = MAX_NAMED) -> str:
+    """ "a in ~/x, b in ~/y and 9 more" (at most ``most`` named)."""
+    labels = [venv_label(e) for e in events]
+    if len(labels) <= most:
+        return ", ".join(labels)
+    return ", ".join(labels[:most]) + f" and {len(labels) - most} more"
+
+
+def command(pending: Sequence[VenvEvent]) -> str | None:
+    """The one command that deals with what is left: by name for a few, else --all."""
     if not pending:
         return None
-    if len(pending) > MAX_NAMED:
-        return "run `venv-doctor check` to list them and `venv-doctor repair TARGET` to fix each"
-    targets = " ".join(shlex.quote(str(e.path)) for e in pending)
-    return f"run `venv-doctor repair {targets}`"
+    names = [e.name for e in pending]
+    if len(names) > MAX_NAMED or len(set(names)) < len(names):
+        return "venv-doctor repair --all"
+    return "venv-doctor repair " + " ".join(shlex.quote(n) for n in names)
 
 
-def _kind(events: Sequence[VenvEvent]) -> Kind:
-    kinds = {e.kind for e in events}
-    return next(k for k in KIND_PRIORITY if k in kinds)
+def _urgency(events: Sequence[VenvEvent]) -> Urgency:
+    return "critical" if any(e.kind in URGENT for e in events) else "normal"
 
 
-def group(events: Sequence[VenvEvent]) -> Notification:
-    """One notification for a batch of per-venv status changes."""
-    if not events:
-        raise ValueError("group() needs at least one event")
+def _body(events: Sequence[VenvEvent], earlier: Sequence[VenvEvent]) -> str:
     lines = [_outcomes(events)]
     if len(events) == 1 and (detail := _detail(events[0])):
         lines.append(detail)
-    if action := _action(events):
-        lines.append(action)
+    elif len(events) > 1:
+        lines.append(named(events))
+    if earlier:
+        lines.append(f"still to repair from before: {named(earlier)}")
+    pending = [e for e in events if e.kind in PROBLEMS] + list(earlier)
+    if run := command(pending):
+        lines.append(f"Run: {run}")
+    return "\n".join(lines)
+
+
+def _single(events: Sequence[VenvEvent], earlier: Sequence[VenvEvent] = ()) -> Notification:
     return Notification(
         kind=_kind(events),
         title=_title(events),
-        body="\n".join(lines),
+        body=_body(events, earlier),
         venvs=[e.as_venv() for e in events],
+        urgency=_urgency([*events, *earlier]),
     )
+
+
+def group(events: Sequence[VenvEvent], earlier: Sequence[VenvEvent] = ()) -> Notification:
+    """One notification for a batch of per-venv status changes.
+
+    ``earlier``: venvs an earlier notification of the same conversation still asks the
+    user to repair (not in this batch); the new one, which replaces it, names them too.
+    A batch of several kinds carries one part per kind (the command backend's events).
+    """
+    if not events:
+        raise ValueError("group() needs at least one event")
+    whole = _single(events, earlier)
+    kinds = [k for k in KIND_PRIORITY if any(e.kind == k for e in events)]
+    if len(kinds) == 1:
+        return whole
+    parts = tuple(_single([e for e in events if e.kind == k]) for k in kinds)
+    return replace(whole, parts=parts)

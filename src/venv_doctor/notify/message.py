@@ -16,9 +16,23 @@ from typing import Any, Literal
 from venv_doctor.diagnose.findings import Diagnosis, Finding
 
 SCHEMA_VERSION = 1
-Kind = Literal["broken", "repaired", "repair_failed", "vanished", "test"]
-KINDS: tuple[Kind, ...] = ("broken", "repaired", "repair_failed", "vanished", "test")
-EventKind = Literal["broken", "repaired", "repair_failed", "vanished"]
+Kind = Literal["broken", "repaired", "repair_failed", "vanished", "healed", "removed", "test"]
+KINDS: tuple[Kind, ...] = (
+    "broken",
+    "repaired",
+    "repair_failed",
+    "vanished",
+    "healed",
+    "removed",
+    "test",
+)
+EventKind = Literal["broken", "repaired", "repair_failed", "vanished", "healed", "removed"]
+# What leaves the user something to do, and what ends that.
+PROBLEMS: frozenset[str] = frozenset({"broken", "repair_failed", "vanished"})
+SETTLED: frozenset[str] = frozenset({"repaired", "healed", "removed"})
+# Critical urgency only while something is broken (a vanished venv is news, not an alarm).
+URGENT: frozenset[str] = frozenset({"broken", "repair_failed"})
+Urgency = Literal["low", "normal", "critical"]
 
 
 def finding_dicts(findings: Iterable[Finding]) -> list[dict[str, Any]]:
@@ -37,6 +51,7 @@ class VenvEvent:
     repair: str | None = None  # "relinked" or "rebuilt" when kind == "repaired"
     error: str | None = None  # why the repair failed, when kind == "repair_failed"
     interpreter: str | None = None  # the interpreter path that changed, when known
+    store: str | None = None  # the store that holds it (virtualenvwrapper, pipx, ...)
 
     @classmethod
     def from_diagnosis(
@@ -60,12 +75,14 @@ class VenvEvent:
             repair=repair,
             error=error,
             interpreter=interpreter,
+            store=diagnosis.location.store,
         )
 
     def as_venv(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "path": str(self.path),
+            "store": self.store,
             "status": self.status,
             "findings": finding_dicts(self.findings),
         }
@@ -83,11 +100,19 @@ class Notification:
     title: str
     body: str
     venvs: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    urgency: Urgency = "normal"
+    # One notification per event kind of a mixed batch: what the command backend sends,
+    # so a script listening for "vanished" hears it even beside "broken" venvs.
+    parts: tuple[Notification, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown notification kind {self.kind!r}")
         object.__setattr__(self, "venvs", _freeze_venvs(self.venvs))
+
+    def events(self) -> tuple[Notification, ...]:
+        """The single-kind events this notification stands for (itself when it has one kind)."""
+        return self.parts or (self,)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -43,6 +43,16 @@ def _records(ctx: Context, target: str | Path | None = None) -> list[state.VenvR
     return _using(ctx, lambda db: state.find_venvs(db, target), none)
 
 
+def records(ctx: Context) -> list[state.VenvRecord]:
+    """Every venv the registry knows, vanished ones included (forgotten ones not)."""
+    return _records(ctx)
+
+
+def registered(ctx: Context) -> set[Path]:
+    """Every venv the registry knows, vanished ones included (forgotten ones not)."""
+    return {r.path for r in _records(ctx)}
+
+
 def record_check(ctx: Context, venvs: Sequence[Venv], diagnoses: Sequence[Diagnosis]) -> None:
     for warning in snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses).warnings:
         log.warning("%s", warning)
@@ -52,12 +62,15 @@ def record_event(ctx: Context, path: Path, kind: str, message: str) -> None:
     _using(ctx, lambda db: state.append_event(db, kind, message, path), None)
 
 
-def record_events(ctx: Context, events: Sequence[tuple[Path, str, str]]) -> None:
-    """Many (path, kind, message) events with one opening of the database."""
+EventRow = tuple[Path, str, str] | tuple[Path, str, str, dict[str, Any]]
+
+
+def record_events(ctx: Context, events: Sequence[EventRow]) -> None:
+    """Many (path, kind, message[, data]) events with one opening of the database."""
 
     def append(db: state.Database) -> None:
-        for path, kind, message in events:
-            state.append_event(db, kind, message, path)
+        for path, kind, message, *data in events:
+            state.append_event(db, kind, message, path, data[0] if data else None)
 
     if events:
         _using(ctx, append, None)

@@ -131,7 +131,17 @@ def _run_all(
 def _record_events(ctx: Context, results: list[RepairResult]) -> None:
     """The repairs attempted, in the event log, in one visit to the state DB."""
     registry.record_events(
-        ctx, [(r.path, "repair", f"{r.outcome}: {r.message}") for r in results if r.attempted]
+        ctx,
+        [
+            (
+                r.path,
+                "repair",
+                f"{r.outcome}: {r.message}",
+                {"action": r.action.value, "outcome": r.outcome.value},
+            )
+            for r in results
+            if r.attempted
+        ],
     )
 
 

@@ -1,0 +1,114 @@
+"""``preflight``: what happens to these venvs on another Python, before it is installed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from venv_doctor import render
+from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.context import Context
+from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
+from venv_doctor.guard.preflight import Preflight, Resolver, Verdict, preflight, scratch
+from venv_doctor.install.pip_config import read_settings, uv_options
+from venv_doctor.install.tools import find_uv
+from venv_doctor.model.venv import Location
+from venv_doctor.runner import run
+from venv_doctor.targets import all_locations, resolve
+
+_MINOR = re.compile(r"^\d+\.\d+$")
+SHOWN = {
+    Verdict.READY: "ready",
+    Verdict.NEEDS_UPGRADES: "upgrades",
+    Verdict.BLOCKED: "blocked",
+    Verdict.UNRESOLVED: "unresolved",
+}
+
+
+def _locations(ctx: Context, targets: Sequence[str], all_: bool) -> list[Location]:
+    if bool(targets) == all_:
+        raise UsageError("name the venvs to preflight, or pass --all (not both)")
+    if all_:
+        return all_locations(ctx)
+    return [m.location for m in resolve(ctx, targets)]
+
+
+def _lines(ctx: Context, location: Location) -> list[str]:
+    from venv_doctor.record import history, requirements
+
+    found = history.snapshot_for(ctx, str(location.path))
+    text = requirements.render(found.snapshot, requirements.Mode.EXACT, with_header=False)
+    return text.splitlines()
+
+
+def _one(ctx: Context, resolver: Resolver, location: Location) -> Preflight:
+    try:
+        lines = _lines(ctx, location)
+    except VenvDoctorError as exc:
+        return Preflight(Verdict.UNRESOLVED, resolver.python, message=exc.message)
+    return preflight(resolver, lines)
+
+
+def _text(location: Location, result: Preflight) -> list[str]:
+    head = f"{SHOWN[result.verdict]:<11} {render.display(location.name)}  [{location.store}]"
+    out = [head]
+    out += [f"    {c.name} {c.old} -> {c.new or '(no longer needed)'}" for c in result.changes]
+    if result.builds:
+        out.append("    needs a build (sdist only): " + ", ".join(result.builds))
+    if result.message:
+        out.append(f"    {render.display(result.message)}")
+    return out
+
+
+@click.command("preflight")
+@click.argument("targets", nargs=-1, metavar="[TARGET]...")
+@click.option(
+    "--python", "python", required=True, metavar="X.Y", help="The Python to ask about, e.g. 3.13."
+)
+@click.option("--all", "all_", is_flag=True, help="Every venv found.")
+@json_option
+def preflight_command(targets: tuple[str, ...], python: str, all_: bool, as_json: bool) -> int:
+    """What happens to these venvs on Python X.Y, without touching them.
+
+    Each venv's recorded requirements are resolved for X.Y by uv's resolver,
+    with the pip index settings a rebuild uses: ready (the same pins resolve),
+    upgrades (which packages must move, from which version to which), blocked
+    (no release supports X.Y), and packages that only come as an sdist (a build
+    will be needed). Exit status: 0 when every venv is ready, 1 otherwise.
+    """
+    if not _MINOR.match(python):
+        raise UsageError(f"--python {python}: expected a minor version such as 3.13")
+    ctx = get_context()
+    uv = find_uv(ctx.env)
+    if uv is None:
+        raise UsageError(
+            "preflight asks uv's resolver, and uv is not installed",
+            hint="pip install 'venv-doctor[uv]', or put uv on PATH",
+        )
+    locations = _locations(ctx, targets, all_)
+    options = uv_options(read_settings(ctx.env))
+    with scratch(ctx.dirs.cache) as work:
+        resolver = Resolver(uv, python, options, run, Path(work))
+        results = [(x, _one(ctx, resolver, x)) for x in locations]
+    if as_json:
+        echo_json(
+            render.envelope(
+                python=python,
+                venvs=[
+                    {"name": x.name, "store": x.store, "path": str(x.path), **r.as_dict()}
+                    for x, r in results
+                ],
+            )
+        )
+    else:
+        for x, r in results:
+            for line in _text(x, r):
+                click.echo(line)
+    ready = all(r.verdict is Verdict.READY for _, r in results)
+    return ExitCode.OK if ready else ExitCode.PROBLEMS
+
+
+COMMANDS = [preflight_command]

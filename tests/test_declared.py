@@ -1,0 +1,100 @@
+"""Declared versus installed: `requirements --against` and `check -v`'s undeclared-packages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support import make_venv, make_wheel, pip_install, real_python
+from venv_doctor.cli import run
+from venv_doctor.record.declared import compare, read_declared
+
+
+@pytest.fixture
+def project_venv(tmp_path: Path, isolated_home: Path) -> tuple[Path, Path]:
+    """A virtualenvwrapper venv bound to a project (``.project``) holding real wheels."""
+    house = tmp_path / "wheelhouse"
+    make_wheel(
+        house, "web-app", "1.0", requires=["Requests_Lib>=1", "tomli; python_version < '3.11'"]
+    )
+    make_wheel(house, "requests-lib", "2.0", requires=["idna-lib"])
+    make_wheel(house, "idna-lib", "3.0")
+    make_wheel(house, "tomli", "2.0")
+    make_wheel(house, "stray", "0.1")  # pip installed by hand, never declared
+    make_wheel(house, "socks-extra", "1.0")
+    make_wheel(house, "client", "1.0", requires=["socks-extra; extra == 'socks'"])
+    venv = make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "web")
+    pip_install(venv, house, "web-app==1.0", "stray==0.1", "client[socks]==1.0")
+    project = tmp_path / "web-project"
+    project.mkdir()
+    (venv / ".project").write_text(str(project) + "\n")
+    return venv, project
+
+
+def _pyproject(project: Path, deps: list[str], name: str = "web") -> Path:
+    path = project / "pyproject.toml"
+    quoted = ", ".join(json.dumps(d) for d in deps)
+    path.write_text(
+        f'[project]\nname = "{name}"\nversion = "0"\ndependencies = [{quoted}]\n'
+        '[project.optional-dependencies]\nnet = ["client[socks]"]\n'
+        "[dependency-groups]\ndev = [\"pytest-ish; python_version < '3.0'\"]\n"
+    )
+    return path
+
+
+def test_against_pyproject_follows_requires_extras_and_markers(
+    project_venv: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv, project = project_venv
+    path = _pyproject(project, ["Web_App>=1", "httpx-ish"])
+    assert run(["requirements", str(venv), "--against", str(path), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    # web-app pulls requests-lib and idna-lib; tomli's marker is false on 3.12; client[socks]
+    # pulls socks-extra; pytest-ish's marker is false; only `stray` is undeclared
+    assert data["undeclared"] == ["stray"]
+    assert data["missing"] == ["httpx-ish"]
+    assert "tomli" not in data["missing"]
+
+
+def test_requirements_txt_with_includes_and_editable_egg(
+    project_venv: tuple[Path, Path], tmp_path: Path
+) -> None:
+    venv, project = project_venv
+    (project / "base.txt").write_text("web-app==1.0  # the app\nstray\n")
+    req = project / "requirements.txt"
+    req.write_text(
+        "-r base.txt\n--index-url https://example.invalid/simple\n-e ./client#egg=client\n"
+    )
+    declared = read_declared(req)
+    result = compare(declared, [next((venv / "lib").glob("python3.*")) / "site-packages"], "3.12")
+    # `-e ...#egg=client` names client without its [socks] extra: socks-extra is undeclared
+    assert result.undeclared == ("socks-extra",) and result.missing == ()
+
+
+def test_check_verbose_shows_undeclared_packages_as_info(
+    project_venv: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, project = project_venv
+    _pyproject(project, ["web-app"])
+    assert run(["check", "-v", "--json"]) == 0  # info only: still healthy
+    [entry] = json.loads(capsys.readouterr().out)["venvs"]
+    codes = {f["code"]: f for f in entry["findings"]}
+    assert "stray" in codes["undeclared-packages"]["message"]
+    assert codes["undeclared-packages"]["severity"] == "info"
+    assert run(["check", "--json"]) == 0  # without -v the check does not read the project
+    [entry] = json.loads(capsys.readouterr().out)["venvs"]
+    assert "undeclared-packages" not in {f["code"] for f in entry["findings"]}
+
+
+def test_bad_declared_files_are_errors_naming_the_file(
+    project_venv: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv, project = project_venv
+    bad = project / "pyproject.toml"
+    bad.write_text("[project\n")
+    assert run(["requirements", str(venv), "--against", str(bad)]) == 1
+    assert f"{bad}: not valid TOML" in capsys.readouterr().err
+    assert run(["requirements", str(venv), "--against", str(project / "nope.txt")]) == 1
+    assert "nope.txt: no such file" in capsys.readouterr().err
