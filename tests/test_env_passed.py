@@ -16,7 +16,6 @@ ALLOWED = {
     "cli/__init__.py": "the CLI entry: crash recovery and the debug log before a Context exists",
     "cli/daemon.py": "the daemon's start builds its Context",
     "daemon/loop.py": "the daemon's start takes systemd's variables out so children do not inherit them",
-    "notify/desktop.py": "desktop-notifier's D-Bus library reads the bus address from os.environ only",
     "runner.py": "children inherit the process environment, scrubbed (not yet passed in)",
 }
 

@@ -204,6 +204,7 @@ def test_a_writer_waits_for_another_instead_of_failing(dirs: AppDirs) -> None:
 
 
 WRITER = """
+import os
 import sys
 from pathlib import Path
 from venv_doctor.record import state

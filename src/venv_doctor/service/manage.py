@@ -352,7 +352,7 @@ def _installed_units(
     return (ServiceMode.DAEMON if present else None), present or standard[:1]
 
 
-def status(ctx: Context, runner: Runner = run, lines: int = LOG_LINES) -> ServiceStatus:
+def inspect(ctx: Context, runner: Runner = run, lines: int = LOG_LINES) -> ServiceStatus:
     """Installed, enabled, running, and the last log lines."""
     manager = backend()
     availability = manager.detect(runner)
