@@ -16,6 +16,9 @@ ALLOWED = {
     "cli/__init__.py": "the CLI entry: crash recovery and the debug log before a Context exists",
     "cli/daemon.py": "the daemon's start builds its Context",
     "daemon/loop.py": "the daemon's start takes systemd's variables out so children do not inherit them",
+    "cli/complete.py": "shell completion is a front door of its own (no Context is built)",
+    "cli/repair.py": "the CLI's spinner asks the terminal (TERM)",
+    "render.py": "the CLI's display: ~ for the home directory, colour (presentation, not core)",
     "runner.py": "children inherit the process environment, scrubbed (not yet passed in)",
 }
 

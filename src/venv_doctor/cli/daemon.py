@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from typing import Any
 
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.cli.base import (
+    command_options,
+    common_options,
+    echo_json,
+    echo_lines,
+    get_context,
+    settings,
+    terminal_out,
+)
 from venv_doctor.config import Config
 from venv_doctor.context import Context
 from venv_doctor.daemon import heartbeat
@@ -19,13 +28,13 @@ from venv_doctor.record import registry
 
 
 @click.command("daemon")
-@click.option("-v", "--verbose", is_flag=True, help="Log every batch of changes.")
 @click.option(
     "--once",
     is_flag=True,
     help="Check every venv, repair by policy, notify, and exit (what the timer runs).",
 )
-def daemon_command(verbose: bool, once: bool) -> int:
+@common_options
+def daemon_command(once: bool) -> int:
     """Run in the foreground: watch interpreters, check, repair by policy, notify.
 
     Meant to run under systemd or launchd (`venv-doctor service install`).
@@ -36,7 +45,7 @@ def daemon_command(verbose: bool, once: bool) -> int:
     from venv_doctor.daemon.loop import Daemon, configure_logging
 
     ctx = get_context()
-    configure_logging(ctx, verbose)
+    configure_logging(ctx, settings().verbose > 0)
     daemon = Daemon(ctx)
     return daemon.run_once() if once else daemon.run()
 
@@ -62,7 +71,7 @@ def status_report(ctx: Context) -> dict[str, Any]:
 
 
 @click.command("status")
-@json_option
+@command_options
 def status_command(as_json: bool) -> None:
     """Is the daemon running, what does it watch, what happened lately.
 
@@ -80,25 +89,55 @@ def status_command(as_json: bool) -> None:
     if as_json:
         echo_json(render.envelope(**report))
         return
-    daemon = report["daemon"]
-    if daemon["running"]:
-        click.echo(f"daemon: running (pid {daemon['pid']}, since {daemon['since']})")
-    else:
-        click.echo("daemon: not running (`venv-doctor service install` starts it at login)")
-    click.echo(f"last full scan: {report['last_scan'] or 'never'}")
-    summary = report["summary"]
-    click.echo("venvs: " + ", ".join(f"{n} {s}" for s, n in summary.items()))
-    watched = report["watched"]
-    polled = [w for w in watched if w.get("mode") == "polling"]
-    click.echo(
-        f"watching {len(watched)} directories" + (f" ({len(polled)} polled)" if polled else "")
-    )
+    echo_lines(_status_lines(report))
     if report.get("own_venv"):
         click.echo(f"warning: {report['own_venv']}", err=True)
-    evs = report["events"]
-    for e in evs[-10:]:  # the ten most recent, oldest first
-        click.echo(f"  {e['at']}  {e['kind']:<14} {e['venv']}  {e['message']}")
     sys.stdout.flush()
+
+
+def _when(text: str | None, relative: bool) -> str:
+    """A stored ISO time as people read it (the text itself if it does not parse)."""
+    if not text:
+        return "never"
+    try:
+        return render.human_time(datetime.fromisoformat(text), relative)
+    except ValueError:
+        return text
+
+
+def _status_lines(report: dict[str, Any]) -> list[str]:
+    out = terminal_out()
+    relative = out.width is not None
+    daemon = report["daemon"]
+    if daemon["running"]:
+        state = f"running (pid {daemon['pid']}, since {_when(daemon['since'], relative)})"
+    else:
+        state = "not running (`venv-doctor service install` starts it at login)"
+    summary = report["summary"]
+    watched = report["watched"]
+    polled = [w for w in watched if w.get("mode") == "polling"]
+    watching = render.plural(len(watched), "directory", "directories")
+    rows = [
+        ["daemon:", state],
+        ["last full scan:", _when(report["last_scan"], relative)],
+        ["venvs:", ", ".join(f"{n} {s}" for s, n in summary.items())],
+        ["watching:", watching + (f" ({len(polled)} polled)" if polled else "")],
+    ]
+    lines = render.aligned(rows, out)
+    events = report["events"][-10:]  # the ten most recent, oldest first
+    if events and not settings().quiet:
+        lines.append("recent events:")
+        cells = [
+            [
+                _when(e["at"], relative),
+                e["kind"],
+                " ".join(x for x in (render.tilde(e["venv"] or ""), e["message"]) if x),
+            ]
+            for e in events
+        ]
+        inner = render.Out(out.width - len(render.INDENT) if out.width else None, out.color)
+        lines += [render.INDENT + line for line in render.aligned(cells, inner)]
+    return lines
 
 
 COMMANDS = [daemon_command, status_command]
