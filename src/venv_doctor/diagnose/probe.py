@@ -1,53 +1,36 @@
-"""The deep check: start each venv's interpreter once with the probe program
-(``interpreters.program.PROGRAM``, Python 2.7 through 3.13).
+"""The deep check: start each venv's interpreter once with a tiny probe.
 
-It tells what only running shows: a missing libpython or stdlib, the real
-version, whether the venv's site-packages is visible.
+The probe runs on Python 2.7 through 3.13, prints one line, and tells what only
+running shows: a missing libpython or stdlib, the real version, whether the
+venv's site-packages is visible.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor import runner
-from venv_doctor.interpreters import program
+from venv_doctor.diagnose.probe_result import ProbeResult
 from venv_doctor.runner import CommandError
 
+MARK = "VENV-DOCTOR-PROBE"
+# One line of JSON after the mark: a prefix or site-packages path holding "|" or a
+# line break stays data (json escapes it). Runs on 2.7 and 3.6+ (``u''``, bytes paths).
+PROBE = (
+    "import sys, json\n"
+    "def t(s):\n"
+    "    return s if isinstance(s, type(u'')) else s.decode('utf-8', 'replace')\n"
+    "v = sys.version_info\n"
+    "sp = [t(p) for p in sys.path if p.endswith('site-packages')]\n"
+    "out = {'version': '%d.%d.%d' % (v[0], v[1], v[2]), 'prefix': t(sys.prefix), 'site': sp}\n"
+    f"sys.stdout.write('{MARK}' + json.dumps(out) + '\\n')\n"
+)
 DEFAULT_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    started: bool
-    returncode: int | None = None
-    version: str | None = None
-    prefix: str | None = None
-    site_paths: tuple[str, ...] = ()
-    error_line: str = ""
-    expected_site: tuple[str, ...] = ()
-
-    @property
-    def minor(self) -> str | None:
-        return ".".join(self.version.split(".")[:2]) if self.version else None
-
-    @property
-    def site_packages_missing(self) -> bool:
-        if not self.expected_site:
-            return False
-        seen = {os.path.realpath(p) for p in self.site_paths}
-        return not any(os.path.realpath(p) in seen for p in self.expected_site)
-
-    def describe_exit(self) -> str:
-        if self.returncode is None:
-            return "no exit code (it could not be started)"
-        if self.returncode < 0:
-            return f"signal {-self.returncode}"
-        return f"code {self.returncode}"
 
 
 def _error_line(text: str) -> str:
@@ -72,19 +55,32 @@ def _why_not(cmd: list[str], exc: CommandError) -> str:
     return detail.splitlines()[0] if detail.strip() else "(no output)"
 
 
+def _parse(line: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """The probe's JSON line as (version, prefix, site-packages paths); None if damaged."""
+    try:
+        data = json.loads(line[len(MARK) :])
+        version, prefix, site = data["version"], data["prefix"], data["site"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not (isinstance(version, str) and isinstance(prefix, str) and isinstance(site, list)):
+        return None
+    return version, prefix, tuple(p for p in site if isinstance(p, str) and p)
+
+
 def probe(
     python: Path, expected_site: Iterable[Path] = (), timeout: float = DEFAULT_TIMEOUT
 ) -> ProbeResult:
     site = tuple(str(p) for p in expected_site)
-    cmd = program.command(python)
+    cmd = [str(python), "-E", "-s", "-c", PROBE]
     try:
         done = runner.run(cmd, timeout=timeout)
     except CommandError as exc:
         return ProbeResult(False, None, error_line=_why_not(cmd, exc), expected_site=site)
-    report = program.parse(done.stdout) if done.ok else None
-    if report is not None:
-        paths = tuple(p for p in report.site_paths if p)
-        return ProbeResult(True, 0, report.version, report.prefix, paths, expected_site=site)
+    for line in done.stdout.splitlines():
+        found = _parse(line) if line.startswith(MARK) and done.ok else None
+        if found is not None:
+            version, prefix, paths = found
+            return ProbeResult(True, 0, version, prefix, paths, expected_site=site)
     return ProbeResult(
         False,
         done.returncode,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from venv_doctor.diagnose import probe
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.model.venv import Location, Venv, load
@@ -30,6 +29,8 @@ def diagnose_all(
 ) -> list[Diagnosis]:
     if not deep:
         return [diagnose(v, env=env) for v in venvs]
+    from venv_doctor.diagnose import probe  # starts processes: loaded only for --deep
+
     runnable = [v for v in venvs if _can_start(v)]
     results = probe.probe_many(
         [(v.path / "bin" / v.main_python.name, v.site_packages) for v in runnable if v.main_python]

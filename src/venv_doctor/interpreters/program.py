@@ -1,9 +1,9 @@
 """The one program venv-doctor starts an interpreter with, and the report it prints.
 
-Every check that starts an interpreter runs it: the inventory
-(``interpreters.probe``), ``check --deep`` (``diagnose.probe``), the check after a
-relink (``repair.relink.verify``) and the import check after a rebuild
-(``repair.execute.verify_rebuilt``). This module only holds the text and reads the
+The inventory (``interpreters.probe``), the check after a relink
+(``repair.relink.verify``) and the import check after a rebuild
+(``repair.execute.verify_rebuilt``) run it. (``check --deep``'s probe,
+``diagnose.probe``, still has its own JSON program: folding it in is left to do.) This module only holds the text and reads the
 output; it starts nothing, so a static ``check`` may import it.
 """
 

@@ -7,11 +7,11 @@ opened).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any
 
+from venv_doctor.fsutil import LARGE_FILE, SMALL_FILE, loads_json, read_bounded
 from venv_doctor.model.metadata import (
     Found,
     canonical_name,
@@ -107,8 +107,7 @@ def _check_record(path: str, warnings: list[str]) -> None:
     import csv  # only `requirements --source disk` verifies RECORD
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        text = read_bounded(path, LARGE_FILE).decode("utf-8")
     except UnicodeDecodeError:
         warnings.append(f"{path} is not UTF-8 text")
         return
@@ -132,11 +131,14 @@ def _check_record(path: str, warnings: list[str]) -> None:
 def _direct_url(path: str, warnings: list[str]) -> tuple[str, str | None]:
     """The install kind and source URL recorded in ``direct_url.json``."""
     try:
-        data = json.loads(read_small(path, 1 << 20).decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        warnings.append(
-            f"{path} is not valid JSON ({exc.__class__.__name__}); read as an index install"
+        data = loads_json(read_small(path, SMALL_FILE).decode("utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not JSON, nested too deeply
+        why = (
+            f"cannot be read ({exc.strerror or exc})"
+            if isinstance(exc, OSError)
+            else f"is not valid JSON ({type(exc).__name__}: {str(exc)[:120]})"
         )
+        warnings.append(f"{path} {why}; read as an index install")
         return "index", None
     url = data.get("url") if isinstance(data, dict) else None
     if not isinstance(url, str) or not url:
@@ -153,8 +155,15 @@ def _direct_url(path: str, warnings: list[str]) -> tuple[str, str | None]:
 
 
 def _vcs_url(url: str, info: dict[str, Any], subdirectory: Any) -> str:
-    vcs = str(info.get("vcs") or "git")
+    vcs = info.get("vcs") if isinstance(info.get("vcs"), str) and info["vcs"] else "git"
     base = url if url.startswith(f"{vcs}+") else f"{vcs}+{url}"
-    revision = info.get("commit_id") or info.get("requested_revision")
+    revision = next(
+        (
+            r
+            for r in (info.get("commit_id"), info.get("requested_revision"))
+            if isinstance(r, str) and r
+        ),
+        None,
+    )
     out = f"{base}@{revision}" if revision else base
     return out + (f"#subdirectory={subdirectory}" if isinstance(subdirectory, str) else "")

@@ -20,13 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from venv_doctor import sanitize
 from venv_doctor.model.dist_info import dist_info
 from venv_doctor.model.egg_info import egg_info, egg_link
 from venv_doctor.model.metadata import Found, read_headers, requirement_names
@@ -41,9 +41,6 @@ SEED_WINDOW_SECONDS = 600
 # for uv installs "requested" is "no other installed distribution needs it".
 INSTALLERS_MARKING_ALL = frozenset({"uv"})
 READER_VERSION = "1"  # part of the stamp: bump when what is read changes
-
-_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@?#]*)@")
-REDACTED = "****"
 
 
 @dataclass(frozen=True)
@@ -111,28 +108,14 @@ class Contents:
 
 
 def redact_url(url: str | None) -> str | None:
-    """Hide credentials: ``user:secret@`` -> ``user:****@``, a bare token -> ``****@``.
-
-    A bare user on an ssh URL (``git+ssh://git@host``) is no secret and stays.
-    """
-    if not url:
-        return url
-    match = _USERINFO.match(url)
-    if not match:
-        return url
-    user, colon, _secret = match.group("userinfo").partition(":")
-    if "ssh" in match.group("scheme") and not colon:
-        return url
-    hidden = f"{user}:{REDACTED}" if colon else REDACTED
-    return f"{match.group('scheme')}{hidden}@{url[match.end() :]}"
+    """Hide credentials: ``user:secret@`` -> ``user:****@``, ``?token=****``
+    (``sanitize.redact_url``). A bare user on an ssh URL (``git+ssh://git@host``) stays."""
+    return sanitize.redact_url(url)
 
 
 def strip_credentials(url: str) -> str:
-    """The URL with its secret removed entirely (pip then asks netrc / keyring)."""
-    match = _USERINFO.match(url)
-    if not match or redact_url(url) == url:
-        return url
-    return match.group("scheme") + url[match.end() :]
+    """The URL with its secrets removed entirely (pip then asks netrc / keyring)."""
+    return sanitize.strip_credentials(url)
 
 
 def content_hash(packages: Iterable[Package], python_version: str | None) -> str:
@@ -178,7 +161,8 @@ def site_packages_stamp(site_packages: Sequence[Path], extra: str = "") -> str |
         )
     if not readable:
         return None
-    return hashlib.sha1("\0".join(parts).encode(), usedforsecurity=False).hexdigest()
+    token = "\0".join(parts).encode("utf-8", "surrogateescape")  # file names need not be UTF-8
+    return hashlib.sha1(token, usedforsecurity=False).hexdigest()
 
 
 # --- a whole venv ------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from venv_doctor.fsutil import SMALL_FILE, open_regular, read_bounded
+
 MAX_HEADER_BYTES = 1 << 20
 HEADER_CHUNK = 1 << 14
 
@@ -44,16 +46,15 @@ def canonical_name(name: str) -> str:
 # first check, and Path objects were a quarter of that time.
 
 
-def read_small(path: str, limit: int = 1 << 16) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(limit)
+def read_small(path: str, limit: int = 1 << 16, truncate: bool = False) -> bytes:
+    return read_bounded(path, limit, truncate=truncate)
 
 
 def _read_until_blank_line(path: str) -> bytes:
     """The header block only: METADATA goes on with the (long) description."""
     chunks: list[bytes] = []
     size = 0
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         while size < MAX_HEADER_BYTES:
             chunk = fh.read(HEADER_CHUNK)
             chunks.append(chunk)
@@ -115,7 +116,7 @@ def requirement_names(lines: Iterable[str]) -> tuple[str, ...]:
 def requires_txt(path: str) -> tuple[str, ...]:
     """Legacy ``requires.txt``: the unnamed section and ``[:marker]`` sections."""
     try:
-        text = read_small(path, 1 << 20).decode("utf-8")
+        text = read_small(path, SMALL_FILE).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return ()
     lines, active = [], True
@@ -131,7 +132,7 @@ def installer(info: str, names: set[str]) -> str | None:
     if "INSTALLER" not in names:
         return None
     try:
-        value = read_small(os.path.join(info, "INSTALLER"), 256).decode("utf-8").strip()
+        value = read_small(os.path.join(info, "INSTALLER"), 256, True).decode("utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return None
     return value or None
