@@ -475,7 +475,9 @@ def timed(cmd: Sequence[str | Path], env: Mapping[str, str], ok: Iterable[int]) 
         stdout, stderr = out.read().decode(), err.read().decode(errors="replace")
     if child.returncode not in ok:
         raise BenchError(f"{cmd[0]} exited {child.returncode}:\n{stderr[-2000:]}")
-    rss = usage.ru_maxrss / 1024  # kilobytes on Linux
+    # kilobytes on Linux, which counts the pages shared with this process before exec:
+    # no child shows less than the bench's own RSS
+    rss = usage.ru_maxrss / 1024
     return Run(elapsed, usage.ru_utime + usage.ru_stime, stdout, rss)
 
 
