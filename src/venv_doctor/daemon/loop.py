@@ -408,11 +408,23 @@ class Daemon:
         if result is None or not result.attempted:
             return None
         log.info("%s: %s %s", d.name, result.outcome, result.message)
+        if result.outcome is not Outcome.REPAIRED and self._healthy_now(d):
+            return None  # another process repaired it: nothing failed, nothing to tell
         if result.outcome is Outcome.REPAIRED:
             self.known[d.path] = result.now or diagnose(load(d.location), env=self.ctx.env)
             word = "relinked" if result.action is Action.RELINK else "rebuilt"
             return VenvEvent.from_diagnosis("repaired", d, status="healthy", repair=word)
         return VenvEvent.from_diagnosis("repair_failed", d, error=result.message)
+
+    def _healthy_now(self, d: Diagnosis) -> bool:
+        """Diagnose again before saying "could not be repaired": a CLI run may have
+        repaired the venv while this repair waited for its lock, or failed on it."""
+        fresh = diagnose(load(d.location), env=self.ctx.env)
+        if fresh.status is not Status.HEALTHY:
+            return False
+        log.info("%s: healthy now (repaired by another process)", d.name)
+        self.known[d.path] = fresh
+        return True
 
     def _check_own_venv(self) -> None:
         if sys.prefix == sys.base_prefix:

@@ -8,7 +8,8 @@ the old venv is carried over unless
   the reinstall brings the distribution's own copy;
 - the new venv already has it byte for byte (the creator made it again);
 - it is on the short list of things that must not travel (``EXCLUDED``):
-  the interpreter links and ``pyvenv.cfg`` (the new venv's are the truth),
+  the interpreter links and ``pyvenv.cfg`` (the new venv's are the truth), uv's
+  ``.lock``,
   virtualenv's ``_virtualenv`` glue, ``lib64``, bytecode caches of another
   Python (or of a distribution's module), venv-doctor's own temp files.
 
@@ -39,7 +40,8 @@ _BY_MINOR = ("lib", "include")  # lib/python3.11/... goes to lib/python3.12/...
 
 # The short list of what is never carried, each with its reason.
 _INTERPRETER = re.compile(r"^python[\d.]*[a-z]?$|^pythonw$")  # the new venv has its own links
-_TOP_EXCLUDED = frozenset({"pyvenv.cfg", "lib64"})  # the creator's, written for the new Python
+# the creator's, written for the new Python; .lock is uv's lock file for the venv
+_TOP_EXCLUDED = frozenset({"pyvenv.cfg", "lib64", ".lock"})
 _SITE_EXCLUDED = frozenset({"_virtualenv.py", "_virtualenv.pth"})  # virtualenv's glue
 _PYC = re.compile(r"^(?P<stem>[^.]+)\.(?P<tag>[a-z]+-?\d+)(?:\.opt-\d)?\.pyc$")
 # atomic_write's ".NAME.XXXXXXXX.tmp" and the relink's ".NAME.venv-doctor-tmp"

@@ -84,6 +84,15 @@ def load_at(path: Path) -> Venv:
 Replan = Callable[[Diagnosis], Plan]
 
 
+def _repaired_meanwhile(was: Status, fresh: Plan) -> bool:
+    """Read under the lock, the venv is healthy now and was not when planned."""
+    return (
+        fresh.action is Action.NONE
+        and was is not Status.HEALTHY
+        and fresh.diagnosis.status is Status.HEALTHY
+    )
+
+
 def fresh_diagnosis(plan: Plan, env: Mapping[str, str]) -> Diagnosis:
     """The venv as it is now, read again under its lock."""
     return diagnose(load(plan.diagnosis.location), env=env)
@@ -119,7 +128,11 @@ def execute(
             ctx.dirs.locks, path, wait=wait, on_wait=lambda m: say(plan.diagnosis.name, m)
         ):
             if replan is not None:
+                was = plan.diagnosis.status
                 plan = replan(fresh_diagnosis(plan, ctx.env))
+                if _repaired_meanwhile(was, plan):
+                    message = "already repaired by another process"
+                    return result_of(plan, Outcome.ALREADY_REPAIRED, message)
             if plan.action is Action.NONE:
                 return result_of(plan, Outcome.SKIPPED, plan.reason)
             return _execute_locked(ctx, plan, requirements, allow_rebuild, say)

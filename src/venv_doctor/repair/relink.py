@@ -270,6 +270,18 @@ def side_files(venv: Path, entry_id: int) -> list[tuple[Path, str, Path]]:
     return found
 
 
+def _settle(paths: list[Path], entry_id: int, *, back: bool) -> None:
+    """In-process end of a relink whose files are known: put the old versions back
+    (``back``) or drop them; either way no side file stays."""
+    for path in paths:
+        old, new = side(path, "old", entry_id), side(path, "new", entry_id)
+        if back and os.path.lexists(old):
+            os.replace(old, path)
+        for leftover in (old, new):
+            if os.path.lexists(leftover):
+                leftover.unlink()
+
+
 def undo(venv: Path, entry_id: int) -> None:
     """Put every old version back and drop the new ones (recovery can repeat it)."""
     for path, kind, original in side_files(venv, entry_id):
@@ -331,6 +343,7 @@ def relink(
         return RelinkResult(False, (), (), (), f"relink failed: {getattr(exc, 'message', exc)}")
     bin_changes = _bin_changes(venv, target)
     changes = [*bin_changes, *cfg_changes, *script_changes]
+    paths = [c.path for c in changes]
     links = tuple(c.path.name for c in bin_changes)
     scripts = tuple(c.path.name for c in script_changes)
     book: Journal | _NoJournal = journal if journal is not None else _NoJournal()
@@ -346,16 +359,16 @@ def relink(
         module = compiled_module(venv.site_packages)
         problem = verify(venv.path, target.minor, module, run, venv.site_packages)
     except BaseException as exc:
-        undo(venv.path, entry_id)
+        _settle(paths, entry_id, back=True)
         book.finish(entry_id, JournalOutcome.ROLLED_BACK, f"{type(exc).__name__}: {exc}")
         if isinstance(exc, OSError):
             return RelinkResult(False, (), (), (), f"relink failed: {exc}")
         raise
     if problem:
-        undo(venv.path, entry_id)
+        _settle(paths, entry_id, back=True)
         book.finish(entry_id, JournalOutcome.ROLLED_BACK, problem)
         return RelinkResult(False, links, tuple(keys), scripts, problem)
     book.step(entry_id, JournalStep.VERIFIED)
-    keep(venv.path, entry_id)
+    _settle(paths, entry_id, back=False)
     book.finish(entry_id, JournalOutcome.COMMITTED)
     return RelinkResult(True, links, tuple(keys), scripts)
