@@ -143,7 +143,7 @@ def test_gc_cli_dry_run_names_what_only_a_backup_holds(
     from venv_doctor.paths import app_dirs
 
     journal, _venv, backup = rebuilt
-    with state.open_at(app_dirs().database) as db:
+    with state.open_at(app_dirs(os.environ).database) as db:
         real = Journal(db)
         for b in backups.kept(journal):
             entry = real.begin(b.venv, b.path, JournalAction.REBUILD)

@@ -420,9 +420,10 @@ def test_a_venv_repaired_by_the_cli_meanwhile_is_not_reported_as_failed(
     monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
     venv = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "d")
     homebrew.upgrade("3.12", "3.12.1", "3.12.2")
-    ctx = Context(config_module.load(), paths.app_dirs(), os.environ)
+    dirs = paths.app_dirs(os.environ)
+    ctx = Context(config_module.load(dirs, os.environ), dirs, os.environ)
     location = Location("d", venv, "virtualenvwrapper")
-    broken = diagnose(load(location))
+    broken = diagnose(load(location), env=ctx.env)
     daemon = Daemon(ctx)
     target = relink.RelinkTarget(homebrew.opt_python("3.12"), "3.12.2")
     assert relink.relink(load(location), target).ok  # the CLI, first to the lock

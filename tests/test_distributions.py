@@ -22,11 +22,11 @@ from venv_doctor.model import distributions
 from venv_doctor.model.distributions import (
     SEEDS,
     Package,
-    canonical_name,
     read,
     redact_url,
     strip_credentials,
 )
+from venv_doctor.model.metadata import canonical_name
 from venv_doctor.model.venv import Location, load
 from venv_doctor.record import snapshots
 from venv_doctor.record.requirements import render

@@ -372,7 +372,9 @@ def test_many_relinks_run_side_by_side_with_results_in_order_and_every_event_rec
     assert {(r["action"], r["outcome"]) for r in results} == {("relink", "repaired")}
     for venv in venvs:
         assert status_of(capsys, venv) == "healthy"
-    ctx = Context(config.load(), paths.app_dirs(), os.environ)
+    ctx = Context(
+        config.load(paths.app_dirs(os.environ), os.environ), paths.app_dirs(os.environ), os.environ
+    )
     logged = [e for e in registry.recent(ctx, limit=100) if e["kind"] == "repair"]
     assert sorted(e["venv"] for e in logged) == sorted(str(v) for v in venvs)
     assert all(e["message"].startswith("repaired: relinked") for e in logged)
@@ -395,16 +397,17 @@ def test_a_venv_repaired_while_waiting_for_its_lock_is_already_repaired(
     monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
     venv = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "w")
     homebrew.upgrade("3.12", "3.12.1", "3.12.2")
-    ctx = Context(config.load(), paths.app_dirs(), os.environ)
+    dirs = paths.app_dirs(os.environ)
+    ctx = Context(config.load(dirs, os.environ), dirs, os.environ)
     location = Location("w", venv, "virtualenvwrapper")
     opt = homebrew.opt_python("3.12")
 
     def planner(d: Any) -> Any:
         from venv_doctor.interpreters import inventory
 
-        return plan_for(d, inventory.inventory(ctx.config, ctx.env), False)
+        return plan_for(d, inventory.inventory(ctx.config, ctx.env), False, env=ctx.env)
 
-    plan = planner(diagnose(load(location)))
+    plan = planner(diagnose(load(location), env=ctx.env))
     assert plan.action is Action.RELINK
     assert relink.relink(load(location), relink.RelinkTarget(opt, "3.12.2")).ok  # the other process
 

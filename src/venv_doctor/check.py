@@ -36,7 +36,7 @@ def check(
     locations = [x for x in live if os.path.lexists(x.path)]
     gone += diagnose_missing(ctx, [Match(x, Where.RECORDED) for x in live if x not in locations])
     venvs = read_venvs(locations)
-    diagnoses = diagnose_all(venvs, deep=deep) + gone
+    diagnoses = diagnose_all(venvs, ctx.env, deep=deep) + gone
     if record:
         from venv_doctor.record import snapshots  # sqlite3 & co. only for commands that record
         from venv_doctor.record.state import Evidence

@@ -76,8 +76,9 @@ def get_context() -> Context:
     ctx = click.get_current_context()
     root = ctx.find_root()
     if not isinstance(root.obj, Context):
-        dirs = app_dirs()
-        root.obj = Context(config=config.load(dirs), dirs=dirs, env=os.environ)
+        env = os.environ  # read once, here: every core function takes it from the Context
+        dirs = app_dirs(env)
+        root.obj = Context(config=config.load(dirs, env), dirs=dirs, env=env)
     return root.obj
 
 

@@ -84,7 +84,7 @@ def status_command(as_json: bool) -> None:
         click.echo(
             f"venv-doctor: warning: {exc.message} (showing status with the defaults)", err=True
         )
-        ctx = Context(config=Config(), dirs=app_dirs(), env=os.environ)
+        ctx = Context(config=Config(), dirs=app_dirs(os.environ), env=os.environ)
     report = status_report(ctx)
     if as_json:
         echo_json(render.envelope(**report))

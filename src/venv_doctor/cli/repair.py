@@ -47,12 +47,12 @@ def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnos
         raise UsageError("give TARGETs or --all, not both")
     if all_:
         # every venv that is there; a vanished one comes back only when named
-        found = diagnose_all(read_venvs(all_locations(ctx)))
+        found = diagnose_all(read_venvs(all_locations(ctx)), ctx.env)
         return [d for d in found if d.status is not Status.HEALTHY]
     matches = resolve(ctx, targets, unique=True)
     live = [m.location for m in matches if m.where is Where.LIVE]
     gone = diagnose_missing(ctx, [m for m in matches if m.where is not Where.LIVE])
-    return diagnose_all(read_venvs(live)) + gone
+    return diagnose_all(read_venvs(live), ctx.env) + gone
 
 
 def _ask(plans: Sequence[Plan]) -> bool:

@@ -210,7 +210,7 @@ def _print_status(st: ServiceStatus) -> None:
 @command_options
 def status_command(as_json: bool) -> None:
     """Show whether the service is installed, enabled and running, and its log."""
-    st = service.status(get_context())
+    st = service.inspect(get_context())
     if as_json:
         echo_json(status_json(st))
     else:

@@ -53,12 +53,12 @@ def _recovered_line(done: rebuild.Recovered) -> str:
     return line + (f"; {done.note}" if done.note else "")
 
 
-def healthy_after(path: Path, deep: bool = True) -> str | None:
+def healthy_after(path: Path, env: Mapping[str, str], deep: bool = True) -> str | None:
     """None when nothing a repair is meant to cure is left at ``path`` (``deep``:
     with the interpreter started once)."""
     venv = load_at(path)
     result = probe(path / "bin" / "python", venv.site_packages) if deep and venv.pythons else None
-    return verify.left_to_cure(venv, result)
+    return verify.left_to_cure(venv, result, env)
 
 
 Replan = Callable[[Diagnosis], Plan]
@@ -73,9 +73,9 @@ def _repaired_meanwhile(was: Status, fresh: Plan) -> bool:
     )
 
 
-def fresh_diagnosis(plan: Plan) -> Diagnosis:
+def fresh_diagnosis(plan: Plan, env: Mapping[str, str]) -> Diagnosis:
     """The venv as it is now, read again under its lock."""
-    return diagnose(load(plan.diagnosis.location))
+    return diagnose(load(plan.diagnosis.location), env=env)
 
 
 def execute(
@@ -108,7 +108,7 @@ def execute(
         ):
             if replan is not None:
                 was = plan.diagnosis.status
-                plan = replan(fresh_diagnosis(plan))
+                plan = replan(fresh_diagnosis(plan, ctx.env))
                 if _repaired_meanwhile(was, plan):
                     message = "already repaired by another process"
                     return result_of(plan, Outcome.ALREADY_REPAIRED, message)
@@ -156,7 +156,7 @@ def _relink(ctx: Context, plan: Plan) -> RepairResult:
         return result_of(plan, Outcome.FAILED, done.error or "relink failed")
     # relink.verify has started the interpreter and checked what a deep probe
     # would (version, prefix, site-packages): the static check completes it
-    problem = healthy_after(plan.diagnosis.path, deep=False)
+    problem = healthy_after(plan.diagnosis.path, ctx.env, deep=False)
     if problem:
         return result_of(plan, Outcome.FAILED, f"still unhealthy after relinking: {problem}")
     what = ", ".join(f"bin/{n}" for n in done.links) or "pyvenv.cfg"
@@ -190,7 +190,7 @@ def _steps(
     def create(path: Path) -> None:
         say(name, f"creating a Python {target.minor} venv")
         with_pip = installer.name == "pip" or reqs.had_pip
-        installers.create_venv(target, path, options, with_pip=with_pip)
+        installers.create_venv(target, path, options, with_pip=with_pip, env=env)
         _unseed(path, reqs.held)
 
     def install(path: Path) -> None:
@@ -202,7 +202,8 @@ def _steps(
         notes.extend(done.notes)
         return done.problem
 
-    return rebuild.RebuildSteps(create=create, install=install, verify=check)
+    pause = rebuild.Pause.from_env(env)
+    return rebuild.RebuildSteps(create=create, install=install, verify=check, pause=pause)
 
 
 def _unseed(path: Path, held: frozenset[str]) -> None:
@@ -311,7 +312,8 @@ def _link_pyenv_env(ctx: Context, name: str, where: Path) -> tuple[str, ...]:
 def restore(ctx: Context, journal: Journal, backup: Backup) -> Path | None:
     """Put a kept backup back in place, under the venv's lock."""
     with locks.venv_lock(ctx.dirs.locks, backup.venv):
-        return rebuild.restore(backup.venv, backup.path, ctx.dirs.backups, journal)
+        pause = rebuild.Pause.from_env(ctx.env)
+        return rebuild.restore(backup.venv, backup.path, ctx.dirs.backups, journal, pause)
 
 
 def effective_owner_ok(path: Path, allow_other_owner: bool) -> str | None:

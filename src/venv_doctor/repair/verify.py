@@ -74,14 +74,14 @@ def load_at(path: Path) -> Venv:
     return load(Location(path.name, path, "repair"))
 
 
-def left_to_cure(venv: Venv, result: ProbeResult | None = None) -> str | None:
+def left_to_cure(venv: Venv, result: ProbeResult | None, env: Mapping[str, str]) -> str | None:
     """None when nothing a repair is meant to cure is left in ``venv``.
 
     Errors fail it, and so do the warnings a relink or rebuild cures (a Cellar
     pin, a foreign shebang); a warning no repair touches (stray lines in
     pyvenv.cfg) was there before and is not the repair's failure.
     """
-    d = diagnose(venv, result)
+    d = diagnose(venv, result, env=env)
     cured = cured_by(Cure.RELINK, Cure.REBUILD)
     left = [
         f
@@ -96,15 +96,15 @@ def left_to_cure(venv: Venv, result: ProbeResult | None = None) -> str | None:
 def verify_rebuilt(
     path: Path,
     expected: frozenset[tuple[str, str]],
-    editable: frozenset[str] = frozenset(),
-    env: Mapping[str, str] | None = None,
+    editable: frozenset[str],
+    env: Mapping[str, str],
     exact: bool = True,
 ) -> Verification:
     """Whether the venv at ``path`` can do what the old one could (see the module)."""
     venv = load_at(path)
     contents = distributions.read(venv.site_packages, bundled=bundled_wheels(venv))
     problem = (
-        left_to_cure(venv)
+        left_to_cure(venv, None, env)
         or _contents_problem(contents.packages, expected, editable, exact)
         or _scripts_problem(venv)
     )
@@ -119,7 +119,9 @@ def verify_rebuilt(
         then=IMPORTS,
         args=sorted(provided - SKIP_MODULES),
     )
-    problem = left_to_cure(venv, started) or _dependencies_problem(path, contents.packages, env)
+    problem = left_to_cure(venv, started, env) or _dependencies_problem(
+        path, contents.packages, env
+    )
     if problem:
         return Verification(problem)
     failures, notes = _imports(started.more, provided)
