@@ -28,6 +28,7 @@ from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Cure, Severity, Status, cured_by
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.diagnose.probe_result import ProbeResult
+from venv_doctor.fsutil import LARGE_FILE, read_bounded
 from venv_doctor.install.tools import find_uv
 from venv_doctor.model import distributions
 from venv_doctor.model.venv import Location, Venv, load
@@ -225,7 +226,11 @@ def top_level_modules(site_packages: Iterable[Path]) -> set[str]:
     names: set[str] = set()
     for site in site_packages:
         for record in site.glob("*.dist-info/RECORD"):
-            for line in record.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:  # never block on, or swallow, a hostile RECORD (a FIFO, /dev/zero)
+                data = read_bounded(record, LARGE_FILE)
+            except OSError:
+                continue  # the contents check names damaged metadata
+            for line in data.decode("utf-8", errors="replace").splitlines():
                 first = line.split(",", 1)[0].split("/", 1)
                 top = first[0]
                 if len(first) == 2 and (site / top / "__init__.py").is_file():
