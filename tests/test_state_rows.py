@@ -52,20 +52,20 @@ def damage(rows: list[tuple[str, tuple[object, ...]]]) -> None:
 DAMAGED = [
     # the registry: an empty path, a timestamp that is no time, a name that is a number
     (
-        "INSERT INTO venvs VALUES (?, ?, ?, NULL, NULL, ?, ?, NULL, NULL)",
+        "INSERT INTO venvs VALUES (?, ?, ?, NULL, NULL, ?, ?, NULL, NULL, NULL, NULL)",
         ("", "empty", "multivenv", "2024-01-01T00:00:00+00:00", "2024-01-01T00:00:00+00:00"),
     ),
     (
-        "INSERT INTO venvs VALUES (?, ?, ?, NULL, NULL, ?, ?, NULL, NULL)",
+        "INSERT INTO venvs VALUES (?, ?, ?, NULL, NULL, ?, ?, NULL, NULL, NULL, NULL)",
         ("/gone/one", "one", "multivenv", "yesterday", "2024-01-01T00:00:00+00:00"),
     ),
     (
-        "INSERT INTO venvs VALUES (?, ?, ?, NULL, NULL, ?, ?, NULL, NULL)",
+        "INSERT INTO venvs VALUES (?, ?, ?, NULL, NULL, ?, ?, NULL, NULL, NULL, NULL)",
         ("/gone/two", 42, "multivenv", "2024-01-01T00:00:00+00:00", "2024-01-01T00:00:00+00:00"),
     ),
     # invalid UTF-8 in a text column (a byte flip)
     (
-        "INSERT INTO venvs VALUES (CAST(? AS TEXT), ?, ?, NULL, NULL, ?, ?, NULL, NULL)",
+        "INSERT INTO venvs VALUES (CAST(? AS TEXT), ?, ?, NULL, NULL, ?, ?, NULL, NULL, NULL, NULL)",
         (b"/gone/\xff", "flip", "multivenv", "2024-01-01T00:00:00+00:00", "2024-01-01"),
     ),
     # snapshots: packages that are not JSON, or JSON nested 5,000 deep

@@ -185,11 +185,11 @@ def _scripts_problem(venv: Venv) -> str | None:
 
 
 def _dependencies_problem(
-    path: Path, packages: Iterable[distributions.Package], env: Mapping[str, str] | None
+    path: Path, packages: Iterable[distributions.Package], env: Mapping[str, str]
 ) -> str | None:
     """``uv pip check`` (no interpreter start of its own worth counting), else ``pip check``."""
     python = path / "bin" / "python"
-    uv = find_uv(os.environ if env is None else env)
+    uv = find_uv(env)
     if uv is not None and not any(path.glob("lib/python2.*")):  # uv has no Python 2
         args: list[str | Path] = [uv, "pip", "check", "--offline", "--python", python]
     elif any(p.name == "pip" for p in packages):
