@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import echo_json, get_context, json_option
-from venv_doctor.config import Config
+from venv_doctor.cli.base import echo_json, get_context, get_context_or_defaults, json_option
 from venv_doctor.context import Context
 from venv_doctor.daemon import heartbeat
-from venv_doctor.errors import ConfigError
-from venv_doctor.paths import app_dirs
 from venv_doctor.record import registry
 
 
@@ -61,30 +57,49 @@ def status_report(ctx: Context) -> dict[str, Any]:
     }
 
 
+def service_state(ctx: Context) -> str | None:
+    """ "failed", "active", "inactive"... of the installed service's unit; None without one."""
+    from venv_doctor.service import manage
+    from venv_doctor.service.manifest import read_manifest
+
+    if read_manifest(ctx.dirs) is None:
+        return None
+    states = [u.active.split()[0] for u in manage.status(ctx, lines=0).units if u.active]
+    return "failed" if "failed" in states else (states[0] if states else None)
+
+
+def _daemon_line(daemon: dict[str, Any], config_error: str | None) -> str:
+    if daemon["running"]:
+        return f"daemon: running (pid {daemon['pid']}, since {daemon['since']})"
+    if daemon.get("service") == "failed":
+        why = config_error or "see `venv-doctor service status` for its log"
+        return f"daemon: failed: {why}"
+    if daemon.get("service"):
+        return "daemon: not running (the service is installed: `venv-doctor service status`)"
+    return "daemon: not running (`venv-doctor service install` starts it at login)"
+
+
 @click.command("status")
 @json_option
 def status_command(as_json: bool) -> None:
     """Is the daemon running, what does it watch, what happened lately.
 
     Works with a broken config.toml too (with a warning): a running daemon
-    keeps its last good config, and this is how to see that it does.
+    keeps its last good config, and this is how to see that it does; a service
+    that failed on it says so ("daemon: failed: .../config.toml: ...").
     """
-    try:
-        ctx = get_context()
-    except ConfigError as exc:
+    ctx, config_error = get_context_or_defaults()
+    if config_error:
         click.echo(
-            f"venv-doctor: warning: {exc.message} (showing status with the defaults)", err=True
+            f"venv-doctor: warning: {config_error} (showing status with the defaults)", err=True
         )
-        ctx = Context(config=Config(), dirs=app_dirs(), env=os.environ)
     report = status_report(ctx)
+    report["daemon"]["service"] = service_state(ctx)
+    report["config_error"] = config_error
     if as_json:
         echo_json(render.envelope(**report))
         return
-    daemon = report["daemon"]
-    if daemon["running"]:
-        click.echo(f"daemon: running (pid {daemon['pid']}, since {daemon['since']})")
-    else:
-        click.echo("daemon: not running (`venv-doctor service install` starts it at login)")
+    click.echo(_daemon_line(report["daemon"], config_error))
     click.echo(f"last full scan: {report['last_scan'] or 'never'}")
     summary = report["summary"]
     click.echo("venvs: " + ", ".join(f"{n} {s}" for s, n in summary.items()))

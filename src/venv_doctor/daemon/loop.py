@@ -124,7 +124,9 @@ class Daemon:
         scheduler = self._scheduler()
         self.worker = threading.Thread(target=self._work, name="venv-doctor-worker", daemon=True)
         self.worker.start()
-        sdnotify.ready(f"watching {len(self.specs)} directories", env=self.sd_env)
+        # READY carries the same status line as every later update (venv counts first):
+        # a STATUS= of its own would replace the counts until the next change
+        sdnotify.ready(self._status_line(), env=self.sd_env)
         log.info("watching %d directories for %d venvs", len(self.specs), len(self.known))
         try:
             self._main_loop(scheduler)
@@ -210,6 +212,9 @@ class Daemon:
         self.debouncer.quiet = config.debounce_seconds
         self.debouncer.max_wait = config.max_wait_seconds
         log.info("config reloaded")
+        # venvs already broken get the new policy at the scan that follows (e.g. `auto`
+        # turned from "off" to "relink"); what the user was told is not told again
+        self.known = {p: d for p, d in self.known.items() if d.status not in BAD}
         self.request_scan()
 
     def _scheduler(self) -> object:
@@ -435,11 +440,14 @@ class Daemon:
             heartbeat.write(self.ctx.dirs, self.heartbeat)
         except OSError as exc:
             log.warning("cannot write the heartbeat file: %s", exc)
-        counts = ", ".join(f"{n} {s}" for s, n in self.heartbeat.summary.items() if n) or "no venvs"
-        line = f"{counts}; watching {len(self.heartbeat.watched)} directories"
+        line = self._status_line()
         if line != self._last_status_line:  # `systemctl --user status` shows it
             self._last_status_line = line
             sdnotify.send_status(line, env=self.sd_env)
+
+    def _status_line(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in self.heartbeat.summary.items() if n) or "no venvs"
+        return f"{counts}; watching {len(self.heartbeat.watched)} directories"
 
 
 def _first_message(d: Diagnosis) -> str:
