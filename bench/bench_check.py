@@ -14,6 +14,13 @@ pyvenv.cfg. Every venv-doctor run is checked against what the bench broke
 (exit 1 when it disagrees), then timed: the median of --runs after one
 warm-up run. pipx (from PyPI, in a private venv unless one sits beside this
 Python) times `pipx health` on as many pipx-made venvs, half of them broken.
+
+The syscall floor is a plain script (FLOOR below) doing the system calls the
+static check needs and nothing else: scandir each store, read pyvenv.cfg,
+readlink/stat bin/python*, read each script's head, list lib/. Each set of
+venvs reports venv-doctor / floor in CPU time (user + system of the child,
+from wait4: wall time is noise on a loaded machine) and each run's peak RSS,
+then `check PATH` and `requirements PATH` for one venv among all the others.
 """
 
 from __future__ import annotations
@@ -25,7 +32,6 @@ import io
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -436,10 +442,15 @@ class Row:
     venvs: int
     times: tuple[float, ...]  # wall seconds of each run
     cpu: tuple[float, ...]  # user + system seconds of each run, children included
+    rss: tuple[float, ...] = ()  # peak resident set of each run, MB
 
     @property
     def median(self) -> float:
         return statistics.median(self.times)
+
+    @property
+    def median_cpu(self) -> float:
+        return statistics.median(self.cpu)
 
 
 @dataclass(frozen=True)
@@ -447,22 +458,25 @@ class Run:
     wall: float
     cpu: float
     stdout: str
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    rss: float = 0.0  # MB
 
 
 def timed(cmd: Sequence[str | Path], env: Mapping[str, str], ok: Iterable[int]) -> Run:
-    cpu, started = children_cpu(), time.perf_counter()
-    done = subprocess.run(
-        [str(c) for c in cmd], capture_output=True, text=True, env=dict(env), check=False
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode not in ok:
-        raise BenchError(f"{cmd[0]} exited {done.returncode}:\n{done.stderr[-2000:]}")
-    return Run(elapsed, children_cpu() - cpu, done.stdout)
+    """One run of ``cmd``: wall time, and the CPU time and peak RSS of that child alone
+    (``wait4``'s rusage, which a loaded machine does not inflate the way it does wall time)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        child = subprocess.Popen([str(c) for c in cmd], stdout=out, stderr=err, env=dict(env))
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode(errors="replace")
+    if child.returncode not in ok:
+        raise BenchError(f"{cmd[0]} exited {child.returncode}:\n{stderr[-2000:]}")
+    rss = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return Run(elapsed, usage.ru_utime + usage.ru_stime, stdout, rss)
 
 
 def measure(
@@ -485,8 +499,14 @@ def measure(
     for _ in range(runs):
         before()
         done.append(timed(cmd, env, ok))
-    row = Row(tool, venvs, tuple(r.wall for r in done), tuple(r.cpu for r in done))
-    log(f"{tool}: median {row.median:.3f} s over {runs} runs")
+    row = Row(
+        tool,
+        venvs,
+        tuple(r.wall for r in done),
+        tuple(r.cpu for r in done),
+        tuple(r.rss for r in done),
+    )
+    log(f"{tool}: median {row.median:.3f} s wall, {row.median_cpu:.3f} s CPU over {runs} runs")
     return row
 
 
@@ -653,6 +673,109 @@ def pipx_rows(pw: PipxWorld, vd: list[str], runs: int) -> list[Row]:
     ]
 
 
+# --- the syscall floor --------------------------------------------------------------------
+
+# The system calls the static check cannot do without, in a plain script: scandir
+# every store (to its depth), and for each venv read pyvenv.cfg, readlink and stat
+# bin/python*, read the head of every other file in bin/, list lib/. argv: one
+# DEPTH:ROOT per store. Prints the number of venvs it read.
+FLOOR = """\
+import os, sys
+
+def walk(root, depth):
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for e in entries:
+        if e.name[0] != "." and e.is_dir():
+            if depth == 1:
+                yield e.path
+            else:
+                yield from walk(e.path, depth - 1)
+
+def read(venv):
+    try:
+        with open(venv + "/pyvenv.cfg", "rb") as f:
+            cfg = f.read()
+    except OSError:
+        cfg = b""
+    links, heads = [], []
+    for e in os.scandir(venv + "/bin"):
+        if e.name.startswith("python"):
+            try:
+                links.append((os.readlink(e.path), os.path.exists(e.path)))
+            except OSError:
+                links.append((None, os.path.exists(e.path)))
+        elif e.is_file():
+            with open(e.path, "rb") as f:
+                heads.append(f.read(512).split(b"\\n", 3)[:3])
+    return cfg, links, heads, os.listdir(venv + "/lib")
+
+n = 0
+for arg in sys.argv[1:]:
+    depth, root = arg.split(":", 1)
+    for venv in walk(root, int(depth)):
+        read(venv)
+        n += 1
+print(n)
+"""
+
+
+def floor_roots(world: World) -> list[str]:
+    """DEPTH:ROOT of every store the bench fills, for FLOOR."""
+    out = []
+    for store in STORES:
+        path = store_path(world, store, "x")
+        depth = 3 if store == "hatch" else 1
+        root = path.parents[depth - 1] if store != "poetry" else path.parent
+        out.append(f"{depth}:{root}")
+    return out
+
+
+def floor_row(world: World, runs: int) -> Row:
+    n = len(world.expected)
+
+    def verify(out: str) -> str:
+        if int(out) != n:
+            raise BenchError(f"the floor script read {out.strip()} venvs, the bench made {n}")
+        return f"floor script: {n} venvs"
+
+    cmd = [python_of(venv_doctor_cmd(None)), "-c", FLOOR, *floor_roots(world)]
+    return measure("syscall floor (plain script)", n, cmd, world.env(), runs, verify, ok=(0,))
+
+
+def single_rows(world: World, vd: list[str], runs: int) -> list[Row]:
+    """Commands about one venv, with every other venv of the set around it."""
+    n = len(world.expected)
+    path = next(p for p, kind in world.expected.items() if kind == "healthy")
+
+    def one_venv(out: str) -> str:
+        seen = [v["path"] for v in json.loads(out)["venvs"]]
+        if seen != [path]:
+            raise BenchError(f"check PATH reported {seen}, expected [{path}]")
+        return f"check PATH: {path}"
+
+    return [
+        measure(
+            "  check --json PATH (one venv)",
+            n,
+            [*vd, "check", "--json", path],
+            world.env(),
+            runs,
+            one_venv,
+        ),
+        measure(
+            "  requirements PATH (one venv)",
+            n,
+            [*vd, "requirements", path],
+            world.env(),
+            runs,
+            ok=(0,),
+        ),
+    ]
+
+
 # --- main ---------------------------------------------------------------------------------
 
 
@@ -710,6 +833,7 @@ def check_rows(
 ) -> list[Row]:
     n = len(world.expected)
     rows = [
+        floor_row(world, runs),
         measure(
             "venv-doctor check --json",
             n,
@@ -717,8 +841,9 @@ def check_rows(
             world.env(),
             runs,
             lambda out: verify_check(out, world.expected, label),
-        )
+        ),
     ]
+    rows += single_rows(world, vd, runs)
     if snapshots:
         rows += snapshot_rows(world, vd, runs, label)
     if deep:
@@ -736,15 +861,19 @@ def check_rows(
 
 
 def table(rows: list[Row]) -> str:
-    """Wall seconds (median, min, max), CPU seconds (median) and the ratio of medians
-    to the first row, the static venv-doctor check."""
-    base = rows[0].median
+    """Wall seconds (median, min, max), CPU seconds and peak RSS (medians) and the
+    ratio of CPU medians to the syscall floor of the same number of venvs."""
+    floors = {r.venvs: r.median_cpu for r in rows if r.tool.startswith("syscall floor")}
     head = f"{'tool':<40} {'venvs':>6} {'median s':>9} {'min':>7} {'max':>7} {'cpu s':>7}"
-    lines = [f"{head} {'vs static':>10}", "-" * len(f"{head} {'vs static':>10}")]
+    head += f" {'rss MB':>7} {'cpu/floor':>10}"
+    lines = [head, "-" * len(head)]
     for r in rows:
+        floor = floors.get(r.venvs)
+        ratio = f"{r.median_cpu / floor:>9.2f}x" if floor else f"{'-':>10}"
+        rss = statistics.median(r.rss) if r.rss else 0.0
         lines.append(
             f"{r.tool:<40} {r.venvs:>6} {r.median:>9.3f} {min(r.times):>7.3f} "
-            f"{max(r.times):>7.3f} {statistics.median(r.cpu):>7.3f} {r.median / base:>9.2f}x"
+            f"{max(r.times):>7.3f} {r.median_cpu:>7.3f} {rss:>7.1f} {ratio}"
         )
     return "\n".join(lines)
 
@@ -756,10 +885,11 @@ def snapshot_overhead(rows: list[Row]) -> str | None:
     first = by_tool.get("the same, first run (empty state)")
     if off is None or first is None:
         return None
-    steady = rows[0].median / off.median - 1
-    initial = first.median / off.median - 1
+    check = next(r for r in rows if r.tool == "venv-doctor check --json")
+    steady = check.median_cpu / off.median_cpu - 1
+    initial = first.median_cpu / off.median_cpu - 1
     return (
-        f"snapshot recording adds {steady:+.0%} to the check ({initial:+.0%} on the first run, "
+        f"snapshot recording adds {steady:+.0%} CPU to the check ({initial:+.0%} on the first run, "
         "which snapshots every venv)"
     )
 
@@ -837,7 +967,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"{version_of(venv_doctor_cmd(args.venv_doctor))}: {' '.join(venv_doctor_cmd(args.venv_doctor))}"
     )
-    print(f"median of {args.runs} runs after one warm-up run; wall time of the whole process")
+    print(
+        f"median of {args.runs} runs after one warm-up run; wall time, CPU (user + system) "
+        "and peak RSS of the whole process; cpu/floor: CPU over the syscall floor's"
+    )
     print(table(rows))
     overhead = snapshot_overhead(rows)
     if overhead:

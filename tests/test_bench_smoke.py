@@ -36,10 +36,15 @@ def test_quick_bench_prints_the_table_and_verifies_the_broken_count(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     assert "20 venvs: 20 venvs, 10 broken or unknown = 10 broken by the bench" in done.stderr
     assert "20 venvs --deep: 20 venvs, 10 broken or unknown = 10 broken by the bench" in done.stderr
-    # tool, venvs, median s, min, max, cpu s, ratio to the static check
-    rows = {line.split("  ")[0]: line.split()[-6:] for line in done.stdout.splitlines()}
+    # tool, venvs, median s, min, max, cpu s, rss MB, CPU ratio to the syscall floor
+    rows = {line.split("  ")[0]: line.split()[-7:] for line in done.stdout.splitlines()}
     assert rows["venv-doctor check --json"][0] == "20"
-    assert rows["venv-doctor check --json"][-1] == "1.00x"
+    assert rows["syscall floor (plain script)"][-1] == "1.00x"
+    assert float(rows["venv-doctor check --json"][-1].rstrip("x")) > 1
+    assert float(rows["venv-doctor check --json"][-2]) > 0  # peak RSS, MB
+    assert "verified floor script: 20 venvs" in done.stderr
+    assert "verified check PATH: " in done.stderr
+    assert "requirements PATH (one venv)" in done.stdout
     assert "venv-doctor check --json --deep" in rows
     assert "sh loop: bin/python -c pass" in rows
     assert done.stdout.startswith("machine: ")

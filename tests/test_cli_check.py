@@ -24,6 +24,7 @@ from tests.support import (
     real_python,
 )
 from venv_doctor.cli import run
+from venv_doctor.discover import stores
 from venv_doctor.paths import app_dirs
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -271,6 +272,31 @@ def test_target_through_a_symlink_is_the_store_venv(
     code, data = cli_json(capsys, "check", str(tmp_path / "link"))
     assert code == 0
     assert [(v["name"], v["store"]) for v in data["venvs"]] == [("good", "virtualenvwrapper")]
+
+
+def test_one_venv_by_path_or_recorded_name_lists_no_store(
+    capsys: pytest.CaptureFixture[str],
+    three_states: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A command about one venv does one venv's work: a path, or a name the registry
+    holds, is answered without listing the stores (and so as fast among 20,000 venvs)."""
+    cli_json(capsys, "check")  # records every venv in the registry
+
+    def listing(*args: object) -> None:
+        raise AssertionError("a store was listed")
+
+    monkeypatch.setattr(stores, "discover", listing)
+    code, data = cli_json(capsys, "check", str(three_states["good"]))
+    assert [(v["name"], v["store"]) for v in data["venvs"]] == [("good", "virtualenvwrapper")]
+    code, data = cli_json(capsys, "check", "gone", "pinned")
+    assert code == 1
+    assert [v["name"] for v in data["venvs"]] == ["gone", "pinned"]
+    code, out, err = cli(capsys, "requirements", "good")
+    assert (code, err) == (0, "")
+    code, out, err = cli(capsys, "history", "good")
+    assert (code, err) == (0, "")
+    assert "good" in out
 
 
 def test_unknown_target(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,34 @@ def test_bad_declared_files_are_errors_naming_the_file(
     assert f"{bad}: not valid TOML" in capsys.readouterr().err
     assert run(["requirements", str(venv), "--against", str(project / "nope.txt")]) == 1
     assert "nope.txt: no such file" in capsys.readouterr().err
+
+
+def test_repair_from_declared_rebuilds_what_the_project_declares(
+    tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    house = tmp_path / "wheelhouse"
+    make_wheel(house, "web-app", "1.0", requires=["requests-lib"])
+    make_wheel(house, "requests-lib", "2.0")
+    make_wheel(house, "stray", "0.1")
+    base = tmp_path / "gone-python" / "bin"  # an installation that will be removed
+    base.mkdir(parents=True)
+    (base / "python3.12").symlink_to(real_python("3.12"))
+    venv = make_venv(base / "python3.12", isolated_home / ".virtualenvs" / "web")
+    pip_install(venv, house, "web-app==1.0", "stray==0.1")
+    project = tmp_path / "web-project"
+    project.mkdir()
+    (venv / ".project").write_text(str(project))
+    (project / "requirements.txt").write_text("web-app>=1  # the only thing this project uses\n")
+    config_dir = Path(os.environ["VENV_DOCTOR_CONFIG_DIR"])
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text(
+        f"[interpreters]\nextra = [{json.dumps(str(real_python('3.13')))}]\n"
+    )
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(house))
+    shutil.rmtree(base.parent)  # the Python the venv was built on is gone
+    assert run(["repair", "web", "--from-declared", "--python", "3.13", "--yes"]) == 0
+    site = next((venv / "lib").glob("python3.13")) / "site-packages"
+    names = sorted(p.name.split("-")[0] for p in site.glob("*.dist-info"))
+    assert "web_app" in names and "requests_lib" in names
+    assert "stray" not in names  # pinned in the snapshot, declared by nothing

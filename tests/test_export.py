@@ -257,3 +257,22 @@ def test_node_exporter_serves_the_daemon_export(
     assert samples["node_textfile_scrape_error"] == 0
     assert samples['venv_doctor_venvs{status="healthy"}'] == 1
     assert samples["venv_doctor_last_scan_timestamp_seconds"] > time.time() - 120
+
+
+def test_repairs_are_counted_by_action_and_outcome(
+    homebrew: FakeHomebrew,
+    isolated_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "cellar")
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")  # a relink onto opt/ repairs it
+    assert cli_run(["repair", "--all", "--json"]) == 0
+    target = tmp_path / "venv_doctor.prom"
+    assert cli_run(["check", "--json", "--prometheus", str(target)]) == 0
+    capsys.readouterr()
+    samples = _samples(target.read_text())
+    assert samples['venv_doctor_repairs{action="relink",outcome="repaired"}'] == 1
+    assert samples['venv_doctor_venvs{status="healthy"}'] == 1

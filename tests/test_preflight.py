@@ -49,6 +49,11 @@ def world(tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) 
     pip_install(moving, house, "fastlib==1.0", "pure==1.0", "buildme==1.0")
     stuck = make_venv(real_python("3.11"), store / "stuck")
     pip_install(stuck, house, "oldonly==1.0")
+    config_dir = Path(os.environ["VENV_DOCTOR_CONFIG_DIR"])  # the Python a trial uses
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text(
+        f"[interpreters]\nextra = [{json.dumps(str(real_python('3.12')))}]\n"
+    )
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(house))
     return house
@@ -104,3 +109,37 @@ def test_offline_the_reason_is_uv_s_own_and_usage_errors_are_clear(
     assert "or pass --all" in capsys.readouterr().err
     cache = Path(os.environ["VENV_DOCTOR_CACHE_DIR"])
     assert not [p for p in cache.iterdir() if p.name.startswith("preflight-")]  # scratch gone
+
+
+def test_trial_builds_beside_verifies_runs_and_removes(
+    world: Path, isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["check"]) == 0
+    capsys.readouterr()
+    store = isolated_home / ".virtualenvs"
+    probe = "python -c 'import pure, sys; print(pure.__version__, sys.version_info[:2])'"
+    code = run(["preflight", "--python", "3.12", "ready", "--trial", "--json", "--run", probe])
+    captured = capsys.readouterr()
+    assert captured.out, captured.err
+    result = json.loads(captured.out)["venvs"][0]
+    assert code == 0
+    assert result["trial"]["ok"] is True, result["trial"]
+    assert "1.0 (3, 12)" in result["trial"]["output"]
+    assert not (store / "ready-trial").exists()
+    assert (store / "ready" / "pyvenv.cfg").exists()
+
+    # buildme is only an sdist for 3.12, and offline there is no setuptools to build it
+    assert run(["preflight", "--python", "3.12", "moving", "--trial", "--json"]) == 1
+    failed = json.loads(capsys.readouterr().out)["venvs"][0]["trial"]
+    assert failed["ok"] is False and failed["step"] == "install", failed
+    assert not (store / "moving-trial").exists()
+
+    assert (
+        run(["preflight", "--python", "3.12", "ready", "--trial", "--keep", "--run", "exit 3"]) == 1
+    )
+    assert "trial failed at run: the command exited with 3" in capsys.readouterr().out
+    assert (store / "ready-trial" / "pyvenv.cfg").exists()  # kept
+    assert run(["preflight", "--python", "3.12", "ready", "--trial"]) == 1
+    assert "ready-trial already exists" in capsys.readouterr().out
+    assert run(["preflight", "--python", "3.12", "ready", "--keep"]) == 2
+    assert "go with --trial" in capsys.readouterr().err

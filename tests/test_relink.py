@@ -13,7 +13,7 @@ from venv_doctor.model.venv import Location
 from venv_doctor.record import state
 from venv_doctor.repair.journal import Journal, JournalAction, JournalStep
 from venv_doctor.repair.rebuild import recover
-from venv_doctor.repair.relink import Target, cfg_updates, relink, verify
+from venv_doctor.repair.relink import RelinkTarget, cfg_updates, relink, verify
 
 
 def _load(path: Path) -> venv_model.Venv:
@@ -31,7 +31,7 @@ def test_relink_after_homebrew_patch_upgrade_goes_through_opt(
     assert before.status is Status.BROKEN
     assert "interpreter-dangling" in before.codes()
 
-    result = relink(_load(venv), Target(homebrew.opt_python("3.12"), "3.12.2"))
+    result = relink(_load(venv), RelinkTarget(homebrew.opt_python("3.12"), "3.12.2"))
 
     assert result.ok, result.error
     assert os.readlink(venv / "bin" / "python3.12") == str(homebrew.opt_python("3.12"))
@@ -49,7 +49,7 @@ def test_relink_rewrites_only_base_keys_and_keeps_unknown_ones() -> None:
         "home = /old/bin\nimplementation = CPython\nuv = 0.4.0\nversion_info = 3.12.1\n"
         "include-system-site-packages = true\nprompt = x y\nrelocatable = false\ncustom-key = kept\n"
     )
-    updates = cfg_updates(cfg, Target(Path("/new/opt/python@3.12/bin/python3.12"), "3.12.3"))
+    updates = cfg_updates(cfg, RelinkTarget(Path("/new/opt/python@3.12/bin/python3.12"), "3.12.3"))
     text = cfg.with_values(updates)
     assert "home = /new/opt/python@3.12/bin\n" in text
     assert "version_info = 3.12.3\n" in text
@@ -62,7 +62,7 @@ def test_dead_shebang_outside_venv_is_pointed_at_the_venv(tmp_path: Path) -> Non
     py = real_python("3.11")
     venv = make_venv(py, tmp_path / "v")
     script = add_console_script(venv, "tool", interpreter="/gone/venv/bin/python", trampoline=True)
-    result = relink(_load(venv), Target(py, "3.11.7"))
+    result = relink(_load(venv), RelinkTarget(py, "3.11.7"))
     assert result.ok, result.error
     assert result.scripts == ("tool",)
     assert f'"{venv / "bin" / "python"}"' in script.read_text()
@@ -74,7 +74,7 @@ def test_failed_verification_restores_everything(tmp_path: Path) -> None:
     cfg_before = (venv / "pyvenv.cfg").read_bytes()
     link_before = os.readlink(venv / "bin" / "python3")
     # a 3.12 interpreter cannot serve a venv whose packages are in lib/python3.11
-    result = relink(_load(venv), Target(real_python("3.12"), "3.11.9"))
+    result = relink(_load(venv), RelinkTarget(real_python("3.12"), "3.11.9"))
     assert not result.ok
     assert "3.12" in (result.error or "")
     assert (venv / "pyvenv.cfg").read_bytes() == cfg_before
@@ -110,11 +110,13 @@ def test_links_stay_links_through_a_relink_and_a_rolled_back_one(tmp_path: Path)
     (venv / "bin" / "tool").symlink_to("../etc/tool")
     before = tree_digest(venv)
 
-    failed = relink(_load(venv), Target(real_python("3.12"), "3.11.9"), journal=_journal(tmp_path))
+    failed = relink(
+        _load(venv), RelinkTarget(real_python("3.12"), "3.11.9"), journal=_journal(tmp_path)
+    )
     assert not failed.ok
     assert tree_digest(venv) == before
 
-    done = relink(_load(venv), Target(py, "3.11.7"), journal=_journal(tmp_path))
+    done = relink(_load(venv), RelinkTarget(py, "3.11.7"), journal=_journal(tmp_path))
     assert done.ok, done.error
     assert os.readlink(venv / "pyvenv.cfg") == "etc/pyvenv.cfg"
     assert "version = 3.11.7" in (venv / "etc" / "pyvenv.cfg").read_text()
@@ -130,7 +132,9 @@ def test_a_pyvenv_cfg_linked_outside_the_venv_is_never_written_through(tmp_path:
     (venv / "pyvenv.cfg").rename(shared)
     (venv / "pyvenv.cfg").symlink_to(shared)
     before, text = tree_digest(venv), shared.read_text()
-    result = relink(_load(venv), Target(real_python("3.11"), "3.11.7"), journal=_journal(tmp_path))
+    result = relink(
+        _load(venv), RelinkTarget(real_python("3.11"), "3.11.7"), journal=_journal(tmp_path)
+    )
     assert not result.ok and "outside the venv" in (result.error or "")
     assert tree_digest(venv) == before and shared.read_text() == text
 
@@ -141,7 +145,7 @@ def test_a_relink_killed_between_two_renames_is_undone_by_recovery(tmp_path: Pat
     venv = make_venv(real_python("3.11"), tmp_path / "v")
     add_console_script(venv, "tool", interpreter="/gone/venv/bin/python")
     before = tree_digest(venv)
-    loaded, target = _load(venv), Target(real_python("3.11"), "3.11.7")
+    loaded, target = _load(venv), RelinkTarget(real_python("3.11"), "3.11.7")
     changes = [
         *relink_module._bin_changes(loaded, target),
         *relink_module._cfg_change(loaded, target)[0],

@@ -13,7 +13,7 @@ import pytest
 from venv_doctor.model.distributions import Package, Snapshot
 from venv_doctor.paths import AppDirs, app_dirs
 from venv_doctor.record import state
-from venv_doctor.record.state import Sighting, StateError
+from venv_doctor.record.state import Sighting, StateError, schema
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -178,9 +178,9 @@ def test_later_migrations_are_applied_on_open(
     with state.open_db(dirs) as db:
         state.record_venvs(db, [sighting()])
     extra = ("CREATE TABLE later (id INTEGER PRIMARY KEY, venv_path TEXT)",)
-    monkeypatch.setattr(state, "MIGRATIONS", [*state.MIGRATIONS, extra])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, extra])
     with state.open_db(dirs) as db:
-        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(state.MIGRATIONS)
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS)
         assert db.conn.execute("SELECT count(*) FROM later").fetchone()[0] == 0
         assert Path("/v/one") in state.venv_records(db)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import FakePyenv, make_legacy_virtualenv, make_venv, real_python
-from venv_doctor import config
+from venv_doctor import config, targets
 from venv_doctor.config import Config
 from venv_doctor.context import Context
 from venv_doctor.discover import stores, tracking
@@ -31,6 +31,8 @@ def found(cfg: Config | None = None) -> dict[str, tuple[str, str]]:
     locations = all_locations(ctx)
     paths = [str(x.path) for x in locations]
     assert len(paths) == len(set(paths)), "a venv was reported twice"
+    for x in locations:  # a venv named by its path is placed as discovery places it
+        assert targets.locate(ctx, str(x.path)) == x
     return {str(x.path): (x.store, x.name) for x in locations}
 
 

@@ -6,6 +6,10 @@ then among the venvs the state DB remembers whose directory is gone (``pyenv
 uninstall`` took it), then among the venvs a running repair has renamed aside
 for a moment. The first place with a match answers. A command that acts on one
 venv refuses a name that matches several (``one``).
+
+A TARGET that is a venv's path, or a name the state DB's registry knows at a
+live venv, is answered without listing every store (``_direct``): a command
+about one venv does one venv's work, however many venvs there are elsewhere.
 """
 
 from __future__ import annotations
@@ -52,13 +56,19 @@ class Match:
 
 def all_locations(ctx: Context, store: str | None = None) -> list[Location]:
     """Every live venv (of one store, when ``store`` says)."""
+    known = _known_stores(ctx, store)
+    chosen = [s for s in known if store is None or s.name == store]
+    tracked = ctx.tracked() if store in (None, tracking.STORE) else []
+    return stores.discover(chosen, tracked)
+
+
+def _known_stores(ctx: Context, store: str | None) -> list[stores.Store]:
+    """Every store; a UsageError when ``store`` names none of them."""
     known = ctx.stores()
     names = sorted({s.name for s in known} | {tracking.STORE})
     if store is not None and store not in names:
         raise UsageError(f"--store {store}: no such store", hint="stores: " + ", ".join(names))
-    chosen = [s for s in known if store is None or s.name == store]
-    tracked = ctx.tracked() if store in (None, tracking.STORE) else []
-    return stores.discover(chosen, tracked)
+    return known
 
 
 def resolve(
@@ -71,10 +81,14 @@ def resolve(
     """The venvs ``targets`` name, each once, in the order given; raises
     TargetNotFoundError for a TARGET nothing knows, and with ``unique`` the
     ambiguity error for a name that matches several venvs."""
-    known = all_locations(ctx, store)
+    _known_stores(ctx, store)
+    known: list[Location] | None = None  # listed only for a TARGET _direct cannot answer
     out: dict[Path, Match] = {}
     for target in targets:
-        found = _matches(ctx, target, known, None)
+        found = _direct(ctx, target, store, None, remembered=True)
+        if found is None:
+            known = all_locations(ctx, store) if known is None else known
+            found = _matches(ctx, target, known, None)
         if unique:
             found = [one(target, found)]
         out.update((m.path, m) for m in found if m.path not in out)
@@ -86,6 +100,9 @@ def resolve_one(
 ) -> Match:
     """The one venv TARGET names. ``db``: an open state DB to look in, if the caller
     has one; ``remembered=False``: live venvs only (the state DB cannot be used)."""
+    direct = _direct(ctx, target, None, db, remembered=remembered)
+    if direct is not None:
+        return one(target, direct)
     known = all_locations(ctx)
     if not remembered:
         return one(target, [Match(x, Where.LIVE) for x in _live(target, known)])
@@ -101,6 +118,82 @@ def one(target: str, matches: Sequence[Match]) -> Match:
             f"{target} names {len(matches)} venvs ({paths})", hint="give the venv's path instead"
         )
     return matches[0]
+
+
+def _direct(
+    ctx: Context, target: str, store: str | None, db: Database | None, *, remembered: bool
+) -> list[Match] | None:
+    """The live venvs TARGET names, found without listing every store, or None when
+    only discovery can say. Discovery's answer and this one agree: a path is a venv
+    directory (placed in its store by ``locate``); a name is one the registry holds
+    at live venvs that still carry that name. A bare relative path that is not in a
+    store is left to discovery, where a venv of that name comes first."""
+    real = os.path.realpath(target)
+    if os.path.isdir(real) and is_venv_dir(Path(real)):
+        found = locate(ctx, target)
+        held = found.store != "path" or os.path.isabs(target) or target.startswith(".")
+        if held and (store is None or found.store == store):
+            return [Match(found, Where.LIVE)]
+    if not remembered or os.sep in target or target.startswith("."):
+        return None
+    from venv_doctor.record import state
+
+    named = [
+        x
+        for r in _in_state(ctx, db, lambda d: state.find_venvs(d, target))
+        if r.name == target and os.path.isdir(r.path) and is_venv_dir(r.path)
+        for x in [locate(ctx, str(r.path))]
+        if x.name == target and (store is None or x.store == store)
+    ]
+    return [Match(x, Where.LIVE) for x in named] or None
+
+
+def locate(ctx: Context, path: str) -> Location:
+    """The Location discovery gives the venv directory at ``path``: the store that
+    holds it directly, else one whose entry links to it (the entry given, or one of the
+    venv's own name), else the tracked list, else a plain path. Looks at a few paths
+    only, never a store's listing: a venv linked into a store under another name and
+    given by its real path is a plain path here, where ``check`` names it by the link."""
+    real = os.path.realpath(path)
+    given = os.path.abspath(path)
+    known = ctx.stores()
+    for candidate, linked in ((real, False), (given, True)):
+        for s in known:
+            name = _name_in(s, candidate, linked)
+            if name is not None:
+                return Location(name, Path(real), s.name)
+    base = os.path.basename(real)
+    for s in known:  # a store entry of the same name linking here (``~/.virtualenvs/web ->``)
+        entry = os.path.join(s.root, base)
+        if s.depth == 1 and not (s.single or s.subdir) and _links_to(entry, real):
+            return Location(base, Path(real), s.name)
+    for x in ctx.tracked():
+        if str(x.path) == real:
+            return x
+    return Location(os.path.basename(real), Path(real), "path")
+
+
+def _links_to(entry: str, real: str) -> bool:
+    return os.path.islink(entry) and os.path.realpath(entry) == real
+
+
+def _name_in(store: stores.Store, path: str, linked: bool) -> str | None:
+    """The name ``store`` lists the venv at ``path`` under, or None when it does not
+    list it there. ``linked``: ``path`` is the entry as given (a link to the venv)."""
+    root = str(store.root) if linked else os.path.realpath(store.root)
+    if store.single:
+        return store.root.name if path == root else None
+    rel = os.path.relpath(path, root).split(os.sep)
+    if rel[0] in (os.curdir, os.pardir) or any(p.startswith(".") for p in rel):
+        return None
+    if linked and not os.path.islink(path):
+        return None  # a plain entry under the name given is the real path: pass one saw it
+    if store.subdir:  # pyenv: versions/<ver>/envs/<env>, never through versions/<env> links
+        ok = len(rel) == 3 and rel[1] == store.subdir
+        return rel[2] if ok and not os.path.islink(os.path.join(root, rel[0])) else None
+    if len(rel) != store.depth:
+        return None
+    return rel[0] if store.depth == 1 else f"{rel[0]}/{rel[-1]}"
 
 
 def _matches(ctx: Context, target: str, known: list[Location], db: Database | None) -> list[Match]:

@@ -81,18 +81,13 @@ def cli(ctx: click.Context) -> None:
 
 
 def _journal_has_open_entries(database: Path) -> bool:
-    """A read-only look before importing the repair machinery (most runs have none)."""
-    try:
-        conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)
-        try:
-            row = conn.execute("SELECT 1 FROM journal WHERE outcome IS NULL LIMIT 1").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.OperationalError as exc:
-        return "no such table" not in str(exc)  # no rebuild ever ran
-    except sqlite3.Error:
-        return True  # a damaged DB: let recover() say so and move it aside
-    return row is not None
+    """Most runs have no state DB yet or no open entry: a read-only look, without
+    importing the repair machinery."""
+    if not database.exists():
+        return False
+    from venv_doctor.record.state import has_open_journal_entries
+
+    return has_open_journal_entries(database)
 
 
 def _has_entries(directory: Path) -> bool:
@@ -107,8 +102,7 @@ def _recover_interrupted() -> None:
     """Finish repairs a crash or kill -9 interrupted, before anything else runs."""
     dirs = app_dirs()
     leftovers = _has_entries(dirs.tmp)
-    open_entries = dirs.database.exists() and _journal_has_open_entries(dirs.database)
-    if not leftovers and not open_entries:
+    if not leftovers and not _journal_has_open_entries(dirs.database):
         return
     from venv_doctor.repair.execute import recover
 

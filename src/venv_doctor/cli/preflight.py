@@ -13,6 +13,7 @@ from venv_doctor.cli.base import echo_json, get_context, json_option
 from venv_doctor.context import Context
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
 from venv_doctor.guard.preflight import Preflight, Resolver, Verdict, preflight, scratch
+from venv_doctor.guard.trial import Trial, TrialSpec, run_trial
 from venv_doctor.install.pip_config import read_settings, uv_options
 from venv_doctor.install.tools import find_uv
 from venv_doctor.model.venv import Location
@@ -69,16 +70,38 @@ def _text(location: Location, result: Preflight) -> list[str]:
     "--python", "python", required=True, metavar="X.Y", help="The Python to ask about, e.g. 3.13."
 )
 @click.option("--all", "all_", is_flag=True, help="Every venv found.")
+@click.option(
+    "--trial",
+    is_flag=True,
+    help="Also build NAME-trial beside each venv on X.Y, install and verify it, then remove it.",
+)
+@click.option(
+    "--run", "command", metavar="CMD", help="With --trial: run CMD inside the trial venv."
+)
+@click.option("--keep", is_flag=True, help="With --trial: keep the trial venv.")
 @json_option
-def preflight_command(targets: tuple[str, ...], python: str, all_: bool, as_json: bool) -> int:
+def preflight_command(
+    targets: tuple[str, ...],
+    python: str,
+    all_: bool,
+    trial: bool,
+    command: str | None,
+    keep: bool,
+    as_json: bool,
+) -> int:
     """What happens to these venvs on Python X.Y, without touching them.
 
     Each venv's recorded requirements are resolved for X.Y by uv's resolver,
     with the pip index settings a rebuild uses: ready (the same pins resolve),
     upgrades (which packages must move, from which version to which), blocked
     (no release supports X.Y), and packages that only come as an sdist (a build
-    will be needed). Exit status: 0 when every venv is ready, 1 otherwise.
+    will be needed). --trial goes further: NAME-trial, in the same store, is
+    made on X.Y with those pins, verified as a rebuild would be, put to work
+    with --run CMD, and removed unless --keep. Exit status: 0 when every venv
+    is ready (and every trial passed), 1 otherwise.
     """
+    if (command or keep) and not trial:
+        raise UsageError("--run and --keep go with --trial")
     if not _MINOR.match(python):
         raise UsageError(f"--python {python}: expected a minor version such as 3.13")
     ctx = get_context()
@@ -93,22 +116,63 @@ def preflight_command(targets: tuple[str, ...], python: str, all_: bool, as_json
     with scratch(ctx.dirs.cache) as work:
         resolver = Resolver(uv, python, options, run, Path(work))
         results = [(x, _one(ctx, resolver, x)) for x in locations]
+        trials = _trials(ctx, python, results, command, keep, Path(work)) if trial else {}
     if as_json:
         echo_json(
             render.envelope(
                 python=python,
                 venvs=[
-                    {"name": x.name, "store": x.store, "path": str(x.path), **r.as_dict()}
+                    {
+                        "name": x.name,
+                        "store": x.store,
+                        "path": str(x.path),
+                        **r.as_dict(),
+                        **({"trial": trials[x.path].as_dict()} if x.path in trials else {}),
+                    }
                     for x, r in results
                 ],
             )
         )
     else:
         for x, r in results:
-            for line in _text(x, r):
+            for line in _text(x, r) + (_trial_text(trials[x.path]) if x.path in trials else []):
                 click.echo(line)
     ready = all(r.verdict is Verdict.READY for _, r in results)
-    return ExitCode.OK if ready else ExitCode.PROBLEMS
+    return ExitCode.OK if ready and all(t.ok for t in trials.values()) else ExitCode.PROBLEMS
+
+
+def _trials(
+    ctx: Context,
+    python: str,
+    results: list[tuple[Location, Preflight]],
+    command: str | None,
+    keep: bool,
+    work: Path,
+) -> dict[Path, Trial]:
+    from venv_doctor.install.installers import choose_installer
+    from venv_doctor.interpreters.inventory import best_for, inventory
+
+    base = best_for(inventory(ctx.config, ctx.env, ctx.dirs.cache / "interpreters.json"), python)
+    if base is None:
+        raise UsageError(
+            f"--trial: no Python {python} is installed to try on",
+            hint="venv-doctor interpreters lists those found",
+        )
+    installer = choose_installer(ctx.config, ctx.env)
+    out = {}
+    for location, result in results:
+        if result.verdict in (Verdict.READY, Verdict.NEEDS_UPGRADES):
+            spec = TrialSpec(location, base, result.pins, command, keep)
+            out[location.path] = run_trial(spec, installer, work, ctx.env, run)
+    return out
+
+
+def _trial_text(t: Trial) -> list[str]:
+    verdict = "passed" if t.ok else f"failed at {t.step}"
+    where = f" (kept: {render.display(str(t.path))})" if t.kept else ""
+    lines = [f"    trial {verdict}: {render.display(t.message)}{where}"]
+    lines += [f"      {render.display(x)}" for x in t.output_tail.splitlines()[-5:]]
+    return lines
 
 
 COMMANDS = [preflight_command]

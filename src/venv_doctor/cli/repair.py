@@ -132,6 +132,12 @@ class _Progress:
 @click.option(
     "--allow-other-owner", is_flag=True, help="As root, repair venvs owned by other users."
 )
+@click.option(
+    "--from-declared",
+    is_flag=True,
+    help="Rebuild from the project's declared dependencies (pyproject.toml or "
+    "requirements.txt) instead of the recorded pins.",
+)
 @json_option
 def repair_command(
     targets: tuple[str, ...],
@@ -142,6 +148,7 @@ def repair_command(
     strategy: str,
     no_wait: bool,
     allow_other_owner: bool,
+    from_declared: bool,
     as_json: bool,
 ) -> int:
     """Repair venvs: relink after a patch upgrade, rebuild after a minor upgrade
@@ -164,6 +171,7 @@ def repair_command(
             # a relink that does not verify becomes a rebuild only when rebuilds were agreed to
             rebuild_fallback=yes and strategy != "relink",
             allow_other_owner=allow_other_owner,
+            from_declared=from_declared,
             progress=progress.say,
             on_start=progress.start,
         )

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 INSTALL_TIMEOUT = 3600.0
-Progress = Callable[[str], None]
+InstallProgress = Callable[[str], None]
 
 _PIP_MISSING = re.compile(r"No matching distribution found for (\S+)")
 _UV_NOT_FOUND = re.compile(r"Because (\S+) was not found in ")
@@ -66,7 +66,7 @@ class Installer(Protocol):
     def name(self) -> str: ...  # "uv" | "pip"
 
     def install(
-        self, venv: Path, requirements: Path, *, on_progress: Progress | None = None
+        self, venv: Path, requirements: Path, *, on_progress: InstallProgress | None = None
     ) -> None: ...
 
 
@@ -99,7 +99,7 @@ def _packages(count: int) -> str:
     return f"{count} package" if count == 1 else f"{count} packages"
 
 
-def _say(on_progress: Progress | None, line: str) -> None:
+def _say(on_progress: InstallProgress | None, line: str) -> None:
     if on_progress is not None:
         on_progress(line)
 
@@ -141,7 +141,7 @@ class PipInstaller:
     name: str = field(default="pip", init=False)
 
     def install(
-        self, venv: Path, requirements: Path, *, on_progress: Progress | None = None
+        self, venv: Path, requirements: Path, *, on_progress: InstallProgress | None = None
     ) -> None:
         count = count_requirements(requirements)
         why = f" ({self.note})" if self.note else ""
@@ -173,7 +173,7 @@ class UvInstaller:
     name: str = field(default="uv", init=False)
 
     def install(
-        self, venv: Path, requirements: Path, *, on_progress: Progress | None = None
+        self, venv: Path, requirements: Path, *, on_progress: InstallProgress | None = None
     ) -> None:
         if glob.glob(glob.escape(str(venv / "lib")) + "/python2.*"):
             pip = PipInstaller("uv does not support Python 2", self.env, self.runner)

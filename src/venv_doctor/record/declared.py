@@ -10,6 +10,7 @@ with ``packaging``.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -22,9 +23,13 @@ from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvir
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Code, Diagnosis, Finding, Severity
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.model.venv import Venv
+from venv_doctor.record.requirements import Requirements
+
+log = logging.getLogger(__name__)
 
 MAX_FILE = 1 << 20
 MAX_INCLUDES = 20
@@ -271,3 +276,25 @@ def with_declared(diagnosis: Diagnosis, venv: Venv) -> Diagnosis:
 
     extra = finding(venv)
     return replace(diagnosis, findings=(*diagnosis.findings, extra)) if extra else diagnosis
+
+
+def requirements_for(ctx: Context, path: Path) -> Requirements | None:
+    """What ``repair --from-declared`` installs: the project's declared dependencies
+    (resolved afresh by the installer) instead of the recorded pins."""
+    tracked = {x.path for x in ctx.tracked()}
+    project = venv_project(path, "tracked" if path in tracked else "")
+    source = project_file(project) if project else None
+    if source is None:
+        log.warning(
+            "%s: no project file declares its dependencies (a virtualenvwrapper .project, "
+            "or a tracked .venv beside pyproject.toml or requirements.txt)",
+            path,
+        )
+        return None
+    try:
+        found = read_declared(source)
+    except VenvDoctorError as exc:
+        log.warning("%s", exc.message)
+        return None
+    lines = [str(r) for r in found.requirements]
+    return Requirements(text="\n".join(lines) + "\n", expected=frozenset(), had_pip=False)

@@ -62,12 +62,15 @@ def record_event(ctx: Context, path: Path, kind: str, message: str) -> None:
     _using(ctx, lambda db: state.append_event(db, kind, message, path), None)
 
 
-def record_events(ctx: Context, events: Sequence[tuple[Path, str, str]]) -> None:
-    """Many (path, kind, message) events with one opening of the database."""
+EventRow = tuple[Path, str, str] | tuple[Path, str, str, dict[str, Any]]
+
+
+def record_events(ctx: Context, events: Sequence[EventRow]) -> None:
+    """Many (path, kind, message[, data]) events with one opening of the database."""
 
     def append(db: state.Database) -> None:
-        for path, kind, message in events:
-            state.append_event(db, kind, message, path)
+        for path, kind, message, *data in events:
+            state.append_event(db, kind, message, path, data[0] if data else None)
 
     if events:
         _using(ctx, append, None)

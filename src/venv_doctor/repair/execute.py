@@ -150,7 +150,9 @@ def _relink(ctx: Context, plan: Plan) -> RepairResult:
     target = plan.chosen
     venv = load_at(plan.diagnosis.path)
     with open_journal(ctx) as journal:
-        done = relink.relink(venv, relink.Target(target.path, target.version), journal=journal)
+        done = relink.relink(
+            venv, relink.RelinkTarget(target.path, target.version), journal=journal
+        )
     if not done.ok:
         return result_of(plan, Outcome.FAILED, done.error or "relink failed")
     # relink.verify has started the interpreter and checked what a deep probe

@@ -41,7 +41,7 @@ SIDE_MARK = ".venv-doctor-tmp-"  # ".python3.venv-doctor-tmp-new-12": carryover 
 
 
 @dataclass(frozen=True)
-class Target:
+class RelinkTarget:
     """The interpreter to link to: ``path`` as a venv should record it (stable)."""
 
     path: Path
@@ -57,7 +57,7 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Change:
+class FileChange:
     """One file a relink replaces: ``path`` gets a link to ``link``, the bytes
     ``data`` (with the old file's mode) or a copy of ``copy_from``."""
 
@@ -90,14 +90,14 @@ def _needs_link(venv: Venv, py: BinPython) -> bool:
     return not os.path.lexists(first)
 
 
-def _bin_changes(venv: Venv, target: Target) -> list[Change]:
+def _bin_changes(venv: Venv, target: RelinkTarget) -> list[FileChange]:
     changes = []
     for py in venv.pythons:
         path = venv.path / "bin" / py.name
         if py.is_copy:
-            changes.append(Change(path, copy_from=target.real))
+            changes.append(FileChange(path, copy_from=target.real))
         elif _needs_link(venv, py):
-            changes.append(Change(path, link=str(target.path)))
+            changes.append(FileChange(path, link=str(target.path)))
     return changes
 
 
@@ -116,7 +116,7 @@ def _in_place(venv: Path, path: Path, what: str) -> Path:
     return real
 
 
-def cfg_updates(cfg: pyvenv_cfg.PyvenvCfg, target: Target) -> dict[str, str]:
+def cfg_updates(cfg: pyvenv_cfg.PyvenvCfg, target: RelinkTarget) -> dict[str, str]:
     """The pyvenv.cfg keys that name the base interpreter, as the creator wrote them."""
     updates = {"home": str(target.path.parent)}
     if "version" in cfg.values:
@@ -137,15 +137,15 @@ def cfg_updates(cfg: pyvenv_cfg.PyvenvCfg, target: Target) -> dict[str, str]:
     return updates
 
 
-def _cfg_change(venv: Venv, target: Target) -> tuple[list[Change], list[str]]:
+def _cfg_change(venv: Venv, target: RelinkTarget) -> tuple[list[FileChange], list[str]]:
     if venv.cfg is None:
         return [], []
     path = _in_place(venv.path, venv.path / "pyvenv.cfg", "pyvenv.cfg")
     updates = cfg_updates(venv.cfg, target)
-    return [Change(path, data=venv.cfg.with_values(updates).encode("utf-8"))], sorted(updates)
+    return [FileChange(path, data=venv.cfg.with_values(updates).encode("utf-8"))], sorted(updates)
 
 
-def _script_changes(venv: Venv) -> list[Change]:
+def _script_changes(venv: Venv) -> list[FileChange]:
     """Point scripts that start a dead interpreter outside the venv at bin/python."""
     own_bin = str(venv.path / "bin")
     python = venv.path / "bin" / "python"
@@ -156,7 +156,9 @@ def _script_changes(venv: Venv) -> list[Change]:
             continue
         path = _in_place(venv.path, script.script, "a console script")
         data = path.read_bytes()
-        changes.append(Change(path, data=data.replace(os.fsencode(interp), os.fsencode(python), 1)))
+        changes.append(
+            FileChange(path, data=data.replace(os.fsencode(interp), os.fsencode(python), 1))
+        )
     return changes
 
 
@@ -220,7 +222,7 @@ def side(path: Path, kind: str, entry_id: int) -> Path:
     return path.with_name(f".{path.name}{SIDE_MARK}{kind}-{entry_id}")
 
 
-def _prepare(change: Change, entry_id: int) -> None:
+def _prepare(change: FileChange, entry_id: int) -> None:
     """Write the new version beside the file, never touching the file itself."""
     new = side(change.path, "new", entry_id)
     if os.path.lexists(new):
@@ -239,7 +241,7 @@ def _prepare(change: Change, entry_id: int) -> None:
         os.chmod(new, mode)
 
 
-def _swap(change: Change, entry_id: int) -> None:
+def _swap(change: FileChange, entry_id: int) -> None:
     """Keep the old version (the same inode, or the same link) beside it, then rename
     the new one over it: at every instant the name holds a complete file."""
     old = side(change.path, "old", entry_id)
@@ -312,7 +314,7 @@ class _NoJournal:
 
 
 def relink(
-    venv: Venv, target: Target, run: Runner = runner.run, journal: Journal | None = None
+    venv: Venv, target: RelinkTarget, run: Runner = runner.run, journal: Journal | None = None
 ) -> RelinkResult:
     """Relink ``venv`` to ``target`` as a journaled transaction: the new links and
     files are prepared beside the old ones, swapped in by rename, verified, and

@@ -21,7 +21,7 @@ from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.interpreters import inventory as interpreters
 from venv_doctor.model.venv import Location, load
-from venv_doctor.record import registry
+from venv_doctor.record import declared, registry
 from venv_doctor.repair import execute
 from venv_doctor.repair.plan import Action, Plan, Reason, plan_for
 from venv_doctor.repair.result import Outcome, RepairProgress, RepairResult, result_of
@@ -45,6 +45,7 @@ class Policy:
     rebuild_fallback: bool = False  # a relink that does not verify becomes a rebuild
     allow_other_owner: bool = False  # as root, repair other users' venvs
     parallel_relinks: bool = True
+    from_declared: bool = False  # rebuild from the project's declared dependencies, not the pins
     progress: RepairProgress | None = None
     on_start: Callable[[int], None] | None = None  # told how many venvs will be repaired
 
@@ -130,7 +131,17 @@ def _run_all(
 def _record_events(ctx: Context, results: list[RepairResult]) -> None:
     """The repairs attempted, in the event log, in one visit to the state DB."""
     registry.record_events(
-        ctx, [(r.path, "repair", f"{r.outcome}: {r.message}") for r in results if r.attempted]
+        ctx,
+        [
+            (
+                r.path,
+                "repair",
+                f"{r.outcome}: {r.message}",
+                {"action": r.action.value, "outcome": r.outcome.value},
+            )
+            for r in results
+            if r.attempted
+        ],
     )
 
 
@@ -155,7 +166,7 @@ def _run_one(
     result = execute.execute(
         ctx,
         plan,
-        registry.requirements_for,
+        declared.requirements_for if policy.from_declared else registry.requirements_for,
         replan=_replan(again, plan.action, policy.yes),
         dry_run=policy.dry_run,
         wait=policy.wait,
