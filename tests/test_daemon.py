@@ -387,3 +387,51 @@ def test_status_works_with_a_broken_config(capsys: pytest.CaptureFixture[str]) -
     captured = capsys.readouterr()
     assert json.loads(captured.out)["daemon"]["running"] is False
     assert "not valid TOML" in captured.err
+
+
+def test_the_daemon_does_not_feed_on_its_own_log(
+    daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path
+) -> None:
+    """`daemon -v` with its stderr written into every directory it watches: its own
+    writes must not wake it (they once made 212,515 lines in 8 s)."""
+    import threading
+
+    local_bin = isolated_home / ".local" / "bin"
+    local_bin.mkdir(parents=True)
+    (local_bin / "python3.12").symlink_to(real_python("3.12"))
+    make_venv(local_bin / "python3.12", isolated_home / ".virtualenvs" / "local")
+    make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "brew")
+    run = daemon()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "venv_doctor", "daemon", "-v"],
+        env=run.env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    run.proc = proc
+    heartbeat = Path(os.environ["VENV_DOCTOR_STATE_DIR"]) / "daemon.json"
+    watched = wait_for(
+        lambda: heartbeat.exists() and json.loads(heartbeat.read_text()).get("watched"),
+        30,
+        "the daemon to watch",
+    )
+    dirs = [Path(w["path"]) for w in watched]
+    assert isolated_home not in dirs
+    lines: list[str] = []
+
+    def copy() -> None:
+        assert proc.stderr is not None
+        try:
+            for line in proc.stderr:
+                lines.append(line)
+                for d in dirs:
+                    with (d / "venv-doctor-daemon.log").open("a") as fh:
+                        fh.write(line)
+        except ValueError:  # stderr closed by stop()
+            return
+
+    threading.Thread(target=copy, daemon=True).start()
+    time.sleep(6)
+    code, _ = run.stop()
+    assert code == 0
+    assert len(lines) < 40, "".join(lines[-20:])

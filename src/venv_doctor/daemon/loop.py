@@ -68,6 +68,7 @@ class Daemon:
         self.known: dict[Path, Diagnosis] = {}
         self.locations: dict[Path, Location] = {}
         self.specs: list[watch.WatchSpec] = []
+        self._by_path: dict[Path, watch.WatchSpec] = {}
         self.conversation = Conversation(self._notified_file())
         self.notifiers = build_notifiers(ctx.config, ctx.env)
         self.heartbeat = heartbeat.Heartbeat(pid=os.getpid(), since=now_iso())
@@ -119,7 +120,7 @@ class Daemon:
             signal.signal(sig, self._signal)
         for line in execute.recover(self.ctx):
             log.warning("recovered an interrupted repair: %s", line)
-        self.watcher = Watcher(self.debouncer.add)
+        self.watcher = Watcher(self.debouncer.add, accept=self._relevant)
         self.scan_all()
         scheduler = self._scheduler()
         self.worker = threading.Thread(target=self._work, name="venv-doctor-worker", daemon=True)
@@ -307,7 +308,10 @@ class Daemon:
             return
         venvs = [load(x) for x in self.locations.values()]
         roots = [s.root for s in self.ctx.stores()]
-        self.specs = watch.plan(venvs, roots)
+        home = self.ctx.env.get("HOME")
+        never = watch.forbidden(Path(home) if home else None, self.ctx.dirs.own)
+        self.specs = watch.plan(venvs, roots, never)
+        self._by_path = {s.path: s for s in self.specs}
         failed = self.watcher.apply(self.specs)
         for path in failed:
             log.warning("cannot watch %s; it will be retried at the next scan", path)
@@ -318,6 +322,10 @@ class Daemon:
         # written last: a heartbeat listing watches means they are armed and checked
         self.heartbeat.watched = [{"path": str(p), "mode": m} for p, m in self.watcher.watched()]
         self._write_heartbeat()
+
+    def _relevant(self, path: Path, is_dir: bool) -> bool:
+        """Called on the observer's threads: only reads the current plan."""
+        return watch.relevant(self._by_path, path, is_dir)
 
     # --- checking, repairing, notifying -------------------------------------------------
 
