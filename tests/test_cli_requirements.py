@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -235,7 +236,9 @@ def test_sources_and_at(
     ]
     code, out, _ = cli(capsys, "history")
     assert code == 0
-    assert "snapshot: +tinymid 2.0.0, ~tinyleaf 1.0.0 -> 1.1.0" in out
+    assert re.search(r"  snapshot +\+tinymid 2\.0\.0, ~tinyleaf 1\.0\.0 -> 1\.1\.0$", out, re.M)
+    assert re.search(r"  snapshot +first snapshot: 1 package$", out, re.M)  # not "1 packages"
+    assert re.search(r"^    \d{4}-\d\d-\d\d \d\d:\d\d [+-]\d{4}  ", out, re.M)  # local, offset
 
     shutil.rmtree(venv)
     code, _, err = cli(capsys, "requirements", "small", "--source", "disk")
@@ -363,5 +366,8 @@ def test_history_of_a_venv_not_checked_yet(
 ) -> None:
     make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "small")
     assert cli(capsys, "history", "small")[:2] == (0, "no history recorded for small yet\n")
-    assert cli(capsys, "history")[:2] == (0, "no venvs recorded yet\n")
+    assert cli(capsys, "history")[:2] == (
+        0,
+        "no venvs recorded yet: `venv-doctor check` records every venv it finds\n",
+    )
     assert cli_json(capsys, "history")["venvs"] == []

@@ -105,7 +105,7 @@ def test_the_daemon_unit_under_a_real_user_manager(
         ) from None
     # Cellar links: they work, but break at the next patch upgrade
     assert re.fullmatch(r"3 degraded; watching \d+ directories", status)
-    assert "daemon: running" in session.vd("status").stdout
+    assert re.search(r"^daemon:\s+running", session.vd("status").stdout, re.M)
 
     # a broken venv produces one critical notification naming them
     homebrew.upgrade("3.12", "3.12.1", "3.12.2")
@@ -160,7 +160,8 @@ def test_the_daemon_unit_under_a_real_user_manager(
     session.manager.wait_for(UNIT, {"ActiveState": "failed", "SubState": "failed"})
     after = session.show("NRestarts", "ExecMainStatus", "Result")
     assert after == {"NRestarts": "0", "ExecMainStatus": "2", "Result": "exit-code"}
-    assert f"daemon: failed: {config}: " in session.vd("status").stdout
+    said = session.vd("status").stdout
+    assert re.search(rf"^daemon:\s+failed: {re.escape(str(config))}: ", said, re.M), said
     service_status = session.vd("service", "status", "--json")
     assert str(config) in json.loads(service_status.stdout)["config_error"]
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TypeVar
 from venv_doctor.context import Context
 from venv_doctor.discover import stores, tracking
 from venv_doctor.errors import TargetNotFoundError, UsageError, VenvDoctorError
-from venv_doctor.model.venv import Location, is_venv_dir
+from venv_doctor.model.venv import Location, blocker, is_venv_dir, unlistable_dir
 
 if TYPE_CHECKING:
     from venv_doctor.record.state import Database
@@ -214,9 +214,14 @@ def _live(target: str, known: list[Location]) -> list[Location]:
     named = [x for x in known if x.name == target]
     if named:
         return named
-    if real.is_dir() and is_venv_dir(real):
-        return [Location(real.name, real, "path")]
+    if real.is_dir() and (is_venv_dir(real) or unlistable_dir(real)):
+        return [Location(real.name, real, "path")]  # an unlistable one: unknown, not absent
     if os.sep in target or target.startswith("."):
+        if (wall := blocker(real)) != real:
+            raise TargetNotFoundError(
+                f"{target}: permission denied: {wall} cannot be searched by this user",
+                hint=f"run venv-doctor as a user who can, or ask the owner of {wall} to let you",
+            )
         raise TargetNotFoundError(f"{target}: no virtual environment there")
     raise TargetNotFoundError(
         f"{target}: no venv of that name in any store",

@@ -15,7 +15,14 @@ from pathlib import Path
 import click
 
 from venv_doctor import __version__
-from venv_doctor.cli.base import get_context
+from venv_doctor.cli.base import (
+    color_option,
+    get_context,
+    quiet_option,
+    reset_settings,
+    settings,
+    verbose_option,
+)
 from venv_doctor.errors import ConfigError, ExitCode, VenvDoctorError
 from venv_doctor.paths import app_dirs
 
@@ -61,7 +68,12 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, prog_name="venv-doctor")
+@click.version_option(
+    __version__, "-V", "--version", prog_name="venv-doctor", help="Show the version and exit."
+)
+@quiet_option
+@verbose_option
+@color_option
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Find, diagnose, record and repair every Python virtual environment.
@@ -75,6 +87,8 @@ def cli(ctx: click.Context) -> None:
     Exit codes: 0 ok (degraded venvs are warnings), 1 a venv is broken or
     unknown or a repair failed, 2 usage or configuration error,
     130 interrupted, 70 internal error (see the debug log it names).
+
+    -q and -v work before or after the command's name; every command takes --json.
     """
     if not ctx.resilient_parsing:
         _recover_interrupted()
@@ -161,31 +175,57 @@ def _write_debug_log(exc: BaseException) -> str:
         return "(the debug log could not be written)"
 
 
-def _fail(message: str, hint: str | None, code: int) -> int:
+def _asked_for_json(args: list[str]) -> bool:
+    """--json was given: parsed already, or still on a command line that failed to parse."""
+    if settings().json:
+        return True
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
+def _fail(message: str, hint: str | None, code: int, as_json: bool = False) -> int:
+    """The message on stderr; with --json, also the one document stdout owes a script."""
     click.echo(f"venv-doctor: error: {message}", err=True)
     if hint:
         click.echo(f"hint: {hint}", err=True)
+    if as_json:
+        from venv_doctor import render
+
+        click.echo(render.error_json(message, hint, int(code)))
     return code
 
 
 def run(args: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (``main`` exits with it)."""
+    reset_settings()
+    argv = sys.argv[1:] if args is None else list(args)
     try:
-        result = cli.main(args=args, prog_name="venv-doctor", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="venv-doctor", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
+        code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
         exc.show()
-        return ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+        if _asked_for_json(argv):
+            from venv_doctor import render
+
+            click.echo(render.error_json(exc.format_message(), None, int(code)))
+        return code
     except (click.Abort, KeyboardInterrupt):
         click.echo("venv-doctor: interrupted", err=True)
+        if _asked_for_json(argv):
+            from venv_doctor import render
+
+            click.echo(render.error_json("interrupted", None, ExitCode.INTERRUPTED))
         return ExitCode.INTERRUPTED
     except VenvDoctorError as exc:
-        return _fail(exc.message, exc.hint, exc.exit_code)
+        return _fail(exc.message, exc.hint, exc.exit_code, _asked_for_json(argv))
     except Exception as exc:
         log = _write_debug_log(exc)
         return _fail(
-            f"internal error: {type(exc).__name__}: {exc}", f"details in {log}", ExitCode.INTERNAL
+            f"internal error: {type(exc).__name__}: {exc}",
+            f"details in {log}",
+            ExitCode.INTERNAL,
+            _asked_for_json(argv),
         )
     return int(result or 0)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +12,16 @@ import click
 
 from venv_doctor import render
 from venv_doctor.check import check
-from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.cli.base import (
+    command_options,
+    echo_json,
+    echo_lines,
+    get_context,
+    settings,
+    terminal_out,
+)
+from venv_doctor.cli.complete import complete_store, complete_venv
+from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.discover.stores import store_venvs
 from venv_doctor.errors import ExitCode
@@ -34,6 +42,11 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _empty(ctx: Context) -> list[str]:
+    searched = [(s.name, str(s.root), s.root.is_dir()) for s in ctx.stores()]
+    return render.empty_lines(searched, str(ctx.dirs.config_file), terminal_out())
+
+
 def _with_declared(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
     """``-v``: project venvs also say what they hold that their project does not declare."""
     import os
@@ -45,10 +58,15 @@ def _with_declared(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
 
 
 @click.command("check")
-@click.argument("targets", nargs=-1, metavar="[TARGET]...")
+@click.argument("targets", nargs=-1, metavar="[TARGET]...", shell_complete=complete_venv)
 @click.option("--deep", is_flag=True, help="Also start each venv's interpreter once (in parallel).")
-@click.option("--store", "store", metavar="NAME", help="Only venvs of this store (e.g. pipx).")
-@click.option("-v", "--verbose", is_flag=True, help="Show informational findings too.")
+@click.option(
+    "--store",
+    "store",
+    metavar="NAME",
+    shell_complete=complete_store,
+    help="Only venvs of this store (e.g. pipx).",
+)
 @click.option(
     "--prometheus",
     "prometheus",
@@ -56,12 +74,11 @@ def _with_declared(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the result as a Prometheus textfile (*.prom) for node_exporter.",
 )
-@json_option
+@command_options
 def check_command(
     targets: tuple[str, ...],
     deep: bool,
     store: str | None,
-    verbose: bool,
     prometheus: Path | None,
     as_json: bool,
 ) -> int:
@@ -78,37 +95,50 @@ def check_command(
     started = time.time()
     with _gc_paused():
         diagnoses = check(ctx, targets, store=store, deep=deep)
-    if verbose:
+    if settings().verbose:
         diagnoses = _with_declared(diagnoses)
     if prometheus is not None:
         from venv_doctor.export import textfile
 
         textfile.export(ctx, prometheus, diagnoses, started)
+    bad = {Status.BROKEN, Status.UNKNOWN}
+    code = ExitCode.PROBLEMS if any(d.status in bad for d in diagnoses) else ExitCode.OK
+    opts = settings()
     if as_json:
         echo_json(render.check_json(diagnoses))
-    elif render.use_rich(sys.stdout):
-        render.check_table(diagnoses, verbose=verbose)
+    elif not diagnoses and not opts.quiet:
+        echo_lines(_empty(ctx))
     else:
-        click.echo(render.check_text(diagnoses, verbose=verbose))
-    bad = {Status.BROKEN, Status.UNKNOWN}
-    return ExitCode.PROBLEMS if any(d.status in bad for d in diagnoses) else ExitCode.OK
+        out = terminal_out()
+        echo_lines(render.check_lines(diagnoses, out, opts.verbose, opts.quiet))
+    return code
 
 
 @click.command("list")
-@click.option("--store", "store", metavar="NAME", help="Only venvs of this store.")
-@json_option
+@click.option(
+    "--store",
+    "store",
+    metavar="NAME",
+    shell_complete=complete_store,
+    help="Only venvs of this store.",
+)
+@command_options
 def list_command(store: str | None, as_json: bool) -> None:
-    """List every venv found, with its store and path."""
-    locations = all_locations(get_context(), store)
+    """List every venv found: name, store and path."""
+    ctx = get_context()
+    locations = all_locations(ctx, store)
     if as_json:
         echo_json(render.list_json(locations))
-        return
-    for x in locations:
-        click.echo(f"{x.name}\t{x.store}\t{x.path}")
+    elif not locations:
+        if not settings().quiet:
+            echo_lines(_empty(ctx))
+    else:
+        rows = [[x.name, x.store, render.tilde(x.path)] for x in locations]
+        echo_lines(render.aligned(rows, terminal_out()))
 
 
 @click.command("paths")
-@json_option
+@command_options
 def paths_command(as_json: bool) -> None:
     """Show venv-doctor's directories and every store searched."""
     ctx = get_context()
@@ -120,31 +150,32 @@ def paths_command(as_json: bool) -> None:
         "backups": str(ctx.dirs.backups),
     }
     beside = f"<the venv's directory>/{BACKUP_AREA_BESIDE}"
-    stores = [
-        {
-            "store": s.name,
-            "path": str(s.root),
-            "exists": s.root.is_dir(),
-            "venvs": len(store_venvs(s)),
-        }
-        for s in ctx.stores()
-    ]
+    known = [(s.name, s.root, s.root.is_dir(), len(store_venvs(s))) for s in ctx.stores()]
     tracked = ctx.tracked()
     if as_json:
+        stores = [
+            {"store": name, "path": str(root), "exists": exists, "venvs": n}
+            for name, root, exists, n in known
+        ]
         echo_json(
             render.envelope(
                 directories=dirs, backups_elsewhere=beside, stores=stores, tracked=len(tracked)
             )
         )
         return
-    for key, value in dirs.items():
-        click.echo(f"{key + ':':<8} {value}")
-    click.echo(f"{'':<8} (a venv on another file system is backed up in {beside})")
-    click.echo("stores:")
-    for s in stores:
-        state = f"{s['venvs']} venvs" if s["exists"] else "missing"
-        click.echo(f"  {s['store']:<18} {s['path']}  ({state})")
-    click.echo(f"  {'tracked':<18} {ctx.dirs.tracked_file}  ({len(tracked)} venvs)")
+    out = terminal_out()
+    lines = render.aligned([[k + ":", render.tilde(v)] for k, v in dirs.items()], out)
+    lines += out.wrap(f"(a venv on another file system is backed up in {beside})")
+    rows = [
+        [name, render.plural(n, "venv") if exists else "missing", render.tilde(root)]
+        for name, root, exists, n in known
+    ]
+    rows.append(
+        ["tracked", render.plural(len(tracked), "venv"), render.tilde(ctx.dirs.tracked_file)]
+    )
+    lines.append("stores:")
+    lines.extend(render.INDENT + line for line in render.aligned(rows, out))
+    echo_lines(lines)
 
 
 COMMANDS = [check_command, list_command, paths_command]

@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import Any
 
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import echo_json, get_context, get_context_or_defaults, json_option
+from venv_doctor.cli.base import (
+    command_options,
+    common_options,
+    echo_json,
+    echo_lines,
+    get_context,
+    get_context_or_defaults,
+    settings,
+    terminal_out,
+)
 from venv_doctor.context import Context
 from venv_doctor.daemon import heartbeat
 from venv_doctor.record import registry
 
 
 @click.command("daemon")
-@click.option("-v", "--verbose", is_flag=True, help="Log every batch of changes.")
 @click.option(
     "--once",
     is_flag=True,
     help="Check every venv, repair by policy, notify, and exit (what the timer runs).",
 )
-def daemon_command(verbose: bool, once: bool) -> int:
+@common_options
+def daemon_command(once: bool) -> int:
     """Run in the foreground: watch interpreters, check, repair by policy, notify.
 
     Meant to run under systemd or launchd (`venv-doctor service install`).
@@ -32,7 +42,7 @@ def daemon_command(verbose: bool, once: bool) -> int:
     from venv_doctor.daemon.loop import Daemon, configure_logging
 
     ctx = get_context()
-    configure_logging(ctx, verbose)
+    configure_logging(ctx, settings().verbose > 0)
     daemon = Daemon(ctx)
     return daemon.run_once() if once else daemon.run()
 
@@ -68,19 +78,18 @@ def service_state(ctx: Context) -> str | None:
     return "failed" if "failed" in states else (states[0] if states else None)
 
 
-def _daemon_line(daemon: dict[str, Any], config_error: str | None) -> str:
+def _daemon_state(daemon: dict[str, Any], config_error: str | None, relative: bool) -> str:
     if daemon["running"]:
-        return f"daemon: running (pid {daemon['pid']}, since {daemon['since']})"
+        return f"running (pid {daemon['pid']}, since {_when(daemon['since'], relative)})"
     if daemon.get("service") == "failed":
-        why = config_error or "see `venv-doctor service status` for its log"
-        return f"daemon: failed: {why}"
+        return "failed: " + (config_error or "see `venv-doctor service status` for its log")
     if daemon.get("service"):
-        return "daemon: not running (the service is installed: `venv-doctor service status`)"
-    return "daemon: not running (`venv-doctor service install` starts it at login)"
+        return "not running (the service is installed: `venv-doctor service status`)"
+    return "not running (`venv-doctor service install` starts it at login)"
 
 
 @click.command("status")
-@json_option
+@command_options
 def status_command(as_json: bool) -> None:
     """Is the daemon running, what does it watch, what happened lately.
 
@@ -99,21 +108,51 @@ def status_command(as_json: bool) -> None:
     if as_json:
         echo_json(render.envelope(**report))
         return
-    click.echo(_daemon_line(report["daemon"], config_error))
-    click.echo(f"last full scan: {report['last_scan'] or 'never'}")
-    summary = report["summary"]
-    click.echo("venvs: " + ", ".join(f"{n} {s}" for s, n in summary.items()))
-    watched = report["watched"]
-    polled = [w for w in watched if w.get("mode") == "polling"]
-    click.echo(
-        f"watching {len(watched)} directories" + (f" ({len(polled)} polled)" if polled else "")
-    )
+    echo_lines(_status_lines(report))
     if report.get("own_venv"):
         click.echo(f"warning: {report['own_venv']}", err=True)
-    evs = report["events"]
-    for e in evs[-10:]:  # the ten most recent, oldest first
-        click.echo(f"  {e['at']}  {e['kind']:<14} {e['venv']}  {e['message']}")
     sys.stdout.flush()
+
+
+def _when(text: str | None, relative: bool) -> str:
+    """A stored ISO time as people read it (the text itself if it does not parse)."""
+    if not text:
+        return "never"
+    try:
+        return render.human_time(datetime.fromisoformat(text), relative)
+    except ValueError:
+        return text
+
+
+def _status_lines(report: dict[str, Any]) -> list[str]:
+    out = terminal_out()
+    relative = out.width is not None
+    state = _daemon_state(report["daemon"], report.get("config_error"), relative)
+    summary = report["summary"]
+    watched = report["watched"]
+    polled = [w for w in watched if w.get("mode") == "polling"]
+    watching = render.plural(len(watched), "directory", "directories")
+    rows = [
+        ["daemon:", state],
+        ["last full scan:", _when(report["last_scan"], relative)],
+        ["venvs:", ", ".join(f"{n} {s}" for s, n in summary.items())],
+        ["watching:", watching + (f" ({len(polled)} polled)" if polled else "")],
+    ]
+    lines = render.aligned(rows, out)
+    events = report["events"][-10:]  # the ten most recent, oldest first
+    if events and not settings().quiet:
+        lines.append("recent events:")
+        cells = [
+            [
+                _when(e["at"], relative),
+                e["kind"],
+                " ".join(x for x in (render.tilde(e["venv"] or ""), e["message"]) if x),
+            ]
+            for e in events
+        ]
+        inner = render.Out(out.width - len(render.INDENT) if out.width else None, out.color)
+        lines += [render.INDENT + line for line in render.aligned(cells, inner)]
+    return lines
 
 
 COMMANDS = [daemon_command, status_command]

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.cli.base import command_options, common_options, echo_json, get_context, info
 from venv_doctor.guard import pyenv_hook
 
 TOOLS = click.Choice(["pyenv"])
@@ -27,22 +27,34 @@ def hooks_group() -> None:
 
 @hooks_group.command("install")
 @click.argument("tool", type=TOOLS)
-def install_command(tool: str) -> None:
+@command_options
+def install_command(tool: str, as_json: bool) -> None:
     """Put the hook in place ($PYENV_ROOT/pyenv.d/uninstall/venv-doctor.bash)."""
     path = pyenv_hook.install(get_context().env, _own_command())
-    click.echo(f"installed the {tool} uninstall guard: {path}")
+    if as_json:
+        echo_json(render.envelope(tool=tool, path=str(path), installed=True))
+    else:
+        info(f"installed the {tool} uninstall guard: {render.tilde(path)}")
 
 
 @hooks_group.command("uninstall")
 @click.argument("tool", type=TOOLS)
-def uninstall_command(tool: str) -> None:
+@command_options
+def uninstall_command(tool: str, as_json: bool) -> None:
     """Remove the hook (only the file venv-doctor wrote)."""
     path = pyenv_hook.uninstall(get_context().env)
-    click.echo(f"removed {path}" if path else f"no {tool} hook of venv-doctor's was installed")
+    if as_json:
+        echo_json(render.envelope(tool=tool, removed=str(path) if path else None))
+    else:
+        info(
+            f"removed {render.tilde(path)}"
+            if path
+            else f"no {tool} hook of venv-doctor's was installed"
+        )
 
 
 @hooks_group.command("status")
-@json_option
+@command_options
 def status_command(as_json: bool) -> None:
     """Which hooks are installed."""
     path = pyenv_hook.hook_file(get_context().env)
@@ -52,13 +64,14 @@ def status_command(as_json: bool) -> None:
             render.envelope(hooks=[{"tool": "pyenv", "path": str(path), "installed": installed}])
         )
     else:
-        click.echo(f"pyenv  {'installed' if installed else 'not installed'}  {path}")
+        click.echo(f"pyenv  {'installed' if installed else 'not installed'}  {render.tilde(path)}")
 
 
 @hooks_group.command("run", hidden=True)
 @click.argument("event", type=click.Choice(["pyenv-uninstall"]))
 @click.argument("version")
 @click.argument("prefix", type=click.Path(path_type=Path))
+@common_options
 def run_command(event: str, version: str, prefix: Path) -> int:
     """Called by the pyenv hook; exit 0 lets the uninstall go on, 1 stops it."""
     from venv_doctor.cli.guard_prompt import guard_pyenv_uninstall

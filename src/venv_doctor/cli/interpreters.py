@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.cli.base import (
+    command_options,
+    echo_json,
+    echo_lines,
+    get_context,
+    terminal_out,
+)
 from venv_doctor.context import Context
 from venv_doctor.diagnose.scan import read_venvs
 from venv_doctor.errors import ExitCode, UsageError
@@ -22,20 +27,11 @@ def _as_dict(i: Interpreter) -> dict[str, str]:
     return {"path": str(i.path), "real": str(i.real), "version": i.version, "source": i.source}
 
 
-def _table(found: list[Interpreter], counts: dict[Path, int]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table()
-    for column in ("version", "source", "venvs", "path"):
-        table.add_column(column, no_wrap=column != "path", overflow="fold")
-    for i in found:
-        where = Text(str(i.path))
-        if i.real != i.path:
-            where.append(f"\n→ {i.real}", style="dim")
-        table.add_row(Text(i.version), Text(i.source), Text(str(counts[i.path])), where)
-    Console(file=sys.stdout, highlight=False).print(table)
+def _row(i: Interpreter, counts: dict[Path, int]) -> list[str]:
+    where = render.tilde(i.path)
+    if i.real != i.path:
+        where += f" -> {render.tilde(i.real)}"
+    return [i.version, i.source, render.plural(counts[i.path], "venv"), where]
 
 
 def _venvs(ctx: Context) -> list[Venv]:
@@ -59,14 +55,16 @@ def _usage_dict(use: Usage) -> dict[str, object]:
 
 def _show_usage(spec: str, use: Usage, list_venvs: bool) -> None:
     n = len(use.venvs)
-    names = ", ".join(str(i.path) for i in use.interpreters) or spec
+    names = ", ".join(render.tilde(i.path) for i in use.interpreters) or spec
     if not n:
         click.echo(f"No venv depends on {names}.")
         return
-    click.echo(f"{n} venv{'s' if n != 1 else ''} depend{'s' if n == 1 else ''} on {names}.")
+    click.echo(f"{render.plural(n, 'venv')} depend{'s' if n == 1 else ''} on {names}.")
     if list_venvs:
-        for d in use.venvs:
-            click.echo(f"  {d.venv.name:<24} {d.venv.location.store:<18} {d.venv.path}")
+        rows = [[d.venv.name, d.venv.location.store, render.tilde(d.venv.path)] for d in use.venvs]
+        out = terminal_out()
+        inner = render.Out(out.width - len(render.INDENT) if out.width else None, out.color)
+        echo_lines([render.INDENT + line for line in render.aligned(rows, inner)])
     else:
         click.echo(f"List them with: venv-doctor interpreters {spec} --venvs")
 
@@ -79,7 +77,7 @@ def _show_usage(spec: str, use: Usage, list_venvs: bool) -> None:
     is_flag=True,
     help="With PYTHON: list the venvs that depend on it, not just how many.",
 )
-@json_option
+@command_options
 def interpreters_command(python: str | None, list_venvs: bool, as_json: bool) -> int:
     """List every CPython on this machine and how many venvs depend on each.
 
@@ -111,12 +109,13 @@ def interpreters_command(python: str | None, list_venvs: bool, as_json: bool) ->
         echo_json(
             render.envelope(interpreters=[{**_as_dict(i), "venvs": counts[i.path]} for i in found])
         )
-    elif render.use_rich(sys.stdout):
-        _table(found, counts)
+    elif not found:
+        click.echo(
+            "no CPython found: install one (python.org, Homebrew, pyenv, uv python install), "
+            "or name it under [interpreters] extra in config.toml"
+        )
     else:
-        for i in found:
-            suffix = f"  -> {i.real}" if i.real != i.path else ""
-            click.echo(f"{i.version:<9} {i.source:<9} {counts[i.path]:>5}  {i.path}{suffix}")
+        echo_lines(render.aligned([_row(i, counts) for i in found], terminal_out()))
     return ExitCode.OK
 
 

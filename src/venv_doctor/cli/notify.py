@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.cli.base import command_options, echo_json, get_context
 from venv_doctor.errors import ExitCode
 
 if TYPE_CHECKING:  # the notify package (asyncio, threads) loads only when this command runs
@@ -61,7 +61,7 @@ def _show_deliveries(deliveries: list[Delivery], as_json: bool) -> None:
 
 @click.command("notify")
 @click.option("--test", "send_test", is_flag=True, help="Send a test notification through each.")
-@json_option
+@command_options
 def notify_command(send_test: bool, as_json: bool) -> int:
     """Show the notification backends the daemon uses, or try them with --test.
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.cli.base import command_options, echo_json, echo_lines, get_context, terminal_out
+from venv_doctor.cli.complete import complete_venv
 from venv_doctor.context import Context
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
 from venv_doctor.guard.preflight import Preflight, Resolver, Verdict, preflight, scratch
@@ -53,19 +54,26 @@ def _one(ctx: Context, resolver: Resolver, location: Location) -> Preflight:
     return preflight(resolver, lines)
 
 
-def _text(location: Location, result: Preflight) -> list[str]:
-    head = f"{SHOWN[result.verdict]:<11} {render.display(location.name)}  [{location.store}]"
-    out = [head]
-    out += [f"    {c.name} {c.old} -> {c.new or '(no longer needed)'}" for c in result.changes]
-    if result.builds:
-        out.append("    needs a build (sdist only): " + ", ".join(result.builds))
-    if result.message:
-        out.append(f"    {render.display(result.message)}")
-    return out
+def _text(results: list[tuple[Location, Preflight]], trials: dict[Path, Trial]) -> list[str]:
+    """A line per venv (verdict, name, store), what moves and why wrapped under it."""
+    out = terminal_out()
+    rows = [[SHOWN[r.verdict], x.name, x.store] for x, r in results]
+    lines: list[str] = []
+    for (x, result), head in zip(results, render.aligned_rows(rows, out), strict=True):
+        lines += head
+        for c in result.changes:
+            lines += out.wrap(f"{c.name} {c.old} -> {c.new or '(no longer needed)'}")
+        if result.builds:
+            lines += out.wrap("needs a build (sdist only): " + ", ".join(result.builds))
+        if result.message:
+            lines += out.wrap(render.tilde_in(result.message))
+        if x.path in trials:
+            lines += _trial_text(trials[x.path])
+    return lines
 
 
 @click.command("preflight")
-@click.argument("targets", nargs=-1, metavar="[TARGET]...")
+@click.argument("targets", nargs=-1, metavar="[TARGET]...", shell_complete=complete_venv)
 @click.option(
     "--python", "python", required=True, metavar="X.Y", help="The Python to ask about, e.g. 3.13."
 )
@@ -79,7 +87,7 @@ def _text(location: Location, result: Preflight) -> list[str]:
     "--run", "command", metavar="CMD", help="With --trial: run CMD inside the trial venv."
 )
 @click.option("--keep", is_flag=True, help="With --trial: keep the trial venv.")
-@json_option
+@command_options
 def preflight_command(
     targets: tuple[str, ...],
     python: str,
@@ -134,9 +142,7 @@ def preflight_command(
             )
         )
     else:
-        for x, r in results:
-            for line in _text(x, r) + (_trial_text(trials[x.path]) if x.path in trials else []):
-                click.echo(line)
+        echo_lines(_text(results, trials))
     ready = all(r.verdict is Verdict.READY for _, r in results)
     return ExitCode.OK if ready and all(t.ok for t in trials.values()) else ExitCode.PROBLEMS
 

@@ -9,7 +9,15 @@ from typing import Any
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import echo_json, get_context, json_option
+from venv_doctor.cli.base import (
+    command_options,
+    echo_json,
+    echo_lines,
+    get_context,
+    info,
+    terminal_out,
+)
+from venv_doctor.cli.complete import complete_venv
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
 from venv_doctor.model.distributions import Package
 from venv_doctor.record.history import Change, Revision, Source, VenvHistory, history, snapshot_for
@@ -38,7 +46,7 @@ def warn(messages: tuple[str, ...] | list[str]) -> None:
 
 
 @click.command("requirements")
-@click.argument("target", metavar="TARGET")
+@click.argument("target", metavar="TARGET", shell_complete=complete_venv)
 @click.option(
     "--mode",
     type=click.Choice([m.value for m in Mode]),
@@ -53,7 +61,12 @@ def warn(messages: tuple[str, ...] | list[str]) -> None:
     show_default=True,
     help="auto: read the venv from disk, or its newest recorded snapshot once it is gone.",
 )
-@click.option("--at", "at", metavar="TIMESTAMP", help="The recorded snapshot in effect then.")
+@click.option(
+    "--at",
+    "at",
+    metavar="TIMESTAMP",
+    help="The recorded snapshot in effect then (ISO 8601; without a zone, local time).",
+)
 @click.option(
     "--against",
     "against",
@@ -62,7 +75,7 @@ def warn(messages: tuple[str, ...] | list[str]) -> None:
     help="Compare with a requirements.txt or pyproject.toml: what is installed but not "
     "declared, and declared but not installed (exit 1 when they differ).",
 )
-@json_option
+@command_options
 def requirements_command(
     target: str, mode: str, source: str, at: str | None, against: Path | None, as_json: bool
 ) -> int:
@@ -83,7 +96,7 @@ def requirements_command(
             render.envelope(
                 venv=str(snapshot.venv),
                 source=snapshot.source,
-                taken_at=snapshot.taken_at.isoformat(),
+                taken_at=render.iso_utc(snapshot.taken_at),
                 python_version=snapshot.python_version,
                 packages=packages,
                 warnings=list(found.warnings),
@@ -124,28 +137,27 @@ def _short(p: Package | None) -> str:
 
 def _change_text(step: Revision) -> str:
     if step.first:
-        return f"first snapshot: {len(step.snapshot.packages)} packages"
+        return f"first snapshot: {render.plural(len(step.snapshot.packages), 'package')}"
     parts = [f"+{c.name} {_short(c.after)}" for c in step.added]
     parts += [f"-{c.name} {_short(c.before)}" for c in step.removed]
     parts += [f"~{c.name} {_short(c.before)} -> {_short(c.after)}" for c in step.changed]
     return ", ".join(parts) or "same packages (Python version changed)"
 
 
-def _stamp(when: datetime) -> str:
-    return when.isoformat(timespec="seconds")
-
-
-def _text(h: VenvHistory) -> list[str]:
+def _lines(h: VenvHistory, out: render.Out, relative: bool) -> list[str]:
+    """The venv's line, when it was last seen, then its snapshots and events aligned."""
     r = h.record
-    lines = [
-        f"{r.name}  [{r.store}]  {r.path}",
-        f"  last seen {_stamp(r.last_seen)}, {r.last_status or 'status unknown'}, "
-        f"Python {r.python_version or '?'}",
-    ]
+    head = [r.name, r.store, render.tilde(r.path)]
+    seen = render.human_time(r.last_seen, relative)
+    status = r.last_status or "status unknown"
+    lines = render.aligned([head], out)
+    lines += out.wrap(f"last seen {seen}, {status}, Python {r.python_version or '?'}")
     rows = [(s.snapshot.taken_at, "snapshot", _change_text(s)) for s in h.steps]
-    rows += [(e.at, e.kind, e.message) for e in h.events]
-    for when, kind, text in sorted(rows, key=lambda row: row[0]):
-        lines.append(f"  {_stamp(when)}  {kind}: {text}")
+    rows += [(e.at, e.kind, render.tilde_in(e.message)) for e in h.events]
+    rows.sort(key=lambda row: row[0])
+    cells = [[render.human_time(when, relative), kind, text] for when, kind, text in rows]
+    inner = render.Out(out.width - len(render.INDENT) if out.width else None, out.color)
+    lines += [render.INDENT + line for line in render.aligned(cells, inner)]
     return lines
 
 
@@ -159,7 +171,7 @@ def _change_json(c: Change) -> dict[str, Any]:
 
 def _event_json(e: Event) -> dict[str, Any]:
     return {
-        "at": e.at.isoformat(),
+        "at": render.iso_utc(e.at),
         "venv": str(e.venv_path) if e.venv_path else None,
         "kind": e.kind,
         "message": e.message,
@@ -175,12 +187,12 @@ def _history_json(h: VenvHistory) -> dict[str, Any]:
         "store": r.store,
         "creator": r.creator,
         "python_version": r.python_version,
-        "first_seen": r.first_seen.isoformat(),
-        "last_seen": r.last_seen.isoformat(),
+        "first_seen": render.iso_utc(r.first_seen),
+        "last_seen": render.iso_utc(r.last_seen),
         "last_status": r.last_status,
         "snapshots": [
             {
-                "taken_at": s.snapshot.taken_at.isoformat(),
+                "taken_at": render.iso_utc(s.snapshot.taken_at),
                 "python_version": s.snapshot.python_version,
                 "packages": len(s.snapshot.packages),
                 "added": [_change_json(c) for c in s.added],
@@ -194,8 +206,8 @@ def _history_json(h: VenvHistory) -> dict[str, Any]:
 
 
 @click.command("history")
-@click.argument("target", metavar="[TARGET]", required=False)
-@json_option
+@click.argument("target", metavar="[TARGET]", required=False, shell_complete=complete_venv)
+@command_options
 def history_command(target: str | None, as_json: bool) -> None:
     """List recorded snapshots (what changed between them) and events.
 
@@ -212,12 +224,22 @@ def history_command(target: str | None, as_json: bool) -> None:
             )
         )
         return
-    if not venvs:
-        click.echo(f"no history recorded for {target} yet" if target else "no venvs recorded yet")
-    for i, h in enumerate(venvs):
-        click.echo(("\n" if i else "") + "\n".join(_text(h)))
-    for e in loose:
-        click.echo(f"{_stamp(e.at)}  {e.kind}: {e.message}")
+    if not venvs and not loose:
+        info(
+            f"no history recorded for {target} yet"
+            if target
+            else "no venvs recorded yet: `venv-doctor check` records every venv it finds"
+        )
+        return
+    out = terminal_out()
+    relative = out.width is not None  # a terminal: "3 hours ago"; a pipe: local time
+    lines: list[str] = []
+    for h in venvs:
+        lines += ([""] if lines else []) + _lines(h, out, relative)
+    if loose:
+        cells = [[render.human_time(e.at, relative), e.kind, e.message] for e in loose]
+        lines += ([""] if lines else []) + render.aligned(cells, out)
+    echo_lines(lines)
 
 
 COMMANDS = [requirements_command, history_command]

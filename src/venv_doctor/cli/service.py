@@ -9,7 +9,14 @@ from typing import Any
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import echo_json, get_context, get_context_or_defaults, json_option
+from venv_doctor.cli.base import (
+    command_options,
+    echo_json,
+    get_context,
+    get_context_or_defaults,
+    info,
+    settings,
+)
 from venv_doctor.diagnose.findings import Finding
 from venv_doctor.service import manage as service
 from venv_doctor.service.base import (
@@ -30,6 +37,8 @@ def _warn(findings: tuple[Finding, ...]) -> None:
 
 
 def _announce(step: InstallStep) -> None:
+    if settings().json:
+        return  # the JSON document lists the steps
     if step.action is InstallAction.RUN:
         click.echo(f"$ {step.target}")
     elif step.action is InstallAction.IGNORED:
@@ -39,14 +48,21 @@ def _announce(step: InstallStep) -> None:
 
 
 def _print_plan(plan: InstallPlan) -> None:
-    """File contents on stdout (so `--print > file` is the unit), the rest on stderr."""
+    """File contents on stdout (so `--print > file` is the unit), the rest on stderr.
+
+    Two units (a timer and its service) are separated by a blank line and a
+    ``# ---- PATH`` comment line each, which systemd ignores.
+    """
     for path in plan.conflicts:
         click.echo(f"warning: {path} exists and was not written by venv-doctor", err=True)
     for path in plan.remove:
         click.echo(f"would remove {path}", err=True)
-    for f in plan.files:
+    several = len(plan.files) > 1
+    for i, f in enumerate(plan.files):
         click.echo(f"would write {f.path}:", err=True)
         sys.stdout.flush()
+        if several:
+            click.echo(("\n" if i else "") + f"# ---- {f.path}")
         click.echo(f.content.decode("utf-8"), nl=False)
         sys.stdout.flush()
     click.echo("would run:", err=True)
@@ -57,6 +73,28 @@ def _print_plan(plan: InstallPlan) -> None:
 @click.group("service")
 def service_group() -> None:
     """Run venv-doctor in the background (systemd user service or macOS LaunchAgent)."""
+
+
+def _plan_json(plan: InstallPlan, steps: tuple[InstallStep, ...] | None) -> str:
+    return render.envelope(
+        manager=plan.manager.value,
+        mode=plan.mode.value,
+        unit=plan.unit,
+        installed=steps is not None,
+        files=[
+            {"path": str(f.path), "content": f.content.decode("utf-8", "replace")}
+            for f in plan.files
+        ],
+        remove=[str(p) for p in plan.remove],
+        commands=[str(c) for c in plan.commands],
+        conflicts=[str(p) for p in plan.conflicts],
+        warnings=[f.as_dict() for f in plan.warnings],
+        steps=[_step_dict(s) for s in steps or ()],
+    )
+
+
+def _step_dict(step: InstallStep) -> dict[str, str]:
+    return {"action": step.action.value, "target": step.target, "detail": step.detail}
 
 
 @service_group.command("install")
@@ -75,7 +113,8 @@ def service_group() -> None:
     metavar="PATH",
     help="Run the service as `PATH -m venv_doctor` (venv-doctor must be installed there).",
 )
-def install_command(print_only: bool, timer: bool, python: Path | None) -> None:
+@command_options
+def install_command(print_only: bool, timer: bool, python: Path | None, as_json: bool) -> None:
     """Install and start the service for the current user.
 
     Writes the unit (~/.config/systemd/user/) or LaunchAgent (~/Library/LaunchAgents/)
@@ -87,15 +126,19 @@ def install_command(print_only: bool, timer: bool, python: Path | None) -> None:
     plan = service.plan_install(ctx, timer=timer, python=python)
     _warn(plan.warnings)
     if print_only:
-        _print_plan(plan)
+        echo_json(_plan_json(plan, None)) if as_json else _print_plan(plan)
         return
-    service.install(plan, ctx.dirs, announce=_announce)
+    done = service.install(plan, ctx.dirs, announce=_announce)
+    if as_json:
+        echo_json(_plan_json(plan, done.steps))
+        return
     logs = service.backend(plan.manager).log_hint(plan.mode, ctx.env)
-    click.echo(f"installed {plan.unit} ({plan.manager.value}); logs: {logs}")
+    info(f"installed {plan.unit} ({plan.manager.value}); logs: {logs}")
 
 
 @service_group.command("uninstall")
-def uninstall_command() -> None:
+@command_options
+def uninstall_command(as_json: bool) -> None:
     """Stop the service and remove every file `service install` wrote.
 
     Works with a broken config.toml (it reads nothing from it), and clears the unit's
@@ -107,10 +150,18 @@ def uninstall_command() -> None:
     result = service.uninstall(ctx.dirs, ctx.env, announce=_announce)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    if not result.recorded:
-        click.echo(f"nothing to uninstall: no record in {manifest_path(ctx.dirs)}")
-        return
-    click.echo("uninstalled the venv-doctor service")
+    if as_json:
+        echo_json(
+            render.envelope(
+                uninstalled=result.recorded,
+                steps=[_step_dict(s) for s in result.steps],
+                notes=list(result.notes),
+            )
+        )
+    elif not result.recorded:
+        info(f"nothing to uninstall: no record in {manifest_path(ctx.dirs)}")
+    else:
+        info("uninstalled the venv-doctor service")
 
 
 def _unit_dict(u: UnitState) -> dict[str, Any]:
@@ -172,7 +223,7 @@ def _print_status(st: ServiceStatus, config_error: str | None) -> None:
 
 
 @service_group.command("status")
-@json_option
+@command_options
 def status_command(as_json: bool) -> None:
     """Show whether the service is installed, enabled and running, and its log.
 

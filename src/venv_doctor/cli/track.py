@@ -6,34 +6,49 @@ from pathlib import Path
 
 import click
 
-from venv_doctor.cli.base import get_context
+from venv_doctor import render
+from venv_doctor.cli.base import command_options, echo_json, get_context, info
+from venv_doctor.cli.complete import complete_venv
 from venv_doctor.discover import tracking
 from venv_doctor.errors import TargetNotFoundError
 from venv_doctor.model.venv import Location
 from venv_doctor.targets import Match, Where, one
 
 
+def _location_json(location: Location, **extra: object) -> str:
+    return render.envelope(venv={"name": location.name, "path": str(location.path)}, **extra)
+
+
 @click.command("track")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--name", help="Name to show and to use as TARGET (default: the project's name).")
-def track_command(path: Path, name: str | None) -> None:
+@command_options
+def track_command(path: Path, name: str | None, as_json: bool) -> None:
     """Watch the venv at PATH too (e.g. a project's .venv)."""
     ctx = get_context()
     location = tracking.track(ctx.dirs.tracked_file, path, name, own=ctx.dirs.own)
-    click.echo(f"tracking {location.name}: {location.path}")
+    if as_json:
+        echo_json(_location_json(location, tracked=True))
+    else:
+        info(f"tracking {location.name}: {render.tilde(location.path)}")
 
 
 @click.command("untrack")
-@click.argument("target", metavar="PATH|NAME")
-def untrack_command(target: str) -> None:
+@click.argument("target", metavar="PATH|NAME", shell_complete=complete_venv)
+@command_options
+def untrack_command(target: str, as_json: bool) -> None:
     """Stop tracking a venv added with `track` (nothing is deleted)."""
     location = tracking.untrack(get_context().dirs.tracked_file, target)
-    click.echo(f"no longer tracking {location.name}: {location.path}")
+    if as_json:
+        echo_json(_location_json(location, tracked=False))
+    else:
+        info(f"no longer tracking {location.name}: {render.tilde(location.path)}")
 
 
 @click.command("forget")
-@click.argument("target", metavar="PATH|NAME")
-def forget_command(target: str) -> None:
+@click.argument("target", metavar="PATH|NAME", shell_complete=complete_venv)
+@command_options
+def forget_command(target: str, as_json: bool) -> None:
     """Drop a venv venv-doctor remembers but that is gone on purpose.
 
     Its recorded snapshots go too (the event log keeps its history), so
@@ -52,8 +67,19 @@ def forget_command(target: str) -> None:
         removed = state.forget_venv(db, record.path)
     if any(x.path == record.path for x in ctx.tracked()):
         tracking.untrack(ctx.dirs.tracked_file, str(record.path))
-    still = " (it still exists: the next `check` records it again)" if record.path.exists() else ""
-    click.echo(f"forgot {record.name}: {record.path}, {removed} snapshot(s){still}")
+    exists = record.path.exists()
+    if as_json:
+        echo_json(
+            render.envelope(
+                venv={"name": record.name, "path": str(record.path)},
+                snapshots_removed=removed,
+                still_exists=exists,
+            )
+        )
+        return
+    still = " (it still exists: the next `check` records it again)" if exists else ""
+    snapshots = render.plural(removed, "snapshot")
+    info(f"forgot {record.name}: {render.tilde(record.path)}, {snapshots}{still}")
 
 
 COMMANDS = [track_command, untrack_command, forget_command]

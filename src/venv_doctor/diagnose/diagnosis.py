@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import stat
 from collections import defaultdict
 from pathlib import Path
 
@@ -407,6 +408,8 @@ def _adjust_for_probe(static: list[Finding], probe: ProbeResult | None) -> list[
 
 
 def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
+    if venv.denied:  # what cannot be read is unknown, never missing
+        return _result(venv, [_denied_finding(venv, path) for path in venv.denied], None)
     if not os.path.exists(venv.path):
         missing = Finding(
             Code.VENV_MISSING,
@@ -427,6 +430,41 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
         findings = _adjust_for_probe(findings, probe) + _probe_findings(venv, probe, findings)
     main = venv.main_python
     return _result(venv, findings, main.chain.resolved if main else None)
+
+
+def _denied_finding(venv: Venv, path: Path) -> Finding:
+    """Permission denied on ``path``: who owns it, its mode, and what to do."""
+    user = _user_name(os.geteuid())
+    try:
+        st = os.stat(path)
+    except OSError:
+        return Finding(
+            Code.PERMISSION_DENIED,
+            E,
+            f"permission denied: {user} cannot read {path}",
+            "run venv-doctor as a user who can read it, or ask its owner to let you",
+        )
+    owner = _user_name(st.st_uid)
+    what = "directory" if stat.S_ISDIR(st.st_mode) else "file"
+    mode = stat.filemode(st.st_mode)
+    target = shlex.quote(str(venv.path))
+    return Finding(
+        Code.PERMISSION_DENIED,
+        E,
+        f"permission denied: {user} cannot read the {what} {path} (owner {owner}, {mode}); "
+        "what is in it is unknown, not missing",
+        f"check it as its owner (`sudo -u {owner} venv-doctor check {target}`), or let "
+        f"{user} read it (`chmod -R a+rX {shlex.quote(str(path))}`, as {owner} or root)",
+    )
+
+
+def _user_name(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 def _result(venv: Venv, findings: list[Finding], resolved: Path | None) -> Diagnosis:

@@ -30,6 +30,7 @@ class Code(enum.StrEnum):
     # the venv as a whole
     VENV_MISSING = "venv-missing"
     VENV_UNREADABLE = "venv-unreadable"
+    PERMISSION_DENIED = "permission-denied"  # this user may not read part of it
     # pyvenv.cfg
     CFG_MISSING = "cfg-missing"
     CFG_UNREADABLE = "cfg-unreadable"
@@ -76,6 +77,7 @@ CURES: Mapping[Code, Cure] = MappingProxyType(
     {
         Code.VENV_MISSING: Cure.RECREATE,
         Code.VENV_UNREADABLE: Cure.NOTHING,
+        Code.PERMISSION_DENIED: Cure.NOTHING,
         Code.CFG_MISSING: Cure.REBUILD,
         Code.CFG_UNREADABLE: Cure.REBUILD,
         Code.CFG_GARBAGE: Cure.NOTHING,
@@ -125,7 +127,7 @@ class Finding:
 
 
 # Codes that mean "venv-doctor could not read enough to judge".
-UNKNOWN_CODES = frozenset({Code.VENV_UNREADABLE, Code.CFG_UNREADABLE})
+UNKNOWN_CODES = frozenset({Code.VENV_UNREADABLE, Code.CFG_UNREADABLE, Code.PERMISSION_DENIED})
 
 
 @dataclass(frozen=True)

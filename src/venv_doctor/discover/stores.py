@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor.config import Config
-from venv_doctor.model.venv import Location, is_venv_dir
+from venv_doctor.model.venv import Location, is_venv_dir, unlistable_dir
 from venv_doctor.paths import home, is_macos, mac_app_support, pyenv_root, xdg_dir
 
 
@@ -156,7 +156,7 @@ def _entries(store: Store) -> Iterator[tuple[Location, bool]]:
     """Each venv of ``store`` at its real path, and whether the entry is a symlink."""
     reals: dict[str, str] = {}
     for name, path in _candidates(store):
-        if is_venv_dir(path):
+        if is_venv_dir(path) or unlistable_dir(path):
             real = _real_path(path, reals)
             yield Location(name=name, path=real, store=store.name), os.path.islink(path)
 

@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from venv_doctor.errors import ConfigError, UsageError
+from venv_doctor.errors import ConfigError, TargetNotFoundError, UsageError
 from venv_doctor.fsutil import atomic_write
 from venv_doctor.model.venv import Location, is_venv_dir
 from venv_doctor.paths import BACKUP_AREA_BESIDE
@@ -44,6 +44,8 @@ def track(file: Path, path: Path, name: str | None, own: Sequence[Path] = ()) ->
     """Add the venv at ``path``; never one inside venv-doctor's ``own`` directories or a
     backup area (``gc`` deletes backups, and a tracked backup would be repaired)."""
     real = Path(os.path.realpath(path))
+    if not os.path.exists(path):
+        raise TargetNotFoundError(f"{path} does not exist")
     inside = _inside_own(real, own)
     if inside is not None:
         raise UsageError(
@@ -51,7 +53,9 @@ def track(file: Path, path: Path, name: str | None, own: Sequence[Path] = ()) ->
             "scratch space, not a venv to track",
             hint="`venv-doctor restore` puts a backup back in place",
         )
-    if not real.is_dir() or not is_venv_dir(real):
+    if not real.is_dir():
+        raise UsageError(f"{path} is not a directory (a venv is one)")
+    if not is_venv_dir(real):
         raise UsageError(f"{path} is not a virtual environment (no pyvenv.cfg in it)")
     current = [x for x in load(file) if x.path != real]
     location = Location(name or _default_name(real), real, STORE)
@@ -86,4 +90,4 @@ def untrack(file: Path, target: str) -> Location:
         if location.name == target or location.path == real:
             _save(file, [x for x in current if x is not location])
             return location
-    raise UsageError(f"{target} is not tracked", hint="`venv-doctor list` shows what is")
+    raise TargetNotFoundError(f"{target} is not tracked", hint="`venv-doctor list` shows what is")

@@ -50,6 +50,9 @@ class Venv:
     scripts: tuple[Shebang, ...]
     orig_prefix: str | None = None  # legacy virtualenv's lib/pythonX.Y/orig-prefix.txt
     error: str | None = None  # the venv directory itself could not be read
+    # what this user may not read (the directory or file that says no): what is
+    # behind it is unknown, not missing
+    denied: tuple[Path, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -110,6 +113,18 @@ def is_venv_dir(path: Path) -> bool:
     return bool(_legacy_marker(path))
 
 
+def unlistable_dir(path: Path | str) -> bool:
+    """A directory this user may not list: it may well be a venv, and is reported as one
+    whose contents are unknown rather than skipped."""
+    try:
+        os.listdir(path)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _legacy_marker(path: Path) -> Path | None:
     try:
         names = os.listdir(path / "lib")
@@ -139,19 +154,45 @@ def _read_cfg(path: Path) -> tuple[PyvenvCfg | None, str | None]:
         return None, f"{cfg_path} cannot be read: {exc.strerror or exc}"
 
 
-def _read_cfg_quickly(path: Path) -> tuple[PyvenvCfg | None, str | None]:
+def blocker(path: Path) -> Path:
+    """The directory or file that denies this user access to ``path``: ``path`` itself
+    when it can be looked at (but not read), else its nearest ancestor that can (a
+    directory that cannot be searched hides what is in it)."""
+    current = path
+    while True:
+        try:
+            os.stat(current)
+        except PermissionError:
+            if current.parent == current:
+                return current
+            current = current.parent
+            continue
+        except OSError:
+            pass
+        return current
+
+
+def _read_cfg_quickly(path: Path, denied: list[Path]) -> tuple[PyvenvCfg | None, str | None]:
     """The common case, a readable cfg, without the three checks ``_read_cfg`` makes first."""
     try:
         return pyvenv_cfg.read(path / "pyvenv.cfg"), None
+    except PermissionError:
+        denied.append(blocker(path / "pyvenv.cfg"))
+        return None, f"{path / 'pyvenv.cfg'} cannot be read: permission denied"
     except (OSError, ValueError):
         return _read_cfg(path)  # which says exactly what is wrong, or that there is no cfg
 
 
-def _scan_bin(bin_dir: Path) -> tuple[tuple[BinPython, ...], tuple[Shebang, ...]]:
+def _scan_bin(
+    bin_dir: Path, denied: list[Path]
+) -> tuple[tuple[BinPython, ...], tuple[Shebang, ...]]:
     pythons: list[BinPython] = []
     scripts: list[Shebang] = []
     try:
         entries = sorted(os.scandir(bin_dir), key=lambda e: e.name)
+    except PermissionError:
+        denied.append(blocker(bin_dir))
+        return (), ()
     except OSError:
         return (), ()
     for entry in entries:
@@ -192,11 +233,14 @@ def _read_head(path: str, size: int) -> bytes:
         os.close(fd)
 
 
-def _scan_lib(path: Path) -> tuple[tuple[str, ...], tuple[Path, ...]]:
+def _scan_lib(path: Path, denied: list[Path]) -> tuple[tuple[str, ...], tuple[Path, ...]]:
     minors, site = [], []
     lib = os.path.join(path, "lib")
     try:
         names = sorted(os.listdir(lib))
+    except PermissionError:
+        denied.append(blocker(Path(lib)))
+        return (), ()
     except OSError:
         return (), ()
     for name in names:
@@ -204,7 +248,14 @@ def _scan_lib(path: Path) -> tuple[tuple[str, ...], tuple[Path, ...]]:
         if match:
             minors.append(f"{match.group(1)}.{match.group(2)}")
             site_packages = os.path.join(lib, name, "site-packages")
-            if os.path.isdir(site_packages):
+            try:
+                is_dir = stat.S_ISDIR(os.stat(site_packages).st_mode)
+            except PermissionError:
+                denied.append(blocker(Path(site_packages)))
+                continue
+            except OSError:
+                continue
+            if is_dir:
                 site.append(Path(site_packages))
     return tuple(minors), tuple(site)
 
@@ -216,11 +267,13 @@ def load(location: Location) -> Venv:
         os.listdir(path)
     except OSError as exc:
         reason = f"{path} cannot be read: {exc.strerror or exc}"
-        return Venv(location, "unreadable", None, None, (), (), (), (), error=reason)
-    cfg, cfg_error = _read_cfg_quickly(path)
+        denied = (blocker(path),) if isinstance(exc, PermissionError) else ()
+        return Venv(location, "unreadable", None, None, (), (), (), (), error=reason, denied=denied)
+    refused: list[Path] = []
+    cfg, cfg_error = _read_cfg_quickly(path, refused)
     marker = None if cfg or cfg_error else _legacy_marker(path)
-    pythons, scripts = _scan_bin(path / "bin")
-    minors, site = _scan_lib(path)
+    pythons, scripts = _scan_bin(path / "bin", refused)
+    minors, site = _scan_lib(path, refused)
     orig_prefix = None
     if marker:
         try:
@@ -228,4 +281,15 @@ def load(location: Location) -> Venv:
         except (OSError, UnicodeDecodeError):
             orig_prefix = None
     layout = "legacy" if marker else "venv"
-    return Venv(location, layout, cfg, cfg_error, pythons, minors, site, scripts, orig_prefix)
+    return Venv(
+        location,
+        layout,
+        cfg,
+        cfg_error,
+        pythons,
+        minors,
+        site,
+        scripts,
+        orig_prefix,
+        denied=tuple(dict.fromkeys(refused)),
+    )

@@ -105,6 +105,13 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
                 why=Reason.GONE,
             )
         return _plan_recreate(d, interpreters, has_snapshot, python, before)
+    if Code.PERMISSION_DENIED in codes:
+        return Plan(
+            d,
+            Action.NONE,
+            "permission denied: nothing is repaired until venv-doctor may read it",
+            before=before,
+        )
     if d.status is Status.UNKNOWN and Code.CFG_UNREADABLE not in codes:
         return Plan(
             d,
