@@ -58,6 +58,9 @@ class DaemonRun:
         )
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
+        # a store that exists: the daemon never watches $HOME itself, so a home without
+        # any store gives it nothing to watch until one appears
+        (Path(os.environ["HOME"]) / ".virtualenvs").mkdir(exist_ok=True)
 
     def start(self) -> subprocess.Popen[str]:
         self.proc = subprocess.Popen(
