@@ -475,7 +475,9 @@ def timed(cmd: Sequence[str | Path], env: Mapping[str, str], ok: Iterable[int]) 
         stdout, stderr = out.read().decode(), err.read().decode(errors="replace")
     if child.returncode not in ok:
         raise BenchError(f"{cmd[0]} exited {child.returncode}:\n{stderr[-2000:]}")
-    rss = usage.ru_maxrss / 1024  # kilobytes on Linux
+    # kilobytes on Linux, which counts the pages shared with this process before exec:
+    # no child shows less than the bench's own RSS
+    rss = usage.ru_maxrss / 1024
     return Run(elapsed, usage.ru_utime + usage.ru_stime, stdout, rss)
 
 
@@ -677,7 +679,8 @@ def pipx_rows(pw: PipxWorld, vd: list[str], runs: int) -> list[Row]:
 
 # The system calls the static check cannot do without, in a plain script: scandir
 # every store (to its depth), and for each venv read pyvenv.cfg, readlink and stat
-# bin/python*, read the head of every other file in bin/, list lib/. argv: one
+# bin/python*, stat and read the head of every script in bin/ (activate* aside, as
+# the check skips them), list lib/. argv: one
 # DEPTH:ROOT per store. Prints the number of venvs it read.
 FLOOR = """\
 import os, sys
@@ -707,9 +710,10 @@ def read(venv):
                 links.append((os.readlink(e.path), os.path.exists(e.path)))
             except OSError:
                 links.append((None, os.path.exists(e.path)))
-        elif e.is_file():
-            with open(e.path, "rb") as f:
-                heads.append(f.read(512).split(b"\\n", 3)[:3])
+        elif not e.name.startswith(("activate", "Activate", "deactivate")):
+            if e.stat().st_size and e.is_file():
+                with open(e.path, "rb") as f:
+                    heads.append(f.read(512).split(b"\\n", 3)[:3])
     return cfg, links, heads, os.listdir(venv + "/lib")
 
 n = 0

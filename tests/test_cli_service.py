@@ -155,6 +155,21 @@ def test_install_print_timer(
     assert "  systemctl --user enable --now venv-doctor-scan.timer" in captured.err
     assert f"ExecStart={_script()} daemon --once" in captured.out.splitlines()
     assert "OnCalendar=*-*-* 00/6:00:00" in captured.out.splitlines()
+    # two units on stdout, each after a `# ---- PATH` line (a comment to systemd), a blank
+    # line between them, so they do not run together
+    lines = captured.out.splitlines()
+    heads = [i for i, line in enumerate(lines) if line.startswith("# ---- ")]
+    assert [lines[i] for i in heads] == [
+        f"# ---- {isolated_home / UNIT_DIR / name}"
+        for name in ("venv-doctor-scan.service", "venv-doctor-scan.timer")
+    ]
+    assert heads[0] == 0 and lines[heads[1] - 1] == ""
+    assert run(["service", "install", "--print", "--timer", "--json"]) == 0
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert [Path(f["path"]).name for f in files] == [
+        "venv-doctor-scan.service",
+        "venv-doctor-scan.timer",
+    ]
 
 
 def test_timer_install_round_trip(

@@ -18,7 +18,11 @@ import json, sys
 from venv_doctor.cli import run
 code = run(sys.argv[1:])
 loaded = sorted(m for m in sys.modules if m.startswith(("venv_doctor.cli.", "rich")))
-core = sorted(m for m in sys.modules if m.startswith("venv_doctor.interpreters."))
+core = sorted(
+    m for m in sys.modules
+    if m.startswith(("venv_doctor.interpreters.", "venv_doctor.diagnose.", "venv_doctor.runner"))
+    or m in ("subprocess", "concurrent.futures")
+)
 print(json.dumps({"code": code, "loaded": loaded, "core": core}), file=sys.stderr)
 """
 
@@ -53,6 +57,10 @@ def test_static_check_never_loads_what_runs_interpreters(isolated_home: Path) ->
     assert "venv_doctor.interpreters.versions" in loaded  # what diagnosis reads
     assert "venv_doctor.interpreters.probe" not in loaded
     assert "venv_doctor.interpreters.inventory" not in loaded
+    assert "venv_doctor.diagnose.diagnosis" in loaded
+    for running in ("venv_doctor.diagnose.probe", "venv_doctor.runner", "subprocess"):
+        assert running not in loaded  # nothing a static check never uses
+    assert "concurrent.futures" not in loaded
 
 
 def test_help_and_other_commands_still_see_every_command(isolated_home: Path) -> None:

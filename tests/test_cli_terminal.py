@@ -140,3 +140,17 @@ def test_colour_forced_into_a_pipe(
         check=False,
     )
     assert "\x1b[" not in plain_run.stdout
+
+
+def test_control_characters_in_a_name_are_shown_escaped(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from venv_doctor.cli import run
+
+    name = "evil\x1b[2J\rname\nforged healthy"
+    make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / name)
+    assert run(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out
+    assert out.count("\n") == 1  # one venv, one line: a newline in the name forges none
+    assert "evil\\x1b[2J\\rname\\nforged healthy" in out

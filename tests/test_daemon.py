@@ -58,18 +58,20 @@ class DaemonRun:
         )
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
+        self.log = tmp / "daemon-stderr.log"  # a file, so a test can wait for a line
         # a store that exists: the daemon never watches $HOME itself, so a home without
         # any store gives it nothing to watch until one appears
         (Path(os.environ["HOME"]) / ".virtualenvs").mkdir(exist_ok=True)
 
     def start(self) -> subprocess.Popen[str]:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "venv_doctor", "daemon"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        with self.log.open("a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "venv_doctor", "daemon"],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                text=True,
+            )
         status = Path(os.environ["VENV_DOCTOR_STATE_DIR"]) / "daemon.json"
         wait_for(
             lambda: status.exists() and json.loads(status.read_text()).get("watched"),
@@ -88,11 +90,14 @@ class DaemonRun:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            _, err = self.proc.communicate(timeout=30)
+            self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            _, err = self.proc.communicate()
-        return self.proc.returncode, err
+            self.proc.wait()
+        return self.proc.returncode, self.stderr()
+
+    def stderr(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
 
 
 @pytest.fixture
@@ -358,11 +363,10 @@ def test_bad_config_on_start_exits_2_and_on_sighup_is_ignored(
     proc = run.start()
     config.write_text("[repair]\nauto = 'sometimes'\n")
     proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5)
+    wait_for(lambda: "config not reloaded, keeping the old one" in run.stderr(), 30, "the reload")
     assert proc.poll() is None  # still running, with the old config
-    code, err = run.stop()
+    code, _ = run.stop()
     assert code == 0
-    assert "config not reloaded, keeping the old one" in err
 
 
 def test_a_restart_does_not_repeat_a_notification(

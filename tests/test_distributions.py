@@ -143,6 +143,16 @@ def test_vcs_direct_url_with_subdirectory_and_credentials(venv312: Path) -> None
         ),
         ("file:///tmp/x.whl", "file:///tmp/x.whl", "file:///tmp/x.whl"),
         ("https://h/p@1.0", "https://h/p@1.0", "https://h/p@1.0"),
+        (
+            "https://h/x.whl?private_token=abc&v=1#sha256=00",
+            "https://h/x.whl?private_token=****&v=1#sha256=00",
+            "https://h/x.whl?v=1#sha256=00",
+        ),
+        (
+            "https://u:p@h/x.tar.gz?X-Amz-Signature=abc",
+            "https://u:****@h/x.tar.gz?X-Amz-Signature=****",
+            "https://h/x.tar.gz",
+        ),
     ],
 )
 def test_credentials_in_urls(url: str, redacted: str, stripped: str) -> None:

@@ -158,10 +158,12 @@ def test_half_written_database_is_recovered_mid_action(dirs: AppDirs) -> None:
     assert list(dirs.state.glob("state.db.corrupt-*"))
 
 
-def test_a_directory_in_the_way_is_moved_aside(dirs: AppDirs) -> None:
+def test_a_directory_in_the_way_is_an_error_naming_it_and_left_alone(dirs: AppDirs) -> None:
     dirs.database.mkdir(parents=True)
-    with state.open_db(dirs) as db:
-        assert "moved to" in db.warnings[0]
+    with pytest.raises(StateError, match=f"{dirs.database} is a directory, not a regular file"):
+        state.open_db(dirs)
+    assert dirs.database.is_dir()
+    assert not list(dirs.state.glob("state.db.corrupt-*"))
 
 
 def test_newer_schema_is_refused_and_left_alone(dirs: AppDirs) -> None:

@@ -7,6 +7,7 @@ was expected (exit 2), never silently ignored.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from venv_doctor.errors import ConfigError
+from venv_doctor.fsutil import SMALL_FILE, read_text_bounded
 from venv_doctor.paths import AppDirs, app_dirs
 
 AUTO_REPAIR_POLICIES = ("off", "relink", "rebuild")
@@ -122,9 +124,17 @@ def validate(data: Mapping[str, Any], path: Path) -> None:
                     hint=f"keys of [{section}]: " + ", ".join(keys),
                 )
             check, expected = keys[key]
+            if _has_nul(value):
+                raise ConfigError(f"{path}: {section}.{key} holds a NUL character (\\u0000)")
             if not check(value):
                 raise ConfigError(f"{path}: {section}.{key} = {_toml(value)}: expected {expected}")
     _validate_together(data, path)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\0" in value
+    return isinstance(value, list) and any(isinstance(v, str) and "\0" in v for v in value)
 
 
 def _toml(value: Any) -> str:
@@ -154,10 +164,13 @@ def _validate_together(data: Mapping[str, Any], path: Path) -> None:
         )
 
 
-def _paths(values: list[str], base: Path) -> tuple[Path, ...]:
+def _paths(values: list[str], base: Path, path: Path, key: str) -> tuple[Path, ...]:
     out = []
     for value in values:
-        p = Path(value).expanduser()
+        try:
+            p = Path(value).expanduser()
+        except RuntimeError as exc:  # ~user of no such user
+            raise ConfigError(f"{path}: {key} = {_toml(value)}: {exc}") from exc
         out.append(p if p.is_absolute() else base / p)
     return tuple(out)
 
@@ -170,8 +183,10 @@ def from_mapping(data: Mapping[str, Any], path: Path, home: Path) -> Config:
 
     return Config(
         path=path,
-        extra_stores=_paths(get("stores", "extra", []), home),
-        extra_interpreters=_paths(get("interpreters", "extra", []), home),
+        extra_stores=_paths(get("stores", "extra", []), home, path, "stores.extra"),
+        extra_interpreters=_paths(
+            get("interpreters", "extra", []), home, path, "interpreters.extra"
+        ),
         keep_credentials=get("snapshot", "keep_credentials", False),
         repair_auto=get("repair", "auto", "relink"),
         installer=get("repair", "installer", "auto"),
@@ -194,13 +209,21 @@ def load(dirs: AppDirs | None = None, home: Path | None = None) -> Config:
     dirs = dirs or app_dirs()
     path = dirs.config_file
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return Config(path=None)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+        if not os.path.lexists(path):
+            return Config(path=None)
+        text = read_text_bounded(path, SMALL_FILE)
+    except FileNotFoundError:  # a link to nothing
+        raise ConfigError(
+            f"{path}: cannot be read: it is a link to {os.readlink(path)}, which does not exist"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot be read: not UTF-8 text ({exc.reason})") from exc
     try:
         data = tomllib.loads(text)
+        return from_mapping(data, path, home or home_dir())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return from_mapping(data, path, home or home_dir())
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from exc

@@ -1,15 +1,19 @@
-"""Small file-system helpers shared by every module that writes state."""
+"""Small file-system helpers: writing state atomically, reading any file safely."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 
 def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
@@ -34,6 +38,147 @@ def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (mode 0700) if missing; venv-doctor's own directories are private."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+# --- reading files that may be hostile --------------------------------------------------
+#
+# Every file venv-doctor reads from a venv, a store, the config or the state dir can be
+# anything: a FIFO (open blocks, read blocks), /dev/zero (read never ends), a directory,
+# a dangling link, a file of gigabytes. Each read goes through ``open_regular``: opened
+# with O_NONBLOCK (a FIFO opens at once), checked with fstat to be a regular file, and
+# read up to a documented size. What fails is an OSError whose ``strerror`` says why,
+# so the caller's "X cannot be read: <strerror>" names the file and the fact.
+
+KiB = 1 << 10
+MiB = 1 << 20
+SMALL_FILE = 1 * MiB  # pyvenv.cfg, config.toml, direct_url.json, pip.conf, our JSON files
+LARGE_FILE = 8 * MiB  # RECORD, METADATA (only its header is read), installed-files.txt
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class UnreadableFileError(OSError):
+    """A file venv-doctor will not read: not a regular file, or larger than it reads."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        super().__init__(reason)
+        self.strerror = reason
+        self.filename = os.fspath(path)
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+
+
+def kind_of(mode: int) -> str:
+    """What a file is, in words, for a message: "a FIFO (named pipe)", "a regular file"."""
+    for test, name in _KINDS:
+        if test(mode):
+            return name
+    return "a regular file" if stat.S_ISREG(mode) else "not a regular file"
+
+
+def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> BinaryIO:
+    """Open ``path`` for reading without ever blocking; only a regular file is opened.
+
+    ``follow_symlinks=False`` refuses a link (venv-doctor's own state files are never
+    links); files in venvs and the config may be links and are followed.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_symlinks:
+            raise UnreadableFileError(
+                path, "is a symbolic link; a regular file is expected"
+            ) from exc
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UnreadableFileError(path, f"is {kind_of(mode)}, not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bounded(
+    path: str | os.PathLike[str],
+    limit: int,
+    *,
+    follow_symlinks: bool = True,
+    truncate: bool = False,
+) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    A larger file raises UnreadableFileError, or with ``truncate`` gives its first
+    ``limit`` bytes (for files of which only the head matters). The size is checked
+    while reading, not by ``st_size`` alone, so a file that grows cannot run away.
+    """
+    with open_regular(path, follow_symlinks=follow_symlinks) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        if truncate:
+            return data[:limit]
+        raise UnreadableFileError(
+            path, f"is larger than {_size(limit)}, the most venv-doctor reads"
+        )
+    return data
+
+
+def read_text_bounded(
+    path: str | os.PathLike[str], limit: int, *, follow_symlinks: bool = True
+) -> str:
+    """``read_bounded`` decoded as UTF-8 (raises UnicodeDecodeError, a ValueError)."""
+    return read_bounded(path, limit, follow_symlinks=follow_symlinks).decode("utf-8")
+
+
+def check_regular(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a regular file (links followed), False when nothing is there.
+
+    Anything else (a FIFO, a directory, a dangling link, a device) raises
+    UnreadableFileError: for files opened by a library (SQLite) that would block.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            target = os.readlink(path)
+            raise UnreadableFileError(
+                path, f"is a link to {target}, which does not exist"
+            ) from None
+        return False
+    if not stat.S_ISREG(mode):
+        raise UnreadableFileError(path, f"is {kind_of(mode)}, not a regular file")
+    return True
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MiB} MiB" if limit >= MiB else f"{limit // KiB} KiB"
+
+
+def loads_json(data: str | bytes) -> Any:
+    """``json.loads``, with absurd nesting a ValueError like any other bad JSON.
+
+    (The standard parser raises RecursionError on, say, 5,000 nested arrays.)
+    """
+    try:
+        return json.loads(data)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
+def read_json(path: str | os.PathLike[str], limit: int = SMALL_FILE, **kwargs: bool) -> Any:
+    """A JSON file read with ``read_bounded``; raises OSError or ValueError."""
+    return loads_json(read_bounded(path, limit, **kwargs).decode("utf-8"))
 
 
 OWNER_LOCK = ".owner.lock"

@@ -14,16 +14,18 @@ import json
 import os
 import re
 import shlex
+import sys
 import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from venv_doctor.diagnose.findings import Diagnosis, Severity, Status, status_counts
 from venv_doctor.model.venv import Location
+from venv_doctor.sanitize import json_encodable, redact
 
 SCHEMA_VERSION = 1
 STATUS_STYLE = {
@@ -42,7 +44,23 @@ GAP = "  "  # between columns
 
 
 def envelope(**body: Any) -> str:
-    return json.dumps({"schema_version": SCHEMA_VERSION, **body}, indent=2, ensure_ascii=False)
+    """The versioned document: indented for a person at a terminal, otherwise one compact
+    line (``indent`` would force the pure-Python encoder: a tenth of a large check).
+    Credentials are redacted (one pass over the text), and a file name that is not UTF-8
+    (a lone surrogate) is written as its ``\\udcXX`` escape rather than failing."""
+    doc = {"schema_version": SCHEMA_VERSION, **body}
+    if _on_terminal(sys.stdout):
+        text = json.dumps(doc, indent=2, ensure_ascii=False)
+    else:
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return json_encodable(redact(text))
+
+
+def _on_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
 
 
 def error_json(message: str, hint: str | None, exit_code: int) -> str:
@@ -297,7 +315,8 @@ def check_lines(
     with_path = [[*r, tilde(d.path)] for r, d in zip(rows, shown, strict=True)]
     if not out.width or all(len(line) <= out.width for line in aligned(with_path, Out())):
         rows = with_path  # a pipe, or a terminal wide enough: the path too
-    heads = aligned_rows(rows, out, [STATUS_STYLE[d.status] for d in shown], wrap_last=False)
+    styles = [STATUS_STYLE.get(d.status) for d in shown]  # a status without a colour: plain
+    heads = aligned_rows(rows, out, styles, wrap_last=False)
     lines: list[str] = []
     told: dict[tuple[str, str], str] = {}
     for d, head in zip(shown, heads, strict=True):

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor.errors import VenvDoctorError
+from venv_doctor.sanitize import redact
 
 SCRUBBED = (
     "PYTHONPATH",
@@ -66,8 +67,8 @@ class Completed:
 
 class CommandError(VenvDoctorError):
     def __init__(self, args: Sequence[str], detail: str, output: str = "") -> None:
-        tail = "\n".join(output.strip().splitlines()[-TAIL_LINES:])
-        message = f"`{shlex.join(args)}` {detail}"
+        tail = redact("\n".join(output.strip().splitlines()[-TAIL_LINES:]))
+        message = f"`{redact(shlex.join(args))}` {detail}"
         super().__init__(message + (f"\n{tail}" if tail else ""))
         self.args_run = tuple(args)
         self.output = output

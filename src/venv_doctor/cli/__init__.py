@@ -24,7 +24,9 @@ from venv_doctor.cli.base import (
     verbose_option,
 )
 from venv_doctor.errors import ConfigError, ExitCode, VenvDoctorError
+from venv_doctor.fsutil import check_regular
 from venv_doctor.paths import app_dirs
+from venv_doctor.sanitize import printable, printable_lines, redact
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -115,8 +117,13 @@ def _has_entries(directory: Path) -> bool:
 def _recover_interrupted() -> None:
     """Finish repairs a crash or kill -9 interrupted, before anything else runs."""
     dirs = app_dirs()
+    try:
+        usable = check_regular(dirs.database)
+    except OSError:
+        usable = False  # not a file SQLite can open: the command says so when it needs it
     leftovers = _has_entries(dirs.tmp)
-    if not leftovers and not _journal_has_open_entries(dirs.database):
+    open_entries = usable and _journal_has_open_entries(dirs.database)
+    if not leftovers and not open_entries:
         return
     from venv_doctor.repair.execute import recover
 
@@ -130,7 +137,7 @@ def _recover_interrupted() -> None:
         click.echo(f"venv-doctor: warning: interrupted repairs not checked: {message}", err=True)
         return
     for line in done:
-        click.echo(f"venv-doctor: recovered an interrupted repair: {line}", err=True)
+        click.echo(f"venv-doctor: recovered an interrupted repair: {printable(line)}", err=True)
 
 
 # One module per command group, each exposing COMMANDS.
@@ -167,9 +174,11 @@ def _write_debug_log(exc: BaseException) -> str:
         path = log_dir / "debug.log"
         with path.open("a", encoding="utf-8") as fh:
             fh.write(
-                f"--- {datetime.now(UTC).isoformat()} venv-doctor {__version__} argv={sys.argv!r}\n"
+                redact(
+                    f"--- {datetime.now(UTC).isoformat()} venv-doctor {__version__} "
+                    f"argv={sys.argv!r}\n" + "".join(traceback.format_exception(exc))
+                )
             )
-            fh.write("".join(traceback.format_exception(exc)))
         return str(path)
     except OSError:
         return "(the debug log could not be written)"
@@ -184,9 +193,10 @@ def _asked_for_json(args: list[str]) -> bool:
 
 def _fail(message: str, hint: str | None, code: int, as_json: bool = False) -> int:
     """The message on stderr; with --json, also the one document stdout owes a script."""
-    click.echo(f"venv-doctor: error: {message}", err=True)
+    message, hint = redact(message), redact(hint) if hint else hint  # a command line's password
+    click.echo(printable_lines(f"venv-doctor: error: {message}"), err=True)
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo(printable_lines(f"hint: {hint}"), err=True)
     if as_json:
         from venv_doctor import render
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from venv_doctor.fsutil import atomic_write
+from venv_doctor.fsutil import atomic_write, read_json
 from venv_doctor.paths import AppDirs
 
 
@@ -46,7 +46,7 @@ def write(dirs: AppDirs, heartbeat: Heartbeat) -> None:
 
 def read(dirs: AppDirs) -> dict[str, Any] | None:
     try:
-        data = json.loads(heartbeat_file(dirs).read_text(encoding="utf-8"))
+        data = read_json(heartbeat_file(dirs), follow_symlinks=False)
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -57,7 +57,10 @@ def daemon_running(dirs: AppDirs) -> bool:
     path = lock_file(dirs)
     if not path.exists():
         return False
-    fd = os.open(path, os.O_RDONLY)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return False  # not a lock file anyone could hold
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import IO
 
 from venv_doctor.paths import is_macos, mac_logs_dir
+from venv_doctor.sanitize import printable_lines, redact
 
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 PRIORITIES = (  # the lowest level first: a record gets the priority of its band
@@ -29,7 +30,15 @@ def priority(level: int) -> int:
     return next((p for floor, p in PRIORITIES if level >= floor), DEBUG_PRIORITY)
 
 
-class JournalFormatter(logging.Formatter):
+class SafeFormatter(logging.Formatter):
+    """Log lines with credentials redacted and control characters escaped: a venv's path
+    cannot forge a log line, nor a failed install's command leak a password."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable_lines(redact(super().format(record)))
+
+
+class JournalFormatter(SafeFormatter):
     """Each line (a traceback's too) prefixed with the record's syslog priority."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -50,7 +59,7 @@ def is_journal(stream: IO[str], env: Mapping[str, str]) -> bool:
 def stderr_handler(stream: IO[str], env: Mapping[str, str]) -> logging.Handler:
     handler = logging.StreamHandler(stream)
     journal = is_journal(stream, env)
-    handler.setFormatter(JournalFormatter(FORMAT) if journal else logging.Formatter(FORMAT))
+    handler.setFormatter(JournalFormatter(FORMAT) if journal else SafeFormatter(FORMAT))
     return handler
 
 
@@ -62,7 +71,7 @@ def configure(stream: IO[str], env: Mapping[str, str], verbose: bool = False) ->
         logs = mac_logs_dir(env)
         logs.mkdir(parents=True, exist_ok=True)
         rotating = RotatingFileHandler(logs / "daemon.log", maxBytes=2_000_000, backupCount=3)
-        rotating.setFormatter(logging.Formatter(FORMAT))
+        rotating.setFormatter(SafeFormatter(FORMAT))
         handlers.append(rotating)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # watchdog logs every inotify event at DEBUG: with -v and the log in a watched

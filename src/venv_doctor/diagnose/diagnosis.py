@@ -21,7 +21,7 @@ from venv_doctor.diagnose.findings import (
     Severity,
     status_of,
 )
-from venv_doctor.diagnose.probe import ProbeResult
+from venv_doctor.diagnose.probe_result import ProbeResult
 from venv_doctor.interpreters.layouts import InstallKind, installation_of
 from venv_doctor.interpreters.versions import version_from_path
 from venv_doctor.model.pyvenv_cfg import minor_of
@@ -63,11 +63,17 @@ def _rel(venv: Venv, path: Path) -> str:
 def _root_links(venv: Venv) -> list[BinPython]:
     """The bin/python* entries that matter: copies and links that leave bin/, plus
     links whose chain breaks inside bin/ (a deleted sibling, a loop)."""
-    bin_dir = venv.path / "bin"
+    bin_dir = os.path.join(venv.path, "bin")
     roots = []
     for py in venv.pythons:
-        first = py.chain.first_target
-        if first is None or first.parent != bin_dir or py.chain.loop or not os.path.lexists(first):
+        targets = py.chain.targets
+        first = targets[0] if targets else None
+        if (
+            first is None
+            or os.path.dirname(first) != bin_dir
+            or py.chain.loop
+            or not os.path.lexists(first)
+        ):
             roots.append(py)
     return roots
 
@@ -255,7 +261,7 @@ def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
     elif _in_keg(home):
         out.append(_cellar_finding(venv, f"pyvenv.cfg home = {home}"))
     for py in roots:
-        first = py.chain.first_target
+        first = py.chain.targets[0] if py.chain.targets else None
         if first and _in_keg(first) and not py.chain.dangling:
             out.append(_cellar_finding(venv, f"bin/{py.name} -> {first}"))
             break
@@ -263,7 +269,8 @@ def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
 
 
 def _in_keg(path: Path | str) -> bool:
-    return installation_of(path).keg is not None
+    text = str(path)  # only a path through Cellar/ is in a keg: skip the full lookup otherwise
+    return "/Cellar/" in text and installation_of(text).keg is not None
 
 
 def _cellar_finding(venv: Venv, what: str) -> Finding:

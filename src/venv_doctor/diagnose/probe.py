@@ -7,54 +7,30 @@ venv's site-packages is visible.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor import runner
+from venv_doctor.diagnose.probe_result import ProbeResult
 from venv_doctor.runner import CommandError
 
 MARK = "VENV-DOCTOR-PROBE"
+# One line of JSON after the mark: a prefix or site-packages path holding "|" or a
+# line break stays data (json escapes it). Runs on 2.7 and 3.6+ (``u''``, bytes paths).
 PROBE = (
-    "import sys\n"
+    "import sys, json\n"
+    "def t(s):\n"
+    "    return s if isinstance(s, type(u'')) else s.decode('utf-8', 'replace')\n"
     "v = sys.version_info\n"
-    "sp = [p for p in sys.path if p.endswith('site-packages')]\n"
-    "sys.stdout.write('%s|%d.%d.%d|%s|%s\\n' % ("
-    f"'{MARK}', v[0], v[1], v[2], sys.prefix, '|'.join(sp)))\n"
+    "sp = [t(p) for p in sys.path if p.endswith('site-packages')]\n"
+    "out = {'version': '%d.%d.%d' % (v[0], v[1], v[2]), 'prefix': t(sys.prefix), 'site': sp}\n"
+    f"sys.stdout.write('{MARK}' + json.dumps(out) + '\\n')\n"
 )
 DEFAULT_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    started: bool
-    returncode: int | None = None
-    version: str | None = None
-    prefix: str | None = None
-    site_paths: tuple[str, ...] = ()
-    error_line: str = ""
-    expected_site: tuple[str, ...] = ()
-
-    @property
-    def minor(self) -> str | None:
-        return ".".join(self.version.split(".")[:2]) if self.version else None
-
-    @property
-    def site_packages_missing(self) -> bool:
-        if not self.expected_site:
-            return False
-        seen = {os.path.realpath(p) for p in self.site_paths}
-        return not any(os.path.realpath(p) in seen for p in self.expected_site)
-
-    def describe_exit(self) -> str:
-        if self.returncode is None:
-            return "no exit code (it could not be started)"
-        if self.returncode < 0:
-            return f"signal {-self.returncode}"
-        return f"code {self.returncode}"
 
 
 def _error_line(text: str) -> str:
@@ -79,6 +55,18 @@ def _why_not(cmd: list[str], exc: CommandError) -> str:
     return detail.splitlines()[0] if detail.strip() else "(no output)"
 
 
+def _parse(line: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """The probe's JSON line as (version, prefix, site-packages paths); None if damaged."""
+    try:
+        data = json.loads(line[len(MARK) :])
+        version, prefix, site = data["version"], data["prefix"], data["site"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not (isinstance(version, str) and isinstance(prefix, str) and isinstance(site, list)):
+        return None
+    return version, prefix, tuple(p for p in site if isinstance(p, str) and p)
+
+
 def probe(
     python: Path, expected_site: Iterable[Path] = (), timeout: float = DEFAULT_TIMEOUT
 ) -> ProbeResult:
@@ -89,11 +77,10 @@ def probe(
     except CommandError as exc:
         return ProbeResult(False, None, error_line=_why_not(cmd, exc), expected_site=site)
     for line in done.stdout.splitlines():
-        if line.startswith(MARK + "|") and done.ok:
-            _, version, prefix, *paths = line.split("|")
-            return ProbeResult(
-                True, 0, version, prefix, tuple(p for p in paths if p), expected_site=site
-            )
+        found = _parse(line) if line.startswith(MARK) and done.ok else None
+        if found is not None:
+            version, prefix, paths = found
+            return ProbeResult(True, 0, version, prefix, paths, expected_site=site)
     return ProbeResult(
         False,
         done.returncode,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from venv_doctor.diagnose import probe
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.model.venv import Location, Venv, load
@@ -28,6 +27,8 @@ def _can_start(venv: Venv) -> bool:
 def diagnose_all(venvs: Sequence[Venv], deep: bool = False) -> list[Diagnosis]:
     if not deep:
         return [diagnose(v) for v in venvs]
+    from venv_doctor.diagnose import probe  # starts processes: loaded only for --deep
+
     runnable = [v for v in venvs if _can_start(v)]
     results = probe.probe_many(
         [(v.path / "bin" / v.main_python.name, v.site_packages) for v in runnable if v.main_python]

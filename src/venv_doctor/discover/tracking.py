@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from venv_doctor.errors import ConfigError, TargetNotFoundError, UsageError
-from venv_doctor.fsutil import atomic_write
+from venv_doctor.fsutil import atomic_write, read_json
 from venv_doctor.model.venv import Location, is_venv_dir
 from venv_doctor.paths import BACKUP_AREA_BESIDE
 
@@ -17,19 +17,32 @@ STORE = "tracked"
 
 def load(file: Path) -> list[Location]:
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
+        if not os.path.lexists(file):
+            return []
+        data = read_json(file, follow_symlinks=False)
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise ConfigError(
+            f"{file}: not a list of tracked venvs ({exc})",
+            hint="fix or delete the file, then track the venvs again",
+        ) from exc
     try:
-        data = json.loads(text)
-        return [Location(e["name"], Path(e["path"]), STORE) for e in data["venvs"]]
+        return [_location(e) for e in data["venvs"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(
             f"{file}: not a list of tracked venvs ({exc})",
             hint="fix or delete the file, then track the venvs again",
         ) from exc
+
+
+def _location(entry: dict[str, str]) -> Location:
+    name, path = entry["name"], entry["path"]
+    if not (isinstance(name, str) and isinstance(path, str) and name and path):
+        raise TypeError(f"an entry needs a name and a path: {entry!r:.200}")
+    if "\0" in path:
+        raise ValueError(f"a path holds a NUL character: {path!r:.200}")
+    return Location(name, Path(path), STORE)
 
 
 def _save(file: Path, locations: list[Location]) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.fsutil import atomic_write
+from venv_doctor.fsutil import atomic_write, read_bounded
 from venv_doctor.paths import pyenv_root
 
 MARKER = "# venv-doctor: pyenv uninstall guard"
@@ -49,8 +49,7 @@ before_uninstall venv_doctor_guard
 
 def is_ours(path: Path) -> bool:
     try:
-        with path.open("rb") as f:
-            return f.read(len(MARKER)) == MARKER.encode()
+        return read_bounded(path, len(MARKER), truncate=True) == MARKER.encode()
     except OSError:
         return False
 

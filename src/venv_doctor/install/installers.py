@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from venv_doctor.install.creators import VenvOptions, create_venv
 from venv_doctor.install.pip_config import UvOptions, read_settings, uv_options
 from venv_doctor.install.tools import find_uv
 from venv_doctor.runner import TAIL_LINES, CommandError, Completed, Runner
+from venv_doctor.sanitize import redact
 
 __all__ = [
     "InstallError",
@@ -116,10 +118,11 @@ def _install_error(tool: str, venv: Path, done: Completed) -> InstallError:
             missing=missing,
             output=output,
         )
-    tail = "\n".join(output.splitlines()[-TAIL_LINES:])
+    tail = redact("\n".join(output.splitlines()[-TAIL_LINES:]))
     return InstallError(
         f"{tool} could not install the requirements of {venv} (exit code {done.returncode})"
-        + (f"\n{tail}" if tail else ""),
+        + (f"\n{tail}" if tail else "")
+        + f"\ncommand: {redact(shlex.join(done.args))}",
         output=output,
     )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor.errors import ConfigError
+from venv_doctor.fsutil import SMALL_FILE, UnreadableFileError, read_text_bounded
 from venv_doctor.paths import home, is_macos, xdg_dir
 
 SECTIONS = ("global", "install")  # later sections win, as in pip
@@ -130,13 +131,24 @@ def _user_files(env: Mapping[str, str]) -> list[Path]:
 def _read_file(path: Path) -> dict[str, Setting]:
     parser = configparser.RawConfigParser()
     try:
-        with path.open(encoding="utf-8") as fh:
-            parser.read_file(fh)
+        text = read_text_bounded(path, SMALL_FILE)
     except FileNotFoundError:
         return {}
+    except UnreadableFileError as exc:  # pip would hang on a FIFO; we say what is wrong
+        raise ConfigError(
+            f"{path}: cannot be read: {exc.strerror}",
+            hint="pip reads this file too; replace it with a regular file or remove it",
+        ) from exc
     except OSError:
         return {}  # unreadable: pip skips it too
-    except (configparser.Error, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a valid pip configuration file: {exc}",
+            hint="pip would refuse it too; fix the file or set PIP_CONFIG_FILE",
+        ) from exc
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as exc:
         raise ConfigError(
             f"{path}: not a valid pip configuration file: {exc}",
             hint="pip would refuse it too; fix the file or set PIP_CONFIG_FILE",
@@ -192,12 +204,12 @@ class _Translation:
         elif name == "keyring-provider" and value.strip() in ("disabled", "subprocess"):
             self.args += ["--keyring-provider", value.strip()]
         elif name not in IGNORED:
-            self.unsupported.append(f"{name} = {value} ({setting.origin})")
+            self.unsupported.append(f"{name} ({setting.origin})")  # values may be secrets
 
     def _flag(self, name: str, setting: Setting) -> None:
         on = _boolean(setting.value)
         if on is None:
-            self.unsupported.append(f"{name} = {setting.value} ({setting.origin}): not a boolean")
+            self.unsupported.append(f"{name} ({setting.origin}): not a boolean")
         elif on:
             self.args += _FLAGS[name]
 
@@ -205,7 +217,7 @@ class _Translation:
         try:
             seconds = float(setting.value)
         except ValueError:
-            self.unsupported.append(f"{name} = {setting.value} ({setting.origin}): not a number")
+            self.unsupported.append(f"{name} ({setting.origin}): not a number")
             return
         self.env["UV_HTTP_TIMEOUT"] = str(max(1, round(seconds)))
 

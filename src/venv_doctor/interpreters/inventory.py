@@ -16,8 +16,10 @@ from venv_doctor.config import Config
 from venv_doctor.errors import UsageError
 from venv_doctor.interpreters.layouts import (
     CANDIDATE_NAME,
+    InstallKind,
     candidates,
     inside_venv,
+    installation_of,
     stability,
     stable_path_for,
 )
@@ -113,12 +115,61 @@ def _identity(real: Path) -> tuple[int, int] | None:
 # --- choosing one ---------------------------------------------------------------------
 
 
-def best_for(interpreters: Sequence[Interpreter], minor: str) -> Interpreter | None:
-    """The interpreter of ``minor`` with the most stable path, then the newest patch."""
+@dataclass(frozen=True)
+class Choice:
+    """The interpreter a repair uses, and why it rather than the others of its minor."""
+
+    interpreter: Interpreter
+    why: str  # empty when there was only one
+
+
+def choose(
+    interpreters: Sequence[Interpreter], minor: str, previous: str | Path | None = None
+) -> Choice | None:
+    """Among the interpreters of ``minor``: a path that survives the next upgrade (never a
+    Homebrew keg or uv patch directory when anything else exists), then the same kind of
+    installation as ``previous`` (the venv's old interpreter: a pyenv venv stays on pyenv),
+    then the newest patch, then the most stable path."""
     same = [i for i in interpreters if i.minor == minor]
     if not same:
         return None
-    return max(same, key=lambda i: (stability(i.path), i.version_tuple))
+    kind = installation_of(previous).kind if previous else None
+
+    def key(i: Interpreter) -> tuple[bool, bool, tuple[int, ...], tuple[int, int]]:
+        lasting = stability(i.path)
+        return (lasting[0] > 0, installation_of(i.path).kind == kind, i.version_tuple, lasting)
+
+    best = max(same, key=key)
+    others = {str(i.real): i for i in same if i.real != best.real}.values()
+    return Choice(best, _why(best, list(others), kind))
+
+
+def _why(best: Interpreter, others: list[Interpreter], kind: InstallKind | None) -> str:
+    if not others:
+        return ""
+    reasons = []
+    best_kind = installation_of(best.path).kind
+    if (
+        kind is not None
+        and best_kind == kind
+        and any(installation_of(o.path).kind != kind for o in others)
+    ):
+        reasons.append(f"a {kind.value} Python, as the venv had")
+    if any(o.version_tuple < best.version_tuple for o in others):
+        reasons.append(f"the newest {best.minor}")
+    if not reasons:
+        reasons.append("the path that lasts longest")
+    shown = ", ".join(f"{o.path} ({o.version})" for o in others[:3])
+    more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+    return f"{' and '.join(reasons)}; also found: {shown}{more}"
+
+
+def best_for(
+    interpreters: Sequence[Interpreter], minor: str, previous: str | Path | None = None
+) -> Interpreter | None:
+    """The interpreter of ``minor`` a repair uses (see ``choose``)."""
+    choice = choose(interpreters, minor, previous)
+    return choice.interpreter if choice else None
 
 
 def resolve_spec(spec: str, interpreters: Sequence[Interpreter]) -> Interpreter:

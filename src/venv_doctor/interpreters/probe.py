@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from venv_doctor import runner
-from venv_doctor.fsutil import atomic_write
+from venv_doctor.fsutil import atomic_write, read_bounded, read_json
 from venv_doctor.interpreters.versions import EXACT, patchlevel_version, version_from_path
 from venv_doctor.runner import CommandError
 
@@ -38,7 +38,7 @@ class ProbeCache:
         self.path = path
         self.changed = False
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_json(path, follow_symlinks=False)
             entries = data["entries"] if isinstance(data, dict) else {}
         except (OSError, ValueError, KeyError):
             entries = {}
@@ -78,8 +78,7 @@ class ProbeCache:
 def looks_like_binary(real: Path) -> bool:
     """A real interpreter is an executable binary; pyenv shims and wrappers are scripts."""
     try:
-        with open(real, "rb") as fh:
-            head = fh.read(2)
+        head = read_bounded(real, 2, truncate=True)
     except OSError:
         return False
     return head != b"#!" and os.access(real, os.X_OK)

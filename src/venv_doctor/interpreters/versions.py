@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from venv_doctor.fsutil import SMALL_FILE, read_bounded
+
 VERSIONED_NAME = re.compile(r"^python(\d+)\.(\d+)[a-z]*$")
 PATCH = re.compile(r"(?<![\d.])(\d+)\.(\d+)\.(\d+)(?![\d.]*\d)")
 EXACT = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
@@ -73,7 +75,7 @@ def patchlevel_version(real: Path, minor: str) -> str | None:
         return None
     for name in (f"python{minor}", f"python{minor}m", f"python{minor}d"):
         try:
-            head = (prefix / "include" / name / "patchlevel.h").read_bytes()
+            head = read_bounded(prefix / "include" / name / "patchlevel.h", SMALL_FILE)
         except OSError:
             continue
         if b"PYPY_VERSION" in head:

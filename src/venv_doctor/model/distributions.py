@@ -22,6 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from venv_doctor import sanitize
+from venv_doctor.fsutil import LARGE_FILE, SMALL_FILE, loads_json, open_regular, read_bounded
+
 KINDS = ("index", "editable", "vcs", "archive", "legacy")
 # Installed with every venv; left out of requirements unless the user asked for them.
 SEEDS = frozenset({"pip", "setuptools", "wheel"})
@@ -39,8 +42,6 @@ _NAME_RUN = re.compile(r"[-_.]+")
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+!_]*$")
 _HEADER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s?(.*)$")
-_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@?#]*)@")
-REDACTED = "****"
 
 
 @dataclass(frozen=True)
@@ -128,28 +129,14 @@ def canonical_name(name: str) -> str:
 
 
 def redact_url(url: str | None) -> str | None:
-    """Hide credentials: ``user:secret@`` -> ``user:****@``, a bare token -> ``****@``.
-
-    A bare user on an ssh URL (``git+ssh://git@host``) is no secret and stays.
-    """
-    if not url:
-        return url
-    match = _USERINFO.match(url)
-    if not match:
-        return url
-    user, colon, _secret = match.group("userinfo").partition(":")
-    if "ssh" in match.group("scheme") and not colon:
-        return url
-    hidden = f"{user}:{REDACTED}" if colon else REDACTED
-    return f"{match.group('scheme')}{hidden}@{url[match.end() :]}"
+    """Hide credentials: ``user:secret@`` -> ``user:****@``, ``?token=****``
+    (``sanitize.redact_url``). A bare user on an ssh URL (``git+ssh://git@host``) stays."""
+    return sanitize.redact_url(url)
 
 
 def strip_credentials(url: str) -> str:
-    """The URL with its secret removed entirely (pip then asks netrc / keyring)."""
-    match = _USERINFO.match(url)
-    if not match or redact_url(url) == url:
-        return url
-    return match.group("scheme") + url[match.end() :]
+    """The URL with its secrets removed entirely (pip then asks netrc / keyring)."""
+    return sanitize.strip_credentials(url)
 
 
 def content_hash(packages: Iterable[Package], python_version: str | None) -> str:
@@ -195,7 +182,8 @@ def site_packages_stamp(site_packages: Sequence[Path], extra: str = "") -> str |
         )
     if not readable:
         return None
-    return hashlib.sha1("\0".join(parts).encode(), usedforsecurity=False).hexdigest()
+    token = "\0".join(parts).encode("utf-8", "surrogateescape")  # file names need not be UTF-8
+    return hashlib.sha1(token, usedforsecurity=False).hexdigest()
 
 
 # --- small file readers -----------------------------------------------------------------
@@ -205,16 +193,15 @@ def site_packages_stamp(site_packages: Sequence[Path], extra: str = "") -> str |
 # first check, and Path objects were a quarter of that time.
 
 
-def _read_small(path: str, limit: int = 1 << 16) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(limit)
+def _read_small(path: str, limit: int = 1 << 16, truncate: bool = False) -> bytes:
+    return read_bounded(path, limit, truncate=truncate)
 
 
 def _read_until_blank_line(path: str) -> bytes:
     """The header block only: METADATA goes on with the (long) description."""
     chunks: list[bytes] = []
     size = 0
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         while size < MAX_HEADER_BYTES:
             chunk = fh.read(HEADER_CHUNK)
             chunks.append(chunk)
@@ -276,7 +263,7 @@ def _requirement_names(lines: Iterable[str]) -> tuple[str, ...]:
 def _requires_txt(path: str) -> tuple[str, ...]:
     """Legacy ``requires.txt``: the unnamed section and ``[:marker]`` sections."""
     try:
-        text = _read_small(path, 1 << 20).decode("utf-8")
+        text = _read_small(path, SMALL_FILE).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return ()
     lines, active = [], True
@@ -292,7 +279,7 @@ def _installer(info: str, names: set[str]) -> str | None:
     if "INSTALLER" not in names:
         return None
     try:
-        value = _read_small(os.path.join(info, "INSTALLER"), 256).decode("utf-8").strip()
+        value = _read_small(os.path.join(info, "INSTALLER"), 256, True).decode("utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return None
     return value or None
@@ -304,11 +291,14 @@ def _installer(info: str, names: set[str]) -> str | None:
 def _direct_url(path: str, warnings: list[str]) -> tuple[str, str | None]:
     """The install kind and source URL recorded in ``direct_url.json``."""
     try:
-        data = json.loads(_read_small(path, 1 << 20).decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        warnings.append(
-            f"{path} is not valid JSON ({exc.__class__.__name__}); read as an index install"
+        data = loads_json(_read_small(path, SMALL_FILE).decode("utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not JSON, nested too deeply
+        why = (
+            f"cannot be read ({exc.strerror or exc})"
+            if isinstance(exc, OSError)
+            else f"is not valid JSON ({type(exc).__name__}: {str(exc)[:120]})"
         )
+        warnings.append(f"{path} {why}; read as an index install")
         return "index", None
     url = data.get("url") if isinstance(data, dict) else None
     if not isinstance(url, str) or not url:
@@ -325,9 +315,16 @@ def _direct_url(path: str, warnings: list[str]) -> tuple[str, str | None]:
 
 
 def _vcs_url(url: str, info: dict[str, Any], subdirectory: Any) -> str:
-    vcs = str(info.get("vcs") or "git")
+    vcs = info.get("vcs") if isinstance(info.get("vcs"), str) and info["vcs"] else "git"
     base = url if url.startswith(f"{vcs}+") else f"{vcs}+{url}"
-    revision = info.get("commit_id") or info.get("requested_revision")
+    revision = next(
+        (
+            r
+            for r in (info.get("commit_id"), info.get("requested_revision"))
+            if isinstance(r, str) and r
+        ),
+        None,
+    )
     out = f"{base}@{revision}" if revision else base
     return out + (f"#subdirectory={subdirectory}" if isinstance(subdirectory, str) else "")
 
@@ -417,8 +414,7 @@ def _check_record(path: str, warnings: list[str]) -> None:
     import csv  # only `requirements --source disk` verifies RECORD
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        text = read_bounded(path, LARGE_FILE).decode("utf-8")
     except UnicodeDecodeError:
         warnings.append(f"{path} is not UTF-8 text")
         return

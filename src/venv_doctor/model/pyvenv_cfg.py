@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from venv_doctor.fsutil import SMALL_FILE, read_bounded
+
 _KEY_VALUE = re.compile(r"^\s*([^=\s][^=]*?)\s*=\s*(.*?)\s*$")
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -103,9 +105,9 @@ class NotTextError(ValueError):
 
 
 def read(path: Path) -> PyvenvCfg:
-    """Parse the file; raises OSError or ValueError (not UTF-8, binary) for the caller."""
-    with path.open("rb") as fh:
-        data = fh.read(1 << 16)
+    """Parse the file; raises OSError (also: not a regular file, over 1 MiB) or
+    ValueError (not UTF-8, binary) for the caller."""
+    data = read_bounded(path, SMALL_FILE)
     if b"\0" in data:
         raise NotTextError(f"{path} holds binary data, not text")
     return parse(data.decode("utf-8"))

@@ -12,6 +12,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from venv_doctor.fsutil import read_bounded
+
 HEAD_BYTES = 8192  # a trampoline line holds a path of up to PATH_MAX (4096) bytes
 _TRAMPOLINE = re.compile(rb"""^'''exec'\s+(.+?)\s+"\$0"\s+"\$@"\s*$""", re.MULTILINE)
 
@@ -38,6 +40,11 @@ def _first_word(command: str) -> str:
     return words[0] if words else ""
 
 
+def _name(path: str) -> str:
+    """``Path(path).name`` without making a Path (this runs for every script)."""
+    return path.rstrip("/").rpartition("/")[2]
+
+
 def parse(script: Path, head: bytes) -> Shebang | None:
     """The Python interpreter ``head`` (the first bytes of a script) starts, if any."""
     if not head.startswith(b"#!"):
@@ -49,17 +56,16 @@ def parse(script: Path, head: bytes) -> Shebang | None:
         if not match:
             return None
         word = _first_word(match.group(1).decode("utf-8", "surrogateescape"))
-        return Shebang(script, word, "trampoline") if "python" in Path(word).name else None
+        return Shebang(script, word, "trampoline") if "python" in _name(word) else None
     word = _first_word(command)
-    if not word.startswith("/") or "python" not in Path(word).name:
+    if not word.startswith("/") or "python" not in _name(word):
         return None  # `/usr/bin/env python3` and non-Python scripts are not ours to judge
     return Shebang(script, word, "shebang")
 
 
 def read(script: Path) -> Shebang | None:
     try:
-        with script.open("rb") as fh:
-            head = fh.read(HEAD_BYTES)
+        head = read_bounded(script, HEAD_BYTES, truncate=True)
     except OSError:
         return None
     return parse(script, head)

@@ -8,6 +8,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from venv_doctor.fsutil import SMALL_FILE, read_text_bounded
 from venv_doctor.model import links, pyvenv_cfg, shebangs
 from venv_doctor.model.links import LinkChain
 from venv_doctor.model.pyvenv_cfg import PyvenvCfg
@@ -197,7 +198,7 @@ def _scan_bin(
         return (), ()
     for entry in entries:
         if _PYTHON_NAME.match(entry.name):
-            pythons.append(BinPython(entry.name, links.follow(Path(entry.path))))
+            pythons.append(BinPython(entry.name, links.follow(entry.path)))
         elif not entry.name.startswith(_SKIP_SCRIPTS):
             script = _read_script(entry)
             if script:
@@ -222,8 +223,10 @@ def _read_script(entry: os.DirEntry[str]) -> Shebang | None:
 def _read_head(path: str, size: int) -> bytes:
     """The first ``size`` bytes of a file, as ``shebangs.read`` reads them but with
     half the syscalls of a buffered file object (this runs for every script)."""
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # never blocks on a FIFO swapped in
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""
         chunks = []
         while size > 0 and (chunk := os.read(fd, size)):
             chunks.append(chunk)
@@ -277,7 +280,7 @@ def load(location: Location) -> Venv:
     orig_prefix = None
     if marker:
         try:
-            orig_prefix = marker.read_text(encoding="utf-8").strip()
+            orig_prefix = read_text_bounded(marker, SMALL_FILE).strip()
         except (OSError, UnicodeDecodeError):
             orig_prefix = None
     layout = "legacy" if marker else "venv"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from venv_doctor.fsutil import atomic_write
+from venv_doctor.fsutil import atomic_write, read_json
 from venv_doctor.notify.base import Delivery, Notifier
 from venv_doctor.notify.dedup import Deduper
 from venv_doctor.notify.dispatch import dispatch, withdraw
@@ -158,7 +158,7 @@ def _unique(events: Iterable[VenvEvent]) -> list[VenvEvent]:
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path, follow_symlinks=False)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

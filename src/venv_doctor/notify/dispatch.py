@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from venv_doctor.config import Config
 from venv_doctor.notify.backends import (
@@ -22,6 +23,7 @@ from venv_doctor.notify.base import (
 from venv_doctor.notify.desktop import DesktopNotifier
 from venv_doctor.notify.message import Notification
 from venv_doctor.paths import is_macos
+from venv_doctor.sanitize import printable, printable_lines, redact, redact_data
 
 log = logging.getLogger("venv_doctor.notify")
 LOG = "log"
@@ -93,9 +95,22 @@ def dispatch(
     """Send through every notifier; never raises (a failing backend is logged and reported).
 
     ``replaces``: per backend, the id of an earlier notification this one takes the
-    place of (only backends that can replace use it).
+    place of (only backends that can replace use it). Every backend gets the notification
+    with credentials redacted (a failed repair's message can hold an index URL) and the
+    title and body free of control characters.
     """
-    return [_deliver(notification, n, (replaces or {}).get(n.name, 0)) for n in notifiers]
+    safe = _safe(notification)
+    return [_deliver(safe, n, (replaces or {}).get(n.name, 0)) for n in notifiers]
+
+
+def _safe(n: Notification) -> Notification:
+    return replace(
+        n,
+        title=printable(redact(n.title)),
+        body=printable_lines(redact(n.body)),
+        venvs=redact_data(list(n.venvs)),
+        parts=tuple(_safe(p) for p in n.parts),
+    )
 
 
 def withdraw(refs: Mapping[str, int], notifiers: Iterable[Notifier]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from dataclasses import dataclass
 
 from venv_doctor.model.distributions import (
@@ -26,6 +27,7 @@ from venv_doctor.model.distributions import (
     file_url_path,
     strip_credentials,
 )
+from venv_doctor.sanitize import printable
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,32 @@ def selected(snapshot: Snapshot, mode: Mode) -> tuple[Package, ...]:
     return snapshot.packages
 
 
+# What a requirements file can carry without a name, version or URL becoming another line
+# or another option: PEP 508 names, versions of version characters, URLs without spaces.
+_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_VERSION = re.compile(r"^[A-Za-z0-9.+!_-]+$")
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\x80-\x9f\u2028\u2029]")
+
+
 def line(package: Package) -> str:
-    """One requirement line; credentials in URLs are stripped (pip asks netrc/keyring)."""
+    """One requirement line; credentials in URLs are stripped (pip asks netrc/keyring).
+
+    A name, version or source that could break out of its line (a line break in a
+    path, a space and an option after a version) is written as a comment instead: a
+    snapshot of a hostile venv must not put a requirement of its choosing in a rebuild.
+    """
+    text = _line(package)
+    url_ok = not package.url or not _UNSAFE.search(package.url)
+    version_ok = not package.version or _VERSION.match(package.version)
+    if _NAME.match(package.name) and version_ok and url_ok:
+        return text
+    return (
+        f"# {printable(package.name)} {printable(package.version)}: left out, its name, "
+        "version or source holds characters a requirements file cannot carry"
+    )
+
+
+def _line(package: Package) -> str:
     pin = (
         f"{package.name}=={package.version}"
         if package.version
@@ -66,10 +92,10 @@ def line(package: Package) -> str:
         if local is None:
             return f"-e {url}{note}"
         if not os.path.isdir(local):
-            return f"{pin}  # was editable from {local}, which no longer exists"
+            return f"{pin}  # was editable from {printable(str(local))}, which no longer exists"
         return f"-e {local}"
     if local is not None and not os.path.exists(local):
-        return f"{pin}  # was installed from {url}, which no longer exists"
+        return f"{pin}  # was installed from {printable(url)}, which no longer exists"
     return f"{package.name} @ {_with_host(url)}{note}"
 
 
@@ -85,7 +111,7 @@ def _with_host(url: str) -> str:
 def header(snapshot: Snapshot, mode: Mode) -> list[str]:
     python = snapshot.python_version or "unknown"
     return [
-        f"# requirements of {snapshot.venv}",
+        f"# requirements of {printable(str(snapshot.venv))}",  # a path is data, not lines
         f"# {snapshot.source} snapshot taken at {snapshot.taken_at.isoformat(timespec='seconds')}"
         f", Python {python}, mode {mode.value}",
     ]

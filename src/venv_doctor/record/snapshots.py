@@ -23,6 +23,7 @@ from venv_doctor.model.distributions import Snapshot
 from venv_doctor.model.venv import Venv
 from venv_doctor.paths import AppDirs
 from venv_doctor.record import state
+from venv_doctor.sanitize import printable
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,28 @@ def record(
 ) -> RecordResult:
     """Register ``venvs`` (with their diagnosed status) and snapshot the changed ones."""
     statuses = {d.path: d.status.value for d in diagnoses}
+    kept = [v for v in venvs if _utf8(str(v.path)) and _utf8(v.name)]
+    left_out = tuple(
+        f"{printable(str(v.path))}: not recorded (its name or path is not UTF-8 text)"
+        for v in venvs
+        if v not in kept
+    )
     try:
-        stored, warnings = state.using(dirs, lambda db: _record(db, config, venvs, statuses))
+        stored, warnings = state.using(dirs, lambda db: _record(db, config, kept, statuses))
     except (VenvDoctorError, sqlite3.Error, OSError) as exc:
         message = exc.message if isinstance(exc, VenvDoctorError) else str(exc)
-        return RecordResult(0, (f"snapshots were not recorded: {message}",))
-    return RecordResult(stored, warnings)
+        return RecordResult(0, (*left_out, f"snapshots were not recorded: {message}"))
+    return RecordResult(stored, (*left_out, *warnings))
+
+
+def _utf8(text: str) -> bool:
+    """A file name os.fsdecode made of bytes that are not UTF-8 holds lone surrogates,
+    which SQLite cannot store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _record(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from venv_doctor.fsutil import atomic_write, ensure_private_dir
+from venv_doctor.fsutil import atomic_write, ensure_private_dir, read_json
 from venv_doctor.model.venv import is_venv_dir
 from venv_doctor.paths import BACKUP_AREA_BESIDE
 from venv_doctor.repair import carryover
@@ -91,7 +91,7 @@ def mark_complete(backup: Path) -> None:
 
 def _manifest(backup: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads(manifest_of(backup).read_text(encoding="utf-8"))
+        data = read_json(manifest_of(backup), follow_symlinks=False)
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

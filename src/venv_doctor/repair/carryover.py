@@ -28,6 +28,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from venv_doctor.fsutil import LARGE_FILE, SMALL_FILE, read_text_bounded
+
 CREATOR_BIN = re.compile(
     r"^(activate(\.\w+)?|Activate\.ps1|activate_this\.py|deactivate(\.\w+)?|pydoc\.bat)$"
 )
@@ -88,8 +90,8 @@ def _record_paths(site: Path, record: Path) -> set[str]:
     if not _is_regular(record):  # a FIFO must not hang us
         return set()
     try:
-        with record.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
+        text = read_text_bounded(record, LARGE_FILE)
+        rows = list(csv.reader(text.splitlines()))
     except (OSError, UnicodeDecodeError, csv.Error):
         return set()
     return {os.path.normpath(site / row[0]) for row in rows if row and row[0]}
@@ -99,7 +101,7 @@ def _listed_paths(base: Path, listing: Path) -> set[str]:
     if not _is_regular(listing):
         return set()
     try:
-        lines = listing.read_text(encoding="utf-8").splitlines()
+        lines = read_text_bounded(listing, LARGE_FILE).splitlines()
     except (OSError, UnicodeDecodeError):
         return set()
     return {os.path.normpath(base / line) for line in lines if line.strip()}
@@ -222,8 +224,8 @@ def _edited(old: Path, new: Path) -> bool:
     if not (_is_regular(old) and _is_regular(new)):
         return False
     try:
-        old_lines = {ln.strip() for ln in old.read_text(encoding="utf-8").splitlines()}
-        new_lines = {ln.strip() for ln in new.read_text(encoding="utf-8").splitlines()}
+        old_lines = {ln.strip() for ln in read_text_bounded(old, SMALL_FILE).splitlines()}
+        new_lines = {ln.strip() for ln in read_text_bounded(new, SMALL_FILE).splitlines()}
     except (OSError, UnicodeDecodeError):
         return False
     return any(_USER_LINE.match(ln) for ln in old_lines - new_lines)

@@ -19,6 +19,7 @@ from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Cure, Diagnosis, Severity, Status, cured_by
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.errors import VenvDoctorError
+from venv_doctor.fsutil import LARGE_FILE, read_bounded
 from venv_doctor.install import installers
 from venv_doctor.model.venv import Venv, load
 from venv_doctor.record.requirements import Requirements
@@ -325,7 +326,11 @@ def top_level_modules(site_packages: tuple[Path, ...]) -> set[str]:
     names: set[str] = set()
     for site in site_packages:
         for record in site.glob("*.dist-info/RECORD"):
-            for line in record.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                data = read_bounded(record, LARGE_FILE)
+            except OSError:
+                continue  # the verification's distribution check names damaged metadata
+            for line in data.decode("utf-8", errors="replace").splitlines():
                 first = line.split(",", 1)[0].split("/", 1)
                 top = first[0]
                 if len(first) == 2 and (site / top / "__init__.py").is_file():

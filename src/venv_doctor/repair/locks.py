@@ -11,17 +11,22 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.fsutil import ensure_private_dir
+from venv_doctor.fsutil import ensure_private_dir, kind_of
 
 
 class LockedError(VenvDoctorError):
     """Another venv-doctor process is repairing this venv."""
+
+
+class LockFileError(VenvDoctorError):
+    """The venv's lock file cannot be made (full disk, permissions, something in its way)."""
 
 
 def lock_file(locks_dir: Path, venv: Path) -> Path:
@@ -38,6 +43,24 @@ def _holder(fd: int) -> str:
         return "another venv-doctor process"
 
 
+def _open_lock(locks_dir: Path, venv: Path) -> int:
+    """The lock file's descriptor; a full disk or a FIFO in its place is a clear error."""
+    path = lock_file(locks_dir, venv)
+    try:
+        ensure_private_dir(locks_dir)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise LockFileError(
+            f"{exc.filename or path}: the lock for {venv} cannot be created: {exc.strerror or exc}",
+            hint=f"venv-doctor keeps its locks in {locks_dir}; make room or fix its permissions",
+        ) from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise LockFileError(f"{path} is {kind_of(mode)}, not a lock file", hint=f"remove {path}")
+    return fd
+
+
 @contextlib.contextmanager
 def venv_lock(
     locks_dir: Path,
@@ -47,8 +70,7 @@ def venv_lock(
     poll: float = 0.2,
 ) -> Iterator[None]:
     """Hold ``venv``'s lock for the block; wait for it, or raise LockedError."""
-    path = lock_file(ensure_private_dir(locks_dir), venv)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _open_lock(locks_dir, venv)
     try:
         told = False
         while True:
@@ -72,8 +94,9 @@ def venv_lock(
             "since": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "venv": str(venv),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        with contextlib.suppress(OSError):  # who holds it is a courtesy (the disk may be full)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
         yield
     finally:
         os.close(fd)  # closing releases the flock

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from venv_doctor.diagnose.findings import Code, Cure, Diagnosis, Status, cured_by
-from venv_doctor.interpreters.inventory import Interpreter, best_for, resolve_spec
+from venv_doctor.interpreters.inventory import Interpreter, best_for, choose, resolve_spec
 from venv_doctor.model.pyvenv_cfg import minor_of
 
 
@@ -137,12 +137,20 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
             return Plan(d, Action.NONE, "healthy", before=before, why=Reason.HEALTHY)
         text = "nothing venv-doctor repairs: " + ", ".join(sorted(codes))
         return Plan(d, Action.NONE, text, before=before, why=Reason.NOT_REPAIRABLE)
-    same = wanted or (best_for(interpreters, minor) if minor else None)
+    # among several of the minor: why this one (same kind of installation, newest patch)
+    choice = None if wanted or not minor else choose(interpreters, minor, d.python.home)
+    same = wanted or (choice.interpreter if choice else None)
+    chosen_because = f"; {choice.why}" if choice and choice.why else ""
     if same and strategy != "rebuild" and not (codes & REBUILD_ONLY):
         if _already_linked(d, same) and not (codes - {Code.PATCH_CHANGED}):
             return Plan(d, Action.NONE, "healthy", before=before, why=Reason.HEALTHY)
         return Plan(
-            d, Action.RELINK, f"Python {same.minor} is at {same.path}", same, before, same.version
+            d,
+            Action.RELINK,
+            f"Python {same.minor} is at {same.path}{chosen_because}",
+            same,
+            before,
+            same.version,
         )
     if strategy == "relink":
         return Plan(
@@ -168,7 +176,7 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     )
     if codes & REBUILD_ONLY and same:
         why = "its contents need reinstalling (" + ", ".join(sorted(codes & REBUILD_ONLY)) + ")"
-    return Plan(d, Action.REBUILD, why, target, before, target.version)
+    return Plan(d, Action.REBUILD, why + chosen_because, target, before, target.version)
 
 
 def _already_linked(d: Diagnosis, target: Interpreter) -> bool:

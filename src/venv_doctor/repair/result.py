@@ -9,6 +9,7 @@ from pathlib import Path
 
 from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.repair.plan import Action, Plan, Reason
+from venv_doctor.sanitize import redact
 
 RepairProgress = Callable[[str, str], None]  # (venv name, step)
 
@@ -85,12 +86,12 @@ def result_of(
         d.path,
         plan.action,
         outcome,
-        message,
+        redact(message),  # a failed install's command line and output may hold a password
         plan.before,
         plan.after,
         backup,
         carried_over,
-        notes,
+        tuple(map(redact, notes)),
         reason,
         d.status,
     )

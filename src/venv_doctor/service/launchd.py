@@ -10,6 +10,7 @@ from pathlib import Path
 
 from venv_doctor import paths
 from venv_doctor.errors import UsageError
+from venv_doctor.fsutil import open_regular
 from venv_doctor.runner import CommandError, Runner
 from venv_doctor.service import units as unit_files
 from venv_doctor.service.base import (
@@ -39,7 +40,7 @@ def _service_target(label: str) -> str:
 def tail(path: Path, lines: int) -> tuple[str, ...]:
     """The last ``lines`` lines of a log file that may be large."""
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             fh.seek(0, os.SEEK_END)
             fh.seek(max(0, fh.tell() - 64 * 1024))
             data = fh.read()

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.fsutil import atomic_write
+from venv_doctor.fsutil import SMALL_FILE, atomic_write, read_bounded, read_json
 from venv_doctor.paths import AppDirs
 from venv_doctor.service.base import Manager, Manifest, ServiceMode
 
@@ -23,7 +23,7 @@ def manifest_path(dirs: AppDirs) -> Path:
 def read_manifest(dirs: AppDirs) -> Manifest | None:
     path = manifest_path(dirs)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path, follow_symlinks=False)
         return Manifest(
             manager=Manager(data["manager"]),
             mode=ServiceMode(data["mode"]),
@@ -60,7 +60,7 @@ def write_manifest(dirs: AppDirs, manifest: Manifest) -> Path:
 
 def file_sha256(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(read_bounded(path, SMALL_FILE)).hexdigest()
     except OSError:
         return None
 

@@ -4,19 +4,22 @@ a damaged file aside (see the package's docstring for the rules)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.fsutil import ensure_private_dir
+from venv_doctor.fsutil import UnreadableFileError, check_regular, ensure_private_dir
 from venv_doctor.paths import AppDirs
 from venv_doctor.record.state import schema
+from venv_doctor.sanitize import printable
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 BUSY_TIMEOUT_SECONDS = 10.0
 _DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN})
 
@@ -38,14 +41,88 @@ def parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+# --- reading rows that may be damaged: each raises ValueError, and ``Database.decoded``
+# skips the row ---------------------------------------------------------------------------
+
+
+def stored_path(value: object) -> Path:
+    """A path column as venv-doctor writes it: a non-empty absolute UTF-8 path."""
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ValueError(f"not an absolute path: {value!r:.80}")
+    value.encode("utf-8")  # a byte flip made it undecodable: UnicodeEncodeError, a ValueError
+    return Path(value)
+
+
+def text_or_none(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"not text: {value!r:.80}")
+    return value
+
+
+def text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"not text: {value!r:.80}")
+    return value
+
+
+def integer(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"not an integer: {value!r:.80}")
+    return value
+
+
+def path_param(path: Path | str) -> str:
+    """A path to store; one that is not UTF-8 (an undecodable file name) cannot be."""
+    value = str(path)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise StateError(
+            f"{printable(value)}: the path is not UTF-8 text, so the state database cannot "
+            "record it",
+            hint="rename the venv (or its directory) to a UTF-8 name",
+        ) from None
+    return value
+
+
+def _decode_text(raw: bytes) -> str:
+    """TEXT columns as str even when a byte flip made them invalid UTF-8."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
 class Database:
     """An open state database; use as a context manager or call ``close``."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, warnings: Sequence[str]) -> None:
         self.conn = conn
         self.path = path
-        self.warnings: tuple[str, ...] = tuple(warnings)
+        self._warnings = list(warnings)
+        self._skipped: dict[str, tuple[int, str]] = {}  # table -> (rows skipped, first reason)
         self._depth = 0
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the caller should show: a database moved aside, damaged rows skipped."""
+        skipped = [
+            f"{self.path}: {count} damaged row{'s' if count > 1 else ''} of {table} skipped "
+            f"({reason})"
+            for table, (count, reason) in self._skipped.items()
+        ]
+        return (*self._warnings, *skipped)
+
+    def decoded(self, rows: Iterable[Any], decode: Callable[[Any], T], table: str) -> list[T]:
+        """``decode`` applied to each row; a row that does not decode is skipped, and the
+        table gets one warning: a damaged row must not stop any command."""
+        out = []
+        for row in rows:
+            try:
+                out.append(decode(row))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                count, reason = self._skipped.get(table, (0, f"{type(exc).__name__}: {exc}"))
+                self._skipped[table] = (count + 1, reason)
+                if count == 0 and table == "journal":
+                    log.warning("%s", self.warnings[-1])  # the journal is read outside `using`
+        return out
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -99,10 +176,12 @@ def _create_private(path: Path) -> None:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    check_usable(path)
     _create_private(path)
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )
+    conn.text_factory = _decode_text
     try:
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -113,6 +192,56 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def check_usable(path: Path) -> None:
+    """Refuse, naming the file, what SQLite would block on or must not replace.
+
+    A FIFO, a device, a directory or a dangling link in place of the database is
+    the user's to sort out (SQLite would hang on a FIFO, or create the link's
+    target); so is a database another user owns (``sudo -E venv-doctor ...``),
+    which is not damaged and must not be moved aside.
+    """
+    try:
+        check_regular(path)
+    except UnreadableFileError as exc:
+        raise StateError(
+            f"{path} {exc.strerror}: venv-doctor keeps its state database there",
+            hint=f"move {path} away; venv-doctor then starts a new database",
+        ) from exc
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        _check_access(file)
+    _check_access(path.parent, directory=True)
+
+
+def _check_access(path: Path, directory: bool = False) -> None:
+    if not os.path.exists(path) or os.access(path, os.R_OK | os.W_OK):
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    what = "directory" if directory else "state database"
+    me = _user_name(os.geteuid())
+    if st.st_uid != os.geteuid():
+        message = (
+            f"{path}: the {what} belongs to {_user_name(st.st_uid)}, and you ({me}) cannot write it"
+        )
+        where = path if directory else path.parent
+        hint = f"an earlier `sudo venv-doctor` made it; give it back: sudo chown -R {me.split()[0]} {where}"
+    else:
+        message = f"{path}: the {what} is not writable (mode {st.st_mode & 0o777:o})"
+        hint = f"make it writable again: chmod u+rw{'x' if directory else ''} {path}"
+    raise StateError(message, hint=hint)
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (KeyError, ImportError):
+        return f"uid {uid}"
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -9,7 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from venv_doctor.record.state.core import Database, now, parse_ts, ts
+from venv_doctor.fsutil import loads_json
+from venv_doctor.record.state.core import Database, now, parse_ts, stored_path, text, ts
+from venv_doctor.sanitize import encodable, redact, redact_data
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,12 @@ def insert_event(
     message: str,
     data: dict[str, Any] | None,
 ) -> None:
+    # the event log outlives every run: no credential goes into it
+    stored = json.dumps(redact_data(data)) if data is not None else None
+    path = encodable(venv_path) if venv_path else None
     conn.execute(
         "INSERT INTO events (at, venv_path, kind, message, data) VALUES (?, ?, ?, ?, ?)",
-        (when, venv_path, kind, message, json.dumps(data) if data is not None else None),
+        (when, path, kind, encodable(redact(message)), stored),
     )
 
 
@@ -60,20 +65,20 @@ def events(
         sql += " AND venv_path = ?"
         args.append(str(venv_path))
     rows = db.conn.execute(sql + " ORDER BY at, id", args)
-    return [_event(r) for r in rows]
+    return db.decoded(rows, _event, "events")
 
 
 def _event(row: tuple[Any, ...]) -> Event:
     id_, at, venv, kind, message, data = row
     try:
-        parsed = json.loads(data) if data else None
+        parsed = loads_json(data) if isinstance(data, str) and data else None
     except ValueError:
         parsed = None
     return Event(
         int(id_),
         parse_ts(at),
-        Path(venv) if venv else None,
-        kind,
-        message,
+        stored_path(venv) if venv else None,
+        text(kind),
+        text(message),
         parsed if isinstance(parsed, dict) else None,
     )

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from venv_doctor.record.state.core import Database, StateError
+from venv_doctor.record.state.core import (
+    Database,
+    StateError,
+    integer,
+    path_param,
+    stored_path,
+    text,
+    text_or_none,
+)
+from venv_doctor.sanitize import redact
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,7 @@ def journal_begin(
         cur = conn.execute(
             "INSERT INTO journal (venv, backup, action, step, started_at, updated_at, pgid,"
             " run_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (str(venv), str(backup), action, step, at, at, pgid, token),
+            (path_param(venv), path_param(backup), action, step, at, at, pgid, token),
         )
     if cur.lastrowid is None:
         raise StateError("sqlite did not return the journal entry's id")
@@ -69,7 +78,7 @@ def journal_finish(db: Database, entry_id: int, outcome: str, message: str = "")
     with db.transaction() as conn:
         conn.execute(
             "UPDATE journal SET outcome = ?, message = ?, updated_at = ? WHERE id = ?",
-            (outcome, message, time.time(), entry_id),
+            (outcome, redact(message), time.time(), entry_id),
         )
 
 
@@ -80,25 +89,41 @@ _SELECT_JOURNAL = (
 
 
 def _journal_row(r: tuple[Any, ...]) -> JournalRow:
-    made = (int(r[8]), int(r[9])) if r[8] is not None and r[9] is not None else None
-    pgid = int(r[6]) if r[6] is not None else None
-    return JournalRow(r[0], Path(r[1]), Path(r[2]), r[3], r[4], r[5], pgid, r[7], made)
+    """A journal row fit for recovery, else ValueError: its paths are absolute and
+    non-empty (recovery renames them) and its process group is a real one (recovery
+    kills it: a damaged 0 or 1 must never reach ``killpg``)."""
+    made = (integer(r[8]), integer(r[9])) if r[8] is not None and r[9] is not None else None
+    pgid = integer(r[6]) if r[6] is not None else None
+    if pgid is not None and pgid <= 1:
+        raise ValueError(f"not a process group: {pgid}")
+    return JournalRow(
+        integer(r[0]),
+        stored_path(r[1]),
+        stored_path(r[2]),
+        text(r[3]),
+        text(r[4]),
+        float(r[5]),
+        pgid,
+        text_or_none(r[7]),
+        made,
+    )
 
 
 def journal_get(db: Database, entry_id: int) -> JournalRow | None:
     row = db.conn.execute(_SELECT_JOURNAL + " WHERE id = ?", (entry_id,)).fetchone()
-    return _journal_row(row) if row else None
+    found = db.decoded([row], _journal_row, "journal") if row else []
+    return found[0] if found else None
 
 
 def journal_open(db: Database) -> list[JournalRow]:
     """Entries with no outcome yet: a repair running now, or one that was interrupted."""
     rows = db.conn.execute(_SELECT_JOURNAL + " WHERE outcome IS NULL ORDER BY id")
-    return [_journal_row(r) for r in rows]
+    return db.decoded(rows, _journal_row, "journal")
 
 
 def journal_with_outcome(db: Database, outcome: str) -> list[JournalRow]:
     rows = db.conn.execute(_SELECT_JOURNAL + " WHERE outcome = ? ORDER BY id", (outcome,))
-    return [_journal_row(r) for r in rows]
+    return db.decoded(rows, _journal_row, "journal")
 
 
 def has_open_journal_entries(database: Path) -> bool:

@@ -7,8 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from venv_doctor.fsutil import loads_json
 from venv_doctor.model.distributions import Package, Snapshot
-from venv_doctor.record.state.core import Database, StateError, parse_ts, ts
+from venv_doctor.record.state.core import Database, parse_ts, stored_path, text_or_none, ts
 
 
 def record_snapshot(db: Database, snapshot: Snapshot) -> bool:
@@ -39,11 +40,13 @@ def record_snapshot(db: Database, snapshot: Snapshot) -> bool:
 def _snapshot(row: tuple[Any, ...]) -> Snapshot:
     venv, taken_at, version, packages = row
     try:
-        items = json.loads(packages)
+        items = loads_json(packages)
         parsed = tuple(Package.from_record(p) for p in items)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise StateError(f"the snapshot of {venv} taken at {taken_at} is damaged: {exc}") from exc
-    return Snapshot(Path(venv), parse_ts(taken_at), version, parsed, "recorded")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"the snapshot of {venv} taken at {taken_at} is damaged: {exc}") from exc
+    return Snapshot(
+        stored_path(venv), parse_ts(taken_at), text_or_none(version), parsed, "recorded"
+    )
 
 
 _SELECT_SNAPSHOTS = "SELECT venv_path, taken_at, python_version, packages FROM snapshots"
@@ -52,12 +55,16 @@ _SELECT_SNAPSHOTS = "SELECT venv_path, taken_at, python_version, packages FROM s
 def latest_snapshot(db: Database, venv: Path, at: datetime | None = None) -> Snapshot | None:
     """The newest snapshot of ``venv`` (taken at or before ``at`` when given)."""
     limit = ts(at) if at else "9999"
-    row = db.conn.execute(
-        _SELECT_SNAPSHOTS + " WHERE venv_path = ? AND taken_at <= ? "
-        "ORDER BY taken_at DESC, id DESC LIMIT 1",
+    rows = db.conn.execute(
+        _SELECT_SNAPSHOTS
+        + " WHERE venv_path = ? AND taken_at <= ? ORDER BY taken_at DESC, id DESC",
         (str(venv), limit),
-    ).fetchone()
-    return _snapshot(row) if row else None
+    )
+    for row in rows:  # the newest that is not damaged
+        found = db.decoded([row], _snapshot, "snapshots")
+        if found:
+            return found[0]
+    return None
 
 
 def snapshots(db: Database, venv: Path) -> list[Snapshot]:
@@ -66,4 +73,4 @@ def snapshots(db: Database, venv: Path) -> list[Snapshot]:
         _SELECT_SNAPSHOTS + " WHERE venv_path = ? ORDER BY taken_at, id",
         (str(venv),),
     )
-    return [_snapshot(r) for r in rows]
+    return db.decoded(rows, _snapshot, "snapshots")

@@ -10,7 +10,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from venv_doctor.record.state.core import Database, now, parse_ts, ts
+from venv_doctor.record.state.core import (
+    Database,
+    now,
+    parse_ts,
+    stored_path,
+    text,
+    text_or_none,
+    ts,
+)
 from venv_doctor.record.state.event_rows import insert_event
 
 
@@ -49,7 +57,15 @@ class Sighting:
 def _venv_record(row: sqlite3.Row | tuple[Any, ...]) -> VenvRecord:
     path, name, store, creator, version, first, last, status, fp = row
     return VenvRecord(
-        Path(path), name, store, creator, version, parse_ts(first), parse_ts(last), status, fp
+        stored_path(path),
+        text(name),
+        text(store),
+        text_or_none(creator),
+        text_or_none(version),
+        parse_ts(first),
+        parse_ts(last),
+        text_or_none(status),
+        text_or_none(fp),
     )
 
 
@@ -61,7 +77,7 @@ _SELECT_VENVS = (
 
 def venv_records(db: Database) -> dict[Path, VenvRecord]:
     rows = db.conn.execute(_SELECT_VENVS)
-    return {r.path: r for r in map(_venv_record, rows)}
+    return {r.path: r for r in db.decoded(rows, _venv_record, "venvs")}
 
 
 def find_venvs(db: Database, path_or_name: str | Path) -> list[VenvRecord]:
@@ -71,7 +87,7 @@ def find_venvs(db: Database, path_or_name: str | Path) -> list[VenvRecord]:
     rows = db.conn.execute(
         _SELECT_VENVS + " WHERE path IN (?, ?, ?) OR name = ? ORDER BY path", (*paths, key)
     )
-    found = [_venv_record(r) for r in rows]
+    found = db.decoded(rows, _venv_record, "venvs")
     by_path = [r for r in found if str(r.path) in paths]
     return by_path or found
 

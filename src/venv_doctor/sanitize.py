@@ -1,0 +1,168 @@
+"""What leaves venv-doctor: secrets removed, control characters shown, not obeyed.
+
+``redact`` is the one function every boundary applies (text and JSON output,
+events and journal rows in the state DB, logs, notifications, the debug log):
+it hides URL userinfo (``https://user:****@host``), the values of token-like
+query parameters (``?private_token=****``) and the path of index URLs given on
+a command line or in an ``*INDEX_URL=`` setting (tokens often live in the path:
+``https://pypi.fury.io/<token>/``).
+
+``printable`` is for human output of user data (venv names and paths): a
+newline, ``\\r``, an escape sequence or a lone surrogate is shown escaped, so a
+venv's name can neither forge a line nor repaint the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+HIDDEN = "****"
+
+# Query parameters whose value is a secret: these names, and any name containing
+# one of SECRET_PARTS (access_token, X-Amz-Signature, client_secret, ...).
+SECRET_PARAMS = frozenset({"key", "sig", "pwd", "pass", "auth", "code", "sas", "session"})
+SECRET_PARTS = (
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "signature",
+    "credential",
+    "apikey",
+    "api_key",
+    "api-key",
+)
+
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/@?#'\"<>]*)@")
+_QUERY_PARAM = re.compile(r"(?P<lead>[?&;])(?P<name>[A-Za-z0-9_.~-]+)=(?P<value>[^&;#\s'\"<>]*)")
+# an index URL on a command line (``--index-url URL``, ``-i URL``) or in a setting
+# (``PIP_INDEX_URL=URL``, ``index-url = URL``): its path is hidden too
+_INDEX_OPTION = re.compile(
+    r"(?P<option>(?<![\w-])(?:--(?:extra-)?index-url|--index|--default-index|--find-links|-i|-f)(?:=|\s+)"
+    r"|\b[A-Z_]*INDEX(?:_URL)?=|\b(?:extra-)?index-url\s*=\s*)"
+    r"(?P<quote>['\"]?)(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+)"
+)
+
+
+def is_secret_param(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in SECRET_PARAMS or any(part in lowered for part in SECRET_PARTS)
+
+
+def _hide_userinfo(match: re.Match[str]) -> str:
+    """``user:secret@`` -> ``user:****@``; a bare token -> ``****@``; ``git@`` (ssh) stays."""
+    user, colon, _secret = match.group("userinfo").partition(":")
+    if not colon and "ssh" in match.group("scheme").lower():
+        return match.group(0)
+    hidden = f"{user}:{HIDDEN}" if colon else HIDDEN
+    return f"{match.group('scheme')}{hidden}@"
+
+
+def _hide_param(match: re.Match[str]) -> str:
+    if not is_secret_param(match.group("name")) or match.group("value") == HIDDEN:
+        return match.group(0)
+    return f"{match.group('lead')}{match.group('name')}={HIDDEN}"
+
+
+def _hide_index_path(match: re.Match[str]) -> str:
+    url = match.group("url")
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    if not slash or not path or path == HIDDEN or scheme.lower() == "file":
+        return match.group(0)
+    return f"{match.group('option')}{match.group('quote')}{scheme}{sep}{host}/{HIDDEN}"
+
+
+def redact(text: str) -> str:
+    """``text`` with every credential venv-doctor can recognise replaced by ``****``."""
+    if "://" not in text and "?" not in text and "=" not in text:
+        return text  # the common case, at no cost
+    text = _USERINFO.sub(_hide_userinfo, text)
+    text = _QUERY_PARAM.sub(_hide_param, text)
+    return _INDEX_OPTION.sub(_hide_index_path, text)
+
+
+def redact_url(url: str | None) -> str | None:
+    """A URL as it may be shown or stored: userinfo and token parameters hidden."""
+    if not url:
+        return url
+    return _QUERY_PARAM.sub(_hide_param, _USERINFO.sub(_hide_userinfo, url))
+
+
+def strip_credentials(url: str) -> str:
+    """The URL with its secrets removed entirely (pip then asks netrc / keyring):
+    no ``user:secret@``, no token-like query parameter."""
+    if redact_url(url) == url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc and _USERINFO.match(f"{parts.scheme}://{netloc}@") is not None:
+        user, _, host = netloc.rpartition("@")
+        keep_user = "ssh" in parts.scheme and ":" not in user
+        netloc = netloc if keep_user else host
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not is_secret_param(k)
+        ]
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_data(data: Any) -> Any:
+    """A JSON-like value with ``redact`` applied to every string in it."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, Mapping):
+        return {k: redact_data(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [redact_data(v) for v in data]
+    return data
+
+
+# --- control characters --------------------------------------------------------------------
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# C0 and C1 controls, DEL, lone surrogates (undecodable bytes of a file name), and the
+# bidirectional overrides that can make text read in another order than it is stored
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for an undecodable byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """User data for a terminal: every control character escaped (``\\n``, ``\\x1b``)."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def printable_lines(text: str) -> str:
+    """A message whose line breaks are meant (an output tail): each line ``printable``."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def encodable(text: str) -> str:
+    """``text`` without lone surrogates (as ``\\xNN``), so UTF-8 can encode it: for
+    JSON output and the state DB, which must not fail on an undecodable file name."""
+    if text.isascii():
+        return text
+    return re.sub("[\ud800-\udfff]", _escape, text)
+
+
+def json_encodable(text: str) -> str:
+    """JSON text (``ensure_ascii=False``) with each lone surrogate as its ``\\udcXX``
+    escape: valid JSON that UTF-8 can encode, and that decodes to the same string."""
+    if text.isascii():
+        return text
+    return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group(0)):04x}", text)

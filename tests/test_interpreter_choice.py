@@ -1,0 +1,75 @@
+"""Which interpreter of a minor a repair uses, and the plan saying why (issue 14):
+the same kind of installation as the venv had, then the newest patch; never a path
+the next upgrade deletes when another exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from venv_doctor.diagnose.findings import Code, Diagnosis, Finding, PythonInfo, Severity, Status
+from venv_doctor.interpreters.inventory import Interpreter, choose
+from venv_doctor.model.venv import Location
+from venv_doctor.repair.plan import Action, plan_for
+
+DEBIAN = Interpreter(Path("/usr/bin/python3.11"), Path("/usr/bin/python3.11"), "3.11.2", "system")
+PYENV = Interpreter(
+    Path("/home/me/.pyenv/versions/3.11.7/bin/python3.11"),
+    Path("/home/me/.pyenv/versions/3.11.7/bin/python3.11"),
+    "3.11.7",
+    "pyenv",
+)
+KEG = Interpreter(
+    Path("/opt/homebrew/Cellar/python@3.11/3.11.9/bin/python3.11"),
+    Path("/opt/homebrew/Cellar/python@3.11/3.11.9/bin/python3.11"),
+    "3.11.9",
+    "homebrew",
+)
+
+
+def test_a_pyenv_venv_stays_on_pyenv_and_the_plan_says_why() -> None:
+    choice = choose([DEBIAN, PYENV], "3.11", "/home/me/.pyenv/versions/3.11.1/bin")
+    assert choice is not None
+    assert choice.interpreter == PYENV
+    assert "a pyenv Python, as the venv had" in choice.why
+    assert "the newest 3.11" in choice.why
+    assert "also found: /usr/bin/python3.11 (3.11.2)" in choice.why
+
+
+def test_a_system_venv_stays_on_the_system_python_though_older() -> None:
+    choice = choose([PYENV, DEBIAN], "3.11", "/usr/bin")
+    assert choice is not None
+    assert choice.interpreter == DEBIAN
+    assert choice.why.startswith("a system Python, as the venv had")
+
+
+def test_without_a_kind_to_keep_the_newest_patch_wins() -> None:
+    choice = choose([DEBIAN, PYENV], "3.11")
+    assert choice is not None
+    assert choice.interpreter == PYENV
+    assert choice.why.startswith("the newest 3.11")
+
+
+def test_a_keg_path_loses_even_when_newer_and_of_the_same_kind() -> None:
+    choice = choose([KEG, DEBIAN], "3.11", "/opt/homebrew/Cellar/python@3.11/3.11.1/bin")
+    assert choice is not None
+    assert choice.interpreter == DEBIAN
+
+
+def test_one_candidate_needs_no_explanation() -> None:
+    choice = choose([DEBIAN], "3.11", "/usr/bin")
+    assert choice is not None and choice.why == ""
+    assert choose([DEBIAN], "3.12") is None
+
+
+def test_the_relink_plan_names_the_choice_and_the_others() -> None:
+    location = Location("proj", Path("/home/me/.virtualenvs/proj"), "virtualenvwrapper")
+    dangling = Finding(Code.INTERPRETER_DANGLING, Severity.ERROR, "bin/python3.11 points to ...")
+    info = PythonInfo("3.11.1", "3.11", "/home/me/.pyenv/versions/3.11.1/bin", None)
+    d = Diagnosis(location, Status.BROKEN, "venv", info, (dangling,))
+    plan = plan_for(d, [DEBIAN, PYENV], has_snapshot=True)
+    assert plan.action is Action.RELINK
+    assert plan.chosen == PYENV
+    assert plan.reason.startswith(
+        f"Python 3.11 is at {PYENV.path}; a pyenv Python, as the venv had"
+    )
+    assert "/usr/bin/python3.11 (3.11.2)" in plan.reason
