@@ -437,8 +437,12 @@ def test_the_daemon_does_not_feed_on_its_own_log(
         except ValueError:  # stderr closed by stop()
             return
 
-    threading.Thread(target=copy, daemon=True).start()
+    reader = threading.Thread(target=copy, daemon=True)
+    reader.start()
     time.sleep(6)
     code, _ = run.stop()
+    reader.join(10)
+    assert proc.stderr is not None
+    proc.stderr.close()
     assert code == 0
     assert len(lines) < 40, "".join(lines[-20:])
