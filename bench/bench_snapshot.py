@@ -131,13 +131,13 @@ def main() -> None:
         from venv_doctor.paths import app_dirs
         from venv_doctor.record import snapshots, state
 
-        dirs = app_dirs()
-        ctx = Context(config=config.load(dirs), dirs=dirs, env=os.environ)
+        dirs = app_dirs(os.environ)
+        ctx = Context(config=config.load(dirs, os.environ), dirs=dirs, env=os.environ)
         assert len(check.check(ctx, record=False)) == args.venvs  # warm the page cache
 
         def diagnose() -> tuple[list[Any], list[Any]]:
             venvs = scan.read_venvs(targets.all_locations(ctx))
-            return venvs, scan.diagnose_all(venvs)
+            return venvs, scan.diagnose_all(venvs, os.environ)
 
         def record() -> float:
             venvs, diagnoses = diagnose()

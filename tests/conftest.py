@@ -131,17 +131,17 @@ def _assert_all_paths_under(tmp_path: Path) -> None:
     from venv_doctor import config, paths
     from venv_doctor.discover import stores
 
-    dirs = paths.app_dirs()
+    dirs = paths.app_dirs(os.environ)
     every = [
         dirs.config,
         dirs.state,
         dirs.cache,
         dirs.log,
-        paths.systemd_user_dir(),
-        paths.launch_agents_dir(),
-        paths.pyenv_root(),
+        paths.systemd_user_dir(os.environ),
+        paths.launch_agents_dir(os.environ),
+        paths.pyenv_root(os.environ),
     ]
-    every += [s.root for s in stores.known_stores(config.Config())]
+    every += [s.root for s in stores.known_stores(config.Config(), os.environ)]
     escaped = [p for p in every if not str(p).startswith(str(tmp_path))]
     if escaped:
         pytest.fail(f"paths escape the test's tmp dir: {escaped}")

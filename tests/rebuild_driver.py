@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from tests.support import make_venv, pip_install
 from venv_doctor.record import state
 from venv_doctor.repair.journal import Journal
-from venv_doctor.repair.rebuild import RebuildSteps, rebuild
+from venv_doctor.repair.rebuild import Pause, RebuildSteps, rebuild
 
 
 def main() -> None:
@@ -21,6 +22,7 @@ def main() -> None:
         create=create,
         install=lambda p: pip_install(p, wheelhouse, "tinytop==3.0.0"),
         verify=lambda p: None,
+        pause=Pause.from_env(os.environ),
     )
     rebuild(venv, backups, Journal(state.open_at(db)), steps)
 

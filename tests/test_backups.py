@@ -17,7 +17,7 @@ from venv_doctor.errors import UsageError
 from venv_doctor.paths import BACKUP_AREA_BESIDE
 from venv_doctor.record import state
 from venv_doctor.repair import backups
-from venv_doctor.repair.journal import Journal
+from venv_doctor.repair.journal import Journal, JournalAction, JournalOutcome
 from venv_doctor.repair.rebuild import RebuildError, rebuild, restore
 
 
@@ -133,3 +133,25 @@ def test_a_venv_on_another_file_system_is_backed_up_beside_itself(
     assert (done.backup / "lib" / "python3.11").is_dir()
     assert (venv / "bin" / "postactivate").read_text() == "export A=1\n"
     assert [b.path for b in backups.kept(journal)] == [done.backup]
+
+
+def test_gc_cli_dry_run_names_what_only_a_backup_holds(
+    rebuilt: tuple[Journal, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through the CLI, with the backup registered in the real state DB."""
+    from venv_doctor.cli import run as cli
+    from venv_doctor.paths import app_dirs
+
+    journal, _venv, backup = rebuilt
+    with state.open_at(app_dirs(os.environ).database) as db:
+        real = Journal(db)
+        for b in backups.kept(journal):
+            entry = real.begin(b.venv, b.path, JournalAction.REBUILD)
+            real.finish(entry, JournalOutcome.COMMITTED)
+    (backup / "notes.txt").write_text("only here\n")
+    assert cli(["gc", "--days", "0", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "holds files the venv lacks: notes.txt; kept (--force removes it)" in out
+    assert "would remove 0 backups" in out and backup.exists()
+    assert cli(["gc", "--days", "0", "--force"]) == 0
+    assert "removed 1 backup" in capsys.readouterr().out and not backup.exists()

@@ -41,7 +41,7 @@ def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
 
 
 def write_config(text: str) -> Path:
-    file = app_dirs().config_file
+    file = app_dirs(os.environ).config_file
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(text)
     return file
@@ -200,7 +200,7 @@ def test_internal_error_exit_70_with_a_debug_log(
     assert out == ""
     assert "Traceback" not in err
     assert "internal error: RuntimeError: boom" in err
-    log = app_dirs().debug_log
+    log = app_dirs(os.environ).debug_log
     assert f"details in {log}" in err
     text = log.read_text()
     assert "Traceback" in text and "RuntimeError: boom" in text
@@ -344,7 +344,7 @@ def test_paths(capsys: pytest.CaptureFixture[str], isolated_home: Path, tmp_path
     make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "b")
     code, data = cli_json(capsys, "paths")
     assert code == 0
-    dirs = app_dirs()
+    dirs = app_dirs(os.environ)
     assert data["directories"] == {
         "config": str(dirs.config_file),
         "state": str(dirs.state),
@@ -400,7 +400,7 @@ def test_track_untrack_round_trip(capsys: pytest.CaptureFixture[str], tmp_path: 
     code, out, _ = cli(capsys, "untrack", str(venv))
     assert code == 0
     assert out == f"no longer tracking web: {venv}\n"
-    assert json.loads(app_dirs().tracked_file.read_text())["venvs"] == []
+    assert json.loads(app_dirs(os.environ).tracked_file.read_text())["venvs"] == []
 
 
 def test_tracked_venv_that_was_deleted_is_broken(
@@ -440,7 +440,7 @@ def test_track_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
 
 
 def test_corrupt_tracked_file(capsys: pytest.CaptureFixture[str]) -> None:
-    file = app_dirs().tracked_file
+    file = app_dirs(os.environ).tracked_file
     file.parent.mkdir(parents=True)
     file.write_text("{not json")
     code, _, err = cli(capsys, "check")

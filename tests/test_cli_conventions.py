@@ -4,6 +4,7 @@ option, --json everywhere and for failures too, one exit code for "not found".""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,7 @@ def test_a_broken_config_is_a_json_error(
 ) -> None:
     from venv_doctor.paths import app_dirs
 
-    file = app_dirs().config_file
+    file = app_dirs(os.environ).config_file
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text('[repair]\nauto = "sometimes"\n')
     code, out, _ = cli_run(capsys, "list", "--json")

@@ -13,7 +13,7 @@ from venv_doctor.paths import app_dirs
 
 
 def write_config(text: str) -> None:
-    path = app_dirs().config_file
+    path = app_dirs(os.environ).config_file
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
@@ -63,7 +63,7 @@ def test_notify_test_fails_when_only_the_log_delivered(
     assert lines[-1] == "log          logged"
     assert "notify: command failed" not in captured.err  # printed once, not logged too
     assert "no backend delivered the test notification" in captured.err
-    assert str(app_dirs().config_file) in captured.err
+    assert str(app_dirs(os.environ).config_file) in captured.err
 
 
 def test_notify_lists_backends_and_why_they_are_unavailable(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 from datetime import UTC, datetime
@@ -84,7 +85,7 @@ def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
 
 
 def snapshot_rows() -> int:
-    with state.open_db(app_dirs()) as db:
+    with state.open_db(app_dirs(os.environ)) as db:
         return int(db.conn.execute("SELECT count(*) FROM snapshots").fetchone()[0])
 
 
@@ -276,7 +277,7 @@ def test_check_survives_a_garbage_state_database(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "small")
-    dirs = app_dirs()
+    dirs = app_dirs(os.environ)
     dirs.state.mkdir(parents=True)
     dirs.database.write_bytes(b"\x00garbage" * 1000)
     with caplog.at_level(logging.WARNING, logger="venv_doctor"):
@@ -292,7 +293,7 @@ def test_check_survives_a_database_from_a_newer_venv_doctor(
     isolated_home: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "small")
-    with state.open_db(app_dirs()) as db:
+    with state.open_db(app_dirs(os.environ)) as db:
         db.conn.execute("PRAGMA user_version = 99")
     with caplog.at_level(logging.WARNING, logger="venv_doctor"):
         code, out, _ = cli(capsys, "check")
@@ -318,14 +319,14 @@ def test_credentials_kept_only_when_configured(
     )
 
     def stored() -> str:
-        with state.open_db(app_dirs()) as db:
+        with state.open_db(app_dirs(os.environ)) as db:
             rows = db.conn.execute("SELECT packages FROM snapshots ORDER BY taken_at").fetchall()
         return str(rows[-1][0])
 
     assert cli(capsys, "check")[0] == 0
     assert "s3cret" not in stored()
     assert "deploy:****@" in stored()
-    config = app_dirs().config_file
+    config = app_dirs(os.environ).config_file
     config.parent.mkdir(parents=True)
     config.write_text("[snapshot]\nkeep_credentials = true\n")
     assert cli(capsys, "check")[0] == 0
@@ -349,7 +350,7 @@ def test_requirements_read_from_disk_when_the_database_is_unusable(
 ) -> None:
     venv = make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "small")
     pip_install(venv, wheelhouse, "tinyleaf==1.0.0")
-    with state.open_db(app_dirs()) as db:
+    with state.open_db(app_dirs(os.environ)) as db:
         db.conn.execute("PRAGMA user_version = 99")
     code, out, err = cli(capsys, "requirements", "small")
     assert code == 0

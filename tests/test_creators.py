@@ -138,7 +138,14 @@ def test_python2_uses_virtualenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     )
     options = VenvOptions("venv", system_site_packages=True, prompt="old", copies=False)
     target = tmp_path / "new"
-    create_venv(_interpreter("2.7"), target, options, with_pip=True, runner=fake_runner)  # type: ignore[arg-type]
+    create_venv(
+        _interpreter("2.7"),
+        target,
+        options,
+        with_pip=True,
+        runner=fake_runner,  # type: ignore[arg-type]
+        env=os.environ,
+    )
     assert calls == [
         [
             "virtualenv",

@@ -63,7 +63,7 @@ def secret_environment(tmp_path: Path) -> dict[str, str]:
             """
         )
     )
-    config = app_dirs().config_file
+    config = app_dirs(os.environ).config_file
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text('[repair]\ninstaller = "uv"\n')
     return {
@@ -104,7 +104,7 @@ def broken_venv(tmp_path: Path, home: Path, wheelhouse: Path) -> tuple[Path, Pat
 
 
 def state_files() -> list[Path]:
-    dirs = app_dirs()
+    dirs = app_dirs(os.environ)
     return [p for d in (dirs.state, dirs.log, dirs.cache) if d.exists() for p in d.rglob("*")]
 
 
@@ -165,7 +165,7 @@ def test_the_debug_log_of_an_internal_error_holds_no_secret(
     code = cli(["check", f"https://u:{SECRETS['argv']}@host/simple"])
     assert code == 70
     out, err = capsys.readouterr()
-    log = app_dirs().debug_log
+    log = app_dirs(os.environ).debug_log
     assert "RuntimeError" in log.read_text()
     assert leaks(out + err + log.read_text()) == []
 
@@ -191,7 +191,7 @@ def test_the_daemon_logs_and_notifies_a_failed_rebuild_without_secrets(
     _, interpreter = broken_venv(tmp_path, isolated_home, wheelhouse)
     forwarded = {k: env[k] for k in ("PIP_CONFIG_FILE", "PIP_INDEX_URL", "UV_HTTP_TIMEOUT")}
     run = daemon(auto="rebuild", env=forwarded)
-    config = app_dirs().config_file  # the daemon's config, plus the uv installer
+    config = app_dirs(os.environ).config_file  # the daemon's config, plus the uv installer
     config.write_text(config.read_text().replace("[repair]\n", '[repair]\ninstaller = "uv"\n'))
     assert venv_doctor("check", env=env).returncode == 0  # a snapshot to rebuild from
     run.start()

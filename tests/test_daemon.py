@@ -446,3 +446,33 @@ def test_the_daemon_does_not_feed_on_its_own_log(
     proc.stderr.close()
     assert code == 0
     assert len(lines) < 40, "".join(lines[-20:])
+
+
+def test_a_venv_repaired_by_the_cli_meanwhile_is_not_reported_as_failed(
+    homebrew: FakeHomebrew, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon planned a relink; a CLI repair got the lock first. No "could not be
+    repaired": the daemon diagnoses again and says nothing."""
+    from venv_doctor import config as config_module
+    from venv_doctor import paths
+    from venv_doctor.context import Context
+    from venv_doctor.daemon.loop import Daemon
+    from venv_doctor.diagnose.diagnosis import diagnose
+    from venv_doctor.model.venv import Location, load
+    from venv_doctor.repair import relink
+
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    venv = make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "d")
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    dirs = paths.app_dirs(os.environ)
+    ctx = Context(config_module.load(dirs, os.environ), dirs, os.environ)
+    location = Location("d", venv, "virtualenvwrapper")
+    broken = diagnose(load(location), env=ctx.env)
+    daemon = Daemon(ctx)
+    target = relink.RelinkTarget(homebrew.opt_python("3.12"), "3.12.2")
+    assert relink.relink(load(location), target).ok  # the CLI, first to the lock
+
+    results = daemon._auto_repair([broken])
+    assert results[venv].outcome != "failed"
+    assert daemon._repair_event(broken, results[venv]) is None
+    assert daemon.known[venv].status.value == "healthy"

@@ -36,11 +36,11 @@ ALL_MINORS = ["3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 
 def static(path: Path) -> Diagnosis:
     with no_processes():
-        return diagnose(load(Location(path.name, path, "test")))
+        return diagnose(load(Location(path.name, path, "test")), env=os.environ)
 
 
 def deep(path: Path) -> Diagnosis:
-    [result] = diagnose_all([load(Location(path.name, path, "test"))], deep=True)
+    [result] = diagnose_all([load(Location(path.name, path, "test"))], os.environ, deep=True)
     return result
 
 
@@ -599,7 +599,7 @@ def test_venv_path_that_cannot_be_listed(tmp_path: Path) -> None:
     ],
 )
 def test_guess_cause(path: str, words: str) -> None:
-    assert words in guess_cause(path)
+    assert words in guess_cause(path, os.environ)
 
 
 def test_guess_cause_knows_a_custom_pyenv_root(
@@ -607,5 +607,5 @@ def test_guess_cause_knows_a_custom_pyenv_root(
 ) -> None:
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "opt" / "py"))
     path = tmp_path / "opt" / "py" / "versions" / "3.9.18" / "bin" / "python3.9"
-    assert "`pyenv uninstall 3.9.18`" in guess_cause(path)
-    assert "pyenv" not in guess_cause("/srv/app/versions/2/bin/python3")
+    assert "`pyenv uninstall 3.9.18`" in guess_cause(path, os.environ)
+    assert "pyenv" not in guess_cause("/srv/app/versions/2/bin/python3", os.environ)

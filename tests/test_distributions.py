@@ -22,11 +22,11 @@ from venv_doctor.model.distributions import (
     SEED_WINDOW_SECONDS,
     SEEDS,
     Package,
-    canonical_name,
     read,
     redact_url,
     strip_credentials,
 )
+from venv_doctor.model.metadata import canonical_name
 
 
 def by_name(packages: tuple[Package, ...]) -> dict[str, Package]:

@@ -210,7 +210,7 @@ def test_any_dist_info_file(
 def test_any_config_toml(
     isolated_home: Path, capsys: pytest.CaptureFixture[str], text: bytes
 ) -> None:
-    config = app_dirs().config_file
+    config = app_dirs(os.environ).config_file
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_bytes(text)
     code, _, err = cli(capsys, "paths")
@@ -241,7 +241,7 @@ def test_any_state_db_row(
 ) -> None:
     cli(capsys, "check")  # a real database with real rows first
     row = data.draw(st.lists(VALUES, min_size=TABLES[table], max_size=TABLES[table]))
-    conn = sqlite3.connect(app_dirs().database)
+    conn = sqlite3.connect(app_dirs(os.environ).database)
     try:
         with conn:
             marks = ", ".join("?" * len(row))
@@ -271,7 +271,7 @@ def test_any_journal_row(
     pgid: object,
 ) -> None:
     cli(capsys, "check")
-    conn = sqlite3.connect(app_dirs().database)
+    conn = sqlite3.connect(app_dirs(os.environ).database)
     try:
         with conn:
             conn.execute(

@@ -91,7 +91,7 @@ def test_auto_takes_uv_with_translated_settings(
 ) -> None:
     _uv_on_path(monkeypatch)
     monkeypatch.setenv("PIP_INDEX_URL", "https://mirror.example/simple")
-    chosen = choose_installer(Config(installer="auto"))
+    chosen = choose_installer(Config(installer="auto"), os.environ)
     assert isinstance(chosen, UvInstaller)
     assert chosen.name == "uv"
     assert chosen.uv == TOOLS_BIN / "uv"
@@ -103,7 +103,7 @@ def test_uv_from_the_extra_when_not_on_path(
     no_pip_config: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    chosen = choose_installer(Config())
+    chosen = choose_installer(Config(), os.environ)
     assert isinstance(chosen, UvInstaller)
     import uv
 
@@ -115,10 +115,10 @@ def test_auto_falls_back_to_pip_and_says_why(
 ) -> None:
     _uv_on_path(monkeypatch)
     monkeypatch.setenv("PIP_TARGET", "/opt/site")
-    chosen = choose_installer(Config(installer="auto"))
+    chosen = choose_installer(Config(installer="auto"), os.environ)
     assert isinstance(chosen, PipInstaller)
     assert chosen.note == "pip settings uv cannot honour: target (PIP_TARGET)"
-    forced = choose_installer(Config(installer="uv"))
+    forced = choose_installer(Config(installer="uv"), os.environ)
     assert isinstance(forced, UvInstaller)
     assert forced.note is not None and "target (PIP_TARGET)" in forced.note
     assert "/opt/site" not in forced.note
@@ -128,13 +128,13 @@ def test_pip_when_configured_or_uv_missing(
     no_pip_config: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _uv_on_path(monkeypatch)
-    assert choose_installer(Config(installer="pip")).name == "pip"
+    assert choose_installer(Config(installer="pip"), os.environ).name == "pip"
     monkeypatch.setattr(installers, "find_uv", lambda env: None)
-    fallback = choose_installer(Config(installer="auto"))
+    fallback = choose_installer(Config(installer="auto"), os.environ)
     assert isinstance(fallback, PipInstaller)
     assert fallback.note == "uv was not found"
     with pytest.raises(ConfigError, match='installer = "uv", but uv was not found'):
-        choose_installer(Config(path=Path("/x/config.toml"), installer="uv"))
+        choose_installer(Config(path=Path("/x/config.toml"), installer="uv"), os.environ)
 
 
 def test_python2_venv_goes_to_pip(tmp_path: Path) -> None:
@@ -191,7 +191,7 @@ def pip_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A 3.12 venv with pip (ensurepip works offline), shared by the pip backend tests."""
     path = tmp_path_factory.mktemp("pipvenv") / "venv"
     options = VenvOptions("venv", system_site_packages=False, prompt=None, copies=False)
-    create_venv(_interpreter("3.12"), path, options, with_pip=True)
+    create_venv(_interpreter("3.12"), path, options, with_pip=True, env=os.environ)
     yield path
 
 
@@ -211,7 +211,7 @@ def test_uv_installs_offline_from_find_links(
     offline_wheelhouse: Path, tmp_path: Path, minor: str
 ) -> None:
     venv = make_venv(real_python(minor), tmp_path / "venv", creator="uv")
-    chosen = choose_installer(Config(installer="auto"))
+    chosen = choose_installer(Config(installer="auto"), os.environ)
     assert chosen.name == "uv"
     lines: list[str] = []
     chosen.install(venv, _requirements(tmp_path, REQUIREMENTS), on_progress=lines.append)
@@ -228,14 +228,16 @@ def test_uv_reads_find_links_from_pip_conf(
     monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
     monkeypatch.setenv("UV_OFFLINE", "1")
     venv = make_venv(real_python("3.12"), tmp_path / "venv")
-    choose_installer(Config()).install(venv, _requirements(tmp_path, "tinyleaf==1.0.0\n"))
+    choose_installer(Config(), os.environ).install(
+        venv, _requirements(tmp_path, "tinyleaf==1.0.0\n")
+    )
     assert _installed(venv) == {"tinyleaf": "1.0.0"}
 
 
 def test_pip_installs_offline_from_find_links(
     offline_wheelhouse: Path, pip_venv: Path, tmp_path: Path
 ) -> None:
-    chosen = choose_installer(Config(installer="pip"))
+    chosen = choose_installer(Config(installer="pip"), os.environ)
     lines: list[str] = []
     chosen.install(pip_venv, _requirements(tmp_path, REQUIREMENTS), on_progress=lines.append)
     assert lines == [
@@ -255,7 +257,7 @@ def test_missing_package_offline_is_named(
     backend: str, offline_wheelhouse: Path, pip_venv: Path, tmp_path: Path
 ) -> None:
     venv = pip_venv if backend == "pip" else make_venv(real_python("3.12"), tmp_path / "venv")
-    chosen = choose_installer(Config(installer=backend))
+    chosen = choose_installer(Config(installer=backend), os.environ)
     assert chosen.name == backend
     req = _requirements(tmp_path, "tinyleaf==1.0.0\ntinyzzz==1.0\n")
     with pytest.raises(InstallError) as err:
@@ -268,6 +270,6 @@ def test_missing_package_offline_is_named(
 def test_pip_backend_without_pip_in_the_venv(offline_wheelhouse: Path, tmp_path: Path) -> None:
     venv = make_venv(real_python("3.12"), tmp_path / "venv")
     with pytest.raises(InstallError, match="has no pip"):
-        choose_installer(Config(installer="pip")).install(
+        choose_installer(Config(installer="pip"), os.environ).install(
             venv, _requirements(tmp_path, "tinyleaf==1.0.0\n")
         )

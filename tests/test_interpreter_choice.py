@@ -66,7 +66,7 @@ def test_the_relink_plan_names_the_choice_and_the_others() -> None:
     dangling = Finding(Code.INTERPRETER_DANGLING, Severity.ERROR, "bin/python3.11 points to ...")
     info = PythonInfo("3.11.1", "3.11", "/home/me/.pyenv/versions/3.11.1/bin", None)
     d = Diagnosis(location, Status.BROKEN, "venv", info, (dangling,))
-    plan = plan_for(d, [DEBIAN, PYENV], has_snapshot=True)
+    plan = plan_for(d, [DEBIAN, PYENV], has_snapshot=True, env={})
     assert plan.action is Action.RELINK
     assert plan.chosen == PYENV
     assert plan.reason.startswith(

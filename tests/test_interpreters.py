@@ -311,22 +311,22 @@ def test_best_for_prefers_stable_path_then_newest_patch() -> None:
 
 
 def test_resolve_spec_by_version() -> None:
-    assert resolve_spec("3.13", LISTED) == LISTED[3]
-    assert resolve_spec("3.12.1", LISTED) == LISTED[1]
-    assert resolve_spec("python3.11", LISTED) == LISTED[5]
+    assert resolve_spec("3.13", LISTED, os.environ) == LISTED[3]
+    assert resolve_spec("3.12.1", LISTED, os.environ) == LISTED[1]
+    assert resolve_spec("python3.11", LISTED, os.environ) == LISTED[5]
 
 
 def test_resolve_spec_missing_version_lists_what_exists() -> None:
     with pytest.raises(UsageError) as err:
-        resolve_spec("3.14", LISTED)
+        resolve_spec("3.14", LISTED, os.environ)
     assert "3.14" in err.value.message
     assert err.value.hint is not None
     assert "3.12.1 (/root/.pyenv/versions/3.12.1/bin/python3.12)" in err.value.hint
     assert "3.13.1" in err.value.hint
     with pytest.raises(UsageError, match=r"3\.12\.2"):
-        resolve_spec("3.12.2", LISTED)
+        resolve_spec("3.12.2", LISTED, os.environ)
     with pytest.raises(UsageError, match="expected a version"):
-        resolve_spec("latest", LISTED)
+        resolve_spec("latest", LISTED, os.environ)
 
 
 def test_resolve_spec_by_path(homebrew: FakeHomebrew, tmp_path: Path) -> None:
@@ -334,9 +334,9 @@ def test_resolve_spec_by_path(homebrew: FakeHomebrew, tmp_path: Path) -> None:
     env = _env(HOMEBREW_PREFIX=str(homebrew.prefix))
     found = inventory(Config(), env, tmp_path / "c.json")
     # a Cellar path given by the user resolves to the same interpreter by its stable path
-    assert resolve_spec(str(keg_python), found).path == homebrew.opt_python("3.12")
+    assert resolve_spec(str(keg_python), found, os.environ).path == homebrew.opt_python("3.12")
     # a path venv-doctor did not list is read on the spot
-    outside = resolve_spec(str(real_python("3.13")), [])
+    outside = resolve_spec(str(real_python("3.13")), [], os.environ)
     assert outside.version == _version("3.13")
     assert outside.source == "path"
 
@@ -344,12 +344,12 @@ def test_resolve_spec_by_path(homebrew: FakeHomebrew, tmp_path: Path) -> None:
 def test_resolve_spec_rejects_non_interpreters(tmp_path: Path) -> None:
     venv = make_venv(real_python("3.12"), tmp_path / "venv")
     with pytest.raises(UsageError, match="virtual environment"):
-        resolve_spec(str(venv / "bin" / "python"), [])
+        resolve_spec(str(venv / "bin" / "python"), [], os.environ)
     # a venv's interpreter that reaches a listed one means that base interpreter
     base = _interp(str(real_python("3.12").resolve()), _version("3.12"))
-    assert resolve_spec(str(venv / "bin" / "python"), [base]) == base
+    assert resolve_spec(str(venv / "bin" / "python"), [base], os.environ) == base
     with pytest.raises(UsageError, match="not a working CPython"):
-        resolve_spec(str(tmp_path / "nothing" / "python3"), LISTED)
+        resolve_spec(str(tmp_path / "nothing" / "python3"), LISTED, os.environ)
 
 
 # --- CLI -------------------------------------------------------------------------------------

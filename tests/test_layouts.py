@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -74,9 +75,9 @@ def test_diagnosis_notifications_and_the_service_name_the_same_installation() ->
     keg_python = Path("/opt/homebrew/Cellar/python@3.12/3.12.1/bin/python3.12")
     pyenv_python = Path("/root/.pyenv/versions/3.11.4/bin/python3.11")
     opt_python = Path("/opt/homebrew/opt/python@3.12/bin/python3.12")
-    assert "python@3.12 3.12.1 keg" in guess_cause(keg_python)
+    assert "python@3.12 3.12.1 keg" in guess_cause(keg_python, os.environ)
     assert cause_label(str(keg_python)) == "python@3.12"
-    assert "`pyenv uninstall 3.11.4`" in guess_cause(pyenv_python)
+    assert "`pyenv uninstall 3.11.4`" in guess_cause(pyenv_python, os.environ)
     assert cause_label(str(pyenv_python)) == "pyenv 3.11.4"
     # the service worries about what an upgrade deletes: kegs and pyenv versions, not opt/
     found = roots([keg_python, pyenv_python, opt_python], {})

@@ -451,7 +451,7 @@ def test_a_real_homebrew_upgrade_groups_into_one_notification(
         make_venv(keg_python, store / f"env{i:02}")
     homebrew.upgrade("3.12", "3.12.1", "3.12.2")
 
-    ctx = Context(config=Config(), dirs=app_dirs(), env=os.environ)
+    ctx = Context(config=Config(), dirs=app_dirs(os.environ), env=os.environ)
     diagnoses = check(ctx)
     n = group([VenvEvent.from_diagnosis("broken", d) for d in diagnoses])
     assert n.kind == "broken"

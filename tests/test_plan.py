@@ -30,7 +30,9 @@ def test_a_version_mismatch_venv_is_rebuilt_for_the_minor_its_packages_are_in(
     assert d.codes() == {Code.VERSION_MISMATCH}
     assert d.python.minor == "3.12"
     assert d.python.version == "3.11.7"
-    plan = plan_for(d, [interpreter("3.11"), interpreter("3.12")], has_snapshot=False)
+    plan = plan_for(
+        d, [interpreter("3.11"), interpreter("3.12")], has_snapshot=False, env=os.environ
+    )
     assert plan.action is Action.REBUILD
     assert plan.chosen.minor == "3.12"
     assert plan.reason == "its contents need reinstalling (version-mismatch)"

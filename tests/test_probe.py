@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.support import make_legacy_virtualenv, make_venv, real_python
+from tests.support import make_legacy_virtualenv, make_venv, real_python, run
 from venv_doctor.diagnose import probe
+from venv_doctor.interpreters import program
 
 ENCODINGS_FAILURE = """\
 Could not find platform independent libraries <prefix>
@@ -152,3 +154,26 @@ def test_probe_many_keeps_the_order(tmp_path: Path) -> None:
     assert [r.started for r in results] == [True, False, True, False]
     assert [r.minor for r in results] == ["3.12", None, "2.7", None]
     assert results[1].error_line == "boom"
+
+
+@pytest.mark.parametrize("minor", ["2.7", "3.6", "3.13"])
+def test_the_one_probe_program_reports_and_names_what_cannot_be_imported(
+    tmp_path: Path, minor: str
+) -> None:
+    """The program every interpreter check runs (inventory, --deep, after a relink or a
+    rebuild): its report on the oldest and newest interpreters, imports included."""
+    make = make_legacy_virtualenv if minor == "2.7" else make_venv
+    venv = make(real_python(minor), tmp_path / "v")
+    done = run([*program.command(venv / "bin" / "python", "os", "no_such_module")])
+    report = program.parse(done.stdout)
+    assert report is not None
+    assert (report.implementation, report.minor) == ("cpython", minor)
+    assert report.real_prefix == os.path.realpath(venv)
+    assert any(p.startswith(str(venv)) for p in report.real_site_paths)
+    assert len(report.import_failures) == 1
+    assert report.import_failures[0].startswith("no_such_module (")
+
+
+def test_a_report_cut_short_is_none() -> None:
+    assert program.parse("") is None
+    assert program.parse(f"{program.MARK} implementation cpython\n") is None

@@ -27,7 +27,7 @@ def test_relink_after_homebrew_patch_upgrade_goes_through_opt(
     venv = make_venv(cellar_python, tmp_path / "store" / "app", prompt="my app")
     pip_install(venv, wheelhouse, "tinytop")
     homebrew.upgrade("3.12", "3.12.1", "3.12.2")
-    before = diagnose(_load(venv))
+    before = diagnose(_load(venv), env=os.environ)
     assert before.status is Status.BROKEN
     assert "interpreter-dangling" in before.codes()
 
@@ -39,7 +39,7 @@ def test_relink_after_homebrew_patch_upgrade_goes_through_opt(
     assert cfg.home == str(homebrew.opt("3.12") / "bin")
     assert cfg.get("version") == "3.12.2"
     assert cfg.prompt == "my app"  # kept, unlike `python -m venv --upgrade`
-    after = diagnose(_load(venv))
+    after = diagnose(_load(venv), env=os.environ)
     assert after.status is Status.HEALTHY, after.findings
     assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"
 

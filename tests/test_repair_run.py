@@ -22,7 +22,9 @@ from venv_doctor.repair.run import Policy, repair
 
 
 def context() -> Context:
-    return Context(config.load(), paths.app_dirs(), os.environ)
+    return Context(
+        config.load(paths.app_dirs(os.environ), os.environ), paths.app_dirs(os.environ), os.environ
+    )
 
 
 def test_a_rebuild_refused_at_the_prompt_is_skipped_with_its_reason(isolated_home: Path) -> None:

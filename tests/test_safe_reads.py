@@ -184,7 +184,7 @@ def test_hostile_pyvenv_cfg_is_a_finding(venv: Path, kind: str) -> None:
 
 @pytest.mark.parametrize("kind", list(HOSTILE))
 def test_hostile_config_toml_is_an_error_naming_it(isolated_home: Path, kind: str) -> None:
-    config = put(app_dirs().config_file, kind)
+    config = put(app_dirs(os.environ).config_file, kind)
     done = venv_doctor("check")
     assert_no_crash(done)
     assert done.returncode == 2
@@ -194,7 +194,7 @@ def test_hostile_config_toml_is_an_error_naming_it(isolated_home: Path, kind: st
 
 @pytest.mark.parametrize("kind", list(HOSTILE))
 def test_hostile_state_db_is_an_error_naming_it(venv: Path, kind: str) -> None:
-    database = put(app_dirs().database, kind)
+    database = put(app_dirs(os.environ).database, kind)
     done = venv_doctor("check")  # checking works without a database: a warning
     assert_no_crash(done)
     assert done.returncode == 0
@@ -210,7 +210,7 @@ def test_hostile_state_db_is_an_error_naming_it(venv: Path, kind: str) -> None:
 
 @pytest.mark.parametrize("kind", list(HOSTILE))
 def test_hostile_tracked_file_is_an_error_naming_it(venv: Path, kind: str) -> None:
-    tracked = put(app_dirs().tracked_file, kind)
+    tracked = put(app_dirs(os.environ).tracked_file, kind)
     done = venv_doctor("list")
     assert_no_crash(done)
     assert done.returncode == 2
@@ -218,7 +218,7 @@ def test_hostile_tracked_file_is_an_error_naming_it(venv: Path, kind: str) -> No
 
 
 def test_a_huge_config_is_refused_not_read(isolated_home: Path) -> None:
-    config = app_dirs().config_file
+    config = app_dirs(os.environ).config_file
     config.parent.mkdir(parents=True)
     with config.open("wb") as fh:
         fh.truncate(64 * fsutil.MiB)  # sparse: no disk used

@@ -36,7 +36,7 @@ def test_ready_with_status_is_one_datagram(
 ) -> None:
     sock, address = systemd_socket
     monkeypatch.setenv("NOTIFY_SOCKET", address)
-    assert sdnotify.ready("watching 12 directories\n(3 polled)")
+    assert sdnotify.ready("watching 12 directories\n(3 polled)", env=os.environ)
     assert sock.recv(4096) == b"READY=1\nSTATUS=watching 12 directories (3 polled)"
 
 
@@ -60,7 +60,7 @@ def test_every_message_reaches_an_abstract_socket(
 
 def test_without_notify_socket_nothing_happens() -> None:
     assert "NOTIFY_SOCKET" not in os.environ
-    assert sdnotify.ready() is False
+    assert sdnotify.ready(env=os.environ) is False
     assert sdnotify.watchdog(env={}) is False
     assert sdnotify.stopping(env={"NOTIFY_SOCKET": ""}) is False
 

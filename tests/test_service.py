@@ -29,7 +29,9 @@ TEMPLATE_DIR = REPO / "src" / "venv_doctor" / "service" / "templates"
 
 def _ctx(repair_auto: str = "relink") -> Context:
     return Context(
-        config=config.Config(repair_auto=repair_auto), dirs=paths.app_dirs(), env=os.environ
+        config=config.Config(repair_auto=repair_auto),
+        dirs=paths.app_dirs(os.environ),
+        env=os.environ,
     )
 
 
@@ -103,7 +105,7 @@ def test_unknown_placeholder_is_an_error(tmp_path: Path) -> None:
 def test_daemon_unit_sets_directories_and_service_behaviour(tmp_path: Path) -> None:
     program = _stub_program(tmp_path / "bin")
     text = unit_files.render(unit_files.DAEMON_UNIT, _values((str(program),))).decode()
-    dirs = paths.app_dirs()
+    dirs = paths.app_dirs(os.environ)
     lines = set(text.splitlines())
     assert f"ExecStart={program} daemon" in lines
     for var, value in (
@@ -216,7 +218,7 @@ def test_plist_renders_to_a_valid_launch_agent(tmp_path: Path, isolated_home: Pa
     assert "/usr/local/bin" in path_dirs
     assert "relative/bin" not in path_dirs
     assert env["PIPX_HOME"] == "/x/pipx"
-    dirs = paths.app_dirs()
+    dirs = paths.app_dirs(os.environ)
     assert env["VENV_DOCTOR_STATE_DIR"] == str(dirs.state)
     assert env["VENV_DOCTOR_CONFIG_DIR"] == str(dirs.config)
     logs = isolated_home / "Library" / "Logs" / "venv-doctor"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 import subprocess
@@ -20,7 +21,7 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def dirs() -> AppDirs:
-    return app_dirs()
+    return app_dirs(os.environ)
 
 
 def sighting(path: str = "/v/one", status: str | None = "healthy", **kw: str) -> Sighting:
@@ -205,11 +206,12 @@ def test_a_writer_waits_for_another_instead_of_failing(dirs: AppDirs) -> None:
 
 
 WRITER = """
+import os
 import sys
 from pathlib import Path
 from venv_doctor.record import state
 from venv_doctor.paths import app_dirs
-with state.open_db(app_dirs()) as db:
+with state.open_db(app_dirs(os.environ)) as db:
     for i in range(40):
         state.record_venvs(db, [state.Sighting(Path(f"/v/{sys.argv[1]}/{i}"), "n", "s", None, None, "healthy")])
         state.append_event(db, "tick", sys.argv[1])

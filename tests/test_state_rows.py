@@ -42,7 +42,7 @@ def recorded(isolated_home: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 
 
 def damage(rows: list[tuple[str, tuple[object, ...]]]) -> None:
-    conn = sqlite3.connect(app_dirs().database)
+    conn = sqlite3.connect(app_dirs(os.environ).database)
     with conn:
         for sql, args in rows:
             conn.execute(sql, args)
@@ -106,8 +106,8 @@ def test_damaged_rows_are_skipped_with_a_warning_by_every_command(
     out, err = capsys.readouterr()
     assert "damaged row" in err and "proj" in out  # the good rows are still shown
     assert run(["requirements", "proj", "--source", "recorded"]) == 0  # the good snapshot
-    assert app_dirs().database.exists()  # not moved aside: the database is not damaged
-    assert not list(app_dirs().state.glob("state.db.corrupt-*"))
+    assert app_dirs(os.environ).database.exists()  # not moved aside: the database is not damaged
+    assert not list(app_dirs(os.environ).state.glob("state.db.corrupt-*"))
 
 
 def test_a_database_another_user_owns_is_named_with_the_fix_and_left_alone(

@@ -26,8 +26,8 @@ def fake_venv(path: Path, minor: str = "3.12") -> Path:
 
 def found(cfg: Config | None = None) -> dict[str, tuple[str, str]]:
     """Real path -> (store, name) of every venv venv-doctor finds now."""
-    dirs = app_dirs()
-    ctx = Context(cfg or config.load(dirs), dirs, os.environ)
+    dirs = app_dirs(os.environ)
+    ctx = Context(cfg or config.load(dirs, os.environ), dirs, os.environ)
     locations = all_locations(ctx)
     paths = [str(x.path) for x in locations]
     assert len(paths) == len(set(paths)), "a venv was reported twice"
@@ -206,7 +206,7 @@ def test_macos_defaults(
 
 
 def test_extra_stores_from_config(isolated_home: Path, tmp_path: Path) -> None:
-    dirs = app_dirs()
+    dirs = app_dirs(os.environ)
     dirs.config.mkdir(parents=True)
     absolute = tmp_path / "srv" / "envs"
     dirs.config_file.write_text(f'[stores]\nextra = ["{absolute}", "~/work/envs", "rel/envs"]\n')
@@ -223,13 +223,13 @@ def test_extra_stores_from_config(isolated_home: Path, tmp_path: Path) -> None:
 
 def test_tracked_venvs(tmp_path: Path) -> None:
     project = fake_venv(tmp_path / "src" / "myproject" / ".venv")
-    tracking.track(app_dirs().tracked_file, project, None)
+    tracking.track(app_dirs(os.environ).tracked_file, project, None)
     assert found() == {str(project): ("tracked", "myproject")}
 
 
 def test_tracked_venv_inside_a_store_is_named_by_the_store(isolated_home: Path) -> None:
     venv = fake_venv(isolated_home / ".virtualenvs" / "web")
-    tracking.track(app_dirs().tracked_file, venv, "mine")
+    tracking.track(app_dirs(os.environ).tracked_file, venv, "mine")
     assert found() == {str(venv): ("virtualenvwrapper", "web")}
 
 

@@ -20,7 +20,8 @@ from venv_doctor.targets import Where, resolve, resolve_one
 
 
 def context() -> Context:
-    return Context(config.load(), paths.app_dirs(), os.environ)
+    dirs = paths.app_dirs(os.environ)
+    return Context(config.load(dirs, os.environ), dirs, os.environ)
 
 
 def test_a_name_in_two_places_is_refused_by_the_one_rule(isolated_home: Path) -> None:

@@ -24,12 +24,12 @@ def check(
     if targets:  # a name may be recorded only, or renamed aside by a running repair
         found = resolve(ctx, targets, store)
         locations = [m.location for m in found if m.where is Where.LIVE]
-        gone = [diagnose(load(m.location)) for m in found if m.where is not Where.LIVE]
+        gone = [diagnose(load(m.location), env=ctx.env) for m in found if m.where is not Where.LIVE]
     else:
         locations = all_locations(ctx, store)
         gone = recorded_gone(ctx, store, {x.path for x in locations})
     venvs = read_venvs(locations)
-    diagnoses = diagnose_all(venvs, deep=deep) + gone
+    diagnoses = diagnose_all(venvs, ctx.env, deep=deep) + gone
     if record:
         from venv_doctor.record import snapshots  # sqlite3 & co. only for commands that record
 
@@ -57,7 +57,7 @@ def recorded_gone(ctx: Context, store: str | None, found: set[Path]) -> list[Dia
         and r.path not in found
         and not os.path.lexists(r.path)
     ]
-    return [diagnose(load(x)) for x in gone]
+    return [diagnose(load(x), env=ctx.env) for x in gone]
 
 
 def _log_warnings(warnings: Sequence[str]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from venv_doctor.errors import ConfigError
 from venv_doctor.fsutil import SMALL_FILE, read_text_bounded
-from venv_doctor.paths import AppDirs, app_dirs
+from venv_doctor.paths import AppDirs
 
 AUTO_REPAIR_POLICIES = ("off", "relink", "rebuild")
 INSTALLERS = ("auto", "uv", "pip")
@@ -202,11 +202,10 @@ def from_mapping(data: Mapping[str, Any], path: Path, home: Path) -> Config:
     )
 
 
-def load(dirs: AppDirs | None = None, home: Path | None = None) -> Config:
-    """Read ``config.toml``; a missing file means the defaults."""
+def load(dirs: AppDirs, env: Mapping[str, str]) -> Config:
+    """Read ``config.toml``; a missing file means the defaults (``env`` gives ``~``)."""
     from venv_doctor.paths import home as home_dir
 
-    dirs = dirs or app_dirs()
     path = dirs.config_file
     try:
         if not os.path.lexists(path):
@@ -222,7 +221,7 @@ def load(dirs: AppDirs | None = None, home: Path | None = None) -> Config:
         raise ConfigError(f"{path}: cannot be read: not UTF-8 text ({exc.reason})") from exc
     try:
         data = tomllib.loads(text)
-        return from_mapping(data, path, home or home_dir())
+        return from_mapping(data, path, home_dir(env))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     except RecursionError as exc:

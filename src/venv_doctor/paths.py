@@ -6,7 +6,6 @@ service passes explicit ``VENV_DOCTOR_*`` directories; the CLI honours the same.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,16 +62,11 @@ class AppDirs:
         return self.log / "debug.log"
 
 
-def environ() -> Mapping[str, str]:
-    return os.environ
-
-
 def is_macos() -> bool:
     return sys.platform == "darwin"
 
 
-def home(env: Mapping[str, str] | None = None) -> Path:
-    env = environ() if env is None else env
+def home(env: Mapping[str, str]) -> Path:
     value = env.get("HOME")
     return Path(value) if value else Path.home()
 
@@ -82,9 +76,8 @@ def _override(env: Mapping[str, str], name: str, default: str) -> Path:
     return Path(value).expanduser() if value else Path(default)
 
 
-def app_dirs(env: Mapping[str, str] | None = None) -> AppDirs:
+def app_dirs(env: Mapping[str, str]) -> AppDirs:
     """The config, state, cache and log directories, overrides first."""
-    env = environ() if env is None else env
     state = _override(env, "VENV_DOCTOR_STATE_DIR", platformdirs.user_state_dir(APP_NAME))
     return AppDirs(
         config=_override(env, "VENV_DOCTOR_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME)),
@@ -106,22 +99,18 @@ def mac_app_support(env: Mapping[str, str]) -> Path:
     return home(env) / "Library" / "Application Support"
 
 
-def pyenv_root(env: Mapping[str, str] | None = None) -> Path:
-    env = environ() if env is None else env
+def pyenv_root(env: Mapping[str, str]) -> Path:
     value = env.get("PYENV_ROOT")
     return Path(value).expanduser() if value else home(env) / ".pyenv"
 
 
-def systemd_user_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = environ() if env is None else env
+def systemd_user_dir(env: Mapping[str, str]) -> Path:
     return xdg_dir(env, "XDG_CONFIG_HOME", ".config") / "systemd" / "user"
 
 
-def launch_agents_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = environ() if env is None else env
+def launch_agents_dir(env: Mapping[str, str]) -> Path:
     return home(env) / "Library" / "LaunchAgents"
 
 
-def mac_logs_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = environ() if env is None else env
+def mac_logs_dir(env: Mapping[str, str]) -> Path:
     return home(env) / "Library" / "Logs" / APP_NAME

@@ -288,7 +288,7 @@ def summary_line(diagnoses: Sequence[Diagnosis]) -> str:
 
 
 def _repair_hint(location: Location) -> str:
-    from venv_doctor.diagnose.diagnosis import repair_hint
+    from venv_doctor.diagnose.findings import repair_hint
 
     return repair_hint(location)
 

@@ -116,7 +116,7 @@ def _has_entries(directory: Path) -> bool:
 
 def _recover_interrupted() -> None:
     """Finish repairs a crash or kill -9 interrupted, before anything else runs."""
-    dirs = app_dirs()
+    dirs = app_dirs(os.environ)
     try:
         usable = check_regular(dirs.database)
     except OSError:
@@ -169,7 +169,7 @@ def _write_debug_log(exc: BaseException) -> str:
     from datetime import UTC, datetime
 
     try:
-        log_dir = app_dirs().log
+        log_dir = app_dirs(os.environ).log
         log_dir.mkdir(parents=True, exist_ok=True)
         path = log_dir / "debug.log"
         with path.open("a", encoding="utf-8") as fh:

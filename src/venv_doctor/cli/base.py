@@ -77,8 +77,9 @@ def get_context() -> Context:
     ctx = click.get_current_context()
     root = ctx.find_root()
     if not isinstance(root.obj, Context):
-        dirs = app_dirs()
-        root.obj = Context(config=config.load(dirs), dirs=dirs, env=os.environ)
+        env = os.environ  # read once, here: every core function takes it from the Context
+        dirs = app_dirs(env)
+        root.obj = Context(config=config.load(dirs, env), dirs=dirs, env=env)
     return root.obj
 
 
@@ -92,7 +93,7 @@ def get_context_or_defaults() -> tuple[Context, str | None]:
         return get_context(), None
     except ConfigError as exc:
         root = click.get_current_context().find_root()
-        root.obj = Context(config=config.Config(), dirs=app_dirs(), env=os.environ)
+        root.obj = Context(config=config.Config(), dirs=app_dirs(os.environ), env=os.environ)
         return root.obj, exc.message
 
 

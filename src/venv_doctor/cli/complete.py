@@ -19,7 +19,7 @@ def venv_names() -> list[tuple[str, str]]:
     from venv_doctor.paths import app_dirs
     from venv_doctor.record import state
 
-    dirs = app_dirs()
+    dirs = app_dirs(os.environ)
     found: dict[str, str] = {}
     if dirs.database.exists():
         records, _ = state.using(dirs, state.venv_records)
@@ -33,7 +33,7 @@ def store_names() -> list[str]:
     from venv_doctor.discover import stores, tracking
     from venv_doctor.paths import app_dirs
 
-    known = stores.known_stores(config.load(app_dirs()), os.environ)
+    known = stores.known_stores(config.load(app_dirs(os.environ), os.environ), os.environ)
     return sorted({s.name for s in known} | {tracking.STORE})
 
 

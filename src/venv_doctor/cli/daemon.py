@@ -74,7 +74,7 @@ def service_state(ctx: Context) -> str | None:
 
     if read_manifest(ctx.dirs) is None:
         return None
-    states = [u.active.split()[0] for u in manage.status(ctx, lines=0).units if u.active]
+    states = [u.active.split()[0] for u in manage.inspect(ctx, lines=0).units if u.active]
     return "failed" if "failed" in states else (states[0] if states else None)
 
 

@@ -48,12 +48,12 @@ def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnos
         raise UsageError("give TARGETs or --all, not both")
     if all_:
         # every venv that is there; a vanished one comes back only when named
-        found = diagnose_all(read_venvs(all_locations(ctx)))
+        found = diagnose_all(read_venvs(all_locations(ctx)), ctx.env)
         return [d for d in found if d.status is not Status.HEALTHY]
     matches = resolve(ctx, targets, unique=True)
     live = [m.location for m in matches if m.where is Where.LIVE]
-    gone = [diagnose(load(m.location)) for m in matches if m.where is not Where.LIVE]
-    return diagnose_all(read_venvs(live)) + gone
+    gone = [diagnose(load(m.location), env=ctx.env) for m in matches if m.where is not Where.LIVE]
+    return diagnose_all(read_venvs(live), ctx.env) + gone
 
 
 def _ask(plans: Sequence[Plan]) -> bool:
@@ -246,7 +246,7 @@ def _show(results: list[RepairResult], as_json: bool) -> None:
         return
     shown = [r for r in results if r.problem or not settings().quiet]
     out = terminal_out()
-    rows = [[r.outcome.value, r.action.value, r.name + _versions(r)] for r in shown]
+    rows = [[r.outcome.replace("_", " "), r.action.value, r.name + _versions(r)] for r in shown]
     heads = render.aligned_rows(rows, out, [_OUTCOME_STYLE.get(r.outcome) for r in shown])
     lines: list[str] = []
     for r, head in zip(shown, heads, strict=True):
@@ -263,7 +263,12 @@ def _show(results: list[RepairResult], as_json: bool) -> None:
     echo_lines(lines)
 
 
-_OUTCOME_STYLE = {"repaired": "green", "failed": "bold red", "skipped": "yellow"}
+_OUTCOME_STYLE = {
+    "repaired": "green",
+    "already_repaired": "green",
+    "failed": "bold red",
+    "skipped": "yellow",
+}
 
 
 def _versions(r: RepairResult) -> str:
@@ -391,7 +396,7 @@ def gc_command(days: float | None, dry_run: bool, force: bool, as_json: bool) ->
         info(f"{verb} {render.tilde(b.path)} (backup of {render.tilde(b.venv)})")
     for b, why in done.failed:
         click.echo(f"could not remove {b.path}: {why}", err=True)
-    info(f"{render.plural(len(done.removed), 'backup')} {verb}")
+    info(f"{verb} {render.plural(len(done.removed), 'backup')}")
     return code
 
 

@@ -230,7 +230,7 @@ def status_command(as_json: bool) -> None:
     Works with a broken config.toml: the error is one more line of the report.
     """
     ctx, config_error = get_context_or_defaults()
-    st = service.status(ctx)
+    st = service.inspect(ctx)
     if as_json:
         echo_json(status_json(st, config_error))
     else:

@@ -203,7 +203,7 @@ class Daemon:
 
     def reload_config(self) -> None:
         try:
-            config = config_mod.load(self.ctx.dirs)
+            config = config_mod.load(self.ctx.dirs, self.ctx.env)
         except ConfigError as exc:
             log.error("config not reloaded, keeping the old one: %s", exc.message)
             return
@@ -362,10 +362,11 @@ class Daemon:
             log.warning("cannot write the Prometheus textfile: %s", exc.message)
 
     def _diagnose(self, venv: Venv) -> Diagnosis:
-        d = diagnose(venv)
+        d = diagnose(venv, env=self.ctx.env)
         unsure = Code.HOME_MISSING in d.codes() or any(p.is_copy for p in venv.pythons)
         if unsure and venv.pythons and d.status is not Status.HEALTHY:
-            d = diagnose(venv, probe(venv.path / "bin" / venv.pythons[0].name, venv.site_packages))
+            result = probe(venv.path / "bin" / venv.pythons[0].name, venv.site_packages)
+            d = diagnose(venv, result, env=self.ctx.env)
         return d
 
     def _transition(self, d: Diagnosis) -> tuple[str, Diagnosis] | None:
@@ -420,17 +421,29 @@ class Daemon:
         if result is None or not result.attempted:
             return None
         log.info("%s: %s %s", d.name, result.outcome, result.message)
+        if result.outcome is not Outcome.REPAIRED and self._healthy_now(d):
+            return None  # another process repaired it: nothing failed, nothing to tell
         if result.outcome is Outcome.REPAIRED:
-            self.known[d.path] = result.now or diagnose(load(d.location))
+            self.known[d.path] = result.now or diagnose(load(d.location), env=self.ctx.env)
             word = "relinked" if result.action is Action.RELINK else "rebuilt"
             return VenvEvent.from_diagnosis("repaired", d, status="healthy", repair=word)
         return VenvEvent.from_diagnosis("repair_failed", d, error=result.message)
+
+    def _healthy_now(self, d: Diagnosis) -> bool:
+        """Diagnose again before saying "could not be repaired": a CLI run may have
+        repaired the venv while this repair waited for its lock, or failed on it."""
+        fresh = diagnose(load(d.location), env=self.ctx.env)
+        if fresh.status is not Status.HEALTHY:
+            return False
+        log.info("%s: healthy now (repaired by another process)", d.name)
+        self.known[d.path] = fresh
+        return True
 
     def _check_own_venv(self) -> None:
         if sys.prefix == sys.base_prefix:
             return
         own = load(Location("venv-doctor", Path(sys.prefix), "self"))
-        d = diagnose(own)
+        d = diagnose(own, env=self.ctx.env)
         if d.status is Status.HEALTHY:
             self.heartbeat.own_venv = None
             return

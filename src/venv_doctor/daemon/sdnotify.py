@@ -18,9 +18,9 @@ from collections.abc import Mapping
 log = logging.getLogger(__name__)
 
 
-def notify(*assignments: str, env: Mapping[str, str] | None = None) -> bool:
+def notify(*assignments: str, env: Mapping[str, str]) -> bool:
     """Send ``assignments`` to systemd; False when there is no socket or it is gone."""
-    address = (os.environ if env is None else env).get("NOTIFY_SOCKET", "")
+    address = env.get("NOTIFY_SOCKET", "")
     if not address:
         return False
     target = "\0" + address[1:] if address.startswith("@") else address
@@ -38,30 +38,29 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def ready(status: str | None = None, env: Mapping[str, str] | None = None) -> bool:
+def ready(status: str | None = None, *, env: Mapping[str, str]) -> bool:
     lines = ["READY=1"] + ([f"STATUS={_one_line(status)}"] if status else [])
     return notify(*lines, env=env)
 
 
-def send_status(text: str, env: Mapping[str, str] | None = None) -> bool:
+def send_status(text: str, env: Mapping[str, str]) -> bool:
     return notify(f"STATUS={_one_line(text)}", env=env)
 
 
-def watchdog(env: Mapping[str, str] | None = None) -> bool:
+def watchdog(env: Mapping[str, str]) -> bool:
     return notify("WATCHDOG=1", env=env)
 
 
-def stopping(env: Mapping[str, str] | None = None) -> bool:
+def stopping(env: Mapping[str, str]) -> bool:
     return notify("STOPPING=1", env=env)
 
 
-def watchdog_interval(env: Mapping[str, str] | None = None) -> float | None:
+def watchdog_interval(env: Mapping[str, str]) -> float | None:
     """systemd's watchdog timeout in seconds (ping at least twice as often), or None.
 
     None when ``WATCHDOG_USEC`` is unset or invalid, or ``WATCHDOG_PID`` names
     another process (the variables were inherited, as sd_watchdog_enabled checks).
     """
-    env = os.environ if env is None else env
     pid = env.get("WATCHDOG_PID")
     if pid and pid != str(os.getpid()):
         return None

@@ -2,7 +2,9 @@
 
 The static diagnosis spawns nothing; it resolves links and reads files, so it
 stays fast over hundreds of venvs. ``probe`` results, when given, add what only
-running the interpreter shows.
+running the interpreter shows. Here: the interpreter (links, home, versions, the
+probe); the venv's files (pyvenv.cfg, site-packages, console scripts) are
+``diagnose.file_findings``.
 """
 
 from __future__ import annotations
@@ -10,23 +12,24 @@ from __future__ import annotations
 import os
 import shlex
 import stat
-from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
+from venv_doctor.diagnose.file_findings import cfg_findings, script_findings, site_findings
 from venv_doctor.diagnose.findings import (
     Code,
     Diagnosis,
     Finding,
     PythonInfo,
     Severity,
+    repair_hint,
     status_of,
 )
 from venv_doctor.diagnose.probe_result import ProbeResult
 from venv_doctor.interpreters.layouts import InstallKind, installation_of
 from venv_doctor.interpreters.versions import version_from_path
 from venv_doctor.model.pyvenv_cfg import minor_of
-from venv_doctor.model.venv import BinPython, Location, Venv
-from venv_doctor.paths import environ
+from venv_doctor.model.venv import BinPython, Venv
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 # what removed a missing interpreter path, in the words of the tool that did it
@@ -41,13 +44,9 @@ _REMOVED_BY = {
 _KEG_REMOVED = "Homebrew removed the {0} {1} keg: `brew upgrade` or `brew cleanup`?"
 
 
-def repair_hint(location: Location) -> str:
-    return f"run `venv-doctor repair {shlex.quote(str(location.path))}`"
-
-
-def guess_cause(path: Path | str) -> str:
+def guess_cause(path: Path | str, env: Mapping[str, str]) -> str:
     """What most likely removed ``path``, in the words of the tool that did it."""
-    owner = installation_of(path, environ())
+    owner = installation_of(path, env)
     if owner.keg:
         return _KEG_REMOVED.format(owner.name, owner.keg)
     return _REMOVED_BY[owner.kind].format(owner.name)
@@ -78,63 +77,7 @@ def _root_links(venv: Venv) -> list[BinPython]:
     return roots
 
 
-def _cfg_findings(venv: Venv) -> list[Finding]:
-    cfg_file = venv.path / "pyvenv.cfg"
-    if venv.cfg_error:
-        return [
-            Finding(
-                Code.CFG_UNREADABLE,
-                E,
-                venv.cfg_error,
-                "recreate pyvenv.cfg or repair the venv from its recorded snapshot",
-            )
-        ]
-    if venv.layout == "legacy":
-        return [
-            Finding(
-                Code.LEGACY_VIRTUALENV,
-                INFO,
-                f"{venv.path} was made by virtualenv < 20 (no pyvenv.cfg)",
-                "rebuilding it with a current venv keeps it maintainable",
-            )
-        ]
-    if venv.cfg is None:
-        return [
-            Finding(
-                Code.CFG_MISSING,
-                E,
-                f"{cfg_file} is missing: Python will not treat {venv.path} as a venv",
-                repair_hint(venv.location),
-            )
-        ]
-    out = []
-    if venv.cfg.garbage:
-        lines = ", ".join(str(n) for n in venv.cfg.garbage[:5])
-        out.append(
-            Finding(
-                Code.CFG_GARBAGE,
-                W,
-                f"{cfg_file}: line {lines} is not `key = value`",
-                "remove the stray lines; Python ignores them, tools may not",
-            )
-        )
-    missing = [k for k in ("home",) if k not in venv.cfg.values]
-    if not venv.cfg.version:
-        missing.append("version")
-    if missing:
-        severity = W if "home" in missing else INFO
-        out.append(
-            Finding(
-                Code.CFG_MISSING_KEY,
-                severity,
-                f"{cfg_file} has no {' or '.join(missing)} key",
-                repair_hint(venv.location) if severity is W else None,
-            )
-        )
-    return out
-
-
-def _link_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+def _link_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -> list[Finding]:
     if not venv.pythons:
         return [
             Finding(
@@ -156,7 +99,7 @@ def _link_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
             in_loops |= members
         elif chain.dangling:
             dangling.setdefault(_first_missing(chain.hops) or chain.end, []).append(py)
-    out.extend(_dangling_finding(venv, missing, pys) for missing, pys in dangling.items())
+    out.extend(_dangling_finding(venv, missing, pys, env) for missing, pys in dangling.items())
     return out
 
 
@@ -170,7 +113,9 @@ def _loop_finding(venv: Venv, py: BinPython) -> Finding:
     )
 
 
-def _dangling_finding(venv: Venv, missing: Path, pys: list[BinPython]) -> Finding:
+def _dangling_finding(
+    venv: Venv, missing: Path, pys: list[BinPython], env: Mapping[str, str]
+) -> Finding:
     names = " and ".join(f"bin/{py.name}" for py in pys)
     first = pys[0].chain.first_target
     via = f" (via {first})" if first != missing else ""
@@ -178,7 +123,7 @@ def _dangling_finding(venv: Venv, missing: Path, pys: list[BinPython]) -> Findin
     return Finding(
         Code.INTERPRETER_DANGLING,
         E,
-        f"{names} {verb} to {missing}{via}, which no longer exists ({guess_cause(missing)})",
+        f"{names} {verb} to {missing}{via}, which no longer exists ({guess_cause(missing, env)})",
         repair_hint(venv.location),
     )
 
@@ -240,7 +185,7 @@ def _patch_changed(recorded: str | None, now: str | None) -> bool:
     return recorded != now and minor_of(recorded) == minor_of(now)
 
 
-def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+def _home_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -> list[Finding]:
     home = venv.cfg.home if venv.cfg else venv.orig_prefix
     if not home:
         return []
@@ -254,7 +199,7 @@ def _home_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
                 Finding(
                     Code.HOME_MISSING,
                     E if copies else W,
-                    f"{key} = {home} no longer exists ({guess_cause(home + '/')})",
+                    f"{key} = {home} no longer exists ({guess_cause(home + '/', env)})",
                     repair_hint(venv.location),
                 )
             )
@@ -285,73 +230,6 @@ def _cellar_finding(venv: Venv, what: str) -> Finding:
 def _unique(findings: list[Finding]) -> list[Finding]:
     seen: set[str] = set()
     return [f for f in findings if not (f.code in seen or seen.add(f.code))]  # type: ignore[func-returns-value]
-
-
-def _site_findings(venv: Venv) -> list[Finding]:
-    if venv.site_packages or venv.layout != "venv":
-        return []
-    where = f"lib/python{venv.lib_minors[-1]}" if venv.lib_minors else "lib"
-    return [
-        Finding(
-            Code.SITE_PACKAGES_MISSING,
-            E,
-            f"{venv.path / where} has no site-packages directory",
-            repair_hint(venv.location),
-        )
-    ]
-
-
-def _own_bin(venv: Venv, interpreter: str) -> bool:
-    parent = os.path.dirname(interpreter)
-    own = str(venv.path / "bin")
-    return parent == own or os.path.realpath(parent) == own
-
-
-def _script_findings(venv: Venv) -> list[Finding]:
-    by_interpreter: dict[str, list[str]] = defaultdict(list)
-    for script in venv.scripts:
-        by_interpreter[script.interpreter].append(script.script.name)
-    dead: dict[str, list[str]] = {}
-    foreign: dict[str, list[str]] = {}
-    for interpreter, names in by_interpreter.items():  # one stat per interpreter, not per script
-        if not os.path.exists(interpreter):
-            dead[interpreter] = names
-        elif not _own_bin(venv, interpreter):
-            foreign[interpreter] = names
-    out = []
-    for interpreter, names in sorted(dead.items()):
-        out.append(
-            Finding(
-                Code.DEAD_SHEBANG,
-                E,
-                f"{_count(names)} in bin/ ({_names(names)}) {_verb(names)} {interpreter}, which does not exist",
-                repair_hint(venv.location),
-            )
-        )
-    for interpreter, names in sorted(foreign.items()):
-        out.append(
-            Finding(
-                Code.FOREIGN_SHEBANG,
-                W,
-                f"{_count(names)} in bin/ ({_names(names)}) {_verb(names)} {interpreter}, outside this venv "
-                "(was the venv moved or copied?)",
-                f"reinstall them, or `venv-doctor repair {shlex.quote(str(venv.path))} --strategy rebuild`",
-            )
-        )
-    return out
-
-
-def _verb(names: list[str]) -> str:
-    return "starts" if len(names) == 1 else "start"
-
-
-def _count(names: list[str]) -> str:
-    return "1 console script" if len(names) == 1 else f"{len(names)} console scripts"
-
-
-def _names(names: list[str]) -> str:
-    shown = ", ".join(sorted(names)[:4])
-    return shown + (f", +{len(names) - 4} more" if len(names) > 4 else "")
 
 
 def _probe_findings(venv: Venv, probe: ProbeResult, static: list[Finding]) -> list[Finding]:
@@ -414,7 +292,9 @@ def _adjust_for_probe(static: list[Finding], probe: ProbeResult | None) -> list[
     ]
 
 
-def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
+def diagnose(venv: Venv, probe: ProbeResult | None = None, *, env: Mapping[str, str]) -> Diagnosis:
+    """The findings about ``venv`` (``env`` names where pyenv and Homebrew live, to say
+    what removed a missing interpreter)."""
     if venv.denied:  # what cannot be read is unknown, never missing
         return _result(venv, [_denied_finding(venv, path) for path in venv.denied], None)
     if not os.path.exists(venv.path):
@@ -430,9 +310,9 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None) -> Diagnosis:
         finding = Finding(Code.VENV_UNREADABLE, E, venv.error, "check the directory's permissions")
         return _result(venv, [finding], None)
     roots = _root_links(venv)
-    findings = _cfg_findings(venv) + _link_findings(venv, roots)
-    findings += _home_findings(venv, roots) + _version_findings(venv, roots)
-    findings += _site_findings(venv) + _script_findings(venv)
+    findings = cfg_findings(venv) + _link_findings(venv, roots, env)
+    findings += _home_findings(venv, roots, env) + _version_findings(venv, roots)
+    findings += site_findings(venv) + script_findings(venv)
     if probe is not None:
         findings = _adjust_for_probe(findings, probe) + _probe_findings(venv, probe, findings)
     main = venv.main_python

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,3 +180,8 @@ def status_of(findings: tuple[Finding, ...]) -> Status:
     if any(f.severity is Severity.WARNING for f in findings):
         return Status.DEGRADED
     return Status.HEALTHY
+
+
+def repair_hint(location: Location) -> str:
+    """The hint most findings carry."""
+    return f"run `venv-doctor repair {shlex.quote(str(location.path))}`"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis
@@ -24,9 +24,11 @@ def _can_start(venv: Venv) -> bool:
     return not (main.chain.dangling or main.chain.loop)
 
 
-def diagnose_all(venvs: Sequence[Venv], deep: bool = False) -> list[Diagnosis]:
+def diagnose_all(
+    venvs: Sequence[Venv], env: Mapping[str, str], deep: bool = False
+) -> list[Diagnosis]:
     if not deep:
-        return [diagnose(v) for v in venvs]
+        return [diagnose(v, env=env) for v in venvs]
     from venv_doctor.diagnose import probe  # starts processes: loaded only for --deep
 
     runnable = [v for v in venvs if _can_start(v)]
@@ -34,4 +36,4 @@ def diagnose_all(venvs: Sequence[Venv], deep: bool = False) -> list[Diagnosis]:
         [(v.path / "bin" / v.main_python.name, v.site_packages) for v in runnable if v.main_python]
     )
     by_path = {v.path: r for v, r in zip(runnable, results, strict=True)}
-    return [diagnose(v, by_path.get(v.path)) for v in venvs]
+    return [diagnose(v, by_path.get(v.path), env=env) for v in venvs]

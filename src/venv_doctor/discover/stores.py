@@ -78,9 +78,8 @@ def _uv_tools(env: Mapping[str, str]) -> Path:
     return xdg_dir(env, "XDG_DATA_HOME", ".local/share") / "uv" / "tools"
 
 
-def known_stores(config: Config, env: Mapping[str, str] | None = None) -> list[Store]:
+def known_stores(config: Config, env: Mapping[str, str]) -> list[Store]:
     """Every store searched, in a stable order, tool defaults before user extras."""
-    env = os.environ if env is None else env
     pipx = _pipx_home(env)
     hatch = _env_path(env, "HATCH_DATA_DIR") or _data_dir(env, "hatch")
     stores = [

@@ -113,7 +113,7 @@ def _build_and_try(
     requirements = scratch / "trial-requirements.txt"
     requirements.write_text("\n".join(spec.pins) + "\n", encoding="utf-8")
     installer.install(path, requirements)
-    problem = verify_rebuilt(path, _expected(spec.pins))
+    problem = verify_rebuilt(path, _expected(spec.pins), env)
     if problem:
         return Trial(path, False, "verify", problem)
     if not spec.command:

@@ -36,13 +36,13 @@ class VenvOptions:
         return cls(cfg.creator, cfg.include_system_site_packages, cfg.prompt, copies)
 
 
-def _base_python(base: Interpreter | Path) -> tuple[Path, str]:
+def _base_python(base: Interpreter | Path, env: Mapping[str, str]) -> tuple[Path, str]:
     """The path to invoke (it ends up in the venv's links) and its minor version."""
     if isinstance(base, Interpreter):
         return base.path, base.minor
     minor = version_from_path(Path(os.path.realpath(base))).minor
     if minor is None:
-        found = describe(base)
+        found = describe(base, env=env)
         if found is None:
             raise VenvDoctorError(f"{base}: not a working CPython interpreter")
         minor = found.minor
@@ -70,7 +70,7 @@ def create_venv(
     *,
     with_pip: bool,
     runner: Runner = runner_module.run,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
 ) -> str | None:
     """Make a venv at ``path`` with ``base``; returns a note when another creator was used.
 
@@ -78,8 +78,7 @@ def create_venv(
     wheels), which the pip installer backend needs. Python 2 bases need
     virtualenv, and one old enough to support them.
     """
-    env = os.environ if env is None else env
-    python, minor = _base_python(base)
+    python, minor = _base_python(base, env)
     _refuse_existing(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if minor.startswith("2."):

@@ -10,7 +10,6 @@ install fails with an InstallError naming it.
 from __future__ import annotations
 
 import glob
-import os
 import re
 import shlex
 from collections.abc import Callable, Mapping
@@ -195,11 +194,10 @@ class UvInstaller:
 
 def choose_installer(
     config: Config,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     runner: Runner = runner_module.run,
 ) -> Installer:
     """``[repair] installer``: "auto" takes uv when found and able, "uv" insists, "pip" never."""
-    env = os.environ if env is None else env
     pip_env = {k: v for k, v in env.items() if k.startswith("PIP_")}
     if config.installer == "pip":
         return PipInstaller('[repair] installer = "pip"', pip_env, runner)

@@ -57,11 +57,11 @@ class Interpreter:
 def describe(
     path: Path,
     source: str = "path",
-    env: Mapping[str, str] | None = None,
+    *,
+    env: Mapping[str, str],
     cache: ProbeCache | None = None,
 ) -> Interpreter | None:
     """The Interpreter at ``path``, or None when it is not a working CPython."""
-    env = os.environ if env is None else env
     if not os.path.isfile(path) or inside_venv(path):
         return None
     real = Path(os.path.realpath(path))
@@ -81,10 +81,9 @@ def describe(
 
 
 def inventory(
-    config: Config, env: Mapping[str, str] | None = None, probe_cache: Path | None = None
+    config: Config, env: Mapping[str, str], probe_cache: Path | None = None
 ) -> list[Interpreter]:
     """Every CPython on the machine, once each (by file identity), by version."""
-    env = os.environ if env is None else env
     cache = ProbeCache(probe_cache or app_dirs(env).cache / CACHE_NAME)
     best: dict[tuple[int, int], Interpreter] = {}
     seen: set[str] = set()
@@ -92,7 +91,7 @@ def inventory(
         if str(path) in seen:
             continue
         seen.add(str(path))
-        found = describe(path, source, env, cache)
+        found = describe(path, source, env=env, cache=cache)
         identity = _identity(found.real) if found else None
         if found is None or identity is None:
             continue
@@ -172,11 +171,14 @@ def best_for(
     return choice.interpreter if choice else None
 
 
-def resolve_spec(spec: str, interpreters: Sequence[Interpreter]) -> Interpreter:
-    """``--python``: "3.13", "3.13.0", "python3.13" or a path to an interpreter."""
+def resolve_spec(
+    spec: str, interpreters: Sequence[Interpreter], env: Mapping[str, str]
+) -> Interpreter:
+    """``--python``: "3.13", "3.13.0", "python3.13" or a path to an interpreter
+    (``env`` for a path none of ``interpreters`` is: it is probed)."""
     text = spec.strip()
     if os.sep in text or text.startswith(("~", ".")):
-        return _resolve_path(Path(text).expanduser(), interpreters)
+        return _resolve_path(Path(text).expanduser(), interpreters, env)
     match = _SPEC.match(text)
     if not match:
         raise UsageError(
@@ -198,7 +200,9 @@ def resolve_spec(spec: str, interpreters: Sequence[Interpreter]) -> Interpreter:
     return found
 
 
-def _resolve_path(path: Path, interpreters: Sequence[Interpreter]) -> Interpreter:
+def _resolve_path(
+    path: Path, interpreters: Sequence[Interpreter], env: Mapping[str, str]
+) -> Interpreter:
     real = os.path.realpath(path)
     for interpreter in interpreters:
         if str(interpreter.real) == real:
@@ -208,7 +212,7 @@ def _resolve_path(path: Path, interpreters: Sequence[Interpreter]) -> Interprete
             f"{path} is the interpreter of a virtual environment",
             hint="give the base interpreter it was made from (`venv-doctor interpreters` lists them)",
         )
-    found = describe(path, "path")
+    found = describe(path, "path", env=env)
     if found is None:
         raise UsageError(
             f"{path}: not a working CPython interpreter", hint=_what_exists(interpreters)
@@ -227,7 +231,7 @@ Neighbourhood = dict[Path, Interpreter | None]
 
 
 def neighbours(
-    venv: Venv, env: Mapping[str, str] | None = None, memo: Neighbourhood | None = None
+    venv: Venv, env: Mapping[str, str], memo: Neighbourhood | None = None
 ) -> list[Interpreter]:
     """Interpreters found from where a venv's links lead, even dangling ones.
 
@@ -239,7 +243,6 @@ def neighbours(
     ``memo`` (hop -> what it leads to) is shared by the venvs of one command or
     one batch: a hundred venvs broken by one upgrade share their dangling link.
     """
-    env = os.environ if env is None else env
     memo = {} if memo is None else memo
     found: dict[Path, Interpreter] = {}
     for py in venv.pythons:
@@ -258,4 +261,4 @@ def _neighbour(hop: Path, env: Mapping[str, str]) -> Interpreter | None:
     stable = stable_path_for(hop, env)
     if stable == hop or not stable.exists():
         return None
-    return describe(stable, "stable", env)
+    return describe(stable, "stable", env=env)

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from venv_doctor.config import Config
 from venv_doctor.interpreters.versions import EXACT, PATCH, VERSIONED_NAME, version_from_path
 from venv_doctor.model import links
+from venv_doctor.model.venv import is_conda_dir, is_venv_dir, venv_of
 from venv_doctor.paths import pyenv_root, xdg_dir
 
 CANDIDATE_NAME = re.compile(r"^python(\d+(\.\d+)?)?$")
@@ -251,7 +252,7 @@ def stable_path_for(real_or_link: Path, env: Mapping[str, str]) -> Path:
 
 
 def inside_venv(path: Path) -> bool:
-    return os.path.exists(path.parent.parent / "pyvenv.cfg")
+    return venv_of(path) is not None
 
 
 # --- where interpreters live ----------------------------------------------------------
@@ -290,10 +291,9 @@ def _homebrew_candidates(env: Mapping[str, str]) -> list[Path]:
 def _pyenv_candidates(env: Mapping[str, str]) -> list[Path]:
     found: list[Path] = []
     for version_dir in _subdirs(pyenv_root(env) / "versions"):
-        # pyenv-virtualenv puts env links (and env dirs) beside the versions: skip them
-        if os.path.exists(version_dir / "pyvenv.cfg") or os.path.exists(
-            version_dir / "bin" / "activate"
-        ):
+        # pyenv-virtualenv puts env links (and env dirs) beside the versions: skip them,
+        # and pyenv's conda installations (miniconda3-latest), which are not bases for venvs
+        if is_venv_dir(version_dir) or is_conda_dir(version_dir):
             continue
         found += _pythons_in(version_dir / "bin")
     return found

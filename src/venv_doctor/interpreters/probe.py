@@ -1,8 +1,8 @@
-"""Running an interpreter once to learn its implementation and version, and the cache
-that spares running it again.
+"""Running an interpreter once to learn its implementation and version (with the
+one probe program, ``interpreters.program``), and the cache that spares running
+it again.
 
-This is the only module of the package that starts a process; a static
-``check`` never imports it.
+A static ``check`` never imports this module.
 """
 
 from __future__ import annotations
@@ -15,18 +15,10 @@ from typing import Any
 
 from venv_doctor import runner
 from venv_doctor.fsutil import atomic_write, read_bounded, read_json
+from venv_doctor.interpreters.program import command, parse
 from venv_doctor.interpreters.versions import EXACT, patchlevel_version, version_from_path
 from venv_doctor.runner import CommandError
 
-PROBE_CODE = (
-    "import sys\n"
-    "n = getattr(getattr(sys, 'implementation', None), 'name', None)\n"
-    "if n is None:\n"
-    "    import platform\n"
-    "    n = platform.python_implementation().lower()\n"
-    "v = sys.version_info\n"
-    "sys.stdout.write('%s %d.%d.%d\\n' % (n, v[0], v[1], v[2]))\n"
-)
 PROBE_TIMEOUT = 15.0
 CACHE_NAME = "interpreters.json"
 
@@ -89,13 +81,13 @@ def _probe(path: Path, real: Path, cache: ProbeCache) -> str | None:
     known = cache.get(real)
     if known is None:
         try:
-            done = runner.run([path, "-E", "-s", "-c", PROBE_CODE], timeout=PROBE_TIMEOUT)
+            done = runner.run(command(path), timeout=PROBE_TIMEOUT)
         except CommandError:
             return None
-        fields = done.stdout.split()
-        if not done.ok or len(fields) != 2 or not EXACT.match(fields[1]):
+        report = parse(done.stdout) if done.ok else None
+        if report is None or not EXACT.match(report.version):
             return None
-        known = (fields[0], fields[1])
+        known = (report.implementation, report.version)
         cache.put(real, *known)
     implementation, version = known
     return version if implementation == "cpython" else None

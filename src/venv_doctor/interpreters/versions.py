@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor.fsutil import SMALL_FILE, read_bounded
+from venv_doctor.model.venv import lib_dir_minor
 
 VERSIONED_NAME = re.compile(r"^python(\d+)\.(\d+)[a-z]*$")
 PATCH = re.compile(r"(?<![\d.])(\d+)\.(\d+)\.(\d+)(?![\d.]*\d)")
 EXACT = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
-_LIB_DIR = re.compile(r"^python(\d+)\.(\d+)t?$")
 _PY_VERSION = re.compile(rb'#define\s+PY_VERSION\s+"(\d+\.\d+\.\d+)')
 
 
@@ -34,9 +34,9 @@ def lib_minors(prefix: Path) -> list[str]:
         return []
     found = []
     for name in names:
-        match = _LIB_DIR.match(name)
-        if match and os.path.exists(prefix / "lib" / name / "os.py"):
-            found.append(f"{match.group(1)}.{match.group(2)}")
+        minor = lib_dir_minor(name)
+        if minor and os.path.exists(prefix / "lib" / name / "os.py"):
+            found.append(minor)
     return sorted(found)
 
 

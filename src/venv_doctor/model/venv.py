@@ -15,7 +15,8 @@ from venv_doctor.model.pyvenv_cfg import PyvenvCfg
 from venv_doctor.model.shebangs import Shebang
 
 _PYTHON_NAME = re.compile(r"^python(\d+(\.\d+)?)?[a-z]?$")
-_LIB_NAME = re.compile(r"^python(\d+)\.(\d+)t?$")
+# lib/pythonX.Y (and a free-threaded build's lib/pythonX.Yt): the one pattern
+_LIB_DIR = re.compile(r"^python(\d+)\.(\d+)t?$")
 _SKIP_SCRIPTS = ("activate", "Activate", "python", "deactivate")
 MAX_SCRIPT_SIZE = 1 << 20
 
@@ -103,15 +104,36 @@ class Venv:
         return None
 
 
+def lib_dir_minor(name: str) -> str | None:
+    """X.Y of a ``lib/pythonX.Y`` (or ``pythonX.Yt``) directory name, else None."""
+    match = _LIB_DIR.match(name)
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
 def is_venv_dir(path: Path) -> bool:
-    """A directory that is a venv (or was one): pyvenv.cfg, a legacy marker, or activate."""
+    """A directory that is a venv (or was one): pyvenv.cfg, a legacy marker, or activate.
+
+    The one answer to "is this a venv", for finding venvs and for telling a venv's
+    interpreter from a base one.
+    """
     if os.path.lexists(path / "pyvenv.cfg"):
         return True
-    if os.path.isdir(path / "conda-meta"):
+    if is_conda_dir(path):
         return False  # conda environments are not venvs
     if os.path.exists(path / "bin" / "activate"):
         return True
     return bool(_legacy_marker(path))
+
+
+def is_conda_dir(path: Path) -> bool:
+    """A conda installation or environment."""
+    return os.path.isdir(path / "conda-meta")
+
+
+def venv_of(executable: Path) -> Path | None:
+    """The venv whose ``bin/`` holds ``executable``, or None for a base interpreter."""
+    prefix = executable.parent.parent
+    return prefix if is_venv_dir(prefix) else None
 
 
 def unlistable_dir(path: Path | str) -> bool:
@@ -133,7 +155,7 @@ def _legacy_marker(path: Path) -> Path | None:
         return None
     for name in names:
         marker = path / "lib" / name / "orig-prefix.txt"
-        if _LIB_NAME.match(name) and os.path.exists(marker):
+        if lib_dir_minor(name) and os.path.exists(marker):
             return marker
     return None
 
@@ -247,9 +269,9 @@ def _scan_lib(path: Path, denied: list[Path]) -> tuple[tuple[str, ...], tuple[Pa
     except OSError:
         return (), ()
     for name in names:
-        match = _LIB_NAME.match(name)
-        if match:
-            minors.append(f"{match.group(1)}.{match.group(2)}")
+        minor = lib_dir_minor(name)
+        if minor:
+            minors.append(minor)
             site_packages = os.path.join(lib, name, "site-packages")
             try:
                 is_dir = stat.S_ISDIR(os.stat(site_packages).st_mode)

@@ -8,7 +8,8 @@ the old venv is carried over unless
   the reinstall brings the distribution's own copy;
 - the new venv already has it byte for byte (the creator made it again);
 - it is on the short list of things that must not travel (``EXCLUDED``):
-  the interpreter links and ``pyvenv.cfg`` (the new venv's are the truth),
+  the interpreter links and ``pyvenv.cfg`` (the new venv's are the truth), uv's
+  ``.lock``,
   virtualenv's ``_virtualenv`` glue, ``lib64``, bytecode caches of another
   Python (or of a distribution's module), venv-doctor's own temp files.
 
@@ -29,17 +30,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor.fsutil import LARGE_FILE, SMALL_FILE, read_text_bounded
+from venv_doctor.model.venv import lib_dir_minor
 
 CREATOR_BIN = re.compile(
     r"^(activate(\.\w+)?|Activate\.ps1|activate_this\.py|deactivate(\.\w+)?|pydoc\.bat)$"
 )
 ACTIVATE_SCRIPTS = ("activate", "activate.csh", "activate.fish", "activate.nu", "Activate.ps1")
-_LIB = re.compile(r"^python\d+\.\d+t?$")
 _BY_MINOR = ("lib", "include")  # lib/python3.11/... goes to lib/python3.12/...
 
 # The short list of what is never carried, each with its reason.
 _INTERPRETER = re.compile(r"^python[\d.]*[a-z]?$|^pythonw$")  # the new venv has its own links
-_TOP_EXCLUDED = frozenset({"pyvenv.cfg", "lib64"})  # the creator's, written for the new Python
+# the creator's, written for the new Python; .lock is uv's lock file for the venv
+_TOP_EXCLUDED = frozenset({"pyvenv.cfg", "lib64", ".lock"})
 _SITE_EXCLUDED = frozenset({"_virtualenv.py", "_virtualenv.pth"})  # virtualenv's glue
 _PYC = re.compile(r"^(?P<stem>[^.]+)\.(?P<tag>[a-z]+-?\d+)(?:\.opt-\d)?\.pyc$")
 # atomic_write's ".NAME.XXXXXXXX.tmp" and the relink's ".NAME.venv-doctor-tmp"
@@ -141,13 +143,13 @@ def _pyc_tag(new_lib: str | None) -> str | None:
 
 def _map_minor(rel: Path, new_lib: str | None) -> Path:
     parts = list(rel.parts)
-    if new_lib and len(parts) >= 2 and parts[0] in _BY_MINOR and _LIB.match(parts[1]):
+    if new_lib and len(parts) >= 2 and parts[0] in _BY_MINOR and lib_dir_minor(parts[1]):
         parts[1] = new_lib
     return Path(*parts)
 
 
 def _new_lib(new: Path) -> str | None:
-    names = [p.name for p in (new / "lib").glob("python*") if _LIB.match(p.name)]
+    names = [p.name for p in (new / "lib").glob("python*") if lib_dir_minor(p.name)]
     return names[0] if len(names) == 1 else None
 
 
@@ -248,7 +250,7 @@ def _make_parents(dest: Path, new: Path, old: Path, new_lib: str | None) -> None
 def _old_counterpart(path: Path, new: Path, old: Path, new_lib: str | None) -> Path | None:
     parts = list(path.relative_to(new).parts)
     if new_lib and len(parts) >= 2 and parts[0] in _BY_MINOR and parts[1] == new_lib:
-        olds = [p.name for p in (old / parts[0]).glob("python*") if _LIB.match(p.name)]
+        olds = [p.name for p in (old / parts[0]).glob("python*") if lib_dir_minor(p.name)]
         if len(olds) != 1:
             return None
         parts[1] = olds[0]

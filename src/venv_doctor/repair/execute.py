@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from venv_doctor.diagnose.probe import probe
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import LARGE_FILE, read_bounded
 from venv_doctor.install import installers
+from venv_doctor.interpreters import program
 from venv_doctor.model.venv import Venv, load
 from venv_doctor.record.requirements import Requirements
 from venv_doctor.repair import locks, rebuild, relink
@@ -53,7 +54,7 @@ def _recovered_line(done: rebuild.Recovered) -> str:
     return line + (f"; {done.note}" if done.note else "")
 
 
-def healthy_after(path: Path, deep: bool = True) -> str | None:
+def healthy_after(path: Path, env: Mapping[str, str], deep: bool = True) -> str | None:
     """None when nothing a repair is meant to cure is left at ``path``.
 
     Errors fail it, and so do the warnings a relink or rebuild cures (a Cellar
@@ -62,7 +63,7 @@ def healthy_after(path: Path, deep: bool = True) -> str | None:
     """
     venv = load_at(path)
     result = probe(path / "bin" / "python", venv.site_packages) if deep and venv.pythons else None
-    d = diagnose(venv, result)
+    d = diagnose(venv, result, env=env)
     cured = cured_by(Cure.RELINK, Cure.REBUILD)
     left = [
         f
@@ -83,9 +84,18 @@ def load_at(path: Path) -> Venv:
 Replan = Callable[[Diagnosis], Plan]
 
 
-def fresh_diagnosis(plan: Plan) -> Diagnosis:
+def _repaired_meanwhile(was: Status, fresh: Plan) -> bool:
+    """Read under the lock, the venv is healthy now and was not when planned."""
+    return (
+        fresh.action is Action.NONE
+        and was is not Status.HEALTHY
+        and fresh.diagnosis.status is Status.HEALTHY
+    )
+
+
+def fresh_diagnosis(plan: Plan, env: Mapping[str, str]) -> Diagnosis:
     """The venv as it is now, read again under its lock."""
-    return diagnose(load(plan.diagnosis.location))
+    return diagnose(load(plan.diagnosis.location), env=env)
 
 
 def execute(
@@ -118,7 +128,11 @@ def execute(
             ctx.dirs.locks, path, wait=wait, on_wait=lambda m: say(plan.diagnosis.name, m)
         ):
             if replan is not None:
-                plan = replan(fresh_diagnosis(plan))
+                was = plan.diagnosis.status
+                plan = replan(fresh_diagnosis(plan, ctx.env))
+                if _repaired_meanwhile(was, plan):
+                    message = "already repaired by another process"
+                    return result_of(plan, Outcome.ALREADY_REPAIRED, message)
             if plan.action is Action.NONE:
                 return result_of(plan, Outcome.SKIPPED, plan.reason)
             return _execute_locked(ctx, plan, requirements, allow_rebuild, say)
@@ -158,7 +172,7 @@ def _relink(ctx: Context, plan: Plan) -> RepairResult:
         return result_of(plan, Outcome.FAILED, done.error or "relink failed")
     # relink.verify has started the interpreter and checked what a deep probe
     # would (version, prefix, site-packages): the static check completes it
-    problem = healthy_after(plan.diagnosis.path, deep=False)
+    problem = healthy_after(plan.diagnosis.path, ctx.env, deep=False)
     if problem:
         return result_of(plan, Outcome.FAILED, f"still unhealthy after relinking: {problem}")
     what = ", ".join(f"bin/{n}" for n in done.links) or "pyvenv.cfg"
@@ -177,6 +191,7 @@ def _options(path: Path) -> installers.VenvOptions:
 
 
 def _steps(
+    ctx: Context,
     plan: Plan,
     reqs: Requirements,
     req_file: Path,
@@ -189,16 +204,17 @@ def _steps(
     def create(path: Path) -> None:
         say(name, f"creating a Python {target.minor} venv")
         with_pip = installer.name == "pip" or reqs.had_pip
-        installers.create_venv(target, path, options, with_pip=with_pip)
+        installers.create_venv(target, path, options, with_pip=with_pip, env=ctx.env)
 
     def install(path: Path) -> None:
         installer.install(path, req_file, on_progress=lambda message: say(name, message))
 
     def verify(path: Path) -> str | None:
         say(name, "verifying")
-        return verify_rebuilt(path, reqs.expected)
+        return verify_rebuilt(path, reqs.expected, ctx.env)
 
-    return rebuild.RebuildSteps(create=create, install=install, verify=verify)
+    pause = rebuild.Pause.from_env(ctx.env)
+    return rebuild.RebuildSteps(create=create, install=install, verify=verify, pause=pause)
 
 
 def _rebuild(
@@ -219,7 +235,7 @@ def _rebuild(
     with fsutil.run_temp_dir(ctx.dirs.tmp) as tmp, runner.temp_scope(tmp):
         req_file = tmp / "requirements.txt"
         req_file.write_text(reqs.text, encoding="utf-8")
-        steps = _steps(plan, reqs, req_file, options, installer, say)
+        steps = _steps(ctx, plan, reqs, req_file, options, installer, say)
         try:
             if recreating:
                 where = recreate_path(ctx, plan)
@@ -286,21 +302,11 @@ def _link_pyenv_env(ctx: Context, name: str, where: Path) -> tuple[str, ...]:
     return (f"{link} now points to {where}",)
 
 
-IMPORT_CHECK = """
-import importlib, sys
-bad = []
-for name in sys.argv[1:]:
-    try:
-        importlib.import_module(name)
-    except Exception as exc:
-        bad.append('%s (%s: %s)' % (name, type(exc).__name__, exc))
-print('\\n'.join(bad))
-"""
-
-
-def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | None:
+def verify_rebuilt(
+    path: Path, expected: frozenset[tuple[str, str]], env: Mapping[str, str]
+) -> str | None:
     """Healthy (deep), every expected distribution present, every top-level name imports."""
-    problem = healthy_after(path)
+    problem = healthy_after(path, env)
     if problem:
         return problem
     from venv_doctor.model import distributions
@@ -313,9 +319,12 @@ def verify_rebuilt(path: Path, expected: frozenset[tuple[str, str]]) -> str | No
     modules = sorted(top_level_modules(venv.site_packages))
     if not modules:
         return None
-    done = runner.run([path / "bin" / "python", "-c", IMPORT_CHECK, *modules], timeout=300)
-    failures = done.stdout.strip()
-    return f"cannot import: {failures}" if failures or not done.ok else None
+    done = runner.run(
+        program.command(path / "bin" / "python", *modules, isolated=False), timeout=300
+    )
+    report = program.parse(done.stdout) if done.ok else None
+    failures = "\n".join(report.import_failures) if report else done.stdout.strip()
+    return f"cannot import: {failures}" if failures or report is None else None
 
 
 SKIP_MODULES = frozenset({"pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel"})
@@ -343,7 +352,8 @@ def top_level_modules(site_packages: tuple[Path, ...]) -> set[str]:
 def restore(ctx: Context, journal: Journal, backup: Backup) -> Path | None:
     """Put a kept backup back in place, under the venv's lock."""
     with locks.venv_lock(ctx.dirs.locks, backup.venv):
-        return rebuild.restore(backup.venv, backup.path, ctx.dirs.backups, journal)
+        pause = rebuild.Pause.from_env(ctx.env)
+        return rebuild.restore(backup.venv, backup.path, ctx.dirs.backups, journal, pause)
 
 
 def effective_owner_ok(path: Path, allow_other_owner: bool) -> str | None:

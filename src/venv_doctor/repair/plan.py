@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from venv_doctor.diagnose.findings import Code, Cure, Diagnosis, Status, cured_by
@@ -87,6 +87,8 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     python: str | None = None,
     strategy: str = "auto",
     recorded_version: str | None = None,
+    *,
+    env: Mapping[str, str],
 ) -> Plan:
     """One venv's repair: the action, the interpreter and why.
 
@@ -104,7 +106,7 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
                 before=before,
                 why=Reason.GONE,
             )
-        return _plan_recreate(d, interpreters, has_snapshot, python, before)
+        return _plan_recreate(d, interpreters, has_snapshot, python, before, env)
     if Code.PERMISSION_DENIED in codes:
         return Plan(
             d,
@@ -120,7 +122,7 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
             before=before,
             why=Reason.UNREADABLE,
         )
-    wanted = resolve_spec(python, interpreters) if python else None
+    wanted = resolve_spec(python, interpreters, env) if python else None
     minor = d.python.minor  # the one rule: model.venv.Venv.minor
     if wanted and minor and wanted.minor != minor:
         return Plan(
@@ -189,6 +191,7 @@ def _plan_recreate(
     has_snapshot: bool,
     python: str | None,
     before: str | None,
+    env: Mapping[str, str],
 ) -> Plan:
     if not has_snapshot:
         return Plan(
@@ -199,7 +202,7 @@ def _plan_recreate(
         )
     minor = minor_of(before)
     target = (
-        resolve_spec(python, interpreters)
+        resolve_spec(python, interpreters, env)
         if python
         else (best_for(interpreters, minor) if minor else None)
     )

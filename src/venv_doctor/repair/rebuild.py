@@ -20,7 +20,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,12 +58,26 @@ class RebuildError(VenvDoctorError):
 
 
 @dataclass(frozen=True)
+class Pause:
+    """A test hook: stop at ``step`` (writing ``marker``) so a test can kill the rebuild
+    there. Read from the environment the front door was given (``PAUSE_ENV``)."""
+
+    step: str | None = None
+    marker: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Pause:
+        return cls(env.get(PAUSE_ENV), env.get(PAUSE_ENV + "_FILE"))
+
+
+@dataclass(frozen=True)
 class RebuildSteps:
     """The effects a rebuild runs; each raises on failure."""
 
     create: Callable[[Path], None]  # make a fresh venv at the path
     install: Callable[[Path], None]  # install the recorded requirements into it
     verify: Callable[[Path], str | None]  # None when healthy, else why not
+    pause: Pause = Pause()
 
 
 @dataclass(frozen=True)
@@ -76,12 +90,11 @@ class RebuildResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _checkpoint(journal: Journal, entry_id: int, step: JournalStep) -> None:
+def _checkpoint(journal: Journal, entry_id: int, step: JournalStep, pause: Pause) -> None:
     journal.step(entry_id, step)
-    if os.environ.get(PAUSE_ENV) == step:
-        marker = os.environ.get(PAUSE_ENV + "_FILE")
-        if marker:
-            Path(marker).write_text(f"{os.getpid()} {step}\n", encoding="utf-8")
+    if pause.step == step:
+        if pause.marker:
+            Path(pause.marker).write_text(f"{os.getpid()} {step}\n", encoding="utf-8")
         # stand in for a long step: killable, and cancellable like a real subprocess
         if CANCEL.wait(3600):
             raise RebuildError(f"cancelled at step {step.value!r} (venv-doctor is stopping)")
@@ -218,10 +231,10 @@ def rebuild(
     backup = backup_path(backups, venv, action)
     entry_id = journal.begin(venv, backup, action, runner.group())
     try:
-        _checkpoint(journal, entry_id, JournalStep.MOVING)
+        _checkpoint(journal, entry_id, JournalStep.MOVING, steps.pause)
         write_manifest(backup, venv, entry_id)
         venv.rename(backup)
-        _checkpoint(journal, entry_id, JournalStep.MOVED)
+        _checkpoint(journal, entry_id, JournalStep.MOVED, steps.pause)
         return _build(venv, backup, journal, entry_id, steps)
     except BaseException as exc:  # KeyboardInterrupt/SIGTERM too: never leave it half done
         moved = _fail(journal, entry_id, exc)
@@ -244,7 +257,7 @@ def _fail(journal: Journal, entry_id: int, exc: BaseException) -> Path | None:
 
 def _create(venv: Path, journal: Journal, entry_id: int, steps: RebuildSteps) -> None:
     """Make the directory (its identity journaled), let the creator fill it, mark it."""
-    _checkpoint(journal, entry_id, JournalStep.CREATING)
+    _checkpoint(journal, entry_id, JournalStep.CREATING, steps.pause)
     venv.mkdir()
     journal.made(entry_id, venv)
     steps.create(venv)
@@ -255,16 +268,16 @@ def _build(
     venv: Path, backup: Path, journal: Journal, entry_id: int, steps: RebuildSteps
 ) -> RebuildResult:
     _create(venv, journal, entry_id, steps)
-    _checkpoint(journal, entry_id, JournalStep.INSTALLING)
+    _checkpoint(journal, entry_id, JournalStep.INSTALLING, steps.pause)
     steps.install(venv)
-    _checkpoint(journal, entry_id, JournalStep.CARRYING)
+    _checkpoint(journal, entry_id, JournalStep.CARRYING, steps.pause)
     carry = carryover.plan(backup, venv)
     carried = carryover.apply(carry, backup, venv)
-    _checkpoint(journal, entry_id, JournalStep.VERIFYING)
+    _checkpoint(journal, entry_id, JournalStep.VERIFYING, steps.pause)
     problem = steps.verify(venv)
     if problem:
         raise RebuildError(f"the rebuilt venv does not verify: {problem}")
-    _checkpoint(journal, entry_id, JournalStep.VERIFIED)
+    _checkpoint(journal, entry_id, JournalStep.VERIFIED, steps.pause)
     _commit(journal, entry_id, venv, backup)
     return RebuildResult(
         backup, tuple(carried), carry.kept_new, carry.edited_activate, carry.uncopyable
@@ -280,20 +293,22 @@ def recreate(venv: Path, journal: Journal, steps: RebuildSteps) -> None:
     try:
         venv.parent.mkdir(parents=True, exist_ok=True)
         _create(venv, journal, entry_id, steps)
-        _checkpoint(journal, entry_id, JournalStep.INSTALLING)
+        _checkpoint(journal, entry_id, JournalStep.INSTALLING, steps.pause)
         steps.install(venv)
-        _checkpoint(journal, entry_id, JournalStep.VERIFYING)
+        _checkpoint(journal, entry_id, JournalStep.VERIFYING, steps.pause)
         problem = steps.verify(venv)
         if problem:
             raise RebuildError(f"the recreated venv does not verify: {problem}")
-        _checkpoint(journal, entry_id, JournalStep.VERIFIED)
+        _checkpoint(journal, entry_id, JournalStep.VERIFIED, steps.pause)
         _commit(journal, entry_id, venv, none)
     except BaseException as exc:
         _fail(journal, entry_id, exc)
         raise
 
 
-def restore(venv: Path, kept: Path, backups: Path, journal: Journal) -> Path | None:
+def restore(
+    venv: Path, kept: Path, backups: Path, journal: Journal, pause: Pause = Pause()
+) -> Path | None:
     """Put the backup ``kept`` back at ``venv``; the venv there now becomes a backup.
 
     Two renames, journaled: "moving" (current venv aside), then "moved" (backup
@@ -310,11 +325,11 @@ def restore(venv: Path, kept: Path, backups: Path, journal: Journal) -> Path | N
             hint="`venv-doctor restore TARGET --list` shows the complete ones",
         )
     entry_id = journal.begin(venv, aside, JournalAction.RESTORE)
-    _checkpoint(journal, entry_id, JournalStep.MOVING)
+    _checkpoint(journal, entry_id, JournalStep.MOVING, pause)
     if venv.exists():
         write_manifest(aside, venv, entry_id)
         venv.rename(aside)
-    _checkpoint(journal, entry_id, JournalStep.MOVED)
+    _checkpoint(journal, entry_id, JournalStep.MOVED, pause)
     kept.rename(venv)
     manifest_of(kept).unlink(missing_ok=True)
     journal.finish(entry_id, JournalOutcome.COMMITTED, f"restored from {kept}")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from venv_doctor import runner
 from venv_doctor.errors import VenvDoctorError
+from venv_doctor.interpreters import program
 from venv_doctor.model import pyvenv_cfg
 from venv_doctor.model.venv import BinPython, Venv
 from venv_doctor.repair.journal import (
@@ -193,25 +194,29 @@ def verify(
     One start of the interpreter checks all that the deep probe would, so a
     verified relink needs no second start to be called healthy.
     """
-    code = (
-        "import sys, os; v = sys.version_info; "
-        "print('%d.%d' % (v[0], v[1])); print(os.path.realpath(sys.prefix)); "
-        "print(os.pathsep.join(os.path.realpath(p) for p in sys.path if p.endswith('site-packages')))"
-        + (f"; import {module}" if module else "")
-    )
+    modules = (module,) if module else ()
+    cmd = program.command(venv_path / "bin" / "python", *modules, isolated=False)
     try:
-        done = run([venv_path / "bin" / "python", "-c", code], timeout=VERIFY_TIMEOUT)
+        done = run(cmd, timeout=VERIFY_TIMEOUT)
     except CommandError as exc:
         return exc.message
-    if not done.ok:
+    report = program.parse(done.stdout) if done.ok else None
+    if report is None:
         lines = (done.stderr or done.stdout).strip().splitlines()
         return f"bin/python exits with code {done.returncode}: {lines[-1] if lines else ''}"
-    out = done.stdout.splitlines()
-    if not out or out[0].strip() != minor:
-        return f"bin/python runs Python {out[0] if out else '?'}, expected {minor}"
-    if len(out) > 1 and out[1] != os.path.realpath(venv_path):
-        return f"bin/python does not run inside the venv (sys.prefix = {out[1]})"
-    seen = set(out[2].split(os.pathsep)) if len(out) > 2 else set()
+    return _judge(report, venv_path, minor, site_packages)
+
+
+def _judge(
+    report: program.Report, venv_path: Path, minor: str, site_packages: tuple[Path, ...]
+) -> str | None:
+    if report.minor != minor:
+        return f"bin/python runs Python {report.minor}, expected {minor}"
+    if report.real_prefix != os.path.realpath(venv_path):
+        return f"bin/python does not run inside the venv (sys.prefix = {report.real_prefix})"
+    if report.import_failures:
+        return f"bin/python cannot import {report.import_failures[0]}"
+    seen = set(report.real_site_paths)
     if site_packages and not any(os.path.realpath(p) in seen for p in site_packages):
         return f"bin/python does not see {venv_path}'s site-packages"
     return None
@@ -263,6 +268,18 @@ def side_files(venv: Path, entry_id: int) -> list[tuple[Path, str, Path]]:
             if match:
                 found.append((Path(root, name), match["kind"], Path(root, match["name"])))
     return found
+
+
+def _settle(paths: list[Path], entry_id: int, *, back: bool) -> None:
+    """In-process end of a relink whose files are known: put the old versions back
+    (``back``) or drop them; either way no side file stays."""
+    for path in paths:
+        old, new = side(path, "old", entry_id), side(path, "new", entry_id)
+        if back and os.path.lexists(old):
+            os.replace(old, path)
+        for leftover in (old, new):
+            if os.path.lexists(leftover):
+                leftover.unlink()
 
 
 def undo(venv: Path, entry_id: int) -> None:
@@ -326,6 +343,7 @@ def relink(
         return RelinkResult(False, (), (), (), f"relink failed: {getattr(exc, 'message', exc)}")
     bin_changes = _bin_changes(venv, target)
     changes = [*bin_changes, *cfg_changes, *script_changes]
+    paths = [c.path for c in changes]
     links = tuple(c.path.name for c in bin_changes)
     scripts = tuple(c.path.name for c in script_changes)
     book: Journal | _NoJournal = journal if journal is not None else _NoJournal()
@@ -341,16 +359,16 @@ def relink(
         module = compiled_module(venv.site_packages)
         problem = verify(venv.path, target.minor, module, run, venv.site_packages)
     except BaseException as exc:
-        undo(venv.path, entry_id)
+        _settle(paths, entry_id, back=True)
         book.finish(entry_id, JournalOutcome.ROLLED_BACK, f"{type(exc).__name__}: {exc}")
         if isinstance(exc, OSError):
             return RelinkResult(False, (), (), (), f"relink failed: {exc}")
         raise
     if problem:
-        undo(venv.path, entry_id)
+        _settle(paths, entry_id, back=True)
         book.finish(entry_id, JournalOutcome.ROLLED_BACK, problem)
         return RelinkResult(False, links, tuple(keys), scripts, problem)
     book.step(entry_id, JournalStep.VERIFIED)
-    keep(venv.path, entry_id)
+    _settle(paths, entry_id, back=False)
     book.finish(entry_id, JournalOutcome.COMMITTED)
     return RelinkResult(True, links, tuple(keys), scripts)

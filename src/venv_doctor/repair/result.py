@@ -16,6 +16,7 @@ RepairProgress = Callable[[str, str], None]  # (venv name, step)
 
 class Outcome(enum.StrEnum):
     REPAIRED = "repaired"
+    ALREADY_REPAIRED = "already_repaired"  # another process repaired it while we waited
     FAILED = "failed"
     SKIPPED = "skipped"  # nothing done: ``reason`` says why
     PLANNED = "planned"  # a dry run's plan

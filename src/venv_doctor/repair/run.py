@@ -70,6 +70,7 @@ def planner(ctx: Context, policy: Policy) -> Planner:
             policy.strategy,
             # only a venv whose directory (and pyvenv.cfg) is gone needs the registry's word
             recorded_version=None if d.python.version else registry.recorded_version(ctx, d.path),
+            env=ctx.env,
         )
 
     return plan
@@ -200,6 +201,6 @@ def _replan(again: Planner, confirmed: Action, yes: bool) -> Planner:
 def _record_repaired(ctx: Context, plan: Plan, result: RepairResult) -> Diagnosis:
     """History and status see the repaired venv at once."""
     venv = load(Location(plan.diagnosis.name, result.path, plan.diagnosis.location.store))
-    now = diagnose(venv)
+    now = diagnose(venv, env=ctx.env)
     registry.record_check(ctx, [venv], [now])
     return now

@@ -24,7 +24,7 @@ from venv_doctor.errors import UsageError, VenvDoctorError
 from venv_doctor.interpreters.layouts import Installation, InstallKind, installation_of
 from venv_doctor.model import links
 from venv_doctor.model.links import LinkChain
-from venv_doctor.model.venv import Location, load
+from venv_doctor.model.venv import Location, load, venv_of
 from venv_doctor.runner import Runner, run
 from venv_doctor.targets import all_locations
 
@@ -90,8 +90,7 @@ def roots(path_list: Iterable[Path], env: Mapping[str, str]) -> set[Installation
 
 
 def _own_venv(interpreter: Path) -> Path | None:
-    prefix = interpreter.parent.parent
-    return prefix if os.path.lexists(prefix / "pyvenv.cfg") else None
+    return venv_of(interpreter)
 
 
 def _sharing(
@@ -131,8 +130,8 @@ def _root_finding(interpreter: Path, root: Installation, users: list[str]) -> Fi
     return Finding(Code.SERVICE_PYTHON_PYENV, Severity.WARNING, message, STABLE_HINT)
 
 
-def _venv_findings(own: Path) -> list[Finding]:
-    diagnosis = diagnose(load(Location(SCRIPT_NAME, own, "self")))
+def _venv_findings(own: Path, env: Mapping[str, str]) -> list[Finding]:
+    diagnosis = diagnose(load(Location(SCRIPT_NAME, own, "self")), env=env)
     if diagnosis.status is Status.HEALTHY:
         return []
     return [
@@ -159,7 +158,7 @@ def check_service_python(ctx: Context, service: ServicePython) -> tuple[Finding,
     risky = kegs or [r for r in mine if r.kind is InstallKind.PYENV and users[r]]
     findings = [_root_finding(interpreter, r, users[r]) for r in sorted(risky, key=str)]
     if own is not None:
-        findings += _venv_findings(own)
+        findings += _venv_findings(own, ctx.env)
     if service.version != __version__:
         findings.append(
             Finding(

@@ -21,6 +21,7 @@ from venv_doctor import paths
 from venv_doctor.context import Context
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import atomic_write
+from venv_doctor.model.venv import is_venv_dir
 from venv_doctor.notify.bus import session_bus
 from venv_doctor.paths import AppDirs
 from venv_doctor.runner import CommandError, Runner, run
@@ -114,7 +115,7 @@ def _quiet(step: InstallStep) -> None:
 
 
 def _in_venv(entry: str) -> bool:
-    return os.path.lexists(os.path.join(os.path.dirname(entry), "pyvenv.cfg"))
+    return is_venv_dir(Path(entry).parent)
 
 
 def service_path(env: Mapping[str, str], macos: bool) -> str:
@@ -351,7 +352,7 @@ def _installed_units(
     return (ServiceMode.DAEMON if present else None), present or standard[:1]
 
 
-def status(ctx: Context, runner: Runner = run, lines: int = LOG_LINES) -> ServiceStatus:
+def inspect(ctx: Context, runner: Runner = run, lines: int = LOG_LINES) -> ServiceStatus:
     """Installed, enabled, running, and the last log lines."""
     manager = backend()
     availability = manager.detect(runner)
