@@ -116,12 +116,13 @@ class Dunst:
 
     def open_notifications(self) -> list[dict[str, Any]]:
         """What is still on screen: closes it all (into the history) to read it."""
-        before = {n["id"] for n in self.history()}
+        before = len(self.history())
         self._ctl("close-all")
         deadline = time.monotonic() + START_TIMEOUT
         while self.displayed() and time.monotonic() < deadline:
             time.sleep(0.05)
-        return [n for n in self.history() if n["id"] not in before]
+        after = self.history()  # newest first; a replacement may reuse a closed one's id
+        return after[: len(after) - before]
 
     def wait_for(self, count: int, timeout: float = START_TIMEOUT) -> None:
         """Wait until dunst has handled ``count`` notifications (shown or closed)."""

@@ -99,10 +99,34 @@ def test_install_uninstall_round_trip_leaves_home_as_it_was(
     assert stubs.commands() == [
         "systemctl --user is-system-running",
         "systemctl --user disable --now venv-doctor.service",
+        "systemctl --user reset-failed venv-doctor.service",
         "systemctl --user daemon-reload",
     ]
     assert f"removed {unit}" in out
     assert _everything(tmp_path, isolated_home) == before
+
+
+def test_service_commands_work_with_a_broken_config(
+    stubs: Stubs, isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["service", "install"]) == 0
+    config = Path(os.environ["VENV_DOCTOR_CONFIG_DIR"]) / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[repair]\nauto = 'sometimes'\n")
+    capsys.readouterr()
+
+    assert run(["service", "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"config:    {config}: " in out
+    assert "venv-doctor.service: enabled, active" in out
+    assert run(["service", "status", "--json"]) == 0
+    assert str(config) in json.loads(capsys.readouterr().out)["config_error"]
+
+    assert run(["service", "uninstall"]) == 0
+    captured = capsys.readouterr()
+    assert "uninstalled the venv-doctor service" in captured.out
+    assert f"note: {config}: " in captured.err
+    assert not (isolated_home / UNIT_DIR / "venv-doctor.service").exists()
 
 
 def test_install_print_writes_and_runs_nothing(

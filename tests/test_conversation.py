@@ -61,7 +61,7 @@ def test_broken_then_repaired_leaves_one_bubble_that_says_repaired(
     assert shown["summary"] == "4 venvs repaired after python@3.12 changed"
     assert shown["body"].splitlines() == [
         "4 relinked",
-        "api in ~/.multivenv, web in ~/.multivenv, etl in ~/.multivenv and 1 more",
+        "api in ~/.multivenv, etl in ~/.multivenv, ml in ~/.multivenv and 1 more",
     ]
     assert talk.threads == []
 

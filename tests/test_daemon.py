@@ -59,6 +59,9 @@ class DaemonRun:
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.log = tmp / "daemon-stderr.log"  # a file, so a test can wait for a line
+        # a store that exists: the daemon never watches $HOME itself, so a home without
+        # any store gives it nothing to watch until one appears
+        (Path(os.environ["HOME"]) / ".virtualenvs").mkdir(exist_ok=True)
 
     def start(self) -> subprocess.Popen[str]:
         with self.log.open("a") as log:
@@ -306,10 +309,10 @@ def test_systemd_protocol_ready_and_watchdog_pings(
         seen: list[str] = []
         while not ("READY=1" in seen and "WATCHDOG=1" in seen):
             seen.extend(sock.recv(4096).decode().splitlines())
-        assert any(line.startswith("STATUS=watching") for line in seen)
-        assert any(
-            re.fullmatch(r"STATUS=no venvs; watching \d+ directories", line) for line in seen
-        )
+        # every STATUS= names the venv counts, READY's too
+        statuses = [line for line in seen if line.startswith("STATUS=")]
+        assert statuses
+        assert all(re.fullmatch(r"STATUS=no venvs; watching \d+ directories", s) for s in statuses)
         run.stop()
         seen.extend(sock.recv(4096).decode().splitlines())
         assert "STOPPING=1" in seen
@@ -347,7 +350,12 @@ def test_status_json_while_the_daemon_runs(
         timeout=60,
         check=True,
     )
-    assert json.loads(stopped.stdout)["daemon"] == {"running": False, "pid": None, "since": None}
+    assert json.loads(stopped.stdout)["daemon"] == {
+        "running": False,
+        "pid": None,
+        "since": None,
+        "service": None,
+    }
 
 
 def test_bad_config_on_start_exits_2_and_on_sighup_is_ignored(
@@ -402,6 +410,58 @@ def test_status_works_with_a_broken_config(capsys: pytest.CaptureFixture[str]) -
     captured = capsys.readouterr()
     assert json.loads(captured.out)["daemon"]["running"] is False
     assert "not valid TOML" in captured.err
+
+
+def test_the_daemon_does_not_feed_on_its_own_log(
+    daemon: Callable[..., DaemonRun], homebrew: FakeHomebrew, isolated_home: Path
+) -> None:
+    """`daemon -v` with its stderr written into every directory it watches: its own
+    writes must not wake it (they once made 212,515 lines in 8 s)."""
+    import threading
+
+    local_bin = isolated_home / ".local" / "bin"
+    local_bin.mkdir(parents=True)
+    (local_bin / "python3.12").symlink_to(real_python("3.12"))
+    make_venv(local_bin / "python3.12", isolated_home / ".virtualenvs" / "local")
+    make_venv(homebrew.install("3.12", "3.12.1"), isolated_home / ".virtualenvs" / "brew")
+    run = daemon()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "venv_doctor", "daemon", "-v"],
+        env=run.env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    run.proc = proc
+    heartbeat = Path(os.environ["VENV_DOCTOR_STATE_DIR"]) / "daemon.json"
+    watched = wait_for(
+        lambda: heartbeat.exists() and json.loads(heartbeat.read_text()).get("watched"),
+        30,
+        "the daemon to watch",
+    )
+    dirs = [Path(w["path"]) for w in watched]
+    assert isolated_home not in dirs
+    lines: list[str] = []
+
+    def copy() -> None:
+        assert proc.stderr is not None
+        try:
+            for line in proc.stderr:
+                lines.append(line)
+                for d in dirs:
+                    with (d / "venv-doctor-daemon.log").open("a") as fh:
+                        fh.write(line)
+        except ValueError:  # stderr closed by stop()
+            return
+
+    reader = threading.Thread(target=copy, daemon=True)
+    reader.start()
+    time.sleep(6)
+    code, _ = run.stop()
+    reader.join(10)
+    assert proc.stderr is not None
+    proc.stderr.close()
+    assert code == 0
+    assert len(lines) < 40, "".join(lines[-20:])
 
 
 def test_a_venv_repaired_by_the_cli_meanwhile_is_not_reported_as_failed(

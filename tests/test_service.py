@@ -348,3 +348,32 @@ def test_pyenv_version_warns_only_when_other_venvs_use_it(
     assert finding.code == "service-python-pyenv"
     assert "api" in finding.message
     assert f"pyenv uninstall {python.parent.parent.name}" in finding.message
+
+
+# --- hardening ----------------------------------------------------------------------
+
+SHIPPED_EXPOSURE = 6.2  # README "Run it in the background"; was 9.1 before the hardening
+
+
+def _exposure(unit: Path, runtime: Path) -> float:
+    runtime.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [systemd_analyze(), "security", "--offline=true", "--user", "--no-pager", str(unit)],
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d)", done.stdout)
+    assert found, done.stdout + done.stderr
+    return float(found.group(1))
+
+
+@pytest.mark.parametrize("name", [unit_files.DAEMON_UNIT, unit_files.SCAN_UNIT])
+def test_units_score_no_worse_than_the_shipped_exposure(tmp_path: Path, name: str) -> None:
+    program = _stub_program(tmp_path / "bin")
+    values = service.unit_values(_ctx(), (str(program),))
+    unit = tmp_path / "units" / name
+    unit.parent.mkdir()
+    unit.write_bytes(unit_files.render(name, values))
+    assert _exposure(unit, tmp_path / "run") <= SHIPPED_EXPOSURE

@@ -4,7 +4,14 @@ import shutil
 from pathlib import Path
 
 from tests.support import FakeHomebrew, make_venv, real_python
-from venv_doctor.daemon.watch import affected, nearest_existing, plan
+from venv_doctor.daemon.watch import (
+    WatchSpec,
+    affected,
+    forbidden,
+    nearest_existing,
+    plan,
+    relevant,
+)
 from venv_doctor.model import venv as venv_model
 from venv_doctor.model.venv import Location
 
@@ -58,3 +65,42 @@ def test_affected_maps_changes_to_venvs_and_asks_for_replan(tmp_path: Path) -> N
     assert venvs == {venv} and not replan
     _, replan = affected(specs, [store / "new-venv"])
     assert replan
+
+
+def test_the_watch_set_never_holds_home_root_children_or_its_own_dirs(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """An interpreter in ~/.local/bin once put $HOME itself in the watch set."""
+    local_bin = isolated_home / ".local" / "bin"
+    local_bin.mkdir(parents=True)
+    (local_bin / "python3.12").symlink_to(real_python("3.12"))
+    venv = make_venv(local_bin / "python3.12", isolated_home / ".virtualenvs" / "a")
+    own = [isolated_home / ".local" / "state" / "venv-doctor", tmp_path / "vd" / "log"]
+    never = forbidden(isolated_home, own)
+    paths = {s.path for s in plan([_load(venv)], [isolated_home / ".virtualenvs"], never)}
+    assert local_bin in paths
+    assert isolated_home not in paths
+    assert isolated_home / ".local" not in paths  # it holds venv-doctor's state directory
+    assert not any(len(p.parts) <= 2 for p in paths)
+    assert all(never(p) for p in (Path("/"), Path("/home"), Path("/opt"), tmp_path / "vd"))
+    assert not never(Path("/usr/bin"))
+
+
+def test_only_entries_that_can_matter_count(tmp_path: Path) -> None:
+    bin_dir, store, site = tmp_path / "bin", tmp_path / "store", tmp_path / "site"
+    for d in (bin_dir, store, site):
+        d.mkdir()
+    specs = [
+        WatchSpec(bin_dir, frozenset({"interpreter"}), frozenset()),
+        WatchSpec(store, frozenset({"store"}), frozenset()),
+        WatchSpec(site, frozenset({"site-packages"}), frozenset()),
+    ]
+    by_path = {s.path: s for s in specs}
+    (bin_dir / "daemon.log").write_text("x")
+    assert not relevant(by_path, bin_dir / "daemon.log", is_dir=False)
+    assert not relevant(by_path, store / "postactivate", is_dir=False)
+    assert relevant(by_path, bin_dir / "python3.13", is_dir=False)
+    assert relevant(by_path, bin_dir / "libpython3.12.so.1.0", is_dir=False)
+    assert relevant(by_path, store / "new-venv", is_dir=True)
+    assert relevant(by_path, site / "requests-2.32.0.dist-info", is_dir=False)
+    assert relevant(by_path, bin_dir, is_dir=True)  # the watched directory itself

@@ -145,14 +145,15 @@ class UserManager:
             if all(got.get(k) == v for k, v in want.items()):
                 return got
             if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{unit}: wanted {dict(want)}, got {got}\n{self.journal(unit)}"
-                )
+                raise AssertionError(f"{unit}: wanted {dict(want)}, got {got}\n{self.journal()}")
             time.sleep(0.2)
 
-    def journal(self, unit: str | None = None) -> str:
-        argv = ["journalctl", "--no-pager", "-o", "short-precise", "--user"]
-        argv += ["-u", unit] if unit else []
+    def journal(self, identifier: str | None = None, *args: str) -> str:
+        """The log (lines of one SyslogIdentifier, when named). journald keeps root's
+        user units in the system journal, and cannot name a unit of a manager outside
+        user@.service's cgroup: the identifier is what tells the lines apart."""
+        argv = ["journalctl", "--no-pager", "-o", "short-precise", *args]
+        argv += ["-t", identifier] if identifier else []
         proc = self.run(argv, check=False)
         return proc.stdout + proc.stderr
 

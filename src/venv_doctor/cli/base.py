@@ -20,6 +20,7 @@ import click
 
 from venv_doctor import config, render
 from venv_doctor.context import Context
+from venv_doctor.errors import ConfigError
 from venv_doctor.paths import app_dirs
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,6 +81,20 @@ def get_context() -> Context:
         dirs = app_dirs(env)
         root.obj = Context(config=config.load(dirs, env), dirs=dirs, env=env)
     return root.obj
+
+
+def get_context_or_defaults() -> tuple[Context, str | None]:
+    """The Context, or one with the default config and the config error in words.
+
+    For the commands that must work exactly when config.toml is broken: a service
+    that failed on it has to be inspected and removed.
+    """
+    try:
+        return get_context(), None
+    except ConfigError as exc:
+        root = click.get_current_context().find_root()
+        root.obj = Context(config=config.Config(), dirs=app_dirs(os.environ), env=os.environ)
+        return root.obj, exc.message
 
 
 def echo_json(text: str) -> None:

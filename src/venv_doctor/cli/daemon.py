@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import datetime
 from typing import Any
@@ -16,14 +15,12 @@ from venv_doctor.cli.base import (
     echo_json,
     echo_lines,
     get_context,
+    get_context_or_defaults,
     settings,
     terminal_out,
 )
-from venv_doctor.config import Config
 from venv_doctor.context import Context
 from venv_doctor.daemon import heartbeat
-from venv_doctor.errors import ConfigError
-from venv_doctor.paths import app_dirs
 from venv_doctor.record import registry
 
 
@@ -70,22 +67,44 @@ def status_report(ctx: Context) -> dict[str, Any]:
     }
 
 
+def service_state(ctx: Context) -> str | None:
+    """ "failed", "active", "inactive"... of the installed service's unit; None without one."""
+    from venv_doctor.service import manage
+    from venv_doctor.service.manifest import read_manifest
+
+    if read_manifest(ctx.dirs) is None:
+        return None
+    states = [u.active.split()[0] for u in manage.inspect(ctx, lines=0).units if u.active]
+    return "failed" if "failed" in states else (states[0] if states else None)
+
+
+def _daemon_state(daemon: dict[str, Any], config_error: str | None, relative: bool) -> str:
+    if daemon["running"]:
+        return f"running (pid {daemon['pid']}, since {_when(daemon['since'], relative)})"
+    if daemon.get("service") == "failed":
+        return "failed: " + (config_error or "see `venv-doctor service status` for its log")
+    if daemon.get("service"):
+        return "not running (the service is installed: `venv-doctor service status`)"
+    return "not running (`venv-doctor service install` starts it at login)"
+
+
 @click.command("status")
 @command_options
 def status_command(as_json: bool) -> None:
     """Is the daemon running, what does it watch, what happened lately.
 
     Works with a broken config.toml too (with a warning): a running daemon
-    keeps its last good config, and this is how to see that it does.
+    keeps its last good config, and this is how to see that it does; a service
+    that failed on it says so ("daemon: failed: .../config.toml: ...").
     """
-    try:
-        ctx = get_context()
-    except ConfigError as exc:
+    ctx, config_error = get_context_or_defaults()
+    if config_error:
         click.echo(
-            f"venv-doctor: warning: {exc.message} (showing status with the defaults)", err=True
+            f"venv-doctor: warning: {config_error} (showing status with the defaults)", err=True
         )
-        ctx = Context(config=Config(), dirs=app_dirs(os.environ), env=os.environ)
     report = status_report(ctx)
+    report["daemon"]["service"] = service_state(ctx)
+    report["config_error"] = config_error
     if as_json:
         echo_json(render.envelope(**report))
         return
@@ -108,11 +127,7 @@ def _when(text: str | None, relative: bool) -> str:
 def _status_lines(report: dict[str, Any]) -> list[str]:
     out = terminal_out()
     relative = out.width is not None
-    daemon = report["daemon"]
-    if daemon["running"]:
-        state = f"running (pid {daemon['pid']}, since {_when(daemon['since'], relative)})"
-    else:
-        state = "not running (`venv-doctor service install` starts it at login)"
+    state = _daemon_state(report["daemon"], report.get("config_error"), relative)
     summary = report["summary"]
     watched = report["watched"]
     polled = [w for w in watched if w.get("mode") == "polling"]

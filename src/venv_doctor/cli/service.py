@@ -9,7 +9,14 @@ from typing import Any
 import click
 
 from venv_doctor import render
-from venv_doctor.cli.base import command_options, echo_json, get_context, info, settings
+from venv_doctor.cli.base import (
+    command_options,
+    echo_json,
+    get_context,
+    get_context_or_defaults,
+    info,
+    settings,
+)
 from venv_doctor.diagnose.findings import Finding
 from venv_doctor.service import manage as service
 from venv_doctor.service.base import (
@@ -132,8 +139,14 @@ def install_command(print_only: bool, timer: bool, python: Path | None, as_json:
 @service_group.command("uninstall")
 @command_options
 def uninstall_command(as_json: bool) -> None:
-    """Stop the service and remove every file `service install` wrote."""
-    ctx = get_context()
+    """Stop the service and remove every file `service install` wrote.
+
+    Works with a broken config.toml (it reads nothing from it), and clears the unit's
+    failed state (`systemctl --user reset-failed`) so nothing is left listed.
+    """
+    ctx, config_error = get_context_or_defaults()
+    if config_error:
+        click.echo(f"note: {config_error} (not needed to uninstall)", err=True)
     result = service.uninstall(ctx.dirs, ctx.env, announce=_announce)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
@@ -162,8 +175,9 @@ def _unit_dict(u: UnitState) -> dict[str, Any]:
     }
 
 
-def status_json(st: ServiceStatus) -> str:
+def status_json(st: ServiceStatus, config_error: str | None = None) -> str:
     return render.envelope(
+        config_error=config_error,
         manager=st.availability.manager.value,
         available=st.availability.available,
         reason=st.availability.reason,
@@ -185,9 +199,11 @@ def _unit_line(u: UnitState) -> str:
     return f"{u.name}: " + ", ".join(parts) + f"  ({u.path})"
 
 
-def _print_status(st: ServiceStatus) -> None:
+def _print_status(st: ServiceStatus, config_error: str | None) -> None:
     a = st.availability
     click.echo(f"manager:   {a.manager.value} ({a.reason})")
+    if config_error:
+        click.echo(f"config:    {config_error}")
     how = f" ({st.mode.value})" if st.mode else ""
     by = "" if st.recorded or not st.installed else ", not by `venv-doctor service install`"
     click.echo(f"installed: {'yes' if st.installed else 'no'}{how}{by}")
@@ -209,12 +225,16 @@ def _print_status(st: ServiceStatus) -> None:
 @service_group.command("status")
 @command_options
 def status_command(as_json: bool) -> None:
-    """Show whether the service is installed, enabled and running, and its log."""
-    st = service.inspect(get_context())
+    """Show whether the service is installed, enabled and running, and its log.
+
+    Works with a broken config.toml: the error is one more line of the report.
+    """
+    ctx, config_error = get_context_or_defaults()
+    st = service.inspect(ctx)
     if as_json:
-        echo_json(status_json(st))
+        echo_json(status_json(st, config_error))
     else:
-        _print_status(st)
+        _print_status(st, config_error)
 
 
 COMMANDS = [service_group]

@@ -74,6 +74,9 @@ def configure(stream: IO[str], env: Mapping[str, str], verbose: bool = False) ->
         rotating.setFormatter(SafeFormatter(FORMAT))
         handlers.append(rotating)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # watchdog logs every inotify event at DEBUG: with -v and the log in a watched
+    # directory, each logged event would be the next event (a loop without end)
+    logging.getLogger("watchdog").setLevel(logging.INFO)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, handlers=handlers, force=True
     )

@@ -69,6 +69,7 @@ class Daemon:
         self.known: dict[Path, Diagnosis] = {}
         self.locations: dict[Path, Location] = {}
         self.specs: list[watch.WatchSpec] = []
+        self._by_path: dict[Path, watch.WatchSpec] = {}
         self.conversation = Conversation(self._notified_file())
         self.notifiers = build_notifiers(ctx.config, ctx.env)
         self.heartbeat = heartbeat.Heartbeat(pid=os.getpid(), since=now_iso())
@@ -120,12 +121,14 @@ class Daemon:
             signal.signal(sig, self._signal)
         for line in execute.recover(self.ctx):
             log.warning("recovered an interrupted repair: %s", line)
-        self.watcher = Watcher(self.debouncer.add)
+        self.watcher = Watcher(self.debouncer.add, accept=self._relevant)
         self.scan_all()
         scheduler = self._scheduler()
         self.worker = threading.Thread(target=self._work, name="venv-doctor-worker", daemon=True)
         self.worker.start()
-        sdnotify.ready(f"watching {len(self.specs)} directories", env=self.sd_env)
+        # READY carries the same status line as every later update (venv counts first):
+        # a STATUS= of its own would replace the counts until the next change
+        sdnotify.ready(self._status_line(), env=self.sd_env)
         log.info("watching %d directories for %d venvs", len(self.specs), len(self.known))
         try:
             self._main_loop(scheduler)
@@ -211,6 +214,9 @@ class Daemon:
         self.debouncer.quiet = config.debounce_seconds
         self.debouncer.max_wait = config.max_wait_seconds
         log.info("config reloaded")
+        # venvs already broken get the new policy at the scan that follows (e.g. `auto`
+        # turned from "off" to "relink"); what the user was told is not told again
+        self.known = {p: d for p, d in self.known.items() if d.status not in BAD}
         self.request_scan()
 
     def _scheduler(self) -> object:
@@ -303,7 +309,10 @@ class Daemon:
             return
         venvs = [load(x) for x in self.locations.values()]
         roots = [s.root for s in self.ctx.stores()]
-        self.specs = watch.plan(venvs, roots)
+        home = self.ctx.env.get("HOME")
+        never = watch.forbidden(Path(home) if home else None, self.ctx.dirs.own)
+        self.specs = watch.plan(venvs, roots, never)
+        self._by_path = {s.path: s for s in self.specs}
         failed = self.watcher.apply(self.specs)
         for path in failed:
             log.warning("cannot watch %s; it will be retried at the next scan", path)
@@ -314,6 +323,10 @@ class Daemon:
         # written last: a heartbeat listing watches means they are armed and checked
         self.heartbeat.watched = [{"path": str(p), "mode": m} for p, m in self.watcher.watched()]
         self._write_heartbeat()
+
+    def _relevant(self, path: Path, is_dir: bool) -> bool:
+        """Called on the observer's threads: only reads the current plan."""
+        return watch.relevant(self._by_path, path, is_dir)
 
     # --- checking, repairing, notifying -------------------------------------------------
 
@@ -455,11 +468,14 @@ class Daemon:
             heartbeat.write(self.ctx.dirs, self.heartbeat)
         except OSError as exc:
             log.warning("cannot write the heartbeat file: %s", exc)
-        counts = ", ".join(f"{n} {s}" for s, n in self.heartbeat.summary.items() if n) or "no venvs"
-        line = f"{counts}; watching {len(self.heartbeat.watched)} directories"
+        line = self._status_line()
         if line != self._last_status_line:  # `systemctl --user status` shows it
             self._last_status_line = line
             sdnotify.send_status(line, env=self.sd_env)
+
+    def _status_line(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in self.heartbeat.summary.items() if n) or "no venvs"
+        return f"{counts}; watching {len(self.heartbeat.watched)} directories"
 
 
 def _first_message(d: Diagnosis) -> str:

@@ -58,10 +58,16 @@ CHANGES = [
 ]
 
 
+Accept = Callable[[Path, bool], bool]  # (path, is_directory) -> does the event matter?
+
+
 class _Handler(FileSystemEventHandler):
-    def __init__(self, sink: Callable[[Path], None], roots_gone: set[Path]) -> None:
+    def __init__(
+        self, sink: Callable[[Path], None], roots_gone: set[Path], accept: Accept | None = None
+    ) -> None:
         self.sink = sink
         self.roots_gone = roots_gone
+        self.accept = accept
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         try:
@@ -70,9 +76,12 @@ class _Handler(FileSystemEventHandler):
             path = Path(os.fsdecode(event.src_path))
             if event.is_directory and event.event_type in ("deleted", "moved"):
                 self.roots_gone.add(path)  # if it is a watched root, its emitter is dead
-            self.sink(path)
+            paths = [path]
             if getattr(event, "dest_path", ""):
-                self.sink(Path(os.fsdecode(event.dest_path)))
+                paths.append(Path(os.fsdecode(event.dest_path)))
+            for p in paths:
+                if self.accept is None or self.accept(p, event.is_directory):
+                    self.sink(p)
         except Exception:  # the observer thread must survive anything
             log.exception("ignoring a failure while queueing %s", event)
 
@@ -95,9 +104,14 @@ def _inode(path: Path) -> tuple[int, int] | None:
 class Watcher:
     """Applies watch plans to a native observer, falling back to polling."""
 
-    def __init__(self, sink: Callable[[Path], None], native: BaseObserver | None = None) -> None:
+    def __init__(
+        self,
+        sink: Callable[[Path], None],
+        native: BaseObserver | None = None,
+        accept: Accept | None = None,
+    ) -> None:
         self.roots_gone: set[Path] = set()
-        self.handler = _Handler(sink, self.roots_gone)
+        self.handler = _Handler(sink, self.roots_gone, accept)
         self.native = native or Observer()
         self.polling: BaseObserver | None = None  # started only when needed
         self.active: dict[Path, _Active] = {}

@@ -7,19 +7,43 @@ each directory holding a symlink on the way (``$HOMEBREW_PREFIX/opt``), the
 recorded ``home``, the store directories, and each venv's site-packages (for
 snapshot refresh). A path that does not exist yet is replaced by its nearest
 existing ancestor and marked pending, so the daemon re-plans when it appears.
+
+A watch set that cannot see itself: never ``/`` or its direct children, never
+``$HOME``, never a directory that holds venv-doctor's own state, log or cache
+directory (its own writes would wake it, without end). Events inside a watched
+directory count only for entries that can matter: interpreters (``python*``,
+``pypy*``, ``libpython*``), directories (venvs, versions, kegs), the paths a
+pending watch waits for, and anything in a site-packages directory.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor.model.venv import Venv
 
 SYSTEM_PREFIXES = frozenset({"/", "/usr", "/usr/local", "/opt", "/home"})
+INTERPRETER_ENTRY = re.compile(r"^(python|pypy|libpython)")
+
+
+def forbidden(home: Path | None, own: Iterable[Path]) -> Callable[[Path], bool]:
+    """The directories never to watch: ``/`` and its children, $HOME, and any that
+    holds (or is) one of venv-doctor's own directories."""
+    own_dirs = [Path(os.path.realpath(p)) for p in own]
+    home_dir = Path(os.path.realpath(home)) if home else None
+
+    def never(path: Path) -> bool:
+        real = Path(os.path.realpath(path))
+        if len(real.parts) <= 2 or real == home_dir:  # "/", "/home", "/opt", ...
+            return True
+        return any(d == real or real in d.parents for d in own_dirs)
+
+    return never
 
 
 @dataclass(frozen=True)
@@ -76,14 +100,21 @@ def _interpreter_dirs(venv: Venv) -> set[Path]:
     return dirs
 
 
-def plan(venvs: Sequence[Venv], store_roots: Iterable[Path]) -> list[WatchSpec]:
-    """Deduplicated watch specs for ``venvs`` and the stores that hold them."""
+def plan(
+    venvs: Sequence[Venv],
+    store_roots: Iterable[Path],
+    never: Callable[[Path], bool] = lambda _: False,
+) -> list[WatchSpec]:
+    """Deduplicated watch specs for ``venvs`` and the stores that hold them, leaving
+    out what ``never`` forbids (see ``forbidden``)."""
     kinds: dict[Path, set[str]] = defaultdict(set)
     deps: dict[Path, set[Path]] = defaultdict(set)
     wanted: dict[Path, set[Path]] = defaultdict(set)
 
     def add(path: Path, kind: str, venv: Path | None = None) -> None:
         target = nearest_existing(path)
+        if never(target):
+            return  # the next full scan notices what only it would have shown
         kinds[target].add(kind)
         if target != path:
             kinds[target].add("pending")
@@ -122,3 +153,15 @@ def affected(specs: Sequence[WatchSpec], changed: Iterable[Path]) -> tuple[set[P
             if spec.kinds & {"store", "pending"} or not spec.path.is_dir():
                 replan = True
     return venvs, replan
+
+
+def relevant(by_path: Mapping[Path, WatchSpec], path: Path, is_dir: bool) -> bool:
+    """Can an event on ``path`` matter? (Anything else, a log file say, is ignored.)"""
+    if path in by_path:
+        return True  # the watched directory itself: deleted, moved
+    spec = by_path.get(path.parent)
+    if spec is None or "site-packages" in spec.kinds or is_dir:
+        return True
+    if any(w == path or path in w.parents for w in spec.wanted):
+        return True
+    return INTERPRETER_ENTRY.match(path.name) is not None or path.is_dir()

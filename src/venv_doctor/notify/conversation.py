@@ -93,7 +93,7 @@ class Conversation:
 
     def tell(self, events: Sequence[VenvEvent], notifiers: Sequence[Notifier]) -> list[Delivery]:
         """Notify what is news in ``events``, in place of the notifications it makes stale."""
-        fresh = self.deduper.fresh(events)
+        fresh = sorted(self.deduper.fresh(events), key=lambda e: (e.name, str(e.path)))
         if not fresh:
             return []
         paths = {str(e.path) for e in fresh}

@@ -88,9 +88,17 @@ class Systemd:
         return (systemctl("disable", "--now", previous.unit, may_fail=True),), start
 
     def stop_steps(self, manifest: Manifest) -> tuple[Commands, Commands]:
-        return (systemctl("disable", "--now", manifest.unit, may_fail=True),), (
-            systemctl("daemon-reload", may_fail=True),
+        # reset-failed: a unit that failed (on a broken config.toml) stays listed as
+        # failed after its file is gone unless its state is cleared
+        units = (
+            (manifest.unit, unit_files.SCAN_UNIT)
+            if manifest.unit == unit_files.SCAN_TIMER
+            else (manifest.unit,)
         )
+        return (
+            systemctl("disable", "--now", manifest.unit, may_fail=True),
+            systemctl("reset-failed", *units, may_fail=True),
+        ), (systemctl("daemon-reload", may_fail=True),)
 
     def standard_files(self, env: Mapping[str, str]) -> list[Path]:
         target = paths.systemd_user_dir(env)
