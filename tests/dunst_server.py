@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import shutil
 import subprocess
 import time
@@ -27,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from tests.dbus_session import _first_line, _stop
 from tests.support import IN_CI
 
 START_TIMEOUT = 10.0
@@ -58,26 +58,6 @@ def require_programs() -> None:
         pytest.skip(message)
 
 
-def _read_line(proc: subprocess.Popen[str], what: str) -> str:
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], START_TIMEOUT)
-    line = proc.stdout.readline().strip() if ready else ""
-    if not line:
-        proc.kill()
-        _, err = proc.communicate()
-        raise AssertionError(f"{what} did not start: {err}")
-    return line
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.communicate(timeout=START_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-
-
 @contextlib.contextmanager
 def xvfb() -> Iterator[str]:
     """An X server on a free display; yields DISPLAY."""
@@ -88,7 +68,7 @@ def xvfb() -> Iterator[str]:
         text=True,
     )
     try:
-        yield ":" + _read_line(proc, "Xvfb")
+        yield ":" + _first_line(proc, "Xvfb")
     finally:
         _stop(proc)
 
@@ -146,7 +126,7 @@ def dunst(display: str, workdir: Path) -> Iterator[Dunst]:
         text=True,
     )
     try:
-        address = _read_line(bus, "dbus-daemon")
+        address = _first_line(bus, "dbus-daemon")
         env = {
             "PATH": os.environ.get("PATH", os.defpath),
             "HOME": str(workdir),

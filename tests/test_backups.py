@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import IN_CI, make_venv, pip_install, real_python
-from tests.test_rebuild import steps_for, tree_digest
+from tests.support import IN_CI, make_venv, pip_install, real_python, tree_digest
+from tests.test_rebuild import steps_for
 from venv_doctor.discover import tracking
 from venv_doctor.errors import UsageError
 from venv_doctor.paths import BACKUP_AREA_BESIDE

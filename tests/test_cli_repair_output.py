@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import make_venv, real_python
+from tests.support import make_venv, real_python, tree_digest
 from tests.terminal import cut_at_a_space, plain, run_in_terminal
-from tests.test_rebuild import tree_digest
 from tests.test_repair import fake_pyenv_version
 from venv_doctor.cli import run as cli
 from venv_doctor.cli.repair import _Elapsed

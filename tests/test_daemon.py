@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import FakeHomebrew, make_venv, pip_install, real_python
-from tests.test_rebuild import tree_digest
+from tests.support import FakeHomebrew, make_venv, pip_install, real_python, tree_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import make_venv, pip_install, real_python, run
+from tests.support import make_venv, pip_install, real_python, run, tree_digest
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.record import state
 from venv_doctor.repair.backups import backup_path
@@ -25,22 +24,6 @@ from venv_doctor.repair.rebuild import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def tree_digest(root: Path) -> str:
-    """Names, link targets, modes and contents of every entry under root."""
-    h = hashlib.sha256()
-    for dirpath, dirs, files in sorted(os.walk(root)):
-        dirs.sort()
-        for name in sorted(dirs + files):
-            p = Path(dirpath) / name
-            st = p.lstat()
-            h.update(f"{p.relative_to(root)}|{st.st_mode:o}".encode())
-            if p.is_symlink():
-                h.update(os.readlink(p).encode())
-            elif p.is_file():
-                h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 @pytest.fixture

@@ -3,8 +3,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.support import FakeHomebrew, add_console_script, make_venv, pip_install, real_python, run
-from tests.test_rebuild import tree_digest
+from tests.support import (
+    FakeHomebrew,
+    add_console_script,
+    make_venv,
+    pip_install,
+    real_python,
+    run,
+    tree_digest,
+)
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Status
 from venv_doctor.model import pyvenv_cfg

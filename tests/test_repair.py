@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import FakeHomebrew, make_venv, pip_install, real_python, run
-from tests.test_rebuild import tree_digest
+from tests.support import FakeHomebrew, make_venv, pip_install, real_python, run, tree_digest
 from venv_doctor.cli import run as cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import make_venv, real_python
-from tests.test_rebuild import tree_digest
+from tests.support import make_venv, real_python, tree_digest
 from tests.test_repair import fake_pyenv_version
 from venv_doctor import config, paths
 from venv_doctor.check import check
