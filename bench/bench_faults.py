@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the fault machinery lives with the tests (tests/faults.py)
 
 from tests.faults import CASES, COMMITTED, LOST, ROLLED_BACK, Case, instants  # noqa: E402
-from tests.support import make_wheel  # noqa: E402
+from tests.support import tiny_wheels  # noqa: E402
 
 COLUMNS = ("case", "trials", ROLLED_BACK, COMMITTED, LOST, "orphans", "temp dirs left")
 
@@ -40,16 +40,7 @@ COLUMNS = ("case", "trials", ROLLED_BACK, COMMITTED, LOST, "orphans", "temp dirs
 def wheelhouse(root: Path) -> Path:
     house = root / "wheelhouse"
     house.mkdir()
-    make_wheel(house, "tinyleaf", "1.0.0")
-    make_wheel(house, "tinymid", "2.0.0", requires=["tinyleaf>=1.0"])
-    make_wheel(
-        house,
-        "tinytop",
-        "3.0.0",
-        requires=["tinymid==2.0.0"],
-        console_scripts={"tinytop": "tinytop:main"},
-    )
-    return house
+    return tiny_wheels(house)
 
 
 def run_case(root: Path, kind: str, house: Path, trials: int) -> tuple[list[object], list[str]]:

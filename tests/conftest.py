@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests import dunst_server
-from tests.support import REAL_HOME, REAL_PYENV_ROOT, FakeHomebrew, make_wheel
+from tests.support import REAL_HOME, REAL_PYENV_ROOT, FakeHomebrew, make_wheel, tiny_wheels
 from tests.user_manager import ManagerUnavailable, UserManager
 from tests.user_manager import require as require_manager
 from tests.user_manager import user_manager as real_user_manager
@@ -155,17 +155,8 @@ def homebrew(tmp_path: Path) -> FakeHomebrew:
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A local wheelhouse of tiny pure-Python wheels (no network ever)."""
-    house = tmp_path_factory.mktemp("wheelhouse")
-    make_wheel(house, "tinyleaf", "1.0.0")
-    make_wheel(house, "tinyleaf", "1.1.0")
-    make_wheel(house, "tinymid", "2.0.0", requires=["tinyleaf>=1.0"])
-    make_wheel(
-        house,
-        "tinytop",
-        "3.0.0",
-        requires=["tinymid==2.0.0"],
-        console_scripts={"tinytop": "tinytop:main"},
-    )
+    house = tiny_wheels(tmp_path_factory.mktemp("wheelhouse"))
+    make_wheel(house, "tinyleaf", "1.1.0")  # a newer leaf, for upgrade cases
     return house
 
 

@@ -352,3 +352,17 @@ def tree_digest(root: Path) -> str:
             elif p.is_file():
                 h.update(p.read_bytes())
     return h.hexdigest()
+
+
+def tiny_wheels(house: Path) -> Path:
+    """The three tiny wheels most tests install: tinytop -> tinymid -> tinyleaf."""
+    make_wheel(house, "tinyleaf", "1.0.0")
+    make_wheel(house, "tinymid", "2.0.0", requires=["tinyleaf>=1.0"])
+    make_wheel(
+        house,
+        "tinytop",
+        "3.0.0",
+        requires=["tinymid==2.0.0"],
+        console_scripts={"tinytop": "tinytop:main"},
+    )
+    return house
