@@ -15,11 +15,7 @@ from venv_doctor.render import display
 
 
 def _names(venvs: tuple[Venv, ...]) -> str:
-    return ", ".join(f"{render_name(v)} ({v.location.store})" for v in venvs)
-
-
-def render_name(venv: Venv) -> str:
-    return display(venv.name)
+    return ", ".join(f"{display(v.name)} ({v.location.store})" for v in venvs)
 
 
 def _say(text: str) -> None:

@@ -18,11 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from venv_doctor.install.pip_config import UvOptions
 from venv_doctor.runner import Completed, Runner
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
-_REQ_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)", re.M)
 
 
 class Verdict(enum.StrEnum):
@@ -58,16 +59,12 @@ class Preflight:
         }
 
 
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def pins(lines: Sequence[str]) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     for line in lines:
         match = _PIN.match(line.strip())
         if match:
-            out[normalize(match.group(1))] = match.group(2)
+            out[canonicalize_name(match.group(1))] = match.group(2)
     return out
 
 
@@ -154,7 +151,7 @@ def preflight(resolver: Resolver, lines: Sequence[str]) -> Preflight:
             verdict, resolver.python, message=_why(done if _unsolvable(moved) else moved)
         )
     resolved = (resolver.workdir / "preferred.txt").read_text(encoding="utf-8")
-    new_pins = [m.group(0) for m in _REQ_LINE.finditer(resolved)]
+    new_pins = [m.group(0) for ln in resolved.splitlines() if (m := _PIN.match(ln))]
     locked = resolver.compile(new_pins, lock=True)
     builds = _builds(locked.stdout) if locked.ok else ()
     changes = _changes(pins(exact), pins(new_pins))
