@@ -131,3 +131,14 @@ def test_repair_from_declared_rebuilds_what_the_project_declares(
     names = sorted(p.name.split("-")[0] for p in site.glob("*.dist-info"))
     assert "web_app" in names and "requests_lib" in names
     assert "stray" not in names  # pinned in the snapshot, declared by nothing
+
+
+def test_a_fifo_as_the_declared_file_is_an_error_not_a_hang(
+    project_venv: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    venv, project = project_venv
+    fifo = project / "requirements.txt"
+    os.mkfifo(fifo)
+    assert run(["requirements", str(venv), "--against", str(fifo)]) == 1
+    assert "requirements.txt: cannot be read" in capsys.readouterr().err
+    assert run(["check", "-v"]) == 0  # the project's FIFO does not hang check -v either

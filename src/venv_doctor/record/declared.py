@@ -26,12 +26,12 @@ from packaging.utils import canonicalize_name
 from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Code, Diagnosis, Finding, Severity
 from venv_doctor.errors import VenvDoctorError
+from venv_doctor.fsutil import SMALL_FILE, read_bounded
 from venv_doctor.model.venv import Venv
 from venv_doctor.record.requirements import Requirements
 
 log = logging.getLogger(__name__)
 
-MAX_FILE = 1 << 20
 MAX_INCLUDES = 20
 TOOLING = frozenset({"pip", "setuptools", "wheel"})  # a venv's own tooling, declared or not
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -56,15 +56,11 @@ class Comparison:
 
 
 def _read(path: Path) -> str:
+    """A project file, read as every other file is: never blocking on a FIFO, bounded."""
     try:
-        with path.open("rb") as f:
-            data = f.read(MAX_FILE + 1)
+        data = read_bounded(path, SMALL_FILE)
     except OSError as exc:
         raise VenvDoctorError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
-    if len(data) > MAX_FILE:
-        raise VenvDoctorError(
-            f"{path}: larger than {MAX_FILE // 1024} KiB; not a requirements file"
-        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -140,7 +136,7 @@ def _pyproject(path: Path) -> Declared:
 
 def read_declared(path: Path) -> Declared:
     """``requirements*.txt`` or ``pyproject.toml``; errors name the file."""
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise VenvDoctorError(f"{path}: no such file")
     if path.name == "pyproject.toml":
         return _pyproject(path)
