@@ -123,10 +123,12 @@ def test_a_problem_is_told_once(
 ) -> None:
     store = isolated_home / ".multivenv"
     talk = Conversation(tmp_path / "notified.json")
+    told = []
     for _ in range(3):
-        talk.tell([event("broken", store, "a")], [desktop])
+        told.append(talk.tell([event("broken", store, "a")], [desktop]))
         talk.save()
         talk = Conversation(tmp_path / "notified.json")
+    assert [len(t) for t in told] == [1, 0, 0]  # told once, not replaced with the same news
     assert len(dunst.open_notifications()) == 1
     assert oct((tmp_path / "notified.json").stat().st_mode & 0o777) == "0o600"
     assert os.environ.get("DBUS_SESSION_BUS_ADDRESS") is None

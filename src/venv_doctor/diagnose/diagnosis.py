@@ -332,7 +332,7 @@ def _missing_finding(venv: Venv) -> Finding:
         E,
         f"{venv.path} no longer exists",
         f"`venv-doctor repair {shlex.quote(str(venv.path))}` recreates it from its recorded "
-        f"snapshot; `venv-doctor forget {shlex.quote(str(venv.path))}` if it was deleted on purpose",
+        f"snapshot, if one was taken (`venv-doctor history` says); `venv-doctor forget {shlex.quote(str(venv.path))}` if it was deleted on purpose",
     )
 
 
@@ -351,7 +351,7 @@ def diagnose_gone(venv: Venv, base: str | None) -> Diagnosis:
         INFO,
         f"{venv.path} was removed; the Python it ran on ({base}) is still installed",
         f"`venv-doctor repair {shlex.quote(str(venv.path))}` recreates it from its recorded "
-        f"snapshot; `venv-doctor forget {shlex.quote(str(venv.path))}` drops its history",
+        f"snapshot, if one was taken (`venv-doctor history` says); `venv-doctor forget {shlex.quote(str(venv.path))}` drops its history",
     )
     d = _result(venv, [removed], None)
     return Diagnosis(d.location, Status.REMOVED, d.creator, d.python, d.findings)

@@ -8,9 +8,6 @@ so the collector never reads half a file (it reads only ``*.prom`` names).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -114,21 +111,6 @@ def _other_families(report: Report) -> list[_Family]:
 def render(report: Report) -> str:
     families = _venv_families(report.diagnoses) + _other_families(report)
     return "\n".join(line for f in families for line in f.lines) + "\n"
-
-
-def write_textfile(path: Path, text: str) -> None:
-    """Atomically replace ``path``; the directory must exist (node_exporter's)."""
-    directory = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)  # the collector may run as another user
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def interpreter_counts(

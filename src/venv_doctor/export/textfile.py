@@ -13,6 +13,7 @@ from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.export import prometheus
+from venv_doctor.fsutil import atomic_write
 from venv_doctor.interpreters.inventory import inventory
 from venv_doctor.interpreters.usage import reached_by
 
@@ -65,7 +66,6 @@ def report(
 
 def export(ctx: Context, path: Path, diagnoses: Sequence[Diagnosis], started: float) -> None:
     """Write the textfile; raises VenvDoctorError naming the file when it cannot."""
-    text = prometheus.render(report(ctx, diagnoses, started, time.time()))
     if not path.parent.is_dir():
         raise VenvDoctorError(
             f"{path}: its directory does not exist",
@@ -76,8 +76,9 @@ def export(ctx: Context, path: Path, diagnoses: Sequence[Diagnosis], started: fl
             f"{path}: node_exporter's textfile collector reads only *.prom files",
             hint=f"use e.g. {path.with_suffix('.prom')}",
         )
-    try:
-        prometheus.write_textfile(path, text)
+    text = prometheus.render(report(ctx, diagnoses, started, time.time()))
+    try:  # to a temp name beside it, then renamed: the collector never reads half a file
+        atomic_write(path, text, mode=0o644)  # 0644: the collector may run as another user
     except OSError as exc:
         raise VenvDoctorError(f"{path}: cannot be written: {exc.strerror or exc}") from exc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,10 +72,4 @@ def restore_command(impact: Impact) -> str:
     names = [v.name for v in impact.venvs]
     unique = len(set(names)) == len(names) and all(n and not n.startswith("-") for n in names)
     targets = names if unique else [str(v.path) for v in impact.venvs]
-    return "venv-doctor repair " + " ".join(_quote(t) for t in targets)
-
-
-def _quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
+    return "venv-doctor repair " + " ".join(shlex.quote(t) for t in targets)

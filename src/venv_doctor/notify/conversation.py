@@ -116,10 +116,6 @@ class Conversation:
                 log.warning("notification via %s failed: %s", d.backend, d.error)
         return deliveries
 
-    def settle(self, path: Path | str) -> None:
-        """The venv is fine again without news worth telling (nothing was said about it)."""
-        self.deduper.forget(path)
-
     def prune(self, known: Iterable[Path | str], notifiers: Sequence[Notifier]) -> None:
         """Forget venvs no longer registered; withdraw notifications that named only them."""
         keep = {str(p) for p in known}

@@ -28,7 +28,7 @@ from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Cure, Severity, Status, cured_by
 from venv_doctor.diagnose.probe import probe
 from venv_doctor.diagnose.probe_result import ProbeResult
-from venv_doctor.fsutil import LARGE_FILE, read_bounded
+from venv_doctor.fsutil import LARGE_FILE, SMALL_FILE, read_bounded, read_text_bounded
 from venv_doctor.install.tools import find_uv
 from venv_doctor.model import distributions
 from venv_doctor.model.venv import Location, Venv, load
@@ -152,9 +152,9 @@ def console_scripts(site_packages: Iterable[Path]) -> dict[str, str]:
         for entry_points in site.glob("*.dist-info/entry_points.txt"):
             parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
             parser.optionxform = str  # type: ignore[assignment,method-assign]
-            try:
-                parser.read(entry_points, encoding="utf-8")
-            except (configparser.Error, UnicodeDecodeError):
+            try:  # bounded and non-blocking, as every file of a venv is read
+                parser.read_string(read_text_bounded(entry_points, SMALL_FILE))
+            except (configparser.Error, UnicodeDecodeError, OSError):
                 continue
             for section in ("console_scripts", "gui_scripts"):
                 if parser.has_section(section):
