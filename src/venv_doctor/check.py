@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ from venv_doctor.context import Context
 from venv_doctor.diagnose.diagnosis import diagnose_gone
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.diagnose.scan import diagnose_all, read_venvs
+from venv_doctor.discover import tracking
 from venv_doctor.model.venv import Location, load
 from venv_doctor.targets import Match, Where, all_locations, resolve
 
@@ -35,8 +36,9 @@ def check(
     # a tracked venv whose directory was deleted is still listed
     locations: list[Location] = []
     vanished: list[Location] = []
-    for x in live:
-        (locations if os.path.lexists(x.path) else vanished).append(x)
+    for x in live:  # a store's venvs were just listed; a tracked one may be long gone
+        gone_now = x.store == tracking.STORE and not os.path.lexists(x.path)
+        (vanished if gone_now else locations).append(x)
     gone += diagnose_missing(ctx, [Match(x, Where.RECORDED) for x in vanished])
     venvs = read_venvs(locations)
     diagnoses = diagnose_all(venvs, ctx.env, deep=deep) + gone
@@ -53,7 +55,7 @@ def recorded_gone(ctx: Context, store: str | None, found: set[Path]) -> list[Dia
     """Venvs the state DB remembers whose directory is gone: `removed` when the
     interpreter they ran on is still installed, else `venv-missing` (e.g. `pyenv
     uninstall` took a pyenv-virtualenv env with it) until repaired or forgotten."""
-    records = _records(ctx)
+    records = _records(ctx, skip={str(p) for p in found})
     return [
         diagnose_gone(load(Location(r.name, r.path, r.store)), r.base)
         for r in records.values()
@@ -77,14 +79,15 @@ def diagnose_missing(ctx: Context, matches: Sequence[Match]) -> list[Diagnosis]:
     return out
 
 
-def _records(ctx: Context) -> dict[Path, VenvRecord]:
+def _records(ctx: Context, skip: Container[str] = ()) -> dict[Path, VenvRecord]:
+    """The state DB's registry (but the paths in ``skip``); empty when it cannot be used."""
     if not ctx.dirs.database.exists():
         return {}
     from venv_doctor.errors import VenvDoctorError
     from venv_doctor.record import state
 
     try:
-        records, warnings = state.using(ctx.dirs, state.venv_records)
+        records, warnings = state.using(ctx.dirs, lambda db: state.venv_records(db, skip))
     except VenvDoctorError:
         return {}
     _log_warnings(warnings)

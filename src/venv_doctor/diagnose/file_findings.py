@@ -14,7 +14,7 @@ E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 def cfg_findings(venv: Venv) -> list[Finding]:
-    cfg_file = venv.path / "pyvenv.cfg"
+    cfg_file = os.path.join(venv.path, "pyvenv.cfg")
     if venv.cfg_error:
         return [
             Finding(
@@ -85,17 +85,26 @@ def site_findings(venv: Venv) -> list[Finding]:
 
 def _own_bin(venv: Venv, interpreter: str) -> bool:
     parent = os.path.dirname(interpreter)
-    own = str(venv.path / "bin")
+    own = os.path.join(venv.path, "bin")
     return parent == own or os.path.realpath(parent) == own
 
 
 def script_findings(venv: Venv) -> list[Finding]:
     by_interpreter: dict[str, list[str]] = defaultdict(list)
     for script in venv.scripts:
-        by_interpreter[script.interpreter].append(script.script.name)
+        by_interpreter[script.interpreter].append(script.name)
     dead: dict[str, list[str]] = {}
     foreign: dict[str, list[str]] = {}
+    bin_dir = os.path.join(venv.path, "bin")
+    # the venv's own bin/python* whose chains were followed to an existing file: no stat
+    working = {
+        os.path.join(bin_dir, py.name)
+        for py in venv.pythons
+        if not (py.chain.dangling or py.chain.loop)
+    }
     for interpreter, names in by_interpreter.items():  # one stat per interpreter, not per script
+        if interpreter in working:
+            continue  # exists, and in this venv's bin/
         if not os.path.exists(interpreter):
             dead[interpreter] = names
         elif not _own_bin(venv, interpreter):

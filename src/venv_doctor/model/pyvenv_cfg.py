@@ -104,7 +104,7 @@ class NotTextError(ValueError):
     """The file holds binary data, not ``key = value`` text."""
 
 
-def read(path: Path) -> PyvenvCfg:
+def read(path: Path | str) -> PyvenvCfg:
     """Parse the file; raises OSError (also: not a regular file, over 1 MiB) or
     ValueError (not UTF-8, binary) for the caller."""
     data = read_bounded(path, SMALL_FILE)

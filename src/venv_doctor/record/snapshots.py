@@ -9,6 +9,7 @@ everything in one transaction, and never raises: a failure becomes a warning.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -62,9 +63,10 @@ def base_interpreter(venv: Venv) -> str | None:
     then pyvenv.cfg's ``home`` directory stands in)."""
     main = venv.main_python
     if main is not None:
-        outside = [h for h in main.chain.hops if h.parent != venv.path / "bin"]
+        bin_dir = os.path.join(venv.path, "bin")
+        outside = [h for h in main.chain.targets if os.path.dirname(h) != bin_dir]
         if outside:
-            return str(outside[0])
+            return outside[0]
     return venv.cfg.home if venv.cfg is not None and venv.cfg.home else None
 
 
