@@ -18,7 +18,6 @@ ALLOWED = {
     "daemon/loop.py": "the daemon's start takes systemd's variables out so children do not inherit them",
     "cli/complete.py": "shell completion is a front door of its own (no Context is built)",
     "cli/repair.py": "the CLI's spinner asks the terminal (TERM)",
-    "render.py": "the CLI's display: ~ for the home directory, colour (presentation, not core)",
     "runner.py": "children inherit the process environment, scrubbed (not yet passed in)",
 }
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.sanitize import redact
+from venv_doctor.render.sanitize import redact
 
 SCRUBBED = (
     "PYTHONPATH",

@@ -26,7 +26,7 @@ from venv_doctor.cli.base import (
 from venv_doctor.errors import ConfigError, ExitCode, VenvDoctorError
 from venv_doctor.fsutil import check_regular
 from venv_doctor.paths import app_dirs
-from venv_doctor.sanitize import printable, printable_lines, redact
+from venv_doctor.render.sanitize import printable, printable_lines, redact
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -151,6 +151,7 @@ COMMAND_MODULES = (
     "hooks",
     "preflight",
     "repair",
+    "backups",
     "daemon",
 )
 
@@ -198,9 +199,9 @@ def _fail(message: str, hint: str | None, code: int, as_json: bool = False) -> i
     if hint:
         click.echo(printable_lines(f"hint: {hint}"), err=True)
     if as_json:
-        from venv_doctor import render
+        from venv_doctor.render.documents import error_json
 
-        click.echo(render.error_json(message, hint, int(code)))
+        click.echo(error_json(message, hint, int(code)))
     return code
 
 
@@ -216,16 +217,16 @@ def run(args: list[str] | None = None) -> int:
         code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
         exc.show()
         if _asked_for_json(argv):
-            from venv_doctor import render
+            from venv_doctor.render.documents import error_json
 
-            click.echo(render.error_json(exc.format_message(), None, int(code)))
+            click.echo(error_json(exc.format_message(), None, int(code)))
         return code
     except (click.Abort, KeyboardInterrupt):
         click.echo("venv-doctor: interrupted", err=True)
         if _asked_for_json(argv):
-            from venv_doctor import render
+            from venv_doctor.render.documents import error_json
 
-            click.echo(render.error_json("interrupted", None, ExitCode.INTERRUPTED))
+            click.echo(error_json("interrupted", None, ExitCode.INTERRUPTED))
         return ExitCode.INTERRUPTED
     except VenvDoctorError as exc:
         return _fail(exc.message, exc.hint, exc.exit_code, _asked_for_json(argv))

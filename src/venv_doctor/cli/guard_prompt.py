@@ -11,7 +11,7 @@ from venv_doctor.context import Context
 from venv_doctor.errors import ExitCode
 from venv_doctor.guard.uninstall import Impact, impact, restore_command
 from venv_doctor.model.venv import Venv
-from venv_doctor.render import display
+from venv_doctor.render.words import display
 
 
 def _names(venvs: tuple[Venv, ...]) -> str:

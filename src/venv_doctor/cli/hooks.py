@@ -7,9 +7,17 @@ from pathlib import Path
 
 import click
 
-from venv_doctor import render
-from venv_doctor.cli.base import command_options, common_options, echo_json, get_context, info
+from venv_doctor.cli.base import (
+    command_options,
+    common_options,
+    echo_json,
+    get_context,
+    home_of,
+    info,
+)
 from venv_doctor.guard import pyenv_hook
+from venv_doctor.render.documents import envelope
+from venv_doctor.render.words import tilde
 
 TOOLS = click.Choice(["pyenv"])
 
@@ -30,11 +38,12 @@ def hooks_group() -> None:
 @command_options
 def install_command(tool: str, as_json: bool) -> None:
     """Put the hook in place ($PYENV_ROOT/pyenv.d/uninstall/venv-doctor.bash)."""
-    path = pyenv_hook.install(get_context().env, _own_command())
+    ctx = get_context()
+    path = pyenv_hook.install(ctx.env, _own_command())
     if as_json:
-        echo_json(render.envelope(tool=tool, path=str(path), installed=True))
+        echo_json(envelope(tool=tool, path=str(path), installed=True))
     else:
-        info(f"installed the {tool} uninstall guard: {render.tilde(path)}")
+        info(f"installed the {tool} uninstall guard: {tilde(path, home_of(ctx))}")
 
 
 @hooks_group.command("uninstall")
@@ -42,12 +51,13 @@ def install_command(tool: str, as_json: bool) -> None:
 @command_options
 def uninstall_command(tool: str, as_json: bool) -> None:
     """Remove the hook (only the file venv-doctor wrote)."""
-    path = pyenv_hook.uninstall(get_context().env)
+    ctx = get_context()
+    path = pyenv_hook.uninstall(ctx.env)
     if as_json:
-        echo_json(render.envelope(tool=tool, removed=str(path) if path else None))
+        echo_json(envelope(tool=tool, removed=str(path) if path else None))
     else:
         info(
-            f"removed {render.tilde(path)}"
+            f"removed {tilde(path, home_of(ctx))}"
             if path
             else f"no {tool} hook of venv-doctor's was installed"
         )
@@ -57,14 +67,15 @@ def uninstall_command(tool: str, as_json: bool) -> None:
 @command_options
 def status_command(as_json: bool) -> None:
     """Which hooks are installed."""
-    path = pyenv_hook.hook_file(get_context().env)
+    ctx = get_context()
+    path = pyenv_hook.hook_file(ctx.env)
     installed = pyenv_hook.is_ours(path)
     if as_json:
-        echo_json(
-            render.envelope(hooks=[{"tool": "pyenv", "path": str(path), "installed": installed}])
-        )
+        echo_json(envelope(hooks=[{"tool": "pyenv", "path": str(path), "installed": installed}]))
     else:
-        click.echo(f"pyenv  {'installed' if installed else 'not installed'}  {render.tilde(path)}")
+        click.echo(
+            f"pyenv  {'installed' if installed else 'not installed'}  {tilde(path, home_of(ctx))}"
+        )
 
 
 @hooks_group.command("run", hidden=True)

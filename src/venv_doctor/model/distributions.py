@@ -27,10 +27,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from venv_doctor import sanitize
 from venv_doctor.model.dist_info import dist_info
 from venv_doctor.model.egg_info import egg_info, egg_link
 from venv_doctor.model.metadata import Found, canonical_name, read_headers, requirement_names
+from venv_doctor.render import sanitize
 
 KINDS = ("index", "editable", "vcs", "archive", "legacy")
 # The names a venv creator may put in a new venv itself (ensurepip, virtualenv's seeder).
