@@ -15,7 +15,7 @@ from venv_doctor.cli.base import (
     info,
     terminal_out,
 )
-from venv_doctor.cli.complete import complete_venv
+from venv_doctor.cli.shell.completion import complete_venv
 from venv_doctor.context import Context
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
 from venv_doctor.record import registry

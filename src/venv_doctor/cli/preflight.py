@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from venv_doctor.cli.base import command_options, echo_json, echo_lines, get_context, terminal_out
-from venv_doctor.cli.complete import complete_venv
+from venv_doctor.cli.shell.completion import complete_venv
 from venv_doctor.context import Context
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
 from venv_doctor.guard.preflight import Preflight, Resolver, Verdict, preflight, scratch

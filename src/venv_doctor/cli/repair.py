@@ -21,7 +21,7 @@ from venv_doctor.cli.base import (
     settings,
     terminal_out,
 )
-from venv_doctor.cli.complete import complete_venv
+from venv_doctor.cli.shell.completion import complete_venv
 from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.diagnose.scan import diagnose_all, read_venvs

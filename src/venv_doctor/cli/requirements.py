@@ -16,7 +16,7 @@ from venv_doctor.cli.base import (
     info,
     terminal_out,
 )
-from venv_doctor.cli.complete import complete_venv
+from venv_doctor.cli.shell.completion import complete_venv
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
 from venv_doctor.model.distributions import Package
 from venv_doctor.record.history import Change, Revision, Source, VenvHistory, history, snapshot_for

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from venv_doctor.cli.base import command_options, echo_json, get_context, home_of, info
-from venv_doctor.cli.complete import complete_venv
+from venv_doctor.cli.shell.completion import complete_venv
 from venv_doctor.discover import tracking
 from venv_doctor.errors import TargetNotFoundError
 from venv_doctor.model.venv import Location
