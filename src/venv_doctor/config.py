@@ -17,6 +17,7 @@ from typing import Any
 from venv_doctor.errors import ConfigError
 from venv_doctor.fsutil import SMALL_FILE, read_text_bounded
 from venv_doctor.paths import AppDirs
+from venv_doctor.record import retention
 
 AUTO_REPAIR_POLICIES = ("off", "relink", "rebuild")
 INSTALLERS = ("auto", "uv", "pip")
@@ -29,6 +30,9 @@ class Config:
     extra_stores: tuple[Path, ...] = ()
     extra_interpreters: tuple[Path, ...] = ()
     keep_credentials: bool = False
+    snapshot_keep: retention.Keep = field(
+        default_factory=lambda: retention.parse(retention.DEFAULT)
+    )
     repair_auto: str = "relink"
     installer: str = "auto"
     keep_backups_days: int = 14
@@ -70,6 +74,14 @@ def _list_of(choices: tuple[str, ...]) -> Check:
     return lambda v: isinstance(v, list) and all(x in choices for x in v)
 
 
+def _is_keep_policy(v: Any) -> bool:
+    try:
+        retention.parse(v if isinstance(v, str) else "")
+    except ValueError:
+        return False
+    return True
+
+
 def _is_prom_path(v: Any) -> bool:
     return isinstance(v, str) and v.endswith(".prom") and "\0" not in v
 
@@ -78,7 +90,10 @@ def _is_prom_path(v: Any) -> bool:
 SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
     "stores": {"extra": (_is_str_list, "a list of directory paths")},
     "interpreters": {"extra": (_is_str_list, "a list of interpreter paths")},
-    "snapshot": {"keep_credentials": (_is_bool, "true or false")},
+    "snapshot": {
+        "keep_credentials": (_is_bool, "true or false"),
+        "keep": (_is_keep_policy, retention.EXPECTED),
+    },
     "repair": {
         "auto": (_one_of(AUTO_REPAIR_POLICIES), 'one of "off", "relink", "rebuild"'),
         "installer": (_one_of(INSTALLERS), 'one of "auto", "uv", "pip"'),
@@ -190,6 +205,7 @@ def from_mapping(data: Mapping[str, Any], path: Path, home: Path) -> Config:
             get("interpreters", "extra", []), home, path, "interpreters.extra"
         ),
         keep_credentials=get("snapshot", "keep_credentials", False),
+        snapshot_keep=retention.parse(get("snapshot", "keep", retention.DEFAULT)),
         repair_auto=get("repair", "auto", "relink"),
         installer=get("repair", "installer", "auto"),
         keep_backups_days=get("repair", "keep_backups_days", 14),
