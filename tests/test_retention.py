@@ -13,11 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from venv_doctor.config import Config
+from venv_doctor.config import Config, Keep, parse_keep
 from venv_doctor.model.distributions import Package, Snapshot
 from venv_doctor.paths import app_dirs
 from venv_doctor.record import retention, snapshots, state
-from venv_doctor.record.retention import Keep
 
 NOW = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 
@@ -34,13 +33,13 @@ NOW = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
     ],
 )
 def test_policies_parse(text: str, policy: Keep) -> None:
-    assert retention.parse(text) == policy
+    assert parse_keep(text) == policy
 
 
 @pytest.mark.parametrize("text", ["", "30", "monthly", "30 days monthly", "-1 days", "99999 days"])
 def test_bad_policies_say_what_is_expected(text: str) -> None:
     with pytest.raises(ValueError, match=re.escape('e.g. "30 days, monthly"')):
-        retention.parse(text)
+        parse_keep(text)
 
 
 def test_the_default_keeps_a_month_then_one_a_month() -> None:

@@ -1,4 +1,5 @@
-"""Which recorded snapshots to keep: the ``[snapshot] keep`` policy.
+"""Which recorded snapshots to keep: the ``[snapshot] keep`` policy (parsed by
+``config.parse_keep``).
 
 A policy is ``"all"`` (never prune) or ``"<D> days"``, optionally followed by
 ``", monthly"`` or ``", <M> months"``: every snapshot of the last D days, then the
@@ -17,53 +18,13 @@ it stores a snapshot for.
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-DEFAULT = "30 days, monthly"
-MAX_DAYS = 36500
-MAX_MONTHS = 1200
+from venv_doctor.config import Keep
+
 # events that mark a change of a venv's state: the snapshot before each is kept
 ANCHOR_KINDS = ("status", "repair", "restore", "broken", "vanished", "healed", "removed")
-
-_POLICY = re.compile(
-    r"^\s*(?P<days>\d+)\s*(?:d|days?)\s*"
-    r"(?:,\s*(?:(?P<monthly>monthly)|(?P<months>\d+)\s*months?)\s*)?$",
-    re.IGNORECASE,
-)
-EXPECTED = (
-    '"all", or "<days> days" optionally followed by ", monthly" (then the newest of each '
-    'month) or ", <months> months" (the newest of each of that many months), '
-    f'e.g. "30 days, monthly" (up to {MAX_DAYS} days and {MAX_MONTHS} months)'
-)
-
-
-@dataclass(frozen=True)
-class Keep:
-    """A parsed policy; ``days`` None keeps everything, ``months`` None for ever."""
-
-    days: int | None
-    months: int | None = 0
-
-    @property
-    def prunes(self) -> bool:
-        return self.days is not None
-
-
-def parse(text: str) -> Keep:
-    """The policy ``text`` states; ValueError (saying what was expected) otherwise."""
-    if text.strip().lower() == "all":
-        return Keep(None)
-    match = _POLICY.match(text)
-    if match is None:
-        raise ValueError(f"expected {EXPECTED}")
-    days = int(match["days"])
-    months = None if match["monthly"] else int(match["months"] or 0)
-    if days > MAX_DAYS or (months or 0) > MAX_MONTHS:
-        raise ValueError(f"expected {EXPECTED}")
-    return Keep(days, months)
 
 
 def kept(

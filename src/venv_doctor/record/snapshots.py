@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from venv_doctor.config import Config
+from venv_doctor.config import Config, Keep
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.model import distributions
@@ -170,7 +170,7 @@ def _record(
         return len(stored)
 
 
-def prune(db: state.Database, keep: retention.Keep, venvs: Sequence[Path], now: datetime) -> int:
+def prune(db: state.Database, keep: Keep, venvs: Sequence[Path], now: datetime) -> int:
     """Delete the snapshots of ``venvs`` that the retention policy lets go; returns how
     many went. Recording calls it for the venvs it stored a snapshot for: a venv only
     gains snapshots when it changes, so that is where there can be any to let go."""
