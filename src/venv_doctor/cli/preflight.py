@@ -158,7 +158,7 @@ def _trials(
     from venv_doctor.install.installers import choose_installer
     from venv_doctor.interpreters.inventory import best_for, inventory
 
-    base = best_for(inventory(ctx.config, ctx.env, ctx.dirs.cache / "interpreters.json"), python)
+    base = best_for(inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache), python)
     if base is None:
         raise UsageError(
             f"--trial: no Python {python} is installed to try on",

@@ -20,7 +20,6 @@ from venv_doctor.interpreters.versions import EXACT, patchlevel_version, version
 from venv_doctor.runner import CommandError
 
 PROBE_TIMEOUT = 15.0
-CACHE_NAME = "interpreters.json"
 
 
 class ProbeCache:
