@@ -122,7 +122,7 @@ def preflight_command(
     locations = _locations(ctx, targets, all_)
     options = uv_options(read_settings(ctx.env))
     with scratch(ctx.dirs.cache) as work:
-        resolver = Resolver(uv, python, options, run, Path(work))
+        resolver = Resolver(uv, python, options, run, Path(work), ctx.env)
         results = [(x, _one(ctx, resolver, x)) for x in locations]
         trials = _trials(ctx, python, results, command, keep, Path(work)) if trial else {}
     if as_json:

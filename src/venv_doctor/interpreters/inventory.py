@@ -67,7 +67,7 @@ def describe(
     if not CANDIDATE_NAME.match(real.name) or not looks_like_binary(real):
         return None
     cache = cache or ProbeCache(app_dirs(env).interpreters_cache)
-    version = cpython_version(Path(path), real, cache)
+    version = cpython_version(Path(path), real, cache, env)
     if version is None:
         return None
     stable = stable_path_for(Path(path), env)
