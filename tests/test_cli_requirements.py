@@ -289,6 +289,22 @@ def test_check_survives_a_garbage_state_database(
     assert snapshot_rows() == 1
 
 
+def test_a_venv_whose_path_is_not_utf8_is_checked_but_not_recorded(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    store = isolated_home / ".virtualenvs"
+    good = make_venv(real_python("3.12"), store / "small")
+    bad = Path(os.fsdecode(os.fsencode(store) + b"/caf\xe9"))
+    shutil.copytree(good, bad, symlinks=True)
+    with caplog.at_level(logging.WARNING, logger="venv_doctor"):
+        code, out, _ = cli(capsys, "check")
+    assert code == 0
+    assert "2 healthy" in out  # checked, both
+    assert caplog.text.count("not recorded (its name or path is not UTF-8 text)") == 1
+    with state.open_db(app_dirs(os.environ)) as db:
+        assert list(state.venv_records(db)) == [good]
+
+
 def test_check_survives_a_database_from_a_newer_venv_doctor(
     isolated_home: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -107,12 +107,15 @@ def record(
     """Register ``venvs`` (with their diagnosed status) and snapshot the changed ones.
     ``evidence``: how the statuses were found (a static check keeps a deep one's worse)."""
     statuses = {d.path: d.status.value for d in diagnoses}
-    kept = [v for v in venvs if _utf8(str(v.path)) and _utf8(v.name)]
-    left_out = tuple(
-        f"{printable(str(v.path))}: not recorded (its name or path is not UTF-8 text)"
-        for v in venvs
-        if v not in kept
-    )
+    kept: list[Venv] = []
+    left_out: list[str] = []
+    for v in venvs:  # one pass: `v not in kept` compared every pair (minutes at 20,000)
+        if _utf8(str(v.path)) and _utf8(v.name):
+            kept.append(v)
+        else:
+            left_out.append(
+                f"{printable(str(v.path))}: not recorded (its name or path is not UTF-8 text)"
+            )
     try:
         stored, warnings = state.using(
             dirs, lambda db: _record(db, config, kept, statuses, evidence)
