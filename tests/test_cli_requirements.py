@@ -336,8 +336,11 @@ def test_credentials_kept_only_when_configured(
 
     def stored() -> str:
         with state.open_db(app_dirs(os.environ)) as db:
-            rows = db.conn.execute("SELECT packages FROM snapshots ORDER BY taken_at").fetchall()
-        return str(rows[-1][0])
+            rows = db.conn.execute(
+                "SELECT p.record FROM snapshot_packages sp JOIN packages p ON p.id = sp.package_id"
+                " WHERE sp.snapshot_id = (SELECT id FROM snapshots ORDER BY taken_at DESC LIMIT 1)"
+            ).fetchall()
+        return "\n".join(r[0] for r in rows)
 
     assert cli(capsys, "check")[0] == 0
     assert "s3cret" not in stored()

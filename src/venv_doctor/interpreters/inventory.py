@@ -24,13 +24,13 @@ from venv_doctor.interpreters.layouts import (
     stable_path_for,
 )
 from venv_doctor.interpreters.probe import (
-    CACHE_NAME,
     ProbeCache,
     cpython_version,
     looks_like_binary,
 )
 from venv_doctor.model.venv import Venv
 from venv_doctor.paths import app_dirs
+from venv_doctor.render.words import listed
 
 SOURCES = ("homebrew", "pyenv", "uv", "framework", "system", "extra", "path")
 _SPEC = re.compile(r"^(?:c?python-?|py)?(\d+)\.(\d+)(?:\.(\d+))?$")
@@ -67,8 +67,8 @@ def describe(
     real = Path(os.path.realpath(path))
     if not CANDIDATE_NAME.match(real.name) or not looks_like_binary(real):
         return None
-    cache = cache or ProbeCache(app_dirs(env).cache / CACHE_NAME)
-    version = cpython_version(Path(path), real, cache)
+    cache = cache or ProbeCache(app_dirs(env).interpreters_cache)
+    version = cpython_version(Path(path), real, cache, env)
     if version is None:
         return None
     stable = stable_path_for(Path(path), env)
@@ -84,7 +84,7 @@ def inventory(
     config: Config, env: Mapping[str, str], probe_cache: Path | None = None
 ) -> list[Interpreter]:
     """Every CPython on the machine, once each (by file identity), by version."""
-    cache = ProbeCache(probe_cache or app_dirs(env).cache / CACHE_NAME)
+    cache = ProbeCache(probe_cache or app_dirs(env).interpreters_cache)
     best: dict[tuple[int, int], Interpreter] = {}
     seen: set[str] = set()
     for path, source in candidates(config, env):
@@ -158,9 +158,8 @@ def _why(best: Interpreter, others: list[Interpreter], kind: InstallKind | None)
         reasons.append(f"the newest {best.minor}")
     if not reasons:
         reasons.append("the path that lasts longest")
-    shown = ", ".join(f"{o.path} ({o.version})" for o in others[:3])
-    more = f" and {len(others) - 3} more" if len(others) > 3 else ""
-    return f"{' and '.join(reasons)}; also found: {shown}{more}"
+    shown = listed([f"{o.path} ({o.version})" for o in others], 3)
+    return f"{' and '.join(reasons)}; also found: {shown}"
 
 
 def best_for(
