@@ -92,7 +92,7 @@ def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = True) 
     return os.fdopen(_open_regular_fd(path, follow_symlinks)[0], "rb")
 
 
-def _read_fd(fd: int, size: int, most: int) -> bytes:
+def read_upto(fd: int, size: int, most: int) -> bytes:
     """At most ``most`` bytes of ``fd``, a file ``size`` bytes long when it was opened:
     one read of its size plus one byte (which sees that it grew), not a buffer of
     ``most`` bytes for every small file."""
@@ -145,7 +145,7 @@ def read_bounded(
     """
     fd, size = _open_regular_fd(path, follow_symlinks)
     try:
-        data = _read_fd(fd, size, limit + 1)
+        data = read_upto(fd, size, limit + 1)
     finally:
         os.close(fd)
     if len(data) > limit:

@@ -15,7 +15,6 @@ E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 def cfg_findings(venv: Venv) -> list[Finding]:
-    cfg_file = os.path.join(venv.path, "pyvenv.cfg")
     if venv.cfg_error:
         return [
             Finding(
@@ -34,6 +33,7 @@ def cfg_findings(venv: Venv) -> list[Finding]:
                 "rebuilding it with a current venv keeps it maintainable",
             )
         ]
+    cfg_file = os.path.join(venv.path, "pyvenv.cfg")
     if venv.cfg is None:
         return [
             Finding(
@@ -96,13 +96,8 @@ def script_findings(venv: Venv) -> list[Finding]:
         by_interpreter[script.interpreter].append(script.name)
     dead: dict[str, list[str]] = {}
     foreign: dict[str, list[str]] = {}
-    bin_dir = os.path.join(venv.path, "bin")
     # the venv's own bin/python* whose chains were followed to an existing file: no stat
-    working = {
-        os.path.join(bin_dir, py.name)
-        for py in venv.pythons
-        if not (py.chain.dangling or py.chain.loop)
-    }
+    working = {py.chain.origin for py in venv.pythons if not (py.chain.dangling or py.chain.loop)}
     for interpreter, names in by_interpreter.items():  # one stat per interpreter, not per script
         if interpreter in working:
             continue  # exists, and in this venv's bin/

@@ -56,7 +56,13 @@ _FIRST = re.compile(r"[ \t\r\n]*([^ \t\r\n]*)")
 
 
 def _first_word(command: str) -> str:
-    # shlex is slow; without quotes or backslashes it only splits on " \t\r\n"
+    # shlex is slow; one double-quoted word with no quote or backslash inside (a
+    # trampoline's path) is its contents to shlex
+    if len(command) >= 2 and command[0] == command[-1] == '"':
+        inner = command[1:-1]
+        if '"' not in inner and "\\" not in inner:
+            return inner
+    # without quotes or backslashes it only splits on " \t\r\n"
     if not any(c in command for c in "'\"\\"):
         match = _FIRST.match(command)
         return match.group(1) if match else ""

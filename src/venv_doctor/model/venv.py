@@ -8,7 +8,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from venv_doctor.fsutil import SMALL_FILE, read_text_bounded
+from venv_doctor.fsutil import SMALL_FILE, read_text_bounded, read_upto
 from venv_doctor.model import links, pyvenv_cfg, shebangs
 from venv_doctor.model.links import LinkChain
 from venv_doctor.model.pyvenv_cfg import PyvenvCfg
@@ -237,37 +237,27 @@ def _scan_bin(
 
 def _read_script(entry: os.DirEntry[str]) -> Shebang | None:
     try:
-        st = entry.stat()
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SCRIPT_SIZE or not st.st_mode & 0o111:
-        return None
-    try:
+        # the listing says what an entry is; only a link costs a stat. Nothing but a
+        # regular file is opened (opening a device can do things)
+        if not (entry.is_file() if entry.is_symlink() else entry.is_file(follow_symlinks=False)):
+            return None
         head = _read_head(entry.path, shebangs.HEAD_BYTES)
     except OSError:
         return None
-    return shebangs.parse(entry.path, head)
+    return shebangs.parse(entry.path, head) if head is not None else None
 
 
-def _read_head(path: str, size: int) -> bytes:
-    """The first ``size`` bytes of a file, as ``shebangs.read`` reads them but with
-    half the syscalls of a buffered file object (this runs for every script)."""
+def _read_head(path: str, size: int) -> bytes | None:
+    """The first ``size`` bytes of an executable regular file of at most MAX_SCRIPT_SIZE
+    bytes, else None; as ``shebangs.read`` reads them but with a third of the system
+    calls of a stat and a buffered file object (this runs for every script)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # never blocks on a FIFO swapped in
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return b""
-        # sized to the file, not an 8 KiB buffer per small script; a file that grew
-        # meanwhile (the extra byte came) is read on up to ``size``
-        first = os.read(fd, min(size, st.st_size + 1))
-        if len(first) <= st.st_size:
-            return first  # short of the extra byte: that was the end (one read, not two)
-        chunks = [first]
-        size -= len(first)
-        while size > 0 and (chunk := os.read(fd, size)):
-            chunks.append(chunk)
-            size -= len(chunk)
-        return b"".join(chunks)
+        mode = st.st_mode
+        if not stat.S_ISREG(mode) or st.st_size > MAX_SCRIPT_SIZE or not mode & 0o111:
+            return None
+        return read_upto(fd, st.st_size, size)  # sized to the file, not 8 KiB a script
     finally:
         os.close(fd)
 
