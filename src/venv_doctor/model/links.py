@@ -70,8 +70,23 @@ class Walked:
     venvs made from one interpreter resolve it once. Only for one pass: links change."""
 
     def __init__(self) -> None:
-        self.chains: dict[str, LinkChain] = {}
         self.real_dirs: dict[str, str] = {}
+        self._shared: dict[str, LinkChain] = {}  # links outside the directory walked now
+        self._here = ""  # the directory of the chains followed now (a venv's bin/)
+        self._near: dict[str, LinkChain] = {}  # its links: let go when the walk moves on
+
+    def enter(self, directory: str) -> None:
+        """Chains start in ``directory`` now (another venv's ``bin/``): the links of the
+        last one are not asked about again, and are let go (memory stays flat)."""
+        if directory != self._here:
+            self._here, self._near = directory, {}
+
+    def get(self, path: str) -> LinkChain | None:
+        return (self._near if os.path.dirname(path) == self._here else self._shared).get(path)
+
+    def put(self, chain: LinkChain) -> None:
+        near = os.path.dirname(chain.origin) == self._here
+        (self._near if near else self._shared).setdefault(chain.origin, chain)
 
     def real(self, path: str) -> str:
         """The real path of ``path``, a file that is no link: only its directory may hold
@@ -94,9 +109,11 @@ def follow(start: Path | str, walked: Walked | None = None) -> LinkChain:
     hops: list[str] = []
     origin = current = os.fspath(start)
     seen = {current}
+    if walked is not None:
+        walked.enter(os.path.dirname(origin))
     while True:
         if walked is not None and hops and (known := _joined(walked, origin, hops, seen)):
-            walked.chains[origin] = known
+            walked.put(known)
             return known
         try:
             target = os.readlink(current)
@@ -122,7 +139,7 @@ def follow(start: Path | str, walked: Walked | None = None) -> LinkChain:
 def _joined(walked: Walked, origin: str, hops: list[str], seen: set[str]) -> LinkChain | None:
     """The chain through ``hops`` when the last hop's chain is known: the same answer
     as reading on, unless the two would make a loop or too long a chain."""
-    rest = walked.chains.get(hops[-1])
+    rest = walked.get(hops[-1])
     if rest is None or len(hops) + len(rest.targets) > MAX_HOPS or seen & set(rest.targets):
         return None
     return LinkChain(origin, (*hops, *rest.targets), rest.dangling, False, rest.real)
@@ -131,8 +148,8 @@ def _joined(walked: Walked, origin: str, hops: list[str], seen: set[str]) -> Lin
 def _remember(walked: Walked, chain: LinkChain) -> None:
     """The chain from its start and from each hop on (no loops: they are rare and their
     hops depend on where the walk entered them)."""
-    walked.chains[chain.origin] = chain
+    walked.put(chain)
     targets = chain.targets
     for i, hop in enumerate(targets):
-        if hop not in walked.chains:
-            walked.chains[hop] = LinkChain(hop, targets[i + 1 :], chain.dangling, False, chain.real)
+        if walked.get(hop) is None:
+            walked.put(LinkChain(hop, targets[i + 1 :], chain.dangling, False, chain.real))
