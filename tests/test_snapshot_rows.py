@@ -5,6 +5,8 @@ migration killed half way leaves the old database as it was."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -16,7 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support import make_venv, real_python
+from venv_doctor.cli import run
 from venv_doctor.model.distributions import KINDS, Package, Snapshot
+from venv_doctor.paths import app_dirs
 from venv_doctor.record import state
 from venv_doctor.record.state import schema, snapshot_rows
 
@@ -282,3 +287,87 @@ def test_a_migration_killed_half_way_leaves_the_old_database_usable(tmp_path: Pa
 
 def _sighting(path: Path = VENV) -> state.Sighting:
     return state.Sighting(path, path.name, "multivenv", "venv", "3.12.1", "healthy")
+
+
+# --- what the commands print ------------------------------------------------------------------
+
+
+def _install(site: Path, name: str, version: str) -> None:
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "RECORD").write_text("")
+    (info / "INSTALLER").write_text("pip\n")
+    (info / "REQUESTED").write_text("")
+
+
+def _uninstall(site: Path, name: str, version: str) -> None:
+    shutil.rmtree(site / f"{name}-{version}.dist-info")
+
+
+def as_schema_4(database: Path) -> None:
+    """Turn a state DB back into the layout before schema 5: each snapshot's package list
+    as JSON text (what venv-doctor wrote until then), everything else as it is."""
+    with state.open_at(database) as db:
+        shots = [s for venv in state.venv_records(db) for s in state.snapshots(db, venv)]
+    create = [s for s in schema.MIGRATIONS[0] if "snapshots" in s.split("(")[0]]
+    conn = sqlite3.connect(database, isolation_level=None)
+    conn.execute("BEGIN")
+    for table in ("snapshot_packages", "packages", "snapshots"):
+        conn.execute(f"DROP TABLE {table}")
+    for statement in create:
+        conn.execute(statement)
+    conn.executemany(
+        "INSERT INTO snapshots (venv_path, taken_at, content_hash, python_version, packages) "
+        "VALUES (?, ?, ?, ?, ?)",
+        old_rows(shots),
+    )
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def test_commands_print_the_same_from_stored_changes_as_from_the_lists_before(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real venv changes five times (installs, an upgrade, a removal), each recorded by
+    `check`; `history` and `requirements --at` print the same from the snapshots stored
+    as changes as from the same snapshots stored the old way (whole JSON lists) and
+    converted."""
+    venv = make_venv(real_python("3.12"), isolated_home / ".multivenv" / "proj")
+    site = next(venv.glob("lib/python*/site-packages"))
+    steps: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]] = [  # (installs, removals)
+        ([], []),
+        ([("alpha", "1.0"), ("beta", "1.0"), ("gamma", "1.0")], []),
+        ([("beta", "2.0")], [("beta", "1.0")]),
+        ([], [("alpha", "1.0")]),
+        ([("delta", "0.1")], []),
+    ]
+    for installs, removals in steps:
+        for name, version in removals:
+            _uninstall(site, name, version)
+        for name, version in installs:
+            _install(site, name, version)
+        assert run(["check"]) == 0
+    capsys.readouterr()
+    database = app_dirs(os.environ).database
+    with state.open_at(database) as db:
+        times = [s.taken_at for s in state.snapshots(db, venv)]
+        (changes,) = db.conn.execute("SELECT count(*) FROM snapshots WHERE base_id IS NOT NULL")
+    assert len(times) == len(steps) and changes[0] >= 3
+
+    def outputs() -> list[str]:
+        printed = []
+        commands = [["history", "proj", "--json"], ["history", "proj"]]
+        commands += [
+            ["requirements", "proj", "--source", "recorded", "--at", t.isoformat()] for t in times
+        ]
+        for command in commands:
+            assert run(command) == 0, command
+            printed.append(capsys.readouterr().out)
+        return printed
+
+    stored_as_changes = outputs()
+    as_schema_4(database)
+    assert outputs() == stored_as_changes
+    assert "beta==2.0" in stored_as_changes[-2] and "alpha" not in stored_as_changes[-1]
