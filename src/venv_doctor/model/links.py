@@ -82,10 +82,10 @@ class Walked:
             self._here, self._near = directory, {}
 
     def get(self, path: str) -> LinkChain | None:
-        return (self._near if os.path.dirname(path) == self._here else self._shared).get(path)
+        return self._near.get(path) or self._shared.get(path)
 
     def put(self, chain: LinkChain) -> None:
-        near = os.path.dirname(chain.origin) == self._here
+        near = _parent(chain.origin) == self._here
         (self._near if near else self._shared).setdefault(chain.origin, chain)
 
     def real(self, path: str) -> str:
@@ -110,7 +110,7 @@ def follow(start: Path | str, walked: Walked | None = None) -> LinkChain:
     origin = current = os.fspath(start)
     seen = {current}
     if walked is not None:
-        walked.enter(os.path.dirname(origin))
+        walked.enter(_parent(origin))
     while True:
         if walked is not None and hops and (known := _joined(walked, origin, hops, seen)):
             walked.put(known)
@@ -119,7 +119,7 @@ def follow(start: Path | str, walked: Walked | None = None) -> LinkChain:
             target = os.readlink(current)
         except OSError:
             break  # not a link (or gone): the chain ends here
-        nxt = os.path.normpath(os.path.join(os.path.dirname(current), target))
+        nxt = _hop(current, target)
         if nxt in seen or len(hops) >= MAX_HOPS:
             return LinkChain(origin, tuple(hops), dangling=False, loop=True)
         seen.add(nxt)
@@ -134,6 +134,22 @@ def follow(start: Path | str, walked: Walked | None = None) -> LinkChain:
     if walked is not None:
         _remember(walked, chain)
     return chain
+
+
+def _parent(path: str) -> str:
+    """The directory part of ``path`` as text (``dirname`` costs more than a link here)."""
+    return path.rpartition("/")[0]
+
+
+def _hop(current: str, target: str) -> str:
+    """Where the link ``current`` to ``target`` leads: ``normpath(join(dirname(current),
+    target))``, without their Python-level work for the common cases."""
+    if target.startswith("/"):
+        return os.path.normpath(target)
+    head, slash, _ = current.rpartition("/")
+    if not slash:
+        return os.path.normpath(target)  # a relative start in the working directory
+    return os.path.normpath(f"{head}/{target}" if head else f"/{target}")
 
 
 def _joined(walked: Walked, origin: str, hops: list[str], seen: set[str]) -> LinkChain | None:
