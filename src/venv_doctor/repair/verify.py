@@ -23,6 +23,7 @@ venv's programs start with are compiled once, here, and nothing else is.
 from __future__ import annotations
 
 import configparser
+import contextvars
 import os
 import re
 from collections.abc import Collection, Iterable, Mapping
@@ -128,7 +129,10 @@ def verify_rebuilt(
     provided = set().union(*by_distribution.values())
     main = venv.main_python.name if venv.main_python else "python"
     with ThreadPoolExecutor(max_workers=1) as pool:  # the check waits on uv, not on us
-        dependencies = pool.submit(_dependencies_problem, path, contents.packages, env)
+        # in this context: its child gets the run's temp dir (runner.temp_scope), which
+        # is removed with the run, killed or not
+        check = contextvars.copy_context().run
+        dependencies = pool.submit(check, _dependencies_problem, path, contents.packages, env)
         started = probe(
             path / "bin" / main,
             venv.site_packages,
