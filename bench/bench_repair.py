@@ -24,11 +24,13 @@ import importlib.util
 import json
 import os
 import re
+import resource
 import shlex
 import shutil
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,6 +173,24 @@ def real_packages(root: Path, spec: str, cache: Path, python: Path) -> PackageSe
     return PackageSet(canonical(spec), top[0].name.split("-")[1], house)
 
 
+@dataclass(frozen=True)
+class Sample:
+    wall: float  # seconds of the whole command
+    cpu: float  # user + system seconds of it and every process it waited for
+
+
+def timed_cpu(
+    cmd: Sequence[str | Path], env: Mapping[str, str]
+) -> tuple[Sample, subprocess.CompletedProcess[str]]:
+    """Wall clock and CPU time of one command and its whole process tree. CPU time
+    (the children's rusage) is what a loaded machine inflates least."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds, done = timed(cmd, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Sample(seconds, cpu), done
+
+
 class RebuildScene:
     """One venv of real or tiny packages, rebuilt by venv-doctor; pipx's copies
     reinstalled; and the floor: ``uv venv`` and ``uv pip install -r`` alone."""
@@ -220,11 +240,11 @@ class RebuildScene:
             run([self.python, "-m", "venv", "--without-pip", self.venv], self.env)
         self._uv_install(self.venv, self.packages.top)
 
-    def rebuild(self, installer: str, creator: str) -> tuple[float, str]:
+    def rebuild(self, installer: str, creator: str) -> tuple[Sample, str]:
         self.sandbox.write_config(f'[repair]\ninstaller = "{installer}"\n')
         self.reset_venv(creator)
         cmd = venv_doctor("repair", self.venv, "--strategy", "rebuild", "--yes", "--json")
-        seconds, done = timed(cmd, self.env)
+        sample, done = timed_cpu(cmd, self.env)
         results = json.loads(done.stdout or "{}").get("results", [])
         if done.returncode != 0 or [(r["action"], r["outcome"]) for r in results] != [
             ("rebuild", "repaired")
@@ -236,11 +256,11 @@ class RebuildScene:
         if f"({count} packages)" not in results[0]["message"]:
             raise BenchError(f"rebuild with {installer}: {results[0]['message']}")
         self._verify(self.venv / "bin" / self.packages.top, self.venv, f"rebuild with {installer}")
-        return seconds, done.stderr
+        return sample, done.stderr
 
     # the floor
 
-    def floor_once(self) -> tuple[float, str]:
+    def floor_once(self) -> tuple[Sample, str]:
         """``uv venv`` then ``uv pip install -r`` of the same pins, nothing else."""
         if self.floor.exists():
             shutil.rmtree(self.floor)
@@ -258,11 +278,11 @@ class RebuildScene:
             f"{uv} venv -q --python {python} {floor} && {uv} pip install -q --offline --no-index"
             f" --find-links {house} --python {floor}/bin/python -r {shlex.quote(str(pins))}"
         )
-        seconds, done = timed(["sh", "-c", script], self.env)
+        sample, done = timed_cpu(["sh", "-c", script], self.env)
         if done.returncode != 0:
             raise BenchError(f"the uv floor: exit {done.returncode}\n{done.stderr[-2000:]}")
         self._verify(self.floor / "bin" / self.packages.top, self.floor, "the uv floor")
-        return seconds, done.stderr
+        return sample, done.stderr
 
     # pipx
 
@@ -283,15 +303,15 @@ class RebuildScene:
         run([*self.pipx, *args], self.pipx_env(backend))
         self._verify_pipx(backend)
 
-    def pipx_reinstall(self, backend: str) -> tuple[float, str]:
+    def pipx_reinstall(self, backend: str) -> tuple[Sample, str]:
         """pipx 1.18 rebuilds with ``--backend`` (else PIPX_DEFAULT_BACKEND, else uv
         when it finds uv): both are given, and the recorded backend is checked after."""
         cmd = [*self.pipx, "reinstall", "--backend", backend, "--python", str(self.python)]
-        seconds, done = timed([*cmd, self.packages.top], self.pipx_env(backend))
+        sample, done = timed_cpu([*cmd, self.packages.top], self.pipx_env(backend))
         if done.returncode != 0:
             raise BenchError(f"pipx reinstall: exit {done.returncode}\n{done.stderr[-2000:]}")
         self._verify_pipx(backend)
-        return seconds, done.stderr
+        return sample, done.stderr
 
     def _verify_pipx(self, backend: str) -> None:
         env = self.pipx_env(backend)
@@ -356,18 +376,25 @@ def _times(this: float, base: float) -> str:
     return f"{this / base:.2f}x" if base > 0 else "-"
 
 
-def rebuild_rows(figures: dict[str, Figures]) -> list[list[str]]:
-    uv, floor = figures[PIPX_UV].median, figures[FLOOR].median
-    pip = figures[PIPX_PIP].median if PIPX_PIP in figures else 0.0
+@dataclass(frozen=True)
+class CaseFigures:
+    wall: Figures
+    cpu: Figures
+
+
+def rebuild_rows(figures: dict[str, CaseFigures]) -> list[list[str]]:
+    uv, floor = figures[PIPX_UV], figures[FLOOR]
+    pip = figures[PIPX_PIP].wall.median if PIPX_PIP in figures else 0.0
     return [
         [
             case,
-            f"{f.median:.3f}",
-            f"{f.low:.3f}",
-            f"{f.high:.3f}",
-            _times(f.median, uv),
-            _times(f.median, pip),
-            _times(f.median, floor),
+            f"{f.wall.median:.3f}",
+            f"{f.wall.low:.3f}-{f.wall.high:.3f}",
+            _times(f.wall.median, uv.wall.median),
+            _times(f.wall.median, pip),
+            _times(f.wall.median, floor.wall.median),
+            f"{f.cpu.median:.3f}",
+            _times(f.cpu.median, uv.cpu.median),
         ]
         for case, f in figures.items()
     ]
@@ -396,7 +423,7 @@ def measure_rebuild(
     warmup: int,
     verbose: bool,
     skip_pip: bool = False,
-) -> tuple[dict[str, Figures], str, list[str]]:
+) -> tuple[dict[str, CaseFigures], str, list[str]]:
     """Every case once per round, interleaved: the figures, the requested package and
     every distribution the venv held."""
     sandbox = make_sandbox("venv-doctor-bench-rebuild-")
@@ -404,7 +431,7 @@ def measure_rebuild(
         python = sandbox.fake_pyenv(MINOR)
         scene = RebuildScene(sandbox, packages(sandbox, python), pipx_command(sandbox))
         scene.pipx_install("uv")
-        cases: dict[str, Callable[[], tuple[float, str]]] = {
+        cases: dict[str, Callable[[], tuple[Sample, str]]] = {
             UV_CASE: lambda: scene.rebuild("uv", "uv"),
             UV_STDLIB_CASE: lambda: scene.rebuild("uv", "venv"),
             PIPX_UV: lambda: scene.pipx_reinstall("uv"),
@@ -415,17 +442,25 @@ def measure_rebuild(
             scene.pipx_install("pip")
             cases[PIP_CASE] = lambda: scene.rebuild("pip", "venv")
             cases[PIPX_PIP] = lambda: scene.pipx_reinstall("pip")
-        samples: dict[str, list[float]] = {case: [] for case in cases}
+        samples: dict[str, list[Sample]] = {case: [] for case in cases}
         for i in range(warmup + runs):
             for case, measure in cases.items():  # interleaved: load hits every case alike
-                seconds, stderr = measure()
+                sample, stderr = measure()
                 if i >= warmup:
-                    samples[case].append(seconds)
+                    samples[case].append(sample)
                 label = "warm-up" if i < warmup else f"run {i - warmup + 1}/{runs}"
-                print(f"  {case} {label}: {seconds:.3f} s", file=sys.stderr)
+                print(
+                    f"  {case} {label}: {sample.wall:.3f} s, CPU {sample.cpu:.3f} s",
+                    file=sys.stderr,
+                )
                 if verbose:
                     print(stderr, file=sys.stderr)
-        figures = {case: Figures(tuple(s)) for case, s in samples.items()}
+        figures = {
+            case: CaseFigures(
+                Figures(tuple(x.wall for x in got)), Figures(tuple(x.cpu for x in got))
+            )
+            for case, got in samples.items()
+        }
         return figures, scene.packages.top, scene.packages.names()
     finally:
         sandbox.cleanup()
@@ -462,12 +497,12 @@ def report_relink(sizes: Sizes, relink: Figures) -> list[str]:
     return missed
 
 
-def report_rebuild(rebuild: dict[str, Figures], top: str, names: list[str]) -> list[str]:
+def report_rebuild(rebuild: dict[str, CaseFigures], top: str, names: list[str]) -> list[str]:
     """Print the rebuild table; returns the targets missed."""
     missed = []
-    headers = ["case", "median s", "min", "max", "/ pipx (uv)", "/ pipx (pip)", "/ uv floor"]
-    print(table(headers, rebuild_rows(rebuild)))
-    versus_uv = rebuild[UV_CASE].median / rebuild[PIPX_UV].median
+    headers = ["case", "median s", "min-max", "/ pipx (uv)", "/ pipx (pip)", "/ uv floor"]
+    print(table([*headers, "CPU s", "CPU / pipx (uv)"], rebuild_rows(rebuild)))
+    versus_uv = rebuild[UV_CASE].wall.median / rebuild[PIPX_UV].wall.median
     verdict = "met" if versus_uv <= PIPX_UV_TARGET else "MISSED"
     if verdict == "MISSED":
         missed.append(
@@ -483,7 +518,8 @@ def report_rebuild(rebuild: dict[str, Figures], top: str, names: list[str]) -> l
         "\ninstalls from inside the venv. pipx installs the package in two pipx homes, one per"
         "\nbackend, and `pipx reinstall --backend B` rebuilds each. The floor is `uv venv` then"
         "\n`uv pip install -r` of the same pins in one `sh -c`, nothing verified or kept."
-        "\nratios: this case's median / the column's median (lower is faster)."
+        "\nratios: this case's median / the column's median (lower is faster). CPU: user +"
+        "\nsystem time of the command and every process it waited for (children's rusage)."
         f"\ntarget: venv-doctor with uv within {PIPX_UV_TARGET:g}x of pipx reinstall (uv backend):"
         f" {versus_uv:.2f}x, {verdict}"
     )
