@@ -33,6 +33,7 @@ import argparse
 import base64
 import hashlib
 import io
+import itertools
 import json
 import os
 import platform
@@ -847,6 +848,10 @@ def single_rows(world: World, alone: World, vd: list[str], runs: int) -> list[Ro
 NO_SNAPSHOTS = """\
 from venv_doctor.record import snapshots
 snapshots.record = lambda *args, **kwargs: snapshots.RecordResult(0)
+import venv_doctor.check as check
+if hasattr(check, "_static"):  # the static check records through a Recorder, venv by venv
+    static = check._static
+    check._static = lambda ctx, locations, record: static(ctx, locations, False)
 from venv_doctor.cli import main
 main()
 """
@@ -946,17 +951,14 @@ def table(rows: list[Row]) -> str:
 
 def single_ratios(rows: list[Row]) -> list[str]:
     """Each single-venv command among N others over the same command on a venv alone
-    (CPU medians of the same interleaved runs): 1.0 when the others cost nothing."""
-    alone = {
-        r.tool.replace(" (one venv alone)", ""): r for r in rows if "(one venv alone)" in r.tool
-    }
+    (CPU medians of the same interleaved rounds: the alone row follows its pair)."""
     out = []
-    for r in rows:
-        base = alone.get(r.tool.replace(" (one venv)", ""))
-        if r.tool.endswith("(one venv)") and base is not None:
+    for among, alone in itertools.pairwise(rows):
+        if among.tool.endswith("(one venv)") and alone.tool.endswith("(one venv alone)"):
             out.append(
-                f"{r.tool.strip()} among {r.venvs} venvs: {r.median_cpu / base.median_cpu:.2f}x "
-                "the CPU of the same command on the venv alone"
+                f"{among.tool.strip()} among {among.venvs} venvs: "
+                f"{among.median_cpu / alone.median_cpu:.2f}x the CPU of the same command "
+                "on the venv alone"
             )
     return out
 
