@@ -92,6 +92,17 @@ def test_pipx_app_whose_main_package_is_wheel_keeps_wheel_through_a_rebuild(
     assert list(metadata["injected_packages"]) == ["tinyleaf"]
     assert run([pipx.bin / "wheel"]).stdout.strip() == "wheel"
     assert "installed using Python 3.12.1" in pipx("list")
+    # the exported spec installs elsewhere on the repaired minor (3.11 is gone: a stale
+    # record would make install-all fail); its pip args carry the wheelhouse
+    spec = isolated_home / "spec.json"
+    spec.write_text(pipx("list", "--json"), encoding="utf-8")
+    fresh = {"PIPX_HOME": str(isolated_home / "fresh"), "PIPX_BIN_DIR": str(isolated_home / "b")}
+    pipx("install-all", spec, env=fresh)
+    again = json.loads(pipx("list", "--json", env=fresh))["venvs"]["wheel"]["metadata"]
+    assert again["python_version"] == "Python 3.12.1"
+    assert list(again["injected_packages"]) == ["tinyleaf"]
+    assert (isolated_home / "fresh" / "venvs" / "wheel" / "lib" / "python3.12").is_dir()
+    assert run([isolated_home / "b" / "wheel"]).stdout.strip() == "wheel"
 
 
 def test_pipx_uninstall_is_a_removal_not_breakage(
