@@ -271,6 +271,9 @@ def test_a_real_pyenv_virtualenv_env_comes_back_without_a_phantom_version(
     assert run([recreated / "bin" / "tinytop"]).stdout.strip() == "tinytop"
     prefix = run([pyenv, "virtualenv-prefix", "tool"], env=OFFLINE).stdout.strip()
     assert Path(prefix).resolve() == (root / "versions" / "3.12.1").resolve()
+    code, venvs = check_json(capsys)  # the registry followed it: the old place is not missing
+    assert code == 0, venvs
+    assert str(env) not in [v["path"] for v in venvs]
 
 
 def pin_to_keg(env: Path, keg_python: Path) -> None:
@@ -388,3 +391,65 @@ def test_relinked_pdm_and_hatch_envs_are_the_ones_pdm_and_hatch_use(
     assert str(owners["pdm-venv"]) in listed
     ran = run([*hatch, "run", "python", "-c", "import sys; print(sys.prefix)"], env=OFFLINE)
     assert Path(ran.stdout.strip().splitlines()[-1]) == owners["hatch-env"]
+
+
+def test_poetry_and_pdm_envs_rebuilt_onto_another_minor_take_the_names_their_owners_use(
+    isolated_home: Path,
+    offline_house: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """poetry's `<name>-<hash>-py3.11` and pdm's `<dir>-<hash>-3.11` rebuilt onto 3.12 are
+    made as `...-py3.12` and `...-3.12`: poetry's envs.toml names the new minor, and neither
+    tool makes another env; venv-doctor's history follows them."""
+    monkeypatch.setenv("PDM_CHECK_UPDATE", "false")
+    old = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.12", "3.12.1")
+    project = project_dir(isolated_home)
+    poetry: list[str | Path] = [tool("poetry"), "--directory", project, "--no-interaction"]
+    run([*poetry, "env", "use", old], env=OFFLINE)
+    poetry_env = Path(run([*poetry, "env", "info", "-p"], env=OFFLINE).stdout.strip())
+    pdm: list[str | Path] = ["env", "-C", project, tool("pdm"), "--no-cache"]
+    run([*pdm, "config", "venv.in_project", "false"], env=OFFLINE)
+    run([*pdm, "venv", "create", old], env=OFFLINE)
+    (pdm_env,) = (isolated_home / ".local" / "share" / "pdm" / "venvs").iterdir()
+    run([*pdm, "use", "-f", pdm_env / "bin" / "python"], env=OFFLINE)
+    for env in (poetry_env, pdm_env):
+        pin_to_keg(env, old)  # virtualenv linked the real binary: link the pyenv path
+        pip_install(env, offline_house, "tinytop")
+    assert poetry_env.name.endswith("-py3.11") and pdm_env.name.endswith("-3.11")
+    code, venvs = check_json(capsys)
+    assert code == 0
+    shutil.rmtree(old.parent.parent)  # pyenv uninstall 3.11.7
+
+    code, results = repair_json(capsys, "--all", "--python", "3.12", "--yes")
+
+    assert code == 0, [r["message"] for r in results]
+    assert [(r["action"], r["outcome"]) for r in results] == [("rebuild", "repaired")] * 2
+    poetry_new = poetry_env.with_name(poetry_env.name.replace("-py3.11", "-py3.12"))
+    pdm_new = pdm_env.with_name(pdm_env.name.removesuffix("3.11") + "3.12")
+    assert sorted(r["path"] for r in results) == sorted([str(poetry_new), str(pdm_new)])
+    assert not poetry_env.exists() and not pdm_env.exists()
+    envs = tomllib.loads((poetry_env.parent / "envs.toml").read_text(encoding="utf-8"))
+    assert envs == {poetry_env.name.removesuffix("-py3.11"): {"minor": "3.12", "patch": "3.12.1"}}
+    assert Path(run([*poetry, "env", "info", "-p"], env=OFFLINE).stdout.strip()) == poetry_new
+    ran = run([*poetry, "run", "python", "-c", "import sys; print(sys.prefix)"], env=OFFLINE)
+    assert Path(ran.stdout.strip()) == poetry_new
+    assert [p.name for p in poetry_env.parent.iterdir() if p.is_dir()] == [poetry_new.name]
+    assert run([poetry_new / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+    listed = run([*pdm, "venv", "list"], env=OFFLINE).stdout
+    assert "3.12: " + str(pdm_new) in listed and "3.11" not in listed
+    ran = run([*pdm, "run", "python", "-c", "import sys; print(sys.prefix)"], env=OFFLINE)
+    assert Path(ran.stdout.strip().splitlines()[-1]) == pdm_new
+    assert (project / ".pdm-python").read_text(encoding="utf-8").strip() == str(
+        pdm_new / "bin" / "python"
+    )
+    assert [p.name for p in pdm_new.parent.iterdir()] == [pdm_new.name]
+    # the registry followed them: nothing reported missing, and their history goes on
+    code, venvs = check_json(capsys)
+    assert code == 0
+    assert sorted((v["path"], v["status"]) for v in venvs) == sorted(
+        [(str(poetry_new), "healthy"), (str(pdm_new), "healthy")]
+    )
+    assert cli(["history", str(pdm_new)]) == 0
+    assert "moved" in capsys.readouterr().out

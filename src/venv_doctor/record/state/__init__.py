@@ -52,6 +52,7 @@ from venv_doctor.record.state.venv_rows import (
     find_venvs,
     fingerprints,
     forget_venv,
+    move_venv,
     record_venvs,
     venv_records,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "journal_with_outcome",
     "latest_snapshot",
     "move_aside",
+    "move_venv",
     "now",
     "open_at",
     "open_db",

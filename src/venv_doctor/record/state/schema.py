@@ -71,4 +71,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
         # copied binary that will not start) does not record the venv healthier
         "ALTER TABLE venvs ADD COLUMN deep_status TEXT",
     ),
+    (
+        # where a rebuild makes the new venv when that is not the old venv's path: poetry
+        # and pdm name an env for its minor, so a rebuild onto another minor moves it
+        "ALTER TABLE journal ADD COLUMN dest TEXT",
+    ),
 ]
