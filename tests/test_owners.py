@@ -22,7 +22,15 @@ from tests.owners import (
     uv_tool_install,
     virtualenvwrapper,
 )
-from tests.support import IN_CI, REAL_PYENV_ROOT, FakeHomebrew, make_venv, pip_install, run
+from tests.support import (
+    IN_CI,
+    REAL_PYENV_ROOT,
+    FakeHomebrew,
+    make_venv,
+    make_wheel,
+    pip_install,
+    run,
+)
 from tests.test_repair import fake_pyenv_version
 from venv_doctor.cli import run as cli
 
@@ -453,3 +461,37 @@ def test_poetry_and_pdm_envs_rebuilt_onto_another_minor_take_the_names_their_own
     )
     assert cli(["history", str(pdm_new)]) == 0
     assert "moved" in capsys.readouterr().out
+
+
+def test_pip_setuptools_and_wheel_a_uv_venv_got_by_hand_come_back_after_a_rebuild(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`uv venv && uv pip install setuptools wheel pip six`, seconds apart: all four are the
+    user's, and a rebuild onto another minor installs all four at the same versions."""
+    old = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.12", "3.12.1")
+    bundled = old.resolve().parent.parent / "lib" / "python3.11" / "ensurepip" / "_bundled"
+    for bundled_wheel in bundled.glob("*.whl"):
+        shutil.copy(bundled_wheel, offline_house)
+    make_wheel(offline_house, "six", "1.17.0")
+    venv = make_venv(old, isolated_home / ".virtualenvs" / "seeds", creator="uv")
+    pip_install(venv, offline_house, "setuptools", "wheel", "pip", "six")
+    held = installed(venv / "lib" / "python3.11" / "site-packages")
+    assert sorted(held) == ["pip", "setuptools", "six", "wheel"]
+    assert check_json(capsys)[0] == 0
+    shutil.rmtree(old.parent.parent)
+
+    code, results = repair_json(capsys, "seeds", "--python", "3.12", "--yes")
+
+    assert code == 0, results[0]["message"]
+    assert "(4 packages)" in str(results[0]["message"])
+    assert installed(venv / "lib" / "python3.12" / "site-packages") == held
+
+
+def installed(site: Path) -> dict[str, str]:
+    """name -> version of every distribution in ``site``."""
+    out = {}
+    for info in site.glob("*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        out[name] = version
+    return out

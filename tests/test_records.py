@@ -88,3 +88,24 @@ def test_pdm_python_is_rewritten_when_an_editable_install_names_the_project(
     (project / ".pdm-python").write_text("/usr/bin/python3.13", encoding="utf-8")
     assert renamed(old, new) == ()  # the project chose another interpreter since: left alone
     assert (project / ".pdm-python").read_text(encoding="utf-8") == "/usr/bin/python3.13"
+
+
+def test_a_relinked_poetry_env_has_its_patch_updated_and_no_table_added(tmp_path: Path) -> None:
+    """poetry recreates an env (dropping its packages) at `poetry env use` when envs.toml's
+    patch is not the env's: a relink onto 3.12.2 writes 3.12.2 there."""
+    from venv_doctor.repair.records import update
+
+    envs = tmp_path / "envs.toml"
+    envs.write_text('[proj-AbCd1234]\nminor = "3.12"\npatch = "3.12.1"\n', encoding="utf-8")
+    venv = _venv(tmp_path / "proj-AbCd1234-py3.12", "3.12.2")
+    python = Path("/opt/homebrew/opt/python@3.12/bin/python3.12")
+
+    assert update(venv, python, "3.12.2") == (
+        f"{envs} now makes poetry use {venv.name} (Python 3.12.2)",
+    )
+    assert tomllib.loads(envs.read_text(encoding="utf-8")) == {
+        "proj-AbCd1234": {"minor": "3.12", "patch": "3.12.2"}
+    }
+    other = _venv(tmp_path / "other-Zz9_Zz9_-py3.12", "3.12.2")
+    assert update(other, python, "3.12.2") == ()  # not listed: poetry picks it by minor
+    assert "other" not in envs.read_text(encoding="utf-8")

@@ -31,6 +31,9 @@ def update(venv: Path, interpreter: Path, version: str) -> tuple[str, ...]:
         notes.append(f"{venv / PIPX_METADATA} now names Python {version} at {interpreter}")
     if (venv / UV_RECEIPT).is_file() and _uv(venv, interpreter):
         notes.append(f"{venv / UV_RECEIPT} now names {interpreter}")
+    if _POETRY_SUFFIX.search(venv.name) and (venv.parent / POETRY_ENVS).is_file():
+        # a stale patch there makes `poetry env use` delete and recreate the env
+        notes.extend(_poetry_envs(venv, version, only_if_listed=True))
     return tuple(notes)
 
 
@@ -105,11 +108,13 @@ def _version(venv: Path) -> str | None:
         return None
 
 
-def _poetry_envs(new: Path, version: str | None) -> tuple[str, ...]:
+def _poetry_envs(new: Path, version: str | None, only_if_listed: bool = False) -> tuple[str, ...]:
     """Make ``new`` the project's current env in ``envs.toml``, as `poetry env use` does:
-    poetry reads the minor there to name the env it uses."""
+    poetry reads the minor there to name the env it uses, and recreates the env when the
+    patch there is not the env's. ``only_if_listed``: a relink, which changes the patch of
+    a table that is there and adds none."""
     match = _POETRY_SUFFIX.search(new.name)
-    if match is None or version is None:
+    if match is None or version is None or version.count(".") != 2:
         return ()
     base, minor = new.name[: match.start()], match.group(1)
     path = new.parent / POETRY_ENVS
@@ -117,7 +122,11 @@ def _poetry_envs(new: Path, version: str | None) -> tuple[str, ...]:
         envs = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return (f"{path} was left alone: {exc}; run `poetry env use {minor}` in the project",)
-    envs[base] = {"minor": minor, "patch": version}
+    wanted = {"minor": minor, "patch": version}
+    listed = envs.get(base)
+    if listed == wanted or (only_if_listed and (not listed or listed.get("minor") != minor)):
+        return ()
+    envs[base] = wanted
     text = _toml_tables(envs)
     if text is None:
         return (f"{path} holds more than poetry writes there; run `poetry env use {minor}`",)
