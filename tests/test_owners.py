@@ -495,3 +495,29 @@ def installed(site: Path) -> dict[str, str]:
         name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
         out[name] = version
     return out
+
+
+def test_pipx_uninstall_after_the_python_went_is_a_removal_but_rm_rf_is_not(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Python went first (the apps broke), then `pipx uninstall tinytop`: pipx took the
+    app's link with it, so it is `removed`. `rm -rf` of the other app's venv leaves its link
+    dangling: that one vanished with its interpreter (`venv-missing`)."""
+    python = fake_pyenv_version("3.11", "3.11.7")
+    pipx = Pipx(isolated_home, offline_house)
+    uninstalled = pipx.install(python, "tinytop")
+    deleted = pipx.install(python, "wheel")
+    assert check_json(capsys)[0] == 0
+    shutil.rmtree(python.parent.parent)
+    pipx("uninstall", "tinytop")
+    shutil.rmtree(deleted)
+    assert not uninstalled.exists()
+
+    code, venvs = check_json(capsys)
+
+    by_path = {v["path"]: v for v in venvs}
+    assert by_path[str(uninstalled)]["status"] == "removed"
+    assert "its owner (pipx) removed it" in by_path[str(uninstalled)]["findings"][0]["message"]
+    assert [f["code"] for f in by_path[str(deleted)]["findings"]] == ["venv-missing"]
+    assert sorted(by_path) == sorted([str(uninstalled), str(deleted)])  # uv backend: no shared
+    assert code == 1  # for the deleted one alone
