@@ -33,6 +33,7 @@ from tests.support import (
 )
 from tests.test_repair import fake_pyenv_version
 from venv_doctor.cli import run as cli
+from venv_doctor.model import pyvenv_cfg
 
 
 @pytest.fixture(scope="module")
@@ -445,6 +446,8 @@ def test_poetry_and_pdm_envs_rebuilt_onto_another_minor_take_the_names_their_own
     assert Path(ran.stdout.strip()) == poetry_new
     assert [p.name for p in poetry_env.parent.iterdir() if p.is_dir()] == [poetry_new.name]
     assert run([poetry_new / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+    # poetry's default prompt names the minor too
+    assert pyvenv_cfg.read(poetry_new / "pyvenv.cfg").prompt == "proj-py3.12"
     listed = run([*pdm, "venv", "list"], env=OFFLINE).stdout
     assert "3.12: " + str(pdm_new) in listed and "3.11" not in listed
     ran = run([*pdm, "run", "python", "-c", "import sys; print(sys.prefix)"], env=OFFLINE)
