@@ -30,6 +30,7 @@ from venv_doctor.interpreters.probe import (
 )
 from venv_doctor.model.venv import Venv
 from venv_doctor.paths import app_dirs
+from venv_doctor.render.words import listed
 
 SOURCES = ("homebrew", "pyenv", "uv", "framework", "system", "extra", "path")
 _SPEC = re.compile(r"^(?:c?python-?|py)?(\d+)\.(\d+)(?:\.(\d+))?$")
@@ -170,9 +171,8 @@ def _why(
         rank = key(other)
         told.update(n for n in range(len(won)) if won[n] > rank[n])
     reasons = [said[n] for n in sorted(told)] or [said[-1]]  # equal ranks: the first found
-    shown = ", ".join(f"{o.path} ({o.version})" for o in others[:3])
-    more = f" and {len(others) - 3} more" if len(others) > 3 else ""
-    return f"{' and '.join(reasons)}; also found: {shown}{more}"
+    shown = listed([f"{o.path} ({o.version})" for o in others], 3)
+    return f"{' and '.join(reasons)}; also found: {shown}"
 
 
 def best_for(

@@ -108,6 +108,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE snapshots RENAME COLUMN unconverted TO packages",
     ),
     (
+        # A snapshot stored as the change from the venv's snapshot before it (base_id):
+        # its snapshot_packages rows are the packages put in, and (removed = 1) the
+        # ones taken out. Rows of schema 5 hold whole lists (base_id NULL) and stay so.
+        "ALTER TABLE snapshots ADD COLUMN base_id INTEGER REFERENCES snapshots (id)",
+        "CREATE INDEX snapshots_by_base ON snapshots (base_id)",
+        "ALTER TABLE snapshot_packages ADD COLUMN removed INTEGER NOT NULL DEFAULT 0",
+    ),
+    (
         # where a rebuild makes the new venv when that is not the old venv's path: poetry
         # and pdm name an env for its minor, so a rebuild onto another minor moves it
         "ALTER TABLE journal ADD COLUMN dest TEXT",
