@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +59,7 @@ class Daemon:
         self.locations: dict[Path, Location] = {}
         self.specs: list[watch.WatchSpec] = []
         self._by_path: dict[Path, watch.WatchSpec] = {}
+        self._never: Callable[[Path], bool] = lambda _: False
         self.heartbeat = heartbeat.Heartbeat(pid=os.getpid(), since=now_iso())
         self.respond = Responder(ctx, self.heartbeat, self._write_heartbeat)
         self.watcher: DirWatcher | None = None
@@ -245,8 +246,13 @@ class Daemon:
             replan
             or (self.watcher is not None and self.watcher.stale())
             or any(not s.path.is_dir() for s in self.specs)
+            or not all(self._covered(p) for p in venvs)
         ):
             self.replan()
+
+    def _covered(self, path: Path) -> bool:
+        location = self.locations.get(path)
+        return location is None or watch.covered(self._by_path, load(location), self._never)
 
     def replan(self) -> None:
         if self.watcher is None:
@@ -254,8 +260,8 @@ class Daemon:
         venvs = [load(x) for x in self.locations.values()]
         roots = [s.root for s in self.ctx.stores()]
         home = self.ctx.env.get("HOME")
-        never = watch.forbidden(Path(home) if home else None, self.ctx.dirs.own)
-        self.specs = watch.plan(venvs, roots, never)
+        self._never = watch.forbidden(Path(home) if home else None, self.ctx.dirs.own)
+        self.specs = watch.plan(venvs, roots, self._never)
         self._by_path = {s.path: s for s in self.specs}
         failed = self.watcher.apply(self.specs)
         for path in failed:

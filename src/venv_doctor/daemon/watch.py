@@ -135,6 +135,13 @@ def plan(
     ]
 
 
+def covered(by_path: Mapping[Path, WatchSpec], venv: Venv, never: Callable[[Path], bool]) -> bool:
+    """Whether the plan already watches what ``venv`` depends on. A venv planned while
+    it was being made (its links and pyvenv.cfg not written yet) is not covered."""
+    needed = [*_interpreter_dirs(venv), *venv.site_packages]
+    return all((target := nearest_existing(d)) in by_path or never(target) for d in needed)
+
+
 def affected(specs: Sequence[WatchSpec], changed: Iterable[Path]) -> tuple[set[Path], bool]:
     """The venvs a batch of changed paths may affect, and whether to re-plan.
 
