@@ -289,6 +289,22 @@ def test_check_survives_a_garbage_state_database(
     assert snapshot_rows() == 1
 
 
+def test_a_venv_whose_path_is_not_utf8_is_checked_but_not_recorded(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    store = isolated_home / ".virtualenvs"
+    good = make_venv(real_python("3.12"), store / "small")
+    bad = Path(os.fsdecode(os.fsencode(store) + b"/caf\xe9"))
+    shutil.copytree(good, bad, symlinks=True)
+    with caplog.at_level(logging.WARNING, logger="venv_doctor"):
+        code, out, _ = cli(capsys, "check")
+    assert code == 0
+    assert "2 healthy" in out  # checked, both
+    assert caplog.text.count("not recorded (its name or path is not UTF-8 text)") == 1
+    with state.open_db(app_dirs(os.environ)) as db:
+        assert list(state.venv_records(db)) == [good]
+
+
 def test_check_survives_a_database_from_a_newer_venv_doctor(
     isolated_home: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -320,8 +336,11 @@ def test_credentials_kept_only_when_configured(
 
     def stored() -> str:
         with state.open_db(app_dirs(os.environ)) as db:
-            rows = db.conn.execute("SELECT packages FROM snapshots ORDER BY taken_at").fetchall()
-        return str(rows[-1][0])
+            rows = db.conn.execute(
+                "SELECT p.record FROM snapshot_packages sp JOIN packages p ON p.id = sp.package_id"
+                " WHERE sp.snapshot_id = (SELECT id FROM snapshots ORDER BY taken_at DESC LIMIT 1)"
+            ).fetchall()
+        return "\n".join(r[0] for r in rows)
 
     assert cli(capsys, "check")[0] == 0
     assert "s3cret" not in stored()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from venv_doctor.install import creators
 from venv_doctor.install.creators import VenvOptions, create_venv
 from venv_doctor.interpreters.inventory import Interpreter
 from venv_doctor.model import links, pyvenv_cfg
+from venv_doctor.runner import Completed
 
 SAFE_ENV = {**os.environ, "PATH": "/usr/bin:/bin"}
 
@@ -129,9 +131,9 @@ def test_python2_needs_a_virtualenv_that_supports_it(tmp_path: Path) -> None:
 def test_python2_uses_virtualenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[list[str]] = []
 
-    def fake_runner(args: list[object], **kwargs: object) -> object:
+    def fake_runner(args: Sequence[str | Path], /, **kwargs: object) -> Completed:
         calls.append([str(a) for a in args])
-        return None
+        return Completed(tuple(calls[-1]), 0, "", "")
 
     monkeypatch.setattr(
         creators, "virtualenv_command", lambda env, prefer_path=False: ["virtualenv"]
@@ -143,7 +145,7 @@ def test_python2_uses_virtualenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         target,
         options,
         with_pip=True,
-        runner=fake_runner,  # type: ignore[arg-type]
+        runner=fake_runner,
         env=os.environ,
     )
     assert calls == [

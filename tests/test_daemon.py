@@ -532,7 +532,7 @@ def test_a_venv_repaired_by_the_cli_meanwhile_is_not_reported_as_failed(
     broken = diagnose(load(location), env=ctx.env)
     daemon = Daemon(ctx)
     target = relink.RelinkTarget(homebrew.opt_python("3.12"), "3.12.2")
-    assert relink.relink(load(location), target).ok  # the CLI, first to the lock
+    assert relink.relink(load(location), target, env=os.environ).ok  # the CLI, first to the lock
 
     results = daemon.respond.auto_repair([broken])
     assert results[venv].outcome != "failed"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,42 @@ def test_a_fifo_as_the_declared_file_is_an_error_not_a_hang(
     assert run(["requirements", str(venv), "--against", str(fifo)]) == 1
     assert "requirements.txt: cannot be read" in capsys.readouterr().err
     assert run(["check", "-v"]) == 0  # the project's FIFO does not hang check -v either
+
+
+def test_a_fifo_or_huge_metadata_is_a_warning_not_a_hang(
+    project_venv: tuple[Path, Path],
+) -> None:
+    """METADATA is read through the bounded readers (importlib.metadata read it whole,
+    and blocked on a FIFO): through the real CLI, with a timeout, so a hang fails."""
+    venv, project = project_venv
+    site = next((venv / "lib").glob("python3.*")) / "site-packages"
+    for name in ("fifo_pkg", "zero_pkg", "huge_pkg"):
+        (site / f"{name}-1.0.dist-info").mkdir()
+        (site / f"{name}-1.0.dist-info" / "RECORD").write_text("")
+    os.mkfifo(site / "fifo_pkg-1.0.dist-info" / "METADATA")
+    (site / "zero_pkg-1.0.dist-info" / "METADATA").symlink_to("/dev/zero")
+    huge = site / "huge_pkg-1.0.dist-info" / "METADATA"
+    huge.write_text("Metadata-Version: 2.1\nName: huge-pkg\nVersion: 1.0\nRequires-Dist: stray\n\n")
+    os.truncate(huge, 8 << 30)  # a description of 8 GiB (sparse: no disk is used)
+    against = _pyproject(project, ["Web_App>=1", "huge-pkg"])
+    args = ["requirements", str(venv), "--against", str(against), "--json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "venv_doctor", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr  # undeclared packages, not a crash
+    assert "Traceback" not in done.stdout + done.stderr
+    data = json.loads(done.stdout)
+    # huge-pkg's header was read (it needs stray); the unreadable two count as installed
+    assert data["undeclared"] == ["fifo-pkg", "zero-pkg"]
+    assert sorted(data["warnings"]) == [
+        f"{site / 'fifo_pkg-1.0.dist-info' / 'METADATA'} cannot be read: is a FIFO (named pipe),"
+        " not a regular file",
+        f"{site / 'zero_pkg-1.0.dist-info' / 'METADATA'} cannot be read: is a character device,"
+        " not a regular file",
+    ]
+    for warning in data["warnings"]:
+        assert f"venv-doctor: warning: {warning}" in done.stderr

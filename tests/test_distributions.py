@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from tests.local_projects import (
     clone_venv,
@@ -185,6 +186,45 @@ def test_legacy_egg_info_dir_file_and_egg_link(venv312: Path, tmp_path: Path) ->
     assert packages["devproj"].kind == "editable"
     assert packages["devproj"].version == "4.5"
     assert packages["devproj"].url == (tmp_path / "devproj").as_uri()
+
+
+def test_dependencies_as_written_from_metadata_and_legacy_requires_txt(tmp_path: Path) -> None:
+    sp = tmp_path / "site-packages"
+    info = sp / "web_app-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "RECORD").write_text("")
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: web-app\nVersion: 1.0\n"
+        "Requires-Dist: idna; python_version < '3.11'\nRequires-Dist: socks[x]; extra == 'net'\n"
+        "\nRequires-Dist: not-a-header: the description\n"
+    )
+    egg = sp / "Old_Thing-0.3-py3.12.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: Old-Thing\nVersion: 0.3\n")
+    (egg / "requires.txt").write_text(
+        "single\n\n[net]\nsocks\n\n[:sys_platform == 'win32']\npywin\n\n"
+        "[tls:python_version < '3.8']\nbackport@ https://example.org/b.whl\n"
+    )
+    project = tmp_path / "devproj"
+    (project / "DevProj.egg-info").mkdir(parents=True)
+    (project / "DevProj.egg-info" / "PKG-INFO").write_text("Name: DevProj\nVersion: 4.5\n")
+    (project / "DevProj.egg-info" / "requires.txt").write_text("dep-of-dev\n")
+    (sp / "DevProj.egg-link").write_text(f"{project}\n.\n")
+    found = distributions.dependencies([sp])
+    assert found.warnings == ()
+    assert found.by_name == {
+        "web-app": ("idna; python_version < '3.11'", "socks[x]; extra == 'net'"),
+        "old-thing": (
+            "single",
+            'socks; extra == "net"',
+            "pywin; sys_platform == 'win32'",
+            "backport@ https://example.org/b.whl ; (python_version < '3.8') and extra == \"tls\"",
+        ),
+        "devproj": ("dep-of-dev",),
+    }
+    for lines in found.by_name.values():
+        for line in lines:
+            Requirement(line)  # every one is PEP 508
 
 
 def test_corrupt_metadata_record_and_direct_url_give_warnings(pip_chain: Path) -> None:

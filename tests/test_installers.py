@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -140,7 +140,7 @@ def test_pip_when_configured_or_uv_missing(
 def test_python2_venv_goes_to_pip(tmp_path: Path) -> None:
     calls: list[tuple[str, ...]] = []
 
-    def fake_runner(args: list[object], **kwargs: object) -> Completed:
+    def fake_runner(args: Sequence[str | Path], /, **kwargs: object) -> Completed:
         calls.append(tuple(str(a) for a in args))
         return Completed(tuple(calls[-1]), 0, "", "")
 
@@ -149,7 +149,8 @@ def test_python2_venv_goes_to_pip(tmp_path: Path) -> None:
     req = tmp_path / "req.txt"
     req.write_text("six==1.16.0\n")
     lines: list[str] = []
-    UvInstaller(Path("/bin/uv"), runner=fake_runner).install(venv, req, on_progress=lines.append)
+    uv = UvInstaller(Path("/bin/uv"), env=os.environ, runner=fake_runner)
+    uv.install(venv, req, on_progress=lines.append)
     assert calls == [
         (
             str(venv / "bin" / "python"),

@@ -20,6 +20,7 @@ from venv_doctor.interpreters.inventory import (
 )
 from venv_doctor.interpreters.layouts import stability, stable_path_for
 from venv_doctor.interpreters.probe import ProbeCache
+from venv_doctor.paths import app_dirs
 
 SAFE_PATH = "/usr/bin:/bin"  # no directory under the real home
 
@@ -233,6 +234,15 @@ def test_version_is_probed_once_then_cached(
     monkeypatch.setattr(runner, "run", no_run)
     second = [i for i in inventory(config, _env(), cache) if i.path == copy]
     assert second == first
+
+
+def test_without_a_cache_path_the_app_dirs_one_is_used(tmp_path: Path) -> None:
+    copy = _copied_python(tmp_path, "3.12")
+    env = _env(VENV_DOCTOR_CACHE_DIR=str(tmp_path / "cache-dir"))
+    inventory(Config(extra_interpreters=(copy,)), env)
+    cache = app_dirs(env).interpreters_cache
+    assert cache == tmp_path / "cache-dir" / "interpreters.json"
+    assert str(copy) in json.loads(cache.read_text())["entries"]
 
 
 def test_probe_result_other_than_cpython_is_skipped(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ def fake_interpreter(path: Path, stderr: str, code: int) -> Path:
 @pytest.mark.parametrize("minor", ["2.7", "3.6", "3.7", "3.8", "3.13"])
 def test_probe_runs_on_every_supported_python(minor: str) -> None:
     python = real_python(minor)
-    result = probe.probe(python)
+    result = probe.probe(python, env=os.environ)
     assert result.started, result.error_line
     assert result.returncode == 0
     assert result.minor == minor
@@ -49,7 +49,7 @@ def test_probe_runs_on_every_supported_python(minor: str) -> None:
 def test_probe_sees_a_venvs_site_packages(tmp_path: Path, minor: str) -> None:
     venv = make_venv(real_python(minor), tmp_path / "v")
     site = venv / "lib" / f"python{minor}" / "site-packages"
-    result = probe.probe(venv / "bin" / "python", [site])
+    result = probe.probe(venv / "bin" / "python", [site], env=os.environ)
     assert result.started
     assert result.prefix == str(venv)
     assert not result.site_packages_missing
@@ -58,24 +58,26 @@ def test_probe_sees_a_venvs_site_packages(tmp_path: Path, minor: str) -> None:
 def test_probe_on_a_legacy_python27_virtualenv(tmp_path: Path) -> None:
     venv = make_legacy_virtualenv(real_python("2.7"), tmp_path / "legacy")
     site = venv / "lib" / "python2.7" / "site-packages"
-    result = probe.probe(venv / "bin" / "python", [site])
+    result = probe.probe(venv / "bin" / "python", [site], env=os.environ)
     assert result.started, result.error_line
     assert result.minor == "2.7"
     assert not result.site_packages_missing
 
 
 def test_site_packages_missing_when_the_venvs_are_not_on_sys_path(tmp_path: Path) -> None:
-    result = probe.probe(real_python("3.12"), [tmp_path / "lib" / "python3.12" / "site-packages"])
+    result = probe.probe(
+        real_python("3.12"), [tmp_path / "lib" / "python3.12" / "site-packages"], env=os.environ
+    )
     assert result.started
     assert result.site_packages_missing
 
 
 def test_no_expected_site_is_never_missing() -> None:
-    assert not probe.probe(real_python("3.12")).site_packages_missing
+    assert not probe.probe(real_python("3.12"), env=os.environ).site_packages_missing
 
 
 def test_missing_interpreter_does_not_start(tmp_path: Path) -> None:
-    result = probe.probe(tmp_path / "bin" / "python")
+    result = probe.probe(tmp_path / "bin" / "python", env=os.environ)
     assert not result.started
     assert result.returncode is None
     assert result.error_line == f"{tmp_path / 'bin' / 'python'} not found"
@@ -89,7 +91,7 @@ def test_missing_libpython_is_the_line_reported(tmp_path: Path) -> None:
         "cannot open shared object file: No such file or directory\n",
         127,
     )
-    result = probe.probe(python)
+    result = probe.probe(python, env=os.environ)
     assert not result.started
     assert result.returncode == 127
     assert result.describe_exit() == "code 127"
@@ -98,7 +100,9 @@ def test_missing_libpython_is_the_line_reported(tmp_path: Path) -> None:
 
 
 def test_missing_stdlib_reports_the_encodings_line(tmp_path: Path) -> None:
-    result = probe.probe(fake_interpreter(tmp_path / "python", ENCODINGS_FAILURE, 1))
+    result = probe.probe(
+        fake_interpreter(tmp_path / "python", ENCODINGS_FAILURE, 1), env=os.environ
+    )
     assert not result.started
     assert result.error_line == "ModuleNotFoundError: No module named 'encodings'"
 
@@ -108,18 +112,20 @@ def test_dyld_failure_line(tmp_path: Path) -> None:
         "dyld[123]: Library not loaded: /opt/homebrew/opt/python@3.12/Frameworks/"
         "Python.framework/Versions/3.12/Python\n  Referenced from: <x> /v/bin/python3.12\n"
     )
-    result = probe.probe(fake_interpreter(tmp_path / "python", stderr, 134))
+    result = probe.probe(fake_interpreter(tmp_path / "python", stderr, 134), env=os.environ)
     assert result.error_line.startswith("dyld[123]: Library not loaded:")
 
 
 def test_no_output_at_all(tmp_path: Path) -> None:
-    result = probe.probe(fake_interpreter(tmp_path / "python", "", 3))
+    result = probe.probe(fake_interpreter(tmp_path / "python", "", 3), env=os.environ)
     assert not result.started
     assert result.error_line == "(no output)"
 
 
 def test_exit_zero_without_the_mark_is_not_a_start(tmp_path: Path) -> None:
-    result = probe.probe(fake_interpreter(tmp_path / "python", "something else\n", 0))
+    result = probe.probe(
+        fake_interpreter(tmp_path / "python", "something else\n", 0), env=os.environ
+    )
     assert not result.started
     assert result.error_line == "something else"
 
@@ -128,7 +134,7 @@ def test_killed_by_a_signal(tmp_path: Path) -> None:
     python = tmp_path / "python"
     python.write_text("#!/bin/sh\nkill -SEGV $$\n")
     python.chmod(0o755)
-    result = probe.probe(python)
+    result = probe.probe(python, env=os.environ)
     assert not result.started
     assert result.describe_exit() == "signal 11"
 
@@ -137,7 +143,7 @@ def test_a_hanging_interpreter_times_out(tmp_path: Path) -> None:
     python = tmp_path / "python"
     python.write_text("#!/bin/sh\nexec sleep 30\n")
     python.chmod(0o755)
-    result = probe.probe(python, timeout=0.3)
+    result = probe.probe(python, timeout=0.3, env=os.environ)
     assert not result.started
     assert result.error_line == "timed out after 0.3 s"
 
@@ -150,7 +156,7 @@ def test_probe_many_keeps_the_order(tmp_path: Path) -> None:
         (real_python("2.7"), ()),
         (tmp_path / "missing", ()),
     ]
-    results = probe.probe_many(targets, timeout=30, workers=2)
+    results = probe.probe_many(targets, os.environ, timeout=30, workers=2)
     assert [r.started for r in results] == [True, False, True, False]
     assert [r.minor for r in results] == ["3.12", None, "2.7", None]
     assert results[1].error_line == "boom"

@@ -38,7 +38,9 @@ def test_relink_after_homebrew_patch_upgrade_goes_through_opt(
     assert before.status is Status.BROKEN
     assert "interpreter-dangling" in before.codes()
 
-    result = relink(_load(venv), RelinkTarget(homebrew.opt_python("3.12"), "3.12.2"))
+    result = relink(
+        _load(venv), RelinkTarget(homebrew.opt_python("3.12"), "3.12.2"), env=os.environ
+    )
 
     assert result.ok, result.error
     assert os.readlink(venv / "bin" / "python3.12") == str(homebrew.opt_python("3.12"))
@@ -69,7 +71,7 @@ def test_dead_shebang_outside_venv_is_pointed_at_the_venv(tmp_path: Path) -> Non
     py = real_python("3.11")
     venv = make_venv(py, tmp_path / "v")
     script = add_console_script(venv, "tool", interpreter="/gone/venv/bin/python", trampoline=True)
-    result = relink(_load(venv), RelinkTarget(py, "3.11.7"))
+    result = relink(_load(venv), RelinkTarget(py, "3.11.7"), env=os.environ)
     assert result.ok, result.error
     assert result.scripts == ("tool",)
     assert f'"{venv / "bin" / "python"}"' in script.read_text()
@@ -81,7 +83,7 @@ def test_failed_verification_restores_everything(tmp_path: Path) -> None:
     cfg_before = (venv / "pyvenv.cfg").read_bytes()
     link_before = os.readlink(venv / "bin" / "python3")
     # a 3.12 interpreter cannot serve a venv whose packages are in lib/python3.11
-    result = relink(_load(venv), RelinkTarget(real_python("3.12"), "3.11.9"))
+    result = relink(_load(venv), RelinkTarget(real_python("3.12"), "3.11.9"), env=os.environ)
     assert not result.ok
     assert "3.12" in (result.error or "")
     assert (venv / "pyvenv.cfg").read_bytes() == cfg_before
@@ -93,10 +95,10 @@ def test_verify_checks_what_the_deep_probe_would(tmp_path: Path) -> None:
     venv needs no second, deep probe to be called healthy)."""
     venv = make_venv(real_python("3.11"), tmp_path / "v")
     site = _load(venv).site_packages
-    assert verify(venv, "3.11", None, site_packages=site) is None
-    assert "3.12" in (verify(venv, "3.12", None, site_packages=site) or "")
+    assert verify(venv, "3.11", None, site_packages=site, env=os.environ) is None
+    assert "3.12" in (verify(venv, "3.12", None, site_packages=site, env=os.environ) or "")
     elsewhere = (tmp_path / "other" / "lib" / "python3.11" / "site-packages",)
-    problem = verify(venv, "3.11", None, site_packages=elsewhere)
+    problem = verify(venv, "3.11", None, site_packages=elsewhere, env=os.environ)
     assert problem is not None and "site-packages" in problem
 
 
@@ -118,12 +120,17 @@ def test_links_stay_links_through_a_relink_and_a_rolled_back_one(tmp_path: Path)
     before = tree_digest(venv)
 
     failed = relink(
-        _load(venv), RelinkTarget(real_python("3.12"), "3.11.9"), journal=_journal(tmp_path)
+        _load(venv),
+        RelinkTarget(real_python("3.12"), "3.11.9"),
+        journal=_journal(tmp_path),
+        env=os.environ,
     )
     assert not failed.ok
     assert tree_digest(venv) == before
 
-    done = relink(_load(venv), RelinkTarget(py, "3.11.7"), journal=_journal(tmp_path))
+    done = relink(
+        _load(venv), RelinkTarget(py, "3.11.7"), journal=_journal(tmp_path), env=os.environ
+    )
     assert done.ok, done.error
     assert os.readlink(venv / "pyvenv.cfg") == "etc/pyvenv.cfg"
     assert "version = 3.11.7" in (venv / "etc" / "pyvenv.cfg").read_text()
@@ -140,7 +147,10 @@ def test_a_pyvenv_cfg_linked_outside_the_venv_is_never_written_through(tmp_path:
     (venv / "pyvenv.cfg").symlink_to(shared)
     before, text = tree_digest(venv), shared.read_text()
     result = relink(
-        _load(venv), RelinkTarget(real_python("3.11"), "3.11.7"), journal=_journal(tmp_path)
+        _load(venv),
+        RelinkTarget(real_python("3.11"), "3.11.7"),
+        journal=_journal(tmp_path),
+        env=os.environ,
     )
     assert not result.ok and "outside the venv" in (result.error or "")
     assert tree_digest(venv) == before and shared.read_text() == text

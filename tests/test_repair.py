@@ -408,7 +408,9 @@ def test_a_venv_repaired_while_waiting_for_its_lock_is_already_repaired(
 
     plan = planner(diagnose(load(location), env=ctx.env))
     assert plan.action is Action.RELINK
-    assert relink.relink(load(location), relink.RelinkTarget(opt, "3.12.2")).ok  # the other process
+    assert relink.relink(
+        load(location), relink.RelinkTarget(opt, "3.12.2"), env=os.environ
+    ).ok  # the other process
 
     result = execute(ctx, plan, registry.requirements_for, replan=planner)
 

@@ -24,9 +24,9 @@ time.sleep(300)
 """
 
 DRIVER = """
-import sys
+import os, sys
 from venv_doctor import runner
-runner.run([sys.executable, "-c", sys.argv[1], sys.argv[2]], timeout=300)
+runner.run([sys.executable, "-c", sys.argv[1], sys.argv[2]], env=os.environ, timeout=300)
 """
 
 
@@ -69,17 +69,17 @@ def test_grandchildren_die_when_venv_doctor_is_killed(tmp_path: Path) -> None:
 def test_a_timeout_kills_the_whole_tree(tmp_path: Path) -> None:
     pidfile = tmp_path / "grandchild.pid"
     with pytest.raises(CommandError, match="timed out"):
-        runner.run([sys.executable, "-c", SPAWNER, pidfile], timeout=2)
+        runner.run([sys.executable, "-c", SPAWNER, pidfile], env=os.environ, timeout=2)
     assert _gone(int(pidfile.read_text()), within=2)
 
 
 def test_children_carry_the_run_token_and_the_scoped_tmpdir(tmp_path: Path) -> None:
     code = "import os, tempfile; print(os.environ['VENV_DOCTOR_RUN']); print(tempfile.gettempdir())"
     with runner.temp_scope(tmp_path):
-        done = runner.run([sys.executable, "-c", code], check=True)
+        done = runner.run([sys.executable, "-c", code], env=os.environ, check=True)
     token, tmpdir = done.stdout.split()
     assert token == runner.group().token and tmpdir == str(tmp_path)
-    outside = runner.run([sys.executable, "-c", code], check=True)
+    outside = runner.run([sys.executable, "-c", code], env=os.environ, check=True)
     assert outside.stdout.split()[1] != str(tmp_path)
 
 
@@ -104,4 +104,4 @@ def test_end_group_kills_what_a_dead_run_left_and_waits() -> None:
 
 def test_this_process_never_ends_its_own_group() -> None:
     assert end_group(runner.group()) == []
-    assert runner.run(["true"]).ok
+    assert runner.run(["true"], env=os.environ).ok

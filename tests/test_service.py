@@ -283,7 +283,7 @@ def test_every_store_variable_is_passed_to_the_service() -> None:
 
 def test_detect_systemd_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stubs = install_stubs(tmp_path, monkeypatch)
-    found = service.detect()
+    found = service.detect(os.environ)
     assert (found.manager, found.available) == (Manager.SYSTEMD, True)
     assert stubs.commands() == ["systemctl --user is-system-running"]
 
@@ -293,14 +293,14 @@ def test_detect_container_without_user_instance(
 ) -> None:
     install_stubs(tmp_path, monkeypatch)
     monkeypatch.setenv("STUB_MODE", "container")
-    found = service.detect()
+    found = service.detect(os.environ)
     assert not found.available
     assert "offline" in found.reason
 
 
 def test_detect_without_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    found = service.detect()
+    found = service.detect(os.environ)
     assert not found.available
     assert "systemctl is not on PATH" in found.reason
 
@@ -308,7 +308,7 @@ def test_detect_without_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_detect_launchd_on_macos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     install_stubs(tmp_path, monkeypatch)
     monkeypatch.setattr(paths, "is_macos", lambda: True)
-    assert service.detect() == Availability(Manager.LAUNCHD, True, "launchd")
+    assert service.detect(os.environ) == Availability(Manager.LAUNCHD, True, "launchd")
 
 
 # --- self-protection --------------------------------------------------------------------

@@ -33,8 +33,11 @@ def check(
         live = all_locations(ctx, store)
         gone = recorded_gone(ctx, store, {x.path for x in live})
     # a tracked venv whose directory was deleted is still listed
-    locations = [x for x in live if os.path.lexists(x.path)]
-    gone += diagnose_missing(ctx, [Match(x, Where.RECORDED) for x in live if x not in locations])
+    locations: list[Location] = []
+    vanished: list[Location] = []
+    for x in live:
+        (locations if os.path.lexists(x.path) else vanished).append(x)
+    gone += diagnose_missing(ctx, [Match(x, Where.RECORDED) for x in vanished])
     venvs = read_venvs(locations)
     diagnoses = diagnose_all(venvs, ctx.env, deep=deep) + gone
     if record:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,47 @@ AUTO_REPAIR_POLICIES = ("off", "relink", "rebuild")
 INSTALLERS = ("auto", "uv", "pip")
 NOTIFY_BACKENDS = ("auto", "desktop", "osascript", "notify-send", "command", "log")
 
+KEEP_DEFAULT = "30 days, monthly"
+KEEP_MAX_DAYS = 36500
+KEEP_MAX_MONTHS = 1200
+_KEEP = re.compile(
+    r"^\s*(?P<days>[0-9]+)\s*(?:d|days?)\s*"
+    r"(?:,\s*(?:(?P<monthly>monthly)|(?P<months>[0-9]+)\s*months?)\s*)?$",
+    re.IGNORECASE,
+)
+KEEP_EXPECTED = (
+    '"all", or "<days> days" optionally followed by ", monthly" (then the newest of each '
+    'month) or ", <months> months" (the newest of each of that many months), '
+    f'e.g. "30 days, monthly" (up to {KEEP_MAX_DAYS} days and {KEEP_MAX_MONTHS} months)'
+)
+
+
+@dataclass(frozen=True)
+class Keep:
+    """A ``[snapshot] keep`` policy (``record.retention`` applies it): ``days`` None keeps
+    everything, ``months`` None keeps one a month for ever."""
+
+    days: int | None
+    months: int | None = 0
+
+    @property
+    def prunes(self) -> bool:
+        return self.days is not None
+
+
+def parse_keep(text: str) -> Keep:
+    """The policy ``text`` states; ValueError (saying what was expected) otherwise."""
+    if text.strip().lower() == "all":
+        return Keep(None)
+    match = _KEEP.match(text)
+    if match is None:
+        raise ValueError(f"expected {KEEP_EXPECTED}")
+    days = int(match["days"])
+    months = None if match["monthly"] else int(match["months"] or 0)
+    if days > KEEP_MAX_DAYS or (months or 0) > KEEP_MAX_MONTHS:
+        raise ValueError(f"expected {KEEP_EXPECTED}")
+    return Keep(days, months)
+
 
 @dataclass(frozen=True)
 class Config:
@@ -29,6 +71,7 @@ class Config:
     extra_stores: tuple[Path, ...] = ()
     extra_interpreters: tuple[Path, ...] = ()
     keep_credentials: bool = False
+    snapshot_keep: Keep = field(default_factory=lambda: parse_keep(KEEP_DEFAULT))
     repair_auto: str = "relink"
     installer: str = "auto"
     keep_backups_days: int = 14
@@ -70,6 +113,14 @@ def _list_of(choices: tuple[str, ...]) -> Check:
     return lambda v: isinstance(v, list) and all(x in choices for x in v)
 
 
+def _is_keep_policy(v: Any) -> bool:
+    try:
+        parse_keep(v if isinstance(v, str) else "")
+    except ValueError:
+        return False
+    return True
+
+
 def _is_prom_path(v: Any) -> bool:
     return isinstance(v, str) and v.endswith(".prom") and "\0" not in v
 
@@ -78,7 +129,10 @@ def _is_prom_path(v: Any) -> bool:
 SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
     "stores": {"extra": (_is_str_list, "a list of directory paths")},
     "interpreters": {"extra": (_is_str_list, "a list of interpreter paths")},
-    "snapshot": {"keep_credentials": (_is_bool, "true or false")},
+    "snapshot": {
+        "keep_credentials": (_is_bool, "true or false"),
+        "keep": (_is_keep_policy, KEEP_EXPECTED),
+    },
     "repair": {
         "auto": (_one_of(AUTO_REPAIR_POLICIES), 'one of "off", "relink", "rebuild"'),
         "installer": (_one_of(INSTALLERS), 'one of "auto", "uv", "pip"'),
@@ -190,6 +244,7 @@ def from_mapping(data: Mapping[str, Any], path: Path, home: Path) -> Config:
             get("interpreters", "extra", []), home, path, "interpreters.extra"
         ),
         keep_credentials=get("snapshot", "keep_credentials", False),
+        snapshot_keep=parse_keep(get("snapshot", "keep", KEEP_DEFAULT)),
         repair_auto=get("repair", "auto", "relink"),
         installer=get("repair", "installer", "auto"),
         keep_backups_days=get("repair", "keep_backups_days", 14),

@@ -39,6 +39,12 @@ class AppDirs:
         return self.state / "tracked.json"
 
     @property
+    def interpreters_cache(self) -> Path:
+        """What each interpreter binary is (version, implementation), kept so that
+        one is started at most once per change of its file."""
+        return self.cache / "interpreters.json"
+
+    @property
     def backups(self) -> Path:
         return self.state / "backups"
 

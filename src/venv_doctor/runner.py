@@ -1,9 +1,10 @@
 """The one place venv-doctor starts a process.
 
-Every child gets a scrubbed environment (no PYTHONPATH, PYTHONHOME, VIRTUAL_ENV,
-__PYVENV_LAUNCHER__ or NOTIFY_SOCKET leaking in), a timeout, and failures come
-back as a CommandError that shows the command, exit code and output tail.
-Core code takes a ``Runner`` so tests can substitute this seam.
+Every child starts from the environment its caller passes (the Context's ``env``:
+this module never reads the process environment), scrubbed (no PYTHONPATH,
+PYTHONHOME, VIRTUAL_ENV, __PYVENV_LAUNCHER__ or NOTIFY_SOCKET leaking in), with a
+timeout, and failures come back as a CommandError that shows the command, exit code
+and output tail. Core code takes a ``Runner`` so tests can substitute this seam.
 
 Children die with venv-doctor. Each venv-doctor process has one process group
 for its children, led by a watchdog (``/bin/sh`` blocked reading a pipe only
@@ -28,9 +29,10 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.sanitize import redact
@@ -51,6 +53,8 @@ RUN_ENV = "VENV_DOCTOR_RUN"  # every child carries its run's token, so escapees 
 WATCHDOG_NAME = "venv-doctor-watchdog"
 # $0 is WATCHDOG_NAME and $1 the token, so the leader's command line names its run.
 _WATCHDOG_SCRIPT = "read _ ; kill -KILL 0"
+# For the runner's own helpers (the watchdog, ps): nothing of the user's is needed.
+_MINIMAL_ENV = {"PATH": os.defpath}
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,22 @@ class CommandError(VenvDoctorError):
         self.output = output
 
 
-Runner = Callable[..., Completed]
+class Runner(Protocol):
+    """What core code calls to start a process: ``run``, or a test's stand-in."""
+
+    def __call__(
+        self,
+        cmd: Sequence[str | Path],
+        /,
+        *,
+        env: Mapping[str, str],
+        extra: Mapping[str, str] | None = None,
+        timeout: float = ...,
+        cwd: Path | None = None,
+        stdin: str | None = None,
+        check: bool = False,
+    ) -> Completed: ...
+
 
 # Set by the daemon on SIGTERM: running children are killed and CommandError is
 # raised, so a rebuild in progress rolls back instead of being cut off.
@@ -111,7 +130,7 @@ class _Watchdog:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                     process_group=0,
-                    env={"PATH": os.defpath},
+                    env=_MINIMAL_ENV,
                 )
                 self.owner = os.getpid()
             return Group(proc.pid, self.token)
@@ -147,27 +166,34 @@ def temp_scope(tmpdir: Path) -> Iterator[None]:
         _TMPDIR.reset(token)
 
 
-def child_env(extra: Mapping[str, str] | None = None, run_token: str = "") -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED and k != RUN_ENV}
+def child_env(
+    env: Mapping[str, str], extra: Mapping[str, str] | None = None, run_token: str = ""
+) -> dict[str, str]:
+    """``env`` scrubbed, the transaction's TMPDIR and the run's token set, then ``extra``
+    (variables the caller means the child to have, VIRTUAL_ENV included)."""
+    out = {k: v for k, v in env.items() if k not in SCRUBBED and k != RUN_ENV}
     tmpdir = _TMPDIR.get()
     if tmpdir is not None:
-        env.update(TMPDIR=str(tmpdir), TEMP=str(tmpdir), TMP=str(tmpdir))
+        out.update(TMPDIR=str(tmpdir), TEMP=str(tmpdir), TMP=str(tmpdir))
     if run_token:
-        env[RUN_ENV] = run_token
-    env.update(extra or {})
-    return env
+        out[RUN_ENV] = run_token
+    out.update(extra or {})
+    return out
 
 
 def run(
     cmd: Sequence[str | Path],
+    /,
     *,
+    env: Mapping[str, str],
+    extra: Mapping[str, str] | None = None,
     timeout: float = 600.0,
-    env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     stdin: str | None = None,
     check: bool = False,
 ) -> Completed:
-    """Run ``cmd``; with ``check`` a non-zero exit raises CommandError."""
+    """Run ``cmd`` in ``env`` (the caller's environment, scrubbed) plus ``extra``;
+    with ``check`` a non-zero exit raises CommandError."""
     args = tuple(str(c) for c in cmd)
     try:
         leader = group()
@@ -178,7 +204,7 @@ def run(
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-            env=child_env(env, leader.token),
+            env=child_env(env, extra, leader.token),
             cwd=cwd,
             process_group=leader.pgid,
         )
@@ -295,7 +321,7 @@ def _cmdline(pid: int) -> list[str] | None:
             return None
         return [os.fsdecode(a) for a in raw.split(b"\0") if a]
     try:
-        done = run(["ps", "-o", "command=", "-p", str(pid)], timeout=30)
+        done = run(["ps", "-o", "command=", "-p", str(pid)], env=_MINIMAL_ENV, timeout=30)
     except CommandError:
         return None
     return done.stdout.split() if done.ok else None

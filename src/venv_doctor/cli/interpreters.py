@@ -90,7 +90,7 @@ def interpreters_command(python: str | None, list_venvs: bool, as_json: bool) ->
     and [interpreters] extra in config.toml.
     """
     ctx = get_context()
-    found = inventory(ctx.config, ctx.env, ctx.dirs.cache / "interpreters.json")
+    found = inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache)
     venvs = _venvs(ctx)
     if python is not None:
         use = usage(python, found, venvs)

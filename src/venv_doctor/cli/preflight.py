@@ -122,7 +122,7 @@ def preflight_command(
     locations = _locations(ctx, targets, all_)
     options = uv_options(read_settings(ctx.env))
     with scratch(ctx.dirs.cache) as work:
-        resolver = Resolver(uv, python, options, run, Path(work))
+        resolver = Resolver(uv, python, options, run, Path(work), ctx.env)
         results = [(x, _one(ctx, resolver, x)) for x in locations]
         trials = _trials(ctx, python, results, command, keep, Path(work)) if trial else {}
     if as_json:
@@ -158,7 +158,7 @@ def _trials(
     from venv_doctor.install.installers import choose_installer
     from venv_doctor.interpreters.inventory import best_for, inventory
 
-    base = best_for(inventory(ctx.config, ctx.env, ctx.dirs.cache / "interpreters.json"), python)
+    base = best_for(inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache), python)
     if base is None:
         raise UsageError(
             f"--trial: no Python {python} is installed to try on",

@@ -117,6 +117,7 @@ def _against(target: str, against: Path, as_json: bool) -> int:
             f"{where.path}: not on disk (or no site-packages); --against reads the venv itself"
         )
     result = compare(read_declared(against), where.venv.site_packages, where.venv.minor)
+    warn(result.warnings)
     if as_json:
         echo_json(render.envelope(venv=str(where.path), against=str(against), **result.as_dict()))
     else:

@@ -128,7 +128,7 @@ def install_command(print_only: bool, timer: bool, python: Path | None, as_json:
     if print_only:
         echo_json(_plan_json(plan, None)) if as_json else _print_plan(plan)
         return
-    done = service.install(plan, ctx.dirs, announce=_announce)
+    done = service.install(plan, ctx.dirs, ctx.env, announce=_announce)
     if as_json:
         echo_json(_plan_json(plan, done.steps))
         return

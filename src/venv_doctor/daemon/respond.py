@@ -116,7 +116,8 @@ class Responder:
         d = diagnose(venv, env=self.ctx.env)
         unsure = Code.HOME_MISSING in d.codes() or any(p.is_copy for p in venv.pythons)
         if unsure and venv.pythons and d.status is not Status.HEALTHY:
-            result = probe(venv.path / "bin" / venv.pythons[0].name, venv.site_packages)
+            python = venv.path / "bin" / venv.pythons[0].name
+            result = probe(python, venv.site_packages, env=self.ctx.env)
             d = diagnose(venv, result, env=self.ctx.env)
         return d
 

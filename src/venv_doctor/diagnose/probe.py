@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -73,13 +73,15 @@ def probe(
     timeout: float = DEFAULT_TIMEOUT,
     then: str = "",
     args: Iterable[str] = (),
+    *,
+    env: Mapping[str, str],
 ) -> ProbeResult:
     """Start ``python`` once; ``then`` is more code to run in the same start (with
     ``args`` as ``sys.argv[1:]``), its output lines returned as ``more``."""
     site = tuple(str(p) for p in expected_site)
     cmd = [str(python), "-E", "-s", "-c", PROBE + then, *args]
     try:
-        done = runner.run(cmd, timeout=timeout)
+        done = runner.run(cmd, env=env, timeout=timeout)
     except CommandError as exc:
         return ProbeResult(False, None, error_line=_why_not(cmd, exc), expected_site=site)
     lines = done.stdout.splitlines()
@@ -99,10 +101,11 @@ def probe(
 
 def probe_many(
     targets: list[tuple[Path, tuple[Path, ...]]],
+    env: Mapping[str, str],
     timeout: float = DEFAULT_TIMEOUT,
     workers: int | None = None,
 ) -> list[ProbeResult]:
     """Probe every (interpreter, site-packages) pair in parallel, results in order."""
     workers = workers or min(32, 4 * (os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda t: probe(t[0], t[1], timeout), targets))
+        return list(pool.map(lambda t: probe(t[0], t[1], timeout, env=env), targets))

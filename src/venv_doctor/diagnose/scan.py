@@ -33,7 +33,8 @@ def diagnose_all(
 
     runnable = [v for v in venvs if _can_start(v)]
     results = probe.probe_many(
-        [(v.path / "bin" / v.main_python.name, v.site_packages) for v in runnable if v.main_python]
+        [(v.path / "bin" / v.main_python.name, v.site_packages) for v in runnable if v.main_python],
+        env,
     )
     by_path = {v.path: r for v, r in zip(runnable, results, strict=True)}
     return [diagnose(v, by_path.get(v.path), env=env) for v in venvs]

@@ -51,7 +51,7 @@ def _from_state(
 def report(
     ctx: Context, diagnoses: Sequence[Diagnosis], started: float, finished: float
 ) -> prometheus.Report:
-    interpreters = inventory(ctx.config, ctx.env, ctx.dirs.cache / "interpreters.json")
+    interpreters = inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache)
     counts = prometheus.interpreter_counts(interpreters, (reached_by(d) for d in diagnoses))
     repairs, ages = _from_state(ctx, [d.path for d in diagnoses])
     return prometheus.Report(

@@ -77,6 +77,7 @@ class Resolver:
     options: UvOptions
     runner: Runner
     workdir: Path
+    env: Mapping[str, str] = field(repr=False)  # uv runs in it (the Context's)
 
     def compile(
         self, lines: Sequence[str], prefer: Sequence[str] = (), lock: bool = False
@@ -91,7 +92,8 @@ class Resolver:
             output = self.workdir / "preferred.txt"
             output.write_text("\n".join(prefer) + "\n", encoding="utf-8")
             args += ["--output-file", output]
-        return self.runner([*args, source], env=dict(self.options.env), timeout=300)
+        extra = dict(self.options.env)
+        return self.runner([*args, source], env=self.env, extra=extra, timeout=300)
 
 
 def _why(done: Completed) -> str:

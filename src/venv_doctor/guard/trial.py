@@ -119,12 +119,12 @@ def _build_and_try(
         return Trial(path, False, "verify", problem)
     if not spec.command:
         return Trial(path, True, "done", f"built and verified on Python {spec.python.version}")
-    child_env = {
-        **env,
+    activated = {
         "VIRTUAL_ENV": str(path),
         "PATH": f"{path / 'bin'}{os.pathsep}{env.get('PATH', '')}",
     }
-    done = runner(["/bin/sh", "-c", spec.command], env=child_env, cwd=path, timeout=RUN_TIMEOUT)
+    command = ["/bin/sh", "-c", spec.command]
+    done = runner(command, env=env, extra=activated, cwd=path, timeout=RUN_TIMEOUT)
     output = (done.stdout + done.stderr)[-TAIL:]
     message = "the command succeeded" if done.ok else f"the command exited with {done.returncode}"
     return Trial(path, done.ok, "run", message, done.returncode, output)

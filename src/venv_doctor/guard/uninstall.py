@@ -43,7 +43,7 @@ def _inside(path: Path, prefix: Path) -> bool:
 def impact(ctx: Context, prefix: Path) -> Impact:
     """Which venvs need ``prefix``; snapshots each of them first (they may vanish)."""
     venvs = read_venvs(all_locations(ctx))
-    found = inventory(ctx.config, ctx.env, ctx.dirs.cache / "interpreters.json")
+    found = inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache)
     use = usage(str(prefix), found, venvs)
     needing = {d.venv.path: d.venv for d in use.venvs} if use else {}
     needing.update({v.path: v for v in venvs if _inside(v.path, prefix)})

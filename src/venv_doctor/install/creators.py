@@ -87,28 +87,34 @@ def create_venv(
     if options.creator == "uv":
         uv = find_uv(env)
         if uv is not None and not options.copies:
-            _uv_venv(uv, python, path, options, with_pip, runner)
+            _uv_venv(uv, python, path, options, with_pip, runner, env)
             return None
         why = "uv cannot make a venv with copies" if uv else "uv was not found"
-        _stdlib_venv(python, path, options, with_pip, runner)
+        _stdlib_venv(python, path, options, with_pip, runner, env)
         return f"{why}: made {path} with the standard library's venv instead"
     if options.creator == "virtualenv":
         command = virtualenv_command(env)
         if command is not None:
             runner(
                 _virtualenv_args(command, python, path, options, with_pip),
+                env=env,
                 timeout=CREATE_TIMEOUT,
                 check=True,
             )
             return None
-        _stdlib_venv(python, path, options, with_pip, runner)
+        _stdlib_venv(python, path, options, with_pip, runner, env)
         return f"virtualenv was not found: made {path} with the standard library's venv instead"
-    _stdlib_venv(python, path, options, with_pip, runner)
+    _stdlib_venv(python, path, options, with_pip, runner, env)
     return None
 
 
 def _stdlib_venv(
-    python: Path, path: Path, options: VenvOptions, with_pip: bool, runner: Runner
+    python: Path,
+    path: Path,
+    options: VenvOptions,
+    with_pip: bool,
+    runner: Runner,
+    env: Mapping[str, str],
 ) -> None:
     args: list[str | Path] = [python, "-m", "venv"]
     if options.copies:
@@ -119,7 +125,7 @@ def _stdlib_venv(
         args += ["--prompt", options.prompt]
     if not with_pip:
         args.append("--without-pip")
-    runner([*args, path], timeout=CREATE_TIMEOUT, check=True)
+    runner([*args, path], env=env, timeout=CREATE_TIMEOUT, check=True)
 
 
 def _virtualenv_args(
@@ -137,17 +143,24 @@ def _virtualenv_args(
 
 
 def _uv_venv(
-    uv: Path, python: Path, path: Path, options: VenvOptions, with_pip: bool, runner: Runner
+    uv: Path,
+    python: Path,
+    path: Path,
+    options: VenvOptions,
+    with_pip: bool,
+    runner: Runner,
+    env: Mapping[str, str],
 ) -> None:
     args: list[str | Path] = [uv, "venv", "--quiet", "--python", python]
     if options.system_site_packages:
         args.append("--system-site-packages")
     if options.prompt is not None:
         args += ["--prompt", options.prompt]
-    runner([*args, path], timeout=CREATE_TIMEOUT, check=True)
+    runner([*args, path], env=env, timeout=CREATE_TIMEOUT, check=True)
     if with_pip:  # uv's --seed downloads pip; ensurepip has it on disk
         runner(
             [path / "bin" / "python", "-m", "ensurepip", "--upgrade", "--default-pip"],
+            env=env,
             timeout=CREATE_TIMEOUT,
             check=True,
         )
@@ -171,6 +184,7 @@ def _python2_venv(
     try:
         runner(
             _virtualenv_args(command, python, path, options, with_pip),
+            env=env,
             timeout=CREATE_TIMEOUT,
             check=True,
         )

@@ -126,9 +126,14 @@ def _install_error(tool: str, venv: Path, done: Completed) -> InstallError:
     )
 
 
-def _run(runner: Runner, args: list[str | Path], env: Mapping[str, str]) -> Completed:
+def _run(
+    runner: Runner,
+    args: list[str | Path],
+    env: Mapping[str, str],
+    extra: Mapping[str, str] | None = None,
+) -> Completed:
     try:
-        return runner(args, timeout=INSTALL_TIMEOUT, env=dict(env))
+        return runner(args, env=env, extra=extra, timeout=INSTALL_TIMEOUT)
     except CommandError as exc:  # could not start, or timed out
         raise InstallError(exc.message, output=exc.output) from exc
 
@@ -138,7 +143,8 @@ class PipInstaller:
     """``<venv>/bin/python -m pip install``: pip reads the user's configuration itself."""
 
     note: str | None = None  # why pip rather than uv
-    env: Mapping[str, str] = field(default_factory=dict)  # PIP_* to pass on
+    # the environment pip runs in (the Context's: pip reads its PIP_* settings there)
+    env: Mapping[str, str] = field(kw_only=True, repr=False)
     runner: Runner = runner_module.run
     name: str = field(default="pip", init=False)
 
@@ -170,7 +176,7 @@ class UvInstaller:
     uv: Path
     options: UvOptions = field(default_factory=UvOptions)
     note: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)  # PIP_* for the Python 2 fallback
+    env: Mapping[str, str] = field(kw_only=True, repr=False)  # uv runs in it (the Context's)
     runner: Runner = runner_module.run
     name: str = field(default="uv", init=False)
 
@@ -178,7 +184,7 @@ class UvInstaller:
         self, venv: Path, requirements: Path, *, on_progress: InstallProgress | None = None
     ) -> None:
         if glob.glob(glob.escape(str(venv / "lib")) + "/python2.*"):
-            pip = PipInstaller("uv does not support Python 2", self.env, self.runner)
+            pip = PipInstaller("uv does not support Python 2", env=self.env, runner=self.runner)
             pip.install(venv, requirements, on_progress=on_progress)
             return
         count = count_requirements(requirements)
@@ -186,7 +192,7 @@ class UvInstaller:
         _say(on_progress, f"installing {_packages(count)} with uv{why}")
         args: list[str | Path] = [self.uv, "pip", "install", "--python", venv / "bin" / "python"]
         args += [*self.options.args, "-r", requirements]
-        done = _run(self.runner, args, dict(self.options.env))
+        done = _run(self.runner, args, self.env, dict(self.options.env))
         if not done.ok:
             raise _install_error("uv", venv, done)
         _say(on_progress, f"installed {_packages(count)} with uv")
@@ -198,9 +204,8 @@ def choose_installer(
     runner: Runner = runner_module.run,
 ) -> Installer:
     """``[repair] installer``: "auto" takes uv when found and able, "uv" insists, "pip" never."""
-    pip_env = {k: v for k, v in env.items() if k.startswith("PIP_")}
     if config.installer == "pip":
-        return PipInstaller('[repair] installer = "pip"', pip_env, runner)
+        return PipInstaller('[repair] installer = "pip"', env=env, runner=runner)
     uv = find_uv(env)
     if uv is None:
         if config.installer == "uv":
@@ -208,11 +213,13 @@ def choose_installer(
                 f'{config.path or "config.toml"}: [repair] installer = "uv", but uv was not found',
                 hint='install venv-doctor[uv] or put uv on PATH, or set installer = "auto"',
             )
-        return PipInstaller("uv was not found", pip_env, runner)
+        return PipInstaller("uv was not found", env=env, runner=runner)
     options = uv_options(read_settings(env))
     if not options.unsupported:
-        return UvInstaller(uv, options, None, pip_env, runner)
+        return UvInstaller(uv, options, None, env=env, runner=runner)
     reason = "pip settings uv cannot honour: " + "; ".join(options.unsupported)
     if config.installer == "auto":
-        return PipInstaller(reason, pip_env, runner)
-    return UvInstaller(uv, options, reason + ', ignored as installer = "uv"', pip_env, runner)
+        return PipInstaller(reason, env=env, runner=runner)
+    return UvInstaller(
+        uv, options, reason + ', ignored as installer = "uv"', env=env, runner=runner
+    )

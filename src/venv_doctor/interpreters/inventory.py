@@ -24,7 +24,6 @@ from venv_doctor.interpreters.layouts import (
     stable_path_for,
 )
 from venv_doctor.interpreters.probe import (
-    CACHE_NAME,
     ProbeCache,
     cpython_version,
     looks_like_binary,
@@ -67,8 +66,8 @@ def describe(
     real = Path(os.path.realpath(path))
     if not CANDIDATE_NAME.match(real.name) or not looks_like_binary(real):
         return None
-    cache = cache or ProbeCache(app_dirs(env).cache / CACHE_NAME)
-    version = cpython_version(Path(path), real, cache)
+    cache = cache or ProbeCache(app_dirs(env).interpreters_cache)
+    version = cpython_version(Path(path), real, cache, env)
     if version is None:
         return None
     stable = stable_path_for(Path(path), env)
@@ -84,7 +83,7 @@ def inventory(
     config: Config, env: Mapping[str, str], probe_cache: Path | None = None
 ) -> list[Interpreter]:
     """Every CPython on the machine, once each (by file identity), by version."""
-    cache = ProbeCache(probe_cache or app_dirs(env).cache / CACHE_NAME)
+    cache = ProbeCache(probe_cache or app_dirs(env).interpreters_cache)
     best: dict[tuple[int, int], Interpreter] = {}
     seen: set[str] = set()
     for path, source in candidates(config, env):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,6 @@ from venv_doctor.interpreters.versions import EXACT, patchlevel_version, version
 from venv_doctor.runner import CommandError
 
 PROBE_TIMEOUT = 15.0
-CACHE_NAME = "interpreters.json"
 
 
 class ProbeCache:
@@ -76,12 +76,12 @@ def looks_like_binary(real: Path) -> bool:
     return head != b"#!" and os.access(real, os.X_OK)
 
 
-def _probe(path: Path, real: Path, cache: ProbeCache) -> str | None:
+def _probe(path: Path, real: Path, cache: ProbeCache, env: Mapping[str, str]) -> str | None:
     """The CPython version from one run of the interpreter (cached), else None."""
     known = cache.get(real)
     if known is None:
         try:
-            done = runner.run(command(path), timeout=PROBE_TIMEOUT)
+            done = runner.run(command(path), env=env, timeout=PROBE_TIMEOUT)
         except CommandError:
             return None
         report = parse(done.stdout) if done.ok else None
@@ -93,7 +93,9 @@ def _probe(path: Path, real: Path, cache: ProbeCache) -> str | None:
     return version if implementation == "cpython" else None
 
 
-def cpython_version(path: Path, real: Path, cache: ProbeCache) -> str | None:
+def cpython_version(
+    path: Path, real: Path, cache: ProbeCache, env: Mapping[str, str]
+) -> str | None:
     """The CPython version at ``path``: from the path or ``patchlevel.h`` when they tell,
     else from one (cached) run of the interpreter; None when it is not a CPython."""
     guess = version_from_path(real)
@@ -103,7 +105,7 @@ def cpython_version(path: Path, real: Path, cache: ProbeCache) -> str | None:
         found = patchlevel_version(real, guess.minor)
         if found:
             return found
-    version = _probe(path, real, cache)
+    version = _probe(path, real, cache, env)
     if version and guess.minor and not version.startswith(guess.minor + "."):
         return None  # the name says another minor than the binary: not to be trusted
     return version

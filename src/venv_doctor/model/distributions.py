@@ -30,7 +30,13 @@ from typing import Any
 from venv_doctor import sanitize
 from venv_doctor.model.dist_info import dist_info
 from venv_doctor.model.egg_info import egg_info, egg_link
-from venv_doctor.model.metadata import Found, canonical_name, read_headers, requirement_names
+from venv_doctor.model.metadata import (
+    Found,
+    canonical_name,
+    read_headers,
+    requirement_names,
+    requires_txt_lines,
+)
 
 KINDS = ("index", "editable", "vcs", "archive", "legacy")
 # The names a venv creator may put in a new venv itself (ensurepip, virtualenv's seeder).
@@ -280,6 +286,35 @@ def read(
     owner = {canonical_name(n) for n in requested_by_owner}
     packages = _settle(_unique(found, warnings), bundled or {}, owner, warnings)
     return Contents(tuple(sorted(packages, key=lambda p: p.name)), tuple(warnings))
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What each distribution requires, as written (PEP 508: extras and markers kept)."""
+
+    by_name: Mapping[str, tuple[str, ...]]
+    warnings: tuple[str, ...] = ()
+
+
+def _requirement_lines(f: Found, warnings: list[str]) -> tuple[str, ...]:
+    """Requires-Dist from METADATA (PKG-INFO), else a legacy install's requires.txt."""
+    headers = read_headers(f.metadata, warnings) if f.metadata else None
+    lines = tuple((headers or {}).get("requires-dist", ()))
+    if not lines and f.requires_file:
+        return requires_txt_lines(f.requires_file, warnings)
+    return lines
+
+
+def dependencies(site_packages: Sequence[Path]) -> Dependencies:
+    """Every distribution in ``site_packages`` (one per name) with its requirements,
+    read through the bounded readers: a METADATA that is a FIFO, a device or huge is a
+    warning, never a hang."""
+    warnings: list[str] = []
+    found: list[Found] = []
+    for sp in site_packages:
+        found += _scan_dir(sp, False, warnings)
+    by_name = {f.name: _requirement_lines(f, warnings) for f in _unique(found, warnings)}
+    return Dependencies(by_name, tuple(warnings))
 
 
 _BUNDLED_WHEEL = re.compile(r"^([A-Za-z0-9_.]+)-([A-Za-z0-9.+!_]+?)-py[0-9.]+-none-any\.whl$")

@@ -44,6 +44,8 @@ def egg_info(entry: os.DirEntry[str], warnings: list[str]) -> Found | None:
         marker=False,
         mtime=mtime,
         requires=requires_txt(os.path.join(path, "requires.txt")) if is_dir else (),
+        metadata=pkg_info,
+        requires_file=os.path.join(path, "requires.txt") if is_dir else None,
         legacy=True,
     )
 
@@ -63,7 +65,10 @@ def egg_link(entry: os.DirEntry[str], warnings: list[str]) -> Found | None:
     base = Path(lines[0].strip())
     project = Path(os.path.normpath(base / lines[1].strip())) if len(lines) > 1 else base
     name = canonical_name(entry.name[: -len(".egg-link")])
-    version, requires = _project_egg_info(base, name)
+    egg = _project_egg_info(base, name)
+    headers = read_headers(str(egg / "PKG-INFO"), []) if egg else None
+    version = header(headers, "version")
+    requires = requires_txt(str(egg / "requires.txt")) if egg else ()
     if not version:
         warnings.append(f"{path}: no {name}.egg-info with a version in {base}; version unknown")
     return Found(
@@ -75,18 +80,19 @@ def egg_link(entry: os.DirEntry[str], warnings: list[str]) -> Found | None:
         mtime=mtime,
         url=project.as_uri(),
         requires=requires,
+        metadata=str(egg / "PKG-INFO") if egg else None,
+        requires_file=str(egg / "requires.txt") if egg else None,
         legacy=True,
     )
 
 
-def _project_egg_info(base: Path, name: str) -> tuple[str | None, tuple[str, ...]]:
+def _project_egg_info(base: Path, name: str) -> Path | None:
+    """The ``NAME.egg-info`` directory of a ``develop`` install's project."""
     try:
         candidates = [n for n in os.listdir(base) if n.endswith(".egg-info")]
     except OSError:
-        return None, ()
+        return None
     for candidate in candidates:
         if canonical_name(candidate[: -len(".egg-info")].split("-")[0]) == name:
-            egg = base / candidate
-            headers = read_headers(str(egg / "PKG-INFO"), [])
-            return header(headers, "version"), requires_txt(str(egg / "requires.txt"))
-    return None, ()
+            return base / candidate
+    return None

@@ -34,7 +34,8 @@ class Found:
     mtime: float
     url: str | None = None
     requires: tuple[str, ...] | None = None  # None: not read yet
-    metadata: str | None = None  # METADATA, read for Requires-Dist only when needed
+    metadata: str | None = None  # METADATA / PKG-INFO, read for Requires-Dist only when needed
+    requires_file: str | None = None  # a legacy install's requires.txt
     legacy: bool = False  # egg-info / egg-link: no REQUESTED marker exists
     seeded: bool = False  # marked by virtualenv's seeder (``<name>-<version>.virtualenv``)
 
@@ -127,6 +128,35 @@ def requires_txt(path: str) -> tuple[str, ...]:
         elif active and line.strip():
             lines.append(line)
     return requirement_names(lines)
+
+
+def _section_marker(section: str) -> str:
+    """``[extra:marker]`` of a requires.txt as a PEP 508 marker ("" for none)."""
+    extra, _, marker = section.partition(":")
+    parts = [f"({marker})" if extra and marker else marker]
+    parts.append(f'extra == "{extra}"' if extra else "")
+    return " and ".join(p for p in parts if p)
+
+
+def requires_txt_lines(path: str, warnings: list[str]) -> tuple[str, ...]:
+    """A legacy ``requires.txt`` as PEP 508 requirements: each section's condition (an
+    extra, a marker) becomes the requirement's marker, as in Requires-Dist."""
+    try:
+        text = read_small(path, SMALL_FILE).decode("utf-8")
+    except FileNotFoundError:
+        return ()
+    except (OSError, UnicodeDecodeError) as exc:
+        warnings.append(f"{path} cannot be read: {getattr(exc, 'strerror', None) or exc}")
+        return ()
+    out, marker = [], ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            marker = _section_marker(line[1:-1].strip())
+        elif line and not line.startswith("#"):
+            space = " " if "@" in line else ""  # a URL requirement ends before the marker
+            out.append(f"{line}{space}; {marker}" if marker else line)
+    return tuple(out)
 
 
 def installer(info: str, names: set[str]) -> str | None:

@@ -43,12 +43,13 @@ def _run(
     argv: Sequence[str],
     timeout: float,
     *,
+    env: Mapping[str, str],
+    extra: Mapping[str, str] | None = None,
     stdin: str | None = None,
-    env: Mapping[str, str] | None = None,
 ) -> None:
     """Run a notifier program; any failure becomes a NotifyError with its output."""
     try:
-        runner.run(argv, timeout=timeout, check=True, stdin=stdin, env=env)
+        runner.run(argv, env=env, extra=extra, timeout=timeout, check=True, stdin=stdin)
     except runner.CommandError as exc:
         raise NotifyError(exc.message) from exc
 
@@ -63,6 +64,7 @@ class OsascriptNotifier:
 
     def __init__(self, env: Mapping[str, str], timeout: float = SEND_TIMEOUT) -> None:
         self._exe = which("osascript", env)
+        self._env = env
         self._timeout = timeout
 
     def available(self) -> bool | str:
@@ -74,7 +76,7 @@ class OsascriptNotifier:
         return [self._exe, *OSASCRIPT_PROGRAM, notification.title, notification.body]
 
     def send(self, notification: Notification) -> None:
-        _run(self.argv(notification), self._timeout)
+        _run(self.argv(notification), self._timeout, env=self._env)
 
 
 class NotifySendNotifier:
@@ -84,6 +86,7 @@ class NotifySendNotifier:
 
     def __init__(self, env: Mapping[str, str], timeout: float = SEND_TIMEOUT) -> None:
         self._exe = which("notify-send", env)
+        self._env = env
         self._bus = session_bus(env).address
         self._timeout = timeout
 
@@ -105,8 +108,8 @@ class NotifySendNotifier:
         ]
 
     def send(self, notification: Notification) -> None:
-        env = {BUS_VARIABLE: self._bus} if self._bus else None
-        _run(self.argv(notification), self._timeout, env=env)
+        bus = {BUS_VARIABLE: self._bus} if self._bus else None
+        _run(self.argv(notification), self._timeout, env=self._env, extra=bus)
 
 
 class CommandNotifier:
@@ -135,7 +138,7 @@ class CommandNotifier:
         if not self.argv:
             raise NotifyError("no [notify] command is configured")
         for event in notification.events():
-            _run(self.argv, self._timeout, stdin=event.to_json() + "\n")
+            _run(self.argv, self._timeout, env=self._env, stdin=event.to_json() + "\n")
 
 
 class LogNotifier:

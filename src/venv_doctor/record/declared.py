@@ -16,7 +16,6 @@ import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
@@ -27,6 +26,7 @@ from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Code, Diagnosis, Finding, Severity
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import SMALL_FILE, read_bounded
+from venv_doctor.model import distributions
 from venv_doctor.model.venv import Venv
 from venv_doctor.record.requirements import Requirements
 
@@ -50,9 +50,14 @@ class Declared:
 class Comparison:
     undeclared: tuple[str, ...]  # installed, declared by nothing, needed by nothing declared
     missing: tuple[str, ...]  # declared (for this Python), not installed
+    warnings: tuple[str, ...] = ()  # metadata that could not be read
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {"undeclared": list(self.undeclared), "missing": list(self.missing)}
+        return {
+            "undeclared": list(self.undeclared),
+            "missing": list(self.missing),
+            "warnings": list(self.warnings),
+        }
 
 
 def _read(path: Path) -> str:
@@ -158,15 +163,12 @@ class _Dist:
     requires: tuple[str, ...]
 
 
-def installed(site_packages: Sequence[Path]) -> dict[str, _Dist]:
-    """Every distribution in the venv with its Requires-Dist, read without running it."""
-    out: dict[str, _Dist] = {}
-    for dist in metadata.distributions(path=[str(sp) for sp in site_packages]):
-        raw = dist.metadata["Name"] if dist.metadata else None
-        if raw:
-            name = canonicalize_name(raw)
-            out.setdefault(name, _Dist(name, tuple(dist.requires or ())))
-    return out
+def installed(site_packages: Sequence[Path]) -> tuple[dict[str, _Dist], tuple[str, ...]]:
+    """Every distribution in the venv with its Requires-Dist, read without running it
+    (and through the bounded readers), and the warnings of reading them."""
+    found = distributions.dependencies(site_packages)
+    dists = {n: _Dist(n, requires) for n, requires in found.by_name.items()}
+    return dists, found.warnings
 
 
 def _environment(python_minor: str | None) -> dict[str, str]:
@@ -211,7 +213,7 @@ def _closure(
 def compare(
     declared: Declared, site_packages: Sequence[Path], python_minor: str | None
 ) -> Comparison:
-    dists = installed(site_packages)
+    dists, warnings = installed(site_packages)
     env = _environment(python_minor)
     roots = list(declared.requirements)
     if declared.project and (own := _parse(declared.project)):
@@ -221,7 +223,7 @@ def compare(
     missing = sorted(
         {canonicalize_name(r.name) for r in declared.requirements if _applies(r, env)} - set(dists)
     )
-    return Comparison(tuple(undeclared), tuple(missing))
+    return Comparison(tuple(undeclared), tuple(missing), warnings)
 
 
 def venv_project(venv_path: Path, store: str) -> Path | None:

@@ -57,7 +57,8 @@ def healthy_after(path: Path, env: Mapping[str, str], deep: bool = True) -> str 
     """None when nothing a repair is meant to cure is left at ``path`` (``deep``:
     with the interpreter started once)."""
     venv = load_at(path)
-    result = probe(path / "bin" / "python", venv.site_packages) if deep and venv.pythons else None
+    python = path / "bin" / "python"
+    result = probe(python, venv.site_packages, env=env) if deep and venv.pythons else None
     return verify.left_to_cure(venv, result, env)
 
 
@@ -150,7 +151,7 @@ def _relink(ctx: Context, plan: Plan) -> RepairResult:
     venv = load_at(plan.diagnosis.path)
     with open_journal(ctx) as journal:
         done = relink.relink(
-            venv, relink.RelinkTarget(target.path, target.version), journal=journal
+            venv, relink.RelinkTarget(target.path, target.version), journal=journal, env=ctx.env
         )
     if not done.ok:
         return result_of(plan, Outcome.FAILED, done.error or "relink failed")
@@ -191,7 +192,7 @@ def _steps(
         say(name, f"creating a Python {target.minor} venv")
         with_pip = installer.name == "pip" or reqs.had_pip
         installers.create_venv(target, path, options, with_pip=with_pip, env=env)
-        _unseed(path, reqs.held)
+        _unseed(path, reqs.held, env)
 
     def install(path: Path) -> None:
         installer.install(path, req_file, on_progress=lambda message: say(name, message))
@@ -206,7 +207,7 @@ def _steps(
     return rebuild.RebuildSteps(create=create, install=install, verify=check, pause=pause)
 
 
-def _unseed(path: Path, held: frozenset[str]) -> None:
+def _unseed(path: Path, held: frozenset[str], env: Mapping[str, str]) -> None:
     """Remove what the new venv's creator seeded that the old venv did not hold (pipx
     removes ensurepip's setuptools from its shared venv): the contents stay exact."""
     if not held:
@@ -219,7 +220,8 @@ def _unseed(path: Path, held: frozenset[str]) -> None:
     extra = sorted(p.name for p in seeded if p.seeded and p.name not in held and p.name != "pip")
     if extra:
         python = path / "bin" / "python"
-        runner.run([python, "-m", "pip", "uninstall", "-y", "-q", *extra], timeout=300, check=True)
+        uninstall: list[str | Path] = [python, "-m", "pip", "uninstall", "-y", "-q", *extra]
+        runner.run(uninstall, env=env, timeout=300, check=True)
 
 
 def _rebuild(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,6 +188,8 @@ def verify(
     module: str | None,
     run: Runner = runner.run,
     site_packages: tuple[Path, ...] = (),
+    *,
+    env: Mapping[str, str],
 ) -> str | None:
     """None when the venv's interpreter starts as ``minor``, inside the venv, sees
     its ``site_packages`` and imports ``module``; otherwise why not.
@@ -197,7 +200,7 @@ def verify(
     modules = (module,) if module else ()
     cmd = program.command(venv_path / "bin" / "python", *modules, isolated=False)
     try:
-        done = run(cmd, timeout=VERIFY_TIMEOUT)
+        done = run(cmd, env=env, timeout=VERIFY_TIMEOUT)
     except CommandError as exc:
         return exc.message
     report = program.parse(done.stdout) if done.ok else None
@@ -331,7 +334,12 @@ class _NoJournal:
 
 
 def relink(
-    venv: Venv, target: RelinkTarget, run: Runner = runner.run, journal: Journal | None = None
+    venv: Venv,
+    target: RelinkTarget,
+    run: Runner = runner.run,
+    journal: Journal | None = None,
+    *,
+    env: Mapping[str, str],
 ) -> RelinkResult:
     """Relink ``venv`` to ``target`` as a journaled transaction: the new links and
     files are prepared beside the old ones, swapped in by rename, verified, and
@@ -357,7 +365,7 @@ def relink(
             _swap(change, entry_id)
         book.step(entry_id, JournalStep.VERIFYING)
         module = compiled_module(venv.site_packages)
-        problem = verify(venv.path, target.minor, module, run, venv.site_packages)
+        problem = verify(venv.path, target.minor, module, run, venv.site_packages, env=env)
     except BaseException as exc:
         _settle(paths, entry_id, back=True)
         book.finish(entry_id, JournalOutcome.ROLLED_BACK, f"{type(exc).__name__}: {exc}")

@@ -59,7 +59,7 @@ def needs_yes(plan: Plan) -> bool:
 def planner(ctx: Context, policy: Policy) -> Planner:
     """Plans for one run: the inventory is taken once, and what each dangling link
     leads to is worked out once, however many venvs share it."""
-    inventory = interpreters.inventory(ctx.config, ctx.env)
+    inventory = interpreters.inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache)
     memo: interpreters.Neighbourhood = {}
 
     def plan(d: Diagnosis) -> Plan:

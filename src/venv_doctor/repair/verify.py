@@ -119,6 +119,7 @@ def verify_rebuilt(
         CHECK_TIMEOUT,
         then=IMPORTS,
         args=sorted(provided - SKIP_MODULES),
+        env=env,
     )
     problem = left_to_cure(venv, started, env) or _dependencies_problem(
         path, contents.packages, env
@@ -196,7 +197,7 @@ def _dependencies_problem(
         args = [python, "-m", "pip", "check", "--disable-pip-version-check"]
     else:
         return None  # nothing to check with: the import check still runs
-    done = runner.run(args, timeout=CHECK_TIMEOUT)
+    done = runner.run(args, env=env, timeout=CHECK_TIMEOUT)
     if done.ok:
         return None
     lines = [ln for ln in (done.stdout + "\n" + done.stderr).splitlines() if ln.strip()]

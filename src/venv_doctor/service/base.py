@@ -168,7 +168,7 @@ class Backend(Protocol):
     @property
     def manager(self) -> Manager: ...
 
-    def detect(self, runner: Runner) -> Availability:
+    def detect(self, runner: Runner, env: Mapping[str, str]) -> Availability:
         """Is there a service manager for this user that answers?"""
         ...
 
@@ -188,7 +188,7 @@ class Backend(Protocol):
         """Where install would put each file of every mode, whether or not it is there."""
         ...
 
-    def unit_state(self, path: Path, runner: Runner) -> UnitState:
+    def unit_state(self, path: Path, runner: Runner, env: Mapping[str, str]) -> UnitState:
         """What the manager says about the unit in ``path``."""
         ...
 

@@ -58,12 +58,12 @@ def running_python(argv0: str | None = None, executable: str | None = None) -> S
     return ServicePython((str(exe), "-m", "venv_doctor"), exe)
 
 
-def explicit_python(python: Path, runner: Runner = run) -> ServicePython:
+def explicit_python(python: Path, env: Mapping[str, str], runner: Runner = run) -> ServicePython:
     """``--python PATH``: it must exist and be able to run ``-m venv_doctor``."""
     path = Path(os.path.abspath(python))
     if not path.is_file() or not os.access(path, os.X_OK):
         raise UsageError(f"--python {python}: no executable file at {path}")
-    done = runner([path, "-m", "venv_doctor", "--version"], timeout=60)
+    done = runner([path, "-m", "venv_doctor", "--version"], env=env, timeout=60)
     if not done.ok:
         output = (done.stderr or done.stdout).strip().splitlines()
         raise VenvDoctorError(

@@ -52,9 +52,9 @@ def tail(path: Path, lines: int) -> tuple[str, ...]:
 class Launchd:
     manager = Manager.LAUNCHD
 
-    def detect(self, runner: Runner) -> Availability:
+    def detect(self, runner: Runner, env: Mapping[str, str]) -> Availability:
         del runner  # launchd always answers where launchctl exists
-        found = shutil.which("launchctl") is not None
+        found = shutil.which("launchctl", path=env.get("PATH", os.defpath)) is not None
         return Availability(self.manager, found, "launchd" if found else "launchctl is not on PATH")
 
     def layout(self, mode: ServiceMode, env: Mapping[str, str]) -> Layout:
@@ -79,10 +79,10 @@ class Launchd:
     def standard_files(self, env: Mapping[str, str]) -> list[Path]:
         return [paths.launch_agents_dir(env) / unit_files.AGENT_PLIST]
 
-    def unit_state(self, path: Path, runner: Runner) -> UnitState:
+    def unit_state(self, path: Path, runner: Runner, env: Mapping[str, str]) -> UnitState:
         label = unit_files.AGENT_LABEL
         try:
-            done = runner(launchctl("print", _service_target(label)).args, timeout=15)
+            done = runner(launchctl("print", _service_target(label)).args, env=env, timeout=15)
         except CommandError:
             return UnitState(label, path, os.path.lexists(path), None, None, None)
         if not done.ok:

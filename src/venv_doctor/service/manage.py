@@ -102,9 +102,9 @@ def backend(manager: Manager | None = None) -> Backend:
     return Launchd() if manager is Manager.LAUNCHD else Systemd()
 
 
-def detect(runner: Runner = run) -> Availability:
+def detect(env: Mapping[str, str], runner: Runner = run) -> Availability:
     """Is there a service manager for this user that answers?"""
-    return backend().detect(runner)
+    return backend().detect(runner, env)
 
 
 def _quiet(step: InstallStep) -> None:
@@ -156,8 +156,8 @@ def unit_values(ctx: Context, command: tuple[str, ...]) -> UnitValues:
 # --- install ---------------------------------------------------------------------------
 
 
-def _service_python(python: Path | None, runner: Runner) -> ServicePython:
-    return explicit_python(python, runner) if python is not None else running_python()
+def _service_python(python: Path | None, env: Mapping[str, str], runner: Runner) -> ServicePython:
+    return explicit_python(python, env, runner) if python is not None else running_python()
 
 
 def plan_install(
@@ -167,7 +167,7 @@ def plan_install(
     manager = backend()
     mode = ServiceMode.TIMER if timer else ServiceMode.DAEMON
     layout = manager.layout(mode, ctx.env)
-    service_python = _service_python(python, runner)
+    service_python = _service_python(python, ctx.env, runner)
     values = unit_values(ctx, service_python.command)
     files = tuple(
         ServiceFile(layout.target / n, unit_files.render(n, values)) for n in layout.templates
@@ -203,10 +203,16 @@ def _missing_dirs(wanted: Sequence[Path]) -> list[Path]:
     return list(dict.fromkeys(missing))
 
 
-def _run(command: Command, runner: Runner, announce: Announce, steps: list[InstallStep]) -> None:
+def _run(
+    command: Command,
+    runner: Runner,
+    env: Mapping[str, str],
+    announce: Announce,
+    steps: list[InstallStep],
+) -> None:
     announce(InstallStep(InstallAction.RUN, str(command)))
     steps.append(InstallStep(InstallAction.RUN, str(command)))
-    done = runner(command.args, timeout=command.timeout)
+    done = runner(command.args, env=env, timeout=command.timeout)
     if done.ok:
         return
     output = (done.stderr.strip() or done.stdout.strip()).splitlines()
@@ -229,7 +235,11 @@ def _unavailable(availability: Availability) -> VenvDoctorError:
 
 
 def install(
-    plan: InstallPlan, dirs: AppDirs, runner: Runner = run, announce: Announce = _quiet
+    plan: InstallPlan,
+    dirs: AppDirs,
+    env: Mapping[str, str],
+    runner: Runner = run,
+    announce: Announce = _quiet,
 ) -> InstallResult:
     """Write the plan's files, record them, and start the service."""
     if plan.conflicts:
@@ -237,7 +247,7 @@ def install(
             f"{plan.conflicts[0]} already exists and was not written by venv-doctor",
             hint="move it away (or remove it) and run `venv-doctor service install` again",
         )
-    availability = detect(runner)
+    availability = detect(env, runner)
     if not availability.available:
         raise _unavailable(availability)
     previous = read_manifest(dirs)
@@ -246,7 +256,7 @@ def install(
     created += [d for d in _missing_dirs(wanted) if d not in created]
     steps: list[InstallStep] = []
     for command in plan.stop:
-        _run(command, runner, announce, steps)
+        _run(command, runner, env, announce, steps)
     for path in plan.remove:
         _remove(path, announce, steps)
     for d in plan.dirs:
@@ -267,7 +277,7 @@ def install(
     written = write_manifest(dirs, manifest)  # before starting: a failed start stays removable
     try:
         for command in plan.start:
-            _run(command, runner, announce, steps)
+            _run(command, runner, env, announce, steps)
     except CommandError as exc:
         raise VenvDoctorError(exc.message, hint=START_FAILED_HINT) from exc
     return InstallResult(plan, written, tuple(steps))
@@ -317,11 +327,11 @@ def uninstall(
         )
     steps: list[InstallStep] = []
     notes: list[str] = []
-    availability = manager.detect(runner)
+    availability = manager.detect(runner, env)
     before, after = backend(manifest.manager).stop_steps(manifest)  # whoever started it
     if availability.available:
         for command in before:
-            _run(command, runner, announce, steps)
+            _run(command, runner, env, announce, steps)
     else:
         notes.append(f"the service was not stopped: {availability.reason}")
     for path, sha in manifest.files:
@@ -331,7 +341,7 @@ def uninstall(
         _remove_dangling_wants(path, announce, steps)
     if availability.available:
         for command in after:
-            _run(command, runner, announce, steps)
+            _run(command, runner, env, announce, steps)
     manifest_path(dirs).unlink()
     _remove_empty_dirs(manifest.created_dirs)
     return UninstallResult(True, tuple(steps), tuple(notes))
@@ -355,11 +365,11 @@ def _installed_units(
 def inspect(ctx: Context, runner: Runner = run, lines: int = LOG_LINES) -> ServiceStatus:
     """Installed, enabled, running, and the last log lines."""
     manager = backend()
-    availability = manager.detect(runner)
+    availability = manager.detect(runner, ctx.env)
     manifest = read_manifest(ctx.dirs)
     mode, files = _installed_units(manifest, manager.standard_files(ctx.env))
     units = [
-        manager.unit_state(path, runner)
+        manager.unit_state(path, runner, ctx.env)
         if availability.available
         else UnitState(path.name, path, os.path.lexists(path), None, None, None)
         for path in files

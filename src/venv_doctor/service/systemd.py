@@ -46,13 +46,13 @@ def _service_unit(mode: ServiceMode | None) -> str:
 class Systemd:
     manager = Manager.SYSTEMD
 
-    def detect(self, runner: Runner) -> Availability:
-        if shutil.which("systemctl") is None:
+    def detect(self, runner: Runner, env: Mapping[str, str]) -> Availability:
+        if shutil.which("systemctl", path=env.get("PATH", os.defpath)) is None:
             return Availability(
                 self.manager, False, "systemctl is not on PATH: this system has no systemd"
             )
         try:
-            done = runner(systemctl("is-system-running").args, timeout=15)
+            done = runner(systemctl("is-system-running").args, env=env, timeout=15)
         except CommandError as exc:
             return Availability(self.manager, False, exc.message + _wsl_note())
         state = done.stdout.strip()
@@ -105,12 +105,11 @@ class Systemd:
         names = (unit_files.DAEMON_UNIT, unit_files.SCAN_UNIT, unit_files.SCAN_TIMER)
         return [target / n for n in names]
 
-    def unit_state(self, path: Path, runner: Runner) -> UnitState:
+    def unit_state(self, path: Path, runner: Runner, env: Mapping[str, str]) -> UnitState:
         name = path.name
+        show = systemctl("show", name, f"--property={_STATE_PROPERTIES}")
         try:
-            done = runner(
-                systemctl("show", name, f"--property={_STATE_PROPERTIES}").args, timeout=15
-            )
+            done = runner(show.args, env=env, timeout=15)
         except CommandError:
             return UnitState(name, path, os.path.lexists(path), None, None, None)
         values = dict(line.partition("=")[::2] for line in done.stdout.splitlines() if "=" in line)
@@ -139,10 +138,10 @@ class Systemd:
             return "", ()
         args = ("journalctl", "--user", "-u", _service_unit(mode), "-n", str(lines), "--no-pager")
         source = shlex.join(args)
-        if shutil.which("journalctl") is None:
+        if shutil.which("journalctl", path=env.get("PATH", os.defpath)) is None:
             return source, ()
         try:
-            done = runner(args, timeout=30)
+            done = runner(args, env=env, timeout=30)
         except CommandError:
             return source, ()
         return source, tuple(done.stdout.splitlines()[-lines:]) if done.ok else ()

@@ -15,7 +15,8 @@ warning for the caller: recording must never stop ``check`` from working.
 
 - ``core``: opening, transactions, migrating, moving a damaged file aside
 - ``schema``: the migrations
-- ``venv_rows``, ``snapshot_rows``, ``event_rows``, ``journal_rows``: one table each
+- ``venv_rows``, ``snapshot_rows``, ``event_rows``, ``journal_rows``: one concern each
+  (snapshot_rows: snapshots and the package rows they share)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from venv_doctor.record.state.core import (
     open_db,
     using,
 )
-from venv_doctor.record.state.event_rows import Event, append_event, events
+from venv_doctor.record.state.event_rows import Event, append_event, event_times, events
 from venv_doctor.record.state.journal_rows import (
     JournalRow,
     has_open_journal_entries,
@@ -44,7 +45,13 @@ from venv_doctor.record.state.journal_rows import (
     journal_with_outcome,
 )
 from venv_doctor.record.state.schema import MIGRATIONS
-from venv_doctor.record.state.snapshot_rows import latest_snapshot, record_snapshot, snapshots
+from venv_doctor.record.state.snapshot_rows import (
+    delete_snapshots,
+    latest_snapshot,
+    record_snapshot,
+    snapshot_times,
+    snapshots,
+)
 from venv_doctor.record.state.venv_rows import (
     Evidence,
     Sighting,
@@ -67,6 +74,8 @@ __all__ = [
     "StateError",
     "VenvRecord",
     "append_event",
+    "delete_snapshots",
+    "event_times",
     "events",
     "find_venvs",
     "fingerprints",
@@ -87,6 +96,7 @@ __all__ = [
     "open_db",
     "record_snapshot",
     "record_venvs",
+    "snapshot_times",
     "snapshots",
     "using",
     "venv_records",

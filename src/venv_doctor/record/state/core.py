@@ -264,6 +264,21 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    _reclaim(conn, path)
+
+
+def _reclaim(conn: sqlite3.Connection, path: Path) -> None:
+    """Give the space a migration freed back to the file system (schema 5 replaced every
+    package list by shared rows) when over a quarter of the file is free. Best effort: a
+    failure leaves a larger file, which SQLite fills again before it grows."""
+    pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+    free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+    if free * 4 <= pages:
+        return
+    try:
+        conn.execute("VACUUM")
+    except sqlite3.OperationalError as exc:
+        log.info("%s: not compacted after the migration: %s", path, exc)
 
 
 def _user_version(conn: sqlite3.Connection) -> int:

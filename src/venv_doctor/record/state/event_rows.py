@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -82,3 +83,14 @@ def _event(row: tuple[Any, ...]) -> Event:
         text(message),
         parsed if isinstance(parsed, dict) else None,
     )
+
+
+def event_times(db: Database, venv_path: Path, kinds: Iterable[str]) -> list[datetime]:
+    """When ``venv_path`` had an event of one of ``kinds``, oldest first."""
+    chosen = sorted(set(kinds))
+    marks = ", ".join("?" * len(chosen))
+    rows = db.conn.execute(
+        f"SELECT at FROM events WHERE venv_path = ? AND kind IN ({marks}) ORDER BY at",  # noqa: S608
+        (str(venv_path), *chosen),
+    )
+    return db.decoded(rows, lambda r: parse_ts(r[0]), "events")

@@ -6,6 +6,15 @@ schema version (``PRAGMA user_version``) it brings the database to.
 
 from __future__ import annotations
 
+# Which snapshot rows of schema 4 (the package list as JSON text in ``packages``) convert
+# to package rows: a JSON array of objects. Any other text (a damaged row, which reading
+# skips with a warning) stays as it was, so the conversion loses nothing.
+_CONVERTIBLE = """CASE WHEN typeof(packages) = 'text' AND json_valid(packages) THEN
+    json_type(packages) = 'array'
+    AND NOT EXISTS (SELECT 1 FROM json_each(packages) WHERE type != 'object')
+    ELSE 0 END"""
+_CONVERTED_LIST = "json_each(CASE WHEN s.unconverted IS NULL THEN s.packages ELSE '[]' END) j"
+
 MIGRATIONS: list[tuple[str, ...]] = [
     (
         """CREATE TABLE venvs (
@@ -70,5 +79,32 @@ MIGRATIONS: list[tuple[str, ...]] = [
         # the status the last deep check saw: a static check that cannot see what it saw (a
         # copied binary that will not start) does not record the venv healthier
         "ALTER TABLE venvs ADD COLUMN deep_status TEXT",
+    ),
+    (
+        # Deduplicated package lists: one ``packages`` row per distinct package record
+        # (name, version, source...: the JSON a snapshot held for it), shared by every
+        # snapshot of every venv that holds it; a snapshot lists its rows in order. A
+        # changed venv then costs one small row per package it holds, not the whole list
+        # again as text. A package row no snapshot uses any more goes with the last
+        # snapshot that did (found through ``snapshot_packages_by_package``).
+        "CREATE TABLE packages (id INTEGER PRIMARY KEY, record TEXT NOT NULL UNIQUE)",
+        """CREATE TABLE snapshot_packages (
+            snapshot_id INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            package_id INTEGER NOT NULL REFERENCES packages (id),
+            PRIMARY KEY (snapshot_id, position)
+        ) WITHOUT ROWID""",
+        # ``snapshots.packages`` becomes NULL (the list is in snapshot_packages) or, for a
+        # row that did not convert, the text it held
+        "ALTER TABLE snapshots ADD COLUMN unconverted TEXT",
+        # (the f-strings below join constants of this module: no outside text)
+        f"UPDATE snapshots SET unconverted = packages WHERE NOT ({_CONVERTIBLE})",  # noqa: S608
+        f"INSERT OR IGNORE INTO packages (record) SELECT j.value FROM snapshots s, {_CONVERTED_LIST}",  # noqa: S608
+        f"""INSERT INTO snapshot_packages (snapshot_id, position, package_id)
+            SELECT s.id, j.key, p.id FROM snapshots s, {_CONVERTED_LIST}
+            JOIN packages p ON p.record = j.value""",  # noqa: S608
+        "CREATE INDEX snapshot_packages_by_package ON snapshot_packages (package_id)",
+        "ALTER TABLE snapshots DROP COLUMN packages",
+        "ALTER TABLE snapshots RENAME COLUMN unconverted TO packages",
     ),
 ]

@@ -21,6 +21,7 @@ from venv_doctor.record.state.core import (
     ts,
 )
 from venv_doctor.record.state.event_rows import insert_event
+from venv_doctor.record.state.snapshot_rows import delete_snapshots
 
 
 @dataclass(frozen=True)
@@ -183,10 +184,10 @@ def forget_venv(db: Database, path: Path) -> int:
     """Drop a venv from the registry with its snapshots; returns how many snapshots went.
     The event log keeps its history, plus a "forgotten" event."""
     with db.transaction() as conn:
-        (count,) = conn.execute(
-            "SELECT count(*) FROM snapshots WHERE venv_path = ?", (str(path),)
-        ).fetchone()
-        conn.execute("DELETE FROM snapshots WHERE venv_path = ?", (str(path),))
+        ids = [
+            r[0] for r in conn.execute("SELECT id FROM snapshots WHERE venv_path = ?", (str(path),))
+        ]
+        count = delete_snapshots(db, ids)
         conn.execute("DELETE FROM venvs WHERE path = ?", (str(path),))
         insert_event(
             conn, ts(now()), str(path), "forgotten", "forgotten at the user's request", None
