@@ -538,3 +538,31 @@ def test_a_venv_repaired_by_the_cli_meanwhile_is_not_reported_as_failed(
     assert results[venv].outcome != "failed"
     assert daemon.respond.repair_event(broken, results[venv]) is None
     assert daemon.known[venv].status.value == "healthy"
+
+
+def test_a_check_read_in_chunks_acts_once_for_the_whole_batch(
+    homebrew: FakeHomebrew, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon reads venvs a chunk at a time (its memory stays flat at 2,000 venvs),
+    but what broke in one batch is still acted on, and told, once."""
+    from venv_doctor import config as config_module
+    from venv_doctor import paths
+    from venv_doctor.context import Context
+    from venv_doctor.daemon import respond
+    from venv_doctor.daemon.loop import Daemon
+    from venv_doctor.model.venv import Location
+
+    monkeypatch.setattr(respond, "CHUNK", 2)
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    python = homebrew.install("3.12", "3.12.1")
+    venvs = [make_venv(python, isolated_home / ".virtualenvs" / f"v{i}") for i in range(5)]
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    dirs = paths.app_dirs(os.environ)
+    ctx = Context(config_module.load(dirs, os.environ), dirs, os.environ)
+    daemon = Daemon(ctx)
+    acted: list[list[Any]] = []
+    monkeypatch.setattr(daemon.respond, "_act", acted.append)
+    daemon.respond.check([Location(v.name, v, "virtualenvwrapper") for v in venvs])
+    assert [sorted(d.path for _, d in batch) for batch in acted] == [sorted(venvs)]
+    assert {kind for kind, _ in acted[0]} == {"broken"}
+    assert len(daemon.known) == 5

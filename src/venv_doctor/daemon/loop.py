@@ -257,18 +257,26 @@ class Daemon:
     def replan(self) -> None:
         if self.watcher is None:
             return
-        venvs = [load(x) for x in self.locations.values()]
+        venvs = (load(x) for x in self.locations.values())  # one at a time, as check reads
         roots = [s.root for s in self.ctx.stores()]
         home = self.ctx.env.get("HOME")
         self._never = watch.forbidden(Path(home) if home else None, self.ctx.dirs.own)
         self.specs = watch.plan(venvs, roots, self._never)
-        self._by_path = {s.path: s for s in self.specs}
+        before, self._by_path = self._by_path, {s.path: s for s in self.specs}
         failed = self.watcher.apply(self.specs)
         for path in failed:
             log.warning("cannot watch %s; it will be retried at the next scan", path)
-        # a change racing the arming of a new watch is caught by checking again
+        # a change racing the arming of a new watch is caught by checking again; so is a
+        # watched directory that vanished while a scan ran (its queued events find no
+        # spec in the new plan)
         if self.known:
             behind = {v for s in self.specs if s.path in self.watcher.newly for v in s.venvs}
+            behind |= {
+                v
+                for p, s in before.items()
+                if p not in self._by_path and not p.is_dir()
+                for v in s.venvs
+            }
             self.respond.check([self.locations[p] for p in behind if p in self.locations])
         # written last: a heartbeat listing watches means they are armed and checked
         self.heartbeat.watched = [{"path": str(p), "mode": m} for p, m in self.watcher.watched()]

@@ -101,7 +101,7 @@ def _interpreter_dirs(venv: Venv) -> set[Path]:
 
 
 def plan(
-    venvs: Sequence[Venv],
+    venvs: Iterable[Venv],
     store_roots: Iterable[Path],
     never: Callable[[Path], bool] = lambda _: False,
 ) -> list[WatchSpec]:
