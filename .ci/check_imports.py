@@ -21,7 +21,7 @@ PACKAGE = "venv_doctor"
 # one (the most specific entry wins: the state DB sits below the rest of record/).
 # A module no entry covers is reported, so a new one gets its place on purpose.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths", "fsutil", "sanitize", "runner", "config"),
+    ("errors", "paths", "fsutil", "render.sanitize", "render.words", "runner", "config"),
     ("model",),
     ("discover",),
     ("context",),

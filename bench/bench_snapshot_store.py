@@ -6,12 +6,14 @@ in each). Recorded with the code under test ("after"; twice: with ``keep = "all"
 with the default retention policy with the checks a day apart) and, with ``--before
 SRC``, with another source tree ("before", e.g. the commit before shared package
 rows: ``git archive f6e5ee5 src | tar -x -C /tmp/before``). Prints the database's
-file size (after a WAL checkpoint) and bytes per change.
+file size (after a WAL checkpoint) after the first check and at the end, and what
+each change added on average.
 
 History: ``venv-doctor history NAME --json`` (the CLI, in-process, stdout to
-/dev/null) for a venv of 10 snapshots while N other venvs hold 10 snapshots each
-(default N = 0 and 2,000); "before" and "after" run interleaved in fresh processes,
-medians of ``--runs``.
+/dev/null) for a venv of 10 snapshots of 200 packages while N other venvs hold 10
+snapshots each (default N = 0 and 2,000), and for a venv of S snapshots alone
+(default S = 300); "before" and "after" run interleaved in fresh processes, medians
+of ``--runs``.
 
 Each side runs in its own process (``--worker``) importing venv_doctor from its
 tree; it records through the state module's functions what a check records
@@ -86,6 +88,8 @@ def worker_size(workdir: Path, venvs: int, packages: int, daily: bool) -> dict[s
     start = datetime.now(UTC) - step * CHECKS
     with state.open_at(database) as db:
         _record_check(db, paths, {p: _packages(packages, {}) for p in paths}, start)
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        first = database.stat().st_size
         for check in range(CHECKS):
             changed = {}
             for n in range(CHANGED):
@@ -96,11 +100,12 @@ def worker_size(workdir: Path, venvs: int, packages: int, daily: bool) -> dict[s
             _record_check(db, paths, changed, start + step * (check + 1))
         db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         (snaps,) = db.conn.execute("SELECT count(*) FROM snapshots").fetchone()
-    return {"bytes": database.stat().st_size, "snapshots": snaps}
+    return {"bytes": database.stat().st_size, "first": first, "snapshots": snaps}
 
 
-def worker_history(workdir: Path, others: int, runs: int) -> dict[str, Any]:
-    """Time ``history venv-target --json`` (building the database on the first call)."""
+def worker_history(workdir: Path, others: int, own: int, runs: int) -> dict[str, Any]:
+    """Time ``history venv-target --json`` (building the database on the first call):
+    the target has ``own`` snapshots of 200 packages, ``others`` venvs 10 of 20 each."""
     os.environ["VENV_DOCTOR_STATE_DIR"] = str(workdir)
     from venv_doctor.cli import run
     from venv_doctor.record import state
@@ -110,9 +115,11 @@ def worker_history(workdir: Path, others: int, runs: int) -> dict[str, Any]:
         paths = [Path(f"/home/u/.virtualenvs/other{i:05d}") for i in range(others)]
         target = Path("/home/u/.virtualenvs/venv-target")
         with state.open_at(database) as db, db.transaction():
-            for n in range(10):
+            for n in range(max(own, 10)):
                 at = T0 + timedelta(hours=n)
-                shots = {p: _packages(20, {n % 20: n}) for p in [*paths, target]}
+                shots = {p: _packages(20, {n % 20: n}) for p in paths if n < 10}
+                if n < own:
+                    shots[target] = _packages(200, {n % 200: n})
                 _record_check(db, [*paths, target], shots, at)
     times = []
     for _ in range(runs):
@@ -163,6 +170,7 @@ def main() -> None:
     parser.add_argument("--venvs", type=int, default=100)
     parser.add_argument("--packages", default="20,200")
     parser.add_argument("--others", default="0,2000")
+    parser.add_argument("--own", default="10,300")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--worker", nargs="*")
     parser.add_argument("--workdir", type=Path)
@@ -172,7 +180,7 @@ def main() -> None:
         if kind == "size":
             out = worker_size(args.workdir, int(rest[0]), int(rest[1]), rest[2] == "daily")
         else:
-            out = worker_history(args.workdir, int(rest[0]), int(rest[1]))
+            out = worker_history(args.workdir, *(int(r) for r in rest[:3]))
         print(json.dumps(out))
         return
     sides = {"after": ROOT / "src"}
@@ -192,49 +200,49 @@ def _sizes(tmp: Path, sides: dict[str, Path], args: argparse.Namespace) -> None:
         f"with {CHANGED} changed venvs each ({changes} changes)"
     )
     print(
-        f"{'packages/venv':>13}  {'code':<38} {'snapshots':>9} {'DB size':>10} {'per change':>11}"
+        f"{'packages/venv':>13}  {'code':<41} {'snapshots':>9} {'first check':>11} "
+        f"{'at the end':>10} {'growth per change':>17}"
     )
     for count in (int(p) for p in args.packages.split(",")):
         runs: list[tuple[str, dict[str, Any]]] = []
         for side, src in sides.items():
             work = tmp / f"size-{side}-{count}"
-            runs.append((f"{side}", _work(src, work, ["size", str(args.venvs), str(count), "-"])))
-        src = sides["after"]
-        daily = _work(
-            src,
-            tmp / f"size-keep-{count}",
-            ["size", str(args.venvs), str(count), "daily"],
-            keep=True,
-        )
-        runs.append(("after, keep default, checks a day apart", daily))
-        first = runs[0][1]["bytes"]
+            runs.append((side, _work(src, work, ["size", str(args.venvs), str(count), "-"])))
+        work = tmp / f"size-keep-{count}"
+        daily = _work(sides["after"], work, ["size", str(args.venvs), str(count), "daily"], True)
+        runs.append(("after, default keep, checks a day apart", daily))
+        growth = {label: (out["bytes"] - out["first"]) / changes for label, out in runs}
+        reference = growth[runs[0][0]]
         for label, out in runs:
-            per = out["bytes"] / (changes + args.venvs)
-            ratio = f"  {first / out['bytes']:.1f}x smaller" if out["bytes"] < first else ""
+            ratio = f" {reference / growth[label]:6.1f}x less" if growth[label] < reference else ""
             print(
-                f"{count:>13}  {label:<38} {out['snapshots']:>9} "
-                f"{out['bytes'] / 1e6:>8.2f} MB {per:>8.0f} B{ratio}"
+                f"{count:>13}  {label:<41} {out['snapshots']:>9} {out['first'] / 1e6:>8.2f} MB "
+                f"{out['bytes'] / 1e6:>7.2f} MB {growth[label]:>12,.0f} B{ratio}"
             )
 
 
 def _history(tmp: Path, sides: dict[str, Path], args: argparse.Namespace) -> None:
     print(
-        f"\nhistory NAME --json (10 snapshots) among N other venvs of 10 snapshots each; "
-        f"medians of {args.runs} fresh processes x 3 calls, interleaved"
+        "\nhistory NAME --json: a venv of S snapshots of 200 packages among N other venvs of "
+        f"10 snapshots each; medians of {args.runs} fresh processes (best of 3 calls each), "
+        "interleaved"
     )
-    print(f"{'N others':>9}  " + "  ".join(f"{side:>12}" for side in sides))
-    for others in (int(n) for n in args.others.split(",")):
+    print(f"{'S own':>6} {'N others':>9}  " + "  ".join(f"{side:>12}" for side in sides))
+    cases = [(10, int(n)) for n in args.others.split(",")]
+    cases += [(int(n), 0) for n in args.own.split(",") if int(n) != 10]
+    for own, others in cases:
         times: dict[str, list[float]] = {side: [] for side in sides}
         for _ in range(args.runs):
             for side, src in sides.items():
-                out = _work(src, tmp / f"history-{side}-{others}", ["history", str(others), "3"])
+                work = tmp / f"history-{side}-{own}-{others}"
+                out = _work(src, work, ["history", str(others), str(own), "3"])
                 times[side].append(min(out["seconds"]))
         medians = {side: statistics.median(t) for side, t in times.items()}
         cells = "  ".join(f"{m * 1000:>9.1f} ms" for m in medians.values())
         ratio = ""
         if "before" in medians:
             ratio = f"   before/after {medians['before'] / medians['after']:.2f}x"
-        print(f"{others:>9}  {cells}{ratio}")
+        print(f"{own:>6} {others:>9}  {cells}{ratio}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ STORE_VARIABLES = (
     "NOTIFY_SOCKET",
     "DBUS_SESSION_BUS_ADDRESS",
     "NO_COLOR",
+    # piped output wraps at COLUMNS when set; xdist's workers inherit COLUMNS=80
+    "COLUMNS",
+    "LINES",
 )
 
 _violations: list[str] = []

@@ -11,6 +11,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_snapshot_store
 
 def test_quick_bench_prints_sizes_and_history_times() -> None:
     cmd = [sys.executable, str(BENCH), "--venvs", "12", "--packages", "5", "--others", "0,20"]
+    cmd += ["--own", "10,15"]
     done = subprocess.run(
         [*cmd, "--runs", "1"], capture_output=True, text=True, check=False, timeout=300
     )
@@ -20,6 +21,7 @@ def test_quick_bench_prints_sizes_and_history_times() -> None:
     assert len(sizes) == 2, done.stdout
     assert sizes[0][2] == str(12 + 50 * 10)  # every change stored once, nothing pruned
     assert int(sizes[1][8]) < 12 + 50 * 10  # checks a day apart: retention let some go
-    history = [r for r in rows if r and r[0] in ("0", "20") and r[-1] == "ms"]
-    assert [r[0] for r in history] == ["0", "20"], done.stdout
-    assert all(float(r[1]) > 0 for r in history)
+    assert float(sizes[0][5]) >= float(sizes[0][3]) > 0  # MB at the end, after the first check
+    history = [r[:2] for r in rows if len(r) == 4 and r[-1] == "ms"]
+    assert history == [["10", "0"], ["10", "20"], ["15", "0"]], done.stdout
+    assert all(float(r[2]) > 0 for r in rows if len(r) == 4 and r[-1] == "ms")

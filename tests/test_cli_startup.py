@@ -44,7 +44,8 @@ def test_check_loads_only_its_own_command_module(isolated_home: Path) -> None:
     assert report["loaded"] == [
         "venv_doctor.cli.base",
         "venv_doctor.cli.check",
-        "venv_doctor.cli.complete",
+        "venv_doctor.cli.shell",
+        "venv_doctor.cli.shell.completion",
     ]
 
 
@@ -71,6 +72,27 @@ def test_help_and_other_commands_still_see_every_command(isolated_home: Path) ->
     report, stdout = _fresh_run("untrack", "nothing-tracked")
     assert report["code"] == 1  # "not tracked" from the untrack command itself
     assert "venv_doctor.cli.track" in report["loaded"]
+
+
+def test_every_command_is_where_the_map_says() -> None:
+    """COMMAND_MODULES (what `get_command` imports for a name) names each command's
+    own module, and every command is in it."""
+    from importlib import import_module
+
+    from venv_doctor.cli import COMMAND_MODULES
+
+    found = {}
+    for module in set(COMMAND_MODULES.values()):
+        for command in import_module(f"venv_doctor.cli.{module}").COMMANDS:
+            found[command.name] = module
+    assert found == COMMAND_MODULES
+
+
+def test_list_loads_only_its_own_command_module(isolated_home: Path) -> None:
+    report, _ = _fresh_run("list")
+    assert report["code"] == 0
+    assert "venv_doctor.cli.check" in report["loaded"]
+    assert "venv_doctor.cli.repair" not in report["loaded"]
 
 
 def test_a_mistyped_command_is_still_suggested(capsys: pytest.CaptureFixture[str]) -> None:

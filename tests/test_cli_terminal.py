@@ -154,3 +154,42 @@ def test_control_characters_in_a_name_are_shown_escaped(
     assert "\x1b" not in out and "\r" not in out
     assert out.count("\n") == 1  # one venv, one line: a newline in the name forges none
     assert "evil\\x1b[2J\\rname\\nforged healthy" in out
+
+
+def test_piped_check_wraps_at_columns_when_it_is_set(isolated_home: Path) -> None:
+    """Off a terminal, COLUMNS (when set) is the width, as for most tools: a long
+    finding and its hint wrap at spaces; without it a pipe gets whole lines."""
+    import subprocess
+    import sys
+
+    name = "broken-when-pyenv-uninstalled-the-python-it-was-made-with"
+    base = isolated_home / ".pyenv" / "versions" / "3.12.1" / "bin"
+    base.mkdir(parents=True)
+    (base / "python3.12").symlink_to(real_python("3.12"))
+    make_venv(base / "python3.12", isolated_home / ".virtualenvs" / name)
+    shutil.rmtree(base.parent)
+
+    def piped(**extra: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "venv_doctor", "check"],
+            capture_output=True,
+            text=True,
+            env=_env(**extra),
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        return done.stdout.rstrip("\n").splitlines()
+
+    whole = piped()
+    hint = next(line for line in whole if line.startswith("    hint: "))
+    assert len(hint) > 60 and hint.endswith(f"`venv-doctor repair {name}`")
+    assert max(len(line) for line in whole) > 60
+
+    wrapped = piped(COLUMNS="60")
+    assert cut_at_a_space(wrapped, 60) == []
+    start = next(i for i, line in enumerate(wrapped) if line.startswith("    hint: "))
+    rest = wrapped[start : len(wrapped) - 1]  # the hint's lines, up to the summary
+    assert len(rest) > 1  # wrapped, under the same indent
+    assert " ".join(line.strip() for line in rest) == hint.strip()
+    assert wrapped[-1] == whole[-1] == "1 venv: 1 broken"
+    assert "\x1b[" not in "".join(wrapped)  # a width, not a terminal: no colour

@@ -26,8 +26,9 @@ from tests.support import (
     real_python,
     run,
 )
-from venv_doctor.diagnose.diagnosis import diagnose, guess_cause
+from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis, Finding, Severity, Status
+from venv_doctor.diagnose.interpreter_findings import guess_cause
 from venv_doctor.diagnose.scan import diagnose_all
 from venv_doctor.model.venv import Location, load
 

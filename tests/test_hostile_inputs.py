@@ -230,7 +230,7 @@ VALUES = st.one_of(
 )
 TABLES = {
     "venvs": 9,
-    "snapshots": 6,
+    "snapshots": 7,
     "events": 6,
 }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from venv_doctor.diagnose.diagnosis import guess_cause
+from venv_doctor.diagnose.interpreter_findings import guess_cause
 from venv_doctor.interpreters.layouts import Installation, InstallKind, installation_of
 from venv_doctor.notify.grouping import cause_label
 from venv_doctor.service.interpreter import roots

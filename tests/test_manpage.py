@@ -12,7 +12,7 @@ import pytest
 
 from tests.support import IN_CI
 from venv_doctor.cli import cli
-from venv_doctor.cli.manpage import render
+from venv_doctor.cli.shell.manpage import render
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = REPO / "man" / "venv-doctor.1"
@@ -21,7 +21,7 @@ PAGE = REPO / "man" / "venv-doctor.1"
 def test_the_committed_page_matches_the_commands() -> None:
     assert PAGE.read_text() == render(cli), (
         "man/venv-doctor.1 is stale: run "
-        "`.venv/bin/python -m venv_doctor.cli.manpage > man/venv-doctor.1`"
+        "`.venv/bin/python -m venv_doctor.cli.shell.manpage > man/venv-doctor.1`"
     )
 
 

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from venv_doctor.config import Config, Keep, parse_keep
+from venv_doctor.config import Config, Keep, from_mapping, parse_keep
+from venv_doctor.errors import ConfigError
 from venv_doctor.model.distributions import Package, Snapshot
 from venv_doctor.paths import app_dirs
 from venv_doctor.record import retention, snapshots, state
@@ -40,6 +41,16 @@ def test_policies_parse(text: str, policy: Keep) -> None:
 def test_bad_policies_say_what_is_expected(text: str) -> None:
     with pytest.raises(ValueError, match=re.escape('e.g. "30 days, monthly"')):
         parse_keep(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("forever", '"forever"'), (30, "30"), (["all"], '["all"]')]
+)
+def test_a_bad_keep_in_config_toml_names_the_key_and_the_forms(value: object, shown: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        from_mapping({"snapshot": {"keep": value}}, Path("/c/config.toml"), Path("/h"))
+    assert caught.value.message.startswith(f"/c/config.toml: snapshot.keep = {shown}: expected")
+    assert '"30 days, monthly"' in caught.value.message
 
 
 def test_the_default_keeps_a_month_then_one_a_month() -> None:

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from venv_doctor.sanitize import json_encodable, printable, printable_lines, redact, redact_data
+from venv_doctor.render.sanitize import (
+    json_encodable,
+    printable,
+    printable_lines,
+    redact,
+    redact_data,
+)
 
 
 @pytest.mark.parametrize(

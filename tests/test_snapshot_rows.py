@@ -5,6 +5,8 @@ migration killed half way leaves the old database as it was."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -12,12 +14,16 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support import make_venv, real_python
+from venv_doctor.cli import run
 from venv_doctor.model.distributions import KINDS, Package, Snapshot
+from venv_doctor.paths import app_dirs
 from venv_doctor.record import state
-from venv_doctor.record.state import schema
+from venv_doctor.record.state import schema, snapshot_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -135,19 +141,84 @@ def test_rows_that_did_not_decode_before_stay_as_they_were(tmp_path: Path) -> No
 
 def test_shared_package_rows_are_stored_once(tmp_path: Path) -> None:
     """Ten venvs holding the same 20 packages, each changing one package ten times:
-    20 + 10 x 10 package rows, not 10 x 11 x 20."""
-    base = [Package(f"p{i}", "1.0", True, "index") for i in range(20)]
+    20 + 10 x 10 package rows, not 10 x 11 x 20; each change stored as one row."""
+    base = [Package(f"p{i:02d}", "1.0", True, "index") for i in range(20)]
     with state.open_at(tmp_path / "state.db") as db:
         for v in range(10):
             venv = Path(f"/v/{v}")
             state.record_venvs(db, [_sighting(venv)], at=T0)
             for change in range(11):
-                items = [base[0].__class__("p0", f"2.{change}", True, "index"), *base[1:]]
+                items = [Package("p00", f"2.{change}", True, "index"), *base[1:]]
                 state.record_snapshot(
                     db, Snapshot(venv, T0 + timedelta(hours=change), None, tuple(items), "disk")
                 )
         (count,) = db.conn.execute("SELECT count(*) FROM packages").fetchone()
+        (members,) = db.conn.execute("SELECT count(*) FROM snapshot_packages").fetchone()
+        (changes,) = db.conn.execute(
+            "SELECT count(*) FROM snapshots WHERE base_id IS NOT NULL"
+        ).fetchone()
+        assert state.latest_snapshot(db, Path("/v/9")) is not None
     assert count == 19 + 11
+    assert members == 10 * (20 + 10)  # a whole list each, then one package per change
+    assert changes == 10 * 10
+
+
+# --- snapshots stored as changes --------------------------------------------------------------
+
+sorted_lists = st.lists(packages, max_size=8, unique_by=lambda p: p.name).map(
+    lambda items: sorted(items, key=lambda p: p.name)  # as distributions.read returns them
+)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[list[Package]]:
+    """A venv's package lists over time: each one a few installs, upgrades and removals
+    away from the one before, as a real venv changes."""
+    lists = [draw(sorted_lists)]
+    for _ in range(draw(st.integers(1, 12))):
+        held = {p.name: p for p in lists[-1]}
+        for name in draw(st.lists(names, max_size=2)):
+            held.pop(name, None)
+        for package in draw(st.lists(packages, max_size=2)):
+            held[package.name] = package
+        lists.append(sorted(held.values(), key=lambda p: p.name))
+    return lists
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(lists=histories(), doomed=st.sets(st.integers(0, 12)))
+def test_changes_read_back_exactly_and_survive_deleting_any_snapshots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lists: list[list[Package]], doomed: set[int]
+) -> None:
+    """Stored as changes (chains cut every 4 here), every snapshot reads back as it was
+    recorded; after deleting any of them (those based on one re-stored whole), the rest
+    still do, and no package row is left that no snapshot uses."""
+    monkeypatch.setattr(snapshot_rows, "MAX_CHAIN", 4)
+    shots = [s for s in distinct_in_a_row(lists) if s.content_hash not in _seen_twice(lists)]
+    (tmp_path / "state.db").unlink(missing_ok=True)
+    with state.open_at(tmp_path / "state.db") as db:
+        state.record_venvs(db, [_sighting()], at=T0)
+        for shot in shots:
+            assert state.record_snapshot(db, shot)
+        assert state.snapshots(db, VENV) == [recorded(s) for s in shots]
+        ids = [id_ for id_, _ in state.snapshot_times(db, VENV)]
+        gone = {ids[i] for i in doomed if i < len(ids)}
+        assert state.delete_snapshots(db, gone) == len(gone)
+        left = [recorded(s) for i, s in enumerate(shots) if ids[i] not in gone]
+        assert state.snapshots(db, VENV) == left
+        if left:
+            assert state.latest_snapshot(db, VENV) == left[-1]
+        unused = db.conn.execute(
+            "SELECT count(*) FROM packages WHERE id NOT IN "
+            "(SELECT package_id FROM snapshot_packages)"
+        ).fetchone()[0]
+        assert unused == 0
+        assert db.warnings == ()
 
 
 # --- a migration killed half way ---------------------------------------------------------
@@ -216,3 +287,87 @@ def test_a_migration_killed_half_way_leaves_the_old_database_usable(tmp_path: Pa
 
 def _sighting(path: Path = VENV) -> state.Sighting:
     return state.Sighting(path, path.name, "multivenv", "venv", "3.12.1", "healthy")
+
+
+# --- what the commands print ------------------------------------------------------------------
+
+
+def _install(site: Path, name: str, version: str) -> None:
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "RECORD").write_text("")
+    (info / "INSTALLER").write_text("pip\n")
+    (info / "REQUESTED").write_text("")
+
+
+def _uninstall(site: Path, name: str, version: str) -> None:
+    shutil.rmtree(site / f"{name}-{version}.dist-info")
+
+
+def as_schema_4(database: Path) -> None:
+    """Turn a state DB back into the layout before schema 5: each snapshot's package list
+    as JSON text (what venv-doctor wrote until then), everything else as it is."""
+    with state.open_at(database) as db:
+        shots = [s for venv in state.venv_records(db) for s in state.snapshots(db, venv)]
+    create = [s for s in schema.MIGRATIONS[0] if "snapshots" in s.split("(")[0]]
+    conn = sqlite3.connect(database, isolation_level=None)
+    conn.execute("BEGIN")
+    for table in ("snapshot_packages", "packages", "snapshots"):
+        conn.execute(f"DROP TABLE {table}")
+    for statement in create:
+        conn.execute(statement)
+    conn.executemany(
+        "INSERT INTO snapshots (venv_path, taken_at, content_hash, python_version, packages) "
+        "VALUES (?, ?, ?, ?, ?)",
+        old_rows(shots),
+    )
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def test_commands_print_the_same_from_stored_changes_as_from_the_lists_before(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real venv changes five times (installs, an upgrade, a removal), each recorded by
+    `check`; `history` and `requirements --at` print the same from the snapshots stored
+    as changes as from the same snapshots stored the old way (whole JSON lists) and
+    converted."""
+    venv = make_venv(real_python("3.12"), isolated_home / ".multivenv" / "proj")
+    site = next(venv.glob("lib/python*/site-packages"))
+    steps: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]] = [  # (installs, removals)
+        ([], []),
+        ([("alpha", "1.0"), ("beta", "1.0"), ("gamma", "1.0")], []),
+        ([("beta", "2.0")], [("beta", "1.0")]),
+        ([], [("alpha", "1.0")]),
+        ([("delta", "0.1")], []),
+    ]
+    for installs, removals in steps:
+        for name, version in removals:
+            _uninstall(site, name, version)
+        for name, version in installs:
+            _install(site, name, version)
+        assert run(["check"]) == 0
+    capsys.readouterr()
+    database = app_dirs(os.environ).database
+    with state.open_at(database) as db:
+        times = [s.taken_at for s in state.snapshots(db, venv)]
+        (changes,) = db.conn.execute("SELECT count(*) FROM snapshots WHERE base_id IS NOT NULL")
+    assert len(times) == len(steps) and changes[0] >= 3
+
+    def outputs() -> list[str]:
+        printed = []
+        commands = [["history", "proj", "--json"], ["history", "proj"]]
+        commands += [
+            ["requirements", "proj", "--source", "recorded", "--at", t.isoformat()] for t in times
+        ]
+        for command in commands:
+            assert run(command) == 0, command
+            printed.append(capsys.readouterr().out)
+        return printed
+
+    stored_as_changes = outputs()
+    as_schema_4(database)
+    assert outputs() == stored_as_changes
+    assert "beta==2.0" in stored_as_changes[-2] and "alpha" not in stored_as_changes[-1]

@@ -69,8 +69,14 @@ DAMAGED = [
         (b"/gone/\xff", "flip", "multivenv", "2024-01-01T00:00:00+00:00", "2024-01-01"),
     ),
     # snapshots: packages that are not JSON, or JSON nested 5,000 deep
-    ("INSERT INTO snapshots VALUES (NULL, ?, ?, 'h1', NULL, ?)", (None, "2999-01-01", "{")),
-    ("INSERT INTO snapshots VALUES (NULL, ?, ?, 'h2', NULL, ?)", (None, "2999-01-02", "[" * 5000)),
+    ("INSERT INTO snapshots VALUES (NULL, ?, ?, 'h1', NULL, ?, NULL)", (None, "2999-01-01", "{")),
+    (
+        "INSERT INTO snapshots VALUES (NULL, ?, ?, 'h2', NULL, ?, NULL)",
+        (None, "2999-01-02", "[" * 5000),
+    ),
+    # a snapshot stored as a change from one that does not exist, and one based on itself
+    ("INSERT INTO snapshots VALUES (NULL, ?, ?, 'h3', NULL, NULL, 99999)", (None, "2999-01-03")),
+    ("INSERT INTO snapshots VALUES (77777, ?, ?, 'h4', NULL, NULL, 77777)", (None, "2999-01-04")),
     # events: a time that is no time, a kind that is a number
     ("INSERT INTO events VALUES (NULL, 'never', NULL, 'repair', 'x', NULL)", ()),
     ("INSERT INTO events VALUES (NULL, '2024-01-01', NULL, 7, 'x', '[[[')", ()),

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Protocol
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.sanitize import redact
+from venv_doctor.render.sanitize import redact
 
 SCRUBBED = (
     "PYTHONPATH",

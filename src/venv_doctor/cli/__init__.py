@@ -26,24 +26,24 @@ from venv_doctor.cli.base import (
 from venv_doctor.errors import ConfigError, ExitCode, VenvDoctorError
 from venv_doctor.fsutil import check_regular
 from venv_doctor.paths import app_dirs
-from venv_doctor.sanitize import printable, printable_lines, redact
+from venv_doctor.render.sanitize import printable, printable_lines, redact
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class LazyGroup(click.Group):
-    """Imports the command modules only when a command is asked for.
+    """Imports a command's module only when that command is asked for.
 
     ``venv-doctor check`` runs on login hooks: it imports ``cli/check.py`` alone
-    when that module holds the command; any other name, ``--help`` and
-    completion register every module first.
+    (``COMMAND_MODULES`` says where each command is); any other name, ``--help``
+    and completion register every module first.
     """
 
     registered = False
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and not self.registered:
-            self._load_module_named(cmd_name)
+            self._load(cmd_name)
             if cmd_name not in self.commands:
                 self.register_all()
         return super().get_command(ctx, cmd_name)
@@ -55,16 +55,15 @@ class LazyGroup(click.Group):
     def register_all(self) -> None:
         if not self.registered:
             self.registered = True
-            _register()
+            for module in dict.fromkeys(COMMAND_MODULES.values()):
+                for command in import_module(f"venv_doctor.cli.{module}").COMMANDS:
+                    self.add_command(command)
 
-    def _load_module_named(self, name: str) -> None:
-        if not name.isidentifier() or name.startswith("_"):
+    def _load(self, name: str) -> None:
+        module = COMMAND_MODULES.get(name)
+        if module is None:
             return
-        try:
-            module = import_module(f"venv_doctor.cli.{name}")
-        except ImportError:
-            return
-        for command in getattr(module, "COMMANDS", ()):
+        for command in import_module(f"venv_doctor.cli.{module}").COMMANDS:
             if command.name == name:
                 self.add_command(command)
 
@@ -140,28 +139,28 @@ def _recover_interrupted() -> None:
         click.echo(f"venv-doctor: recovered an interrupted repair: {printable(line)}", err=True)
 
 
-# One module per command group, each exposing COMMANDS.
-COMMAND_MODULES = (
-    "check",
-    "track",
-    "requirements",
-    "notify",
-    "service",
-    "interpreters",
-    "hooks",
-    "preflight",
-    "repair",
-    "daemon",
-)
-
-
-def _register() -> None:
-    from importlib import import_module
-
-    for name in COMMAND_MODULES:
-        module = import_module(f"venv_doctor.cli.{name}")
-        for command in module.COMMANDS:
-            cli.add_command(command)
+# Where each command is: one module per command group, each exposing COMMANDS (in
+# the order `--help` lists the groups).
+COMMAND_MODULES = {
+    "check": "check",
+    "list": "check",
+    "paths": "check",
+    "track": "track",
+    "untrack": "track",
+    "forget": "track",
+    "requirements": "requirements",
+    "history": "requirements",
+    "notify": "background.notify",
+    "service": "background.service",
+    "interpreters": "interpreters",
+    "hooks": "guard",
+    "preflight": "preflight",
+    "repair": "repair",
+    "restore": "backups",
+    "gc": "backups",
+    "daemon": "background.daemon",
+    "status": "background.daemon",
+}
 
 
 def _write_debug_log(exc: BaseException) -> str:
@@ -198,9 +197,9 @@ def _fail(message: str, hint: str | None, code: int, as_json: bool = False) -> i
     if hint:
         click.echo(printable_lines(f"hint: {hint}"), err=True)
     if as_json:
-        from venv_doctor import render
+        from venv_doctor.render.documents import error_json
 
-        click.echo(render.error_json(message, hint, int(code)))
+        click.echo(error_json(message, hint, int(code)))
     return code
 
 
@@ -216,16 +215,16 @@ def run(args: list[str] | None = None) -> int:
         code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
         exc.show()
         if _asked_for_json(argv):
-            from venv_doctor import render
+            from venv_doctor.render.documents import error_json
 
-            click.echo(render.error_json(exc.format_message(), None, int(code)))
+            click.echo(error_json(exc.format_message(), None, int(code)))
         return code
     except (click.Abort, KeyboardInterrupt):
         click.echo("venv-doctor: interrupted", err=True)
         if _asked_for_json(argv):
-            from venv_doctor import render
+            from venv_doctor.render.documents import error_json
 
-            click.echo(render.error_json("interrupted", None, ExitCode.INTERRUPTED))
+            click.echo(error_json("interrupted", None, ExitCode.INTERRUPTED))
         return ExitCode.INTERRUPTED
     except VenvDoctorError as exc:
         return _fail(exc.message, exc.hint, exc.exit_code, _asked_for_json(argv))

@@ -18,10 +18,11 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from venv_doctor import config, render
+from venv_doctor import config
 from venv_doctor.context import Context
 from venv_doctor.errors import ConfigError
 from venv_doctor.paths import app_dirs
+from venv_doctor.render.layout import Out
 
 F = TypeVar("F", bound=Callable[..., Any])
 COLOR_CHOICES = ("auto", "always", "never")
@@ -101,12 +102,25 @@ def echo_json(text: str) -> None:
     click.echo(text)
 
 
-def terminal_out(stream: IO[str] | None = None) -> render.Out:
-    """How human output looks on ``stream``: wrapped to the terminal's width, coloured per
-    --color, NO_COLOR and FORCE_COLOR; a pipe gets whole lines."""
+def terminal_out(ctx: Context, stream: IO[str] | None = None) -> Out:
+    """How human output looks on ``stream``: wrapped to the terminal's width (on a pipe,
+    to ``COLUMNS`` when that is set, as most tools do; else whole lines), coloured per
+    --color, NO_COLOR and FORCE_COLOR, paths under the home directory shown as ``~``."""
     stream = stream or sys.stdout
-    width = shutil.get_terminal_size().columns if stream.isatty() else None
-    return render.Out(width=width, color=settings().color_for(stream))
+    terminal = stream.isatty()
+    width = shutil.get_terminal_size().columns if terminal else _columns(ctx.env)
+    color = settings().color_for(stream, ctx.env)
+    return Out(width, color, home=home_of(ctx), terminal=terminal)
+
+
+def home_of(ctx: Context) -> str:
+    """The home directory that paths are shown under as ``~`` (the Context's HOME)."""
+    return ctx.env.get("HOME", "")
+
+
+def _columns(env: Mapping[str, str]) -> int | None:
+    value = env.get("COLUMNS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def echo_lines(lines: list[str], err: bool = False) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 
-from venv_doctor import render
 from venv_doctor.check import check
 from venv_doctor.cli.base import (
     command_options,
@@ -20,12 +19,16 @@ from venv_doctor.cli.base import (
     settings,
     terminal_out,
 )
-from venv_doctor.cli.complete import complete_store, complete_venv
+from venv_doctor.cli.shell.completion import complete_store, complete_venv
 from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.discover.stores import store_venvs
 from venv_doctor.errors import ExitCode
 from venv_doctor.paths import BACKUP_AREA_BESIDE
+from venv_doctor.render.check_report import check_lines, empty_lines
+from venv_doctor.render.documents import check_json, envelope, list_json
+from venv_doctor.render.layout import INDENT, aligned
+from venv_doctor.render.words import plural
 from venv_doctor.targets import all_locations
 
 
@@ -44,7 +47,7 @@ def _gc_paused() -> Iterator[None]:
 
 def _empty(ctx: Context) -> list[str]:
     searched = [(s.name, str(s.root), s.root.is_dir()) for s in ctx.stores()]
-    return render.empty_lines(searched, str(ctx.dirs.config_file), terminal_out())
+    return empty_lines(searched, str(ctx.dirs.config_file), terminal_out(ctx))
 
 
 def _with_declared(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
@@ -105,12 +108,12 @@ def check_command(
     code = ExitCode.PROBLEMS if any(d.status in bad for d in diagnoses) else ExitCode.OK
     opts = settings()
     if as_json:
-        echo_json(render.check_json(diagnoses))
+        echo_json(check_json(diagnoses))
     elif not diagnoses and not opts.quiet:
         echo_lines(_empty(ctx))
     else:
-        out = terminal_out()
-        echo_lines(render.check_lines(diagnoses, out, opts.verbose, opts.quiet))
+        out = terminal_out(ctx)
+        echo_lines(check_lines(diagnoses, out, opts.verbose, opts.quiet))
     return code
 
 
@@ -128,13 +131,14 @@ def list_command(store: str | None, as_json: bool) -> None:
     ctx = get_context()
     locations = all_locations(ctx, store)
     if as_json:
-        echo_json(render.list_json(locations))
+        echo_json(list_json(locations))
     elif not locations:
         if not settings().quiet:
             echo_lines(_empty(ctx))
     else:
-        rows = [[x.name, x.store, render.tilde(x.path)] for x in locations]
-        echo_lines(render.aligned(rows, terminal_out()))
+        out = terminal_out(ctx)
+        rows = [[x.name, x.store, out.tilde(x.path)] for x in locations]
+        echo_lines(aligned(rows, out))
 
 
 @click.command("paths")
@@ -158,23 +162,21 @@ def paths_command(as_json: bool) -> None:
             for name, root, exists, n in known
         ]
         echo_json(
-            render.envelope(
+            envelope(
                 directories=dirs, backups_elsewhere=beside, stores=stores, tracked=len(tracked)
             )
         )
         return
-    out = terminal_out()
-    lines = render.aligned([[k + ":", render.tilde(v)] for k, v in dirs.items()], out)
+    out = terminal_out(ctx)
+    lines = aligned([[k + ":", out.tilde(v)] for k, v in dirs.items()], out)
     lines += out.wrap(f"(a venv on another file system is backed up in {beside})")
     rows = [
-        [name, render.plural(n, "venv") if exists else "missing", render.tilde(root)]
+        [name, plural(n, "venv") if exists else "missing", out.tilde(root)]
         for name, root, exists, n in known
     ]
-    rows.append(
-        ["tracked", render.plural(len(tracked), "venv"), render.tilde(ctx.dirs.tracked_file)]
-    )
+    rows.append(["tracked", plural(len(tracked), "venv"), out.tilde(ctx.dirs.tracked_file)])
     lines.append("stores:")
-    lines.extend(render.INDENT + line for line in render.aligned(rows, out))
+    lines.extend(INDENT + line for line in aligned(rows, out))
     echo_lines(lines)
 
 

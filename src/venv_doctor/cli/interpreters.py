@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from venv_doctor import render
 from venv_doctor.cli.base import (
     command_options,
     echo_json,
@@ -20,6 +19,9 @@ from venv_doctor.errors import ExitCode, UsageError
 from venv_doctor.interpreters.inventory import Interpreter, inventory
 from venv_doctor.interpreters.usage import Usage, dependents, usage
 from venv_doctor.model.venv import Venv
+from venv_doctor.render.documents import envelope
+from venv_doctor.render.layout import INDENT, Out, aligned
+from venv_doctor.render.words import plural
 from venv_doctor.targets import all_locations
 
 
@@ -27,11 +29,11 @@ def _as_dict(i: Interpreter) -> dict[str, str]:
     return {"path": str(i.path), "real": str(i.real), "version": i.version, "source": i.source}
 
 
-def _row(i: Interpreter, counts: dict[Path, int]) -> list[str]:
-    where = render.tilde(i.path)
+def _row(i: Interpreter, counts: dict[Path, int], out: Out) -> list[str]:
+    where = out.tilde(i.path)
     if i.real != i.path:
-        where += f" -> {render.tilde(i.real)}"
-    return [i.version, i.source, render.plural(counts[i.path], "venv"), where]
+        where += f" -> {out.tilde(i.real)}"
+    return [i.version, i.source, plural(counts[i.path], "venv"), where]
 
 
 def _venvs(ctx: Context) -> list[Venv]:
@@ -53,18 +55,16 @@ def _usage_dict(use: Usage) -> dict[str, object]:
     }
 
 
-def _show_usage(spec: str, use: Usage, list_venvs: bool) -> None:
+def _show_usage(spec: str, use: Usage, list_venvs: bool, out: Out) -> None:
     n = len(use.venvs)
-    names = ", ".join(render.tilde(i.path) for i in use.interpreters) or spec
+    names = ", ".join(out.tilde(i.path) for i in use.interpreters) or spec
     if not n:
         click.echo(f"No venv depends on {names}.")
         return
-    click.echo(f"{render.plural(n, 'venv')} depend{'s' if n == 1 else ''} on {names}.")
+    click.echo(f"{plural(n, 'venv')} depend{'s' if n == 1 else ''} on {names}.")
     if list_venvs:
-        rows = [[d.venv.name, d.venv.location.store, render.tilde(d.venv.path)] for d in use.venvs]
-        out = terminal_out()
-        inner = render.Out(out.width - len(render.INDENT) if out.width else None, out.color)
-        echo_lines([render.INDENT + line for line in render.aligned(rows, inner)])
+        rows = [[d.venv.name, d.venv.location.store, out.tilde(d.venv.path)] for d in use.venvs]
+        echo_lines([INDENT + line for line in aligned(rows, out.inner())])
     else:
         click.echo(f"List them with: venv-doctor interpreters {spec} --venvs")
 
@@ -100,22 +100,21 @@ def interpreters_command(python: str | None, list_venvs: bool, as_json: bool) ->
                 hint="venv-doctor interpreters lists those found",
             )
         if as_json:
-            echo_json(render.envelope(python=python, **_usage_dict(use)))
+            echo_json(envelope(python=python, **_usage_dict(use)))
         else:
-            _show_usage(python, use, list_venvs)
+            _show_usage(python, use, list_venvs, terminal_out(ctx))
         return ExitCode.PROBLEMS if use.venvs else ExitCode.OK
     counts = {p: len(d) for p, d in dependents(found, venvs).items()}
     if as_json:
-        echo_json(
-            render.envelope(interpreters=[{**_as_dict(i), "venvs": counts[i.path]} for i in found])
-        )
+        echo_json(envelope(interpreters=[{**_as_dict(i), "venvs": counts[i.path]} for i in found]))
     elif not found:
         click.echo(
             "no CPython found: install one (python.org, Homebrew, pyenv, uv python install), "
             "or name it under [interpreters] extra in config.toml"
         )
     else:
-        echo_lines(render.aligned([_row(i, counts) for i in found], terminal_out()))
+        out = terminal_out(ctx)
+        echo_lines(aligned([_row(i, counts, out) for i in found], out))
     return ExitCode.OK
 
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
-from venv_doctor import render
 from venv_doctor.cli.base import command_options, echo_json, echo_lines, get_context, terminal_out
-from venv_doctor.cli.complete import complete_venv
+from venv_doctor.cli.shell.completion import complete_venv
 from venv_doctor.context import Context
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
 from venv_doctor.guard.preflight import Preflight, Resolver, Verdict, preflight, scratch
@@ -18,6 +17,9 @@ from venv_doctor.guard.trial import Trial, TrialSpec, run_trial
 from venv_doctor.install.pip_config import read_settings, uv_options
 from venv_doctor.install.tools import find_uv
 from venv_doctor.model.venv import Location
+from venv_doctor.render.documents import envelope
+from venv_doctor.render.layout import Out, aligned_rows
+from venv_doctor.render.words import display
 from venv_doctor.runner import run
 from venv_doctor.targets import all_locations, resolve
 
@@ -54,19 +56,20 @@ def _one(ctx: Context, resolver: Resolver, location: Location) -> Preflight:
     return preflight(resolver, lines)
 
 
-def _text(results: list[tuple[Location, Preflight]], trials: dict[Path, Trial]) -> list[str]:
+def _text(
+    results: list[tuple[Location, Preflight]], trials: dict[Path, Trial], out: Out
+) -> list[str]:
     """A line per venv (verdict, name, store), what moves and why wrapped under it."""
-    out = terminal_out()
     rows = [[SHOWN[r.verdict], x.name, x.store] for x, r in results]
     lines: list[str] = []
-    for (x, result), head in zip(results, render.aligned_rows(rows, out), strict=True):
+    for (x, result), head in zip(results, aligned_rows(rows, out), strict=True):
         lines += head
         for c in result.changes:
             lines += out.wrap(f"{c.name} {c.old} -> {c.new or '(no longer needed)'}")
         if result.builds:
             lines += out.wrap("needs a build (sdist only): " + ", ".join(result.builds))
         if result.message:
-            lines += out.wrap(render.tilde_in(result.message))
+            lines += out.wrap(out.tilde_in(result.message))
         if x.path in trials:
             lines += _trial_text(trials[x.path])
     return lines
@@ -127,7 +130,7 @@ def preflight_command(
         trials = _trials(ctx, python, results, command, keep, Path(work)) if trial else {}
     if as_json:
         echo_json(
-            render.envelope(
+            envelope(
                 python=python,
                 venvs=[
                     {
@@ -142,7 +145,7 @@ def preflight_command(
             )
         )
     else:
-        echo_lines(_text(results, trials))
+        echo_lines(_text(results, trials, terminal_out(ctx)))
     ready = all(r.verdict is Verdict.READY for _, r in results)
     return ExitCode.OK if ready and all(t.ok for t in trials.values()) else ExitCode.PROBLEMS
 
@@ -175,9 +178,9 @@ def _trials(
 
 def _trial_text(t: Trial) -> list[str]:
     verdict = "passed" if t.ok else f"failed at {t.step}"
-    where = f" (kept: {render.display(str(t.path))})" if t.kept else ""
-    lines = [f"    trial {verdict}: {render.display(t.message)}{where}"]
-    lines += [f"      {render.display(x)}" for x in t.output_tail.splitlines()[-5:]]
+    where = f" (kept: {display(str(t.path))})" if t.kept else ""
+    lines = [f"    trial {verdict}: {display(t.message)}{where}"]
+    lines += [f"      {display(x)}" for x in t.output_tail.splitlines()[-5:]]
     return lines
 
 

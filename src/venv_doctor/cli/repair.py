@@ -1,4 +1,5 @@
-"""``repair``, ``restore`` and ``gc``: bringing venvs back, and undoing it."""
+"""``repair``: bringing venvs back (``restore`` and ``gc``, the backups it keeps, are
+``cli.backups``)."""
 
 from __future__ import annotations
 
@@ -7,35 +8,32 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
 
-from venv_doctor import render
 from venv_doctor.check import diagnose_missing
 from venv_doctor.cli.base import (
     command_options,
     echo_json,
     echo_lines,
     get_context,
-    info,
     settings,
     terminal_out,
 )
-from venv_doctor.cli.complete import complete_venv
+from venv_doctor.cli.shell.completion import complete_venv
 from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.diagnose.scan import diagnose_all, read_venvs
-from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
-from venv_doctor.record import registry
-from venv_doctor.repair import backups, execute
-from venv_doctor.repair.journal import Journal, open_journal
+from venv_doctor.errors import ExitCode, UsageError
+from venv_doctor.render.documents import envelope
+from venv_doctor.render.layout import Out, aligned_rows
+from venv_doctor.render.words import plural
+from venv_doctor.repair.journal import open_journal
 from venv_doctor.repair.plan import Plan
 from venv_doctor.repair.result import RepairResult
 from venv_doctor.repair.run import Policy, repair
-from venv_doctor.targets import Where, all_locations, resolve, resolve_one
+from venv_doctor.targets import Where, all_locations, resolve
 
 
 def _diagnoses(ctx: Context, targets: Sequence[str], all_: bool) -> list[Diagnosis]:
@@ -65,7 +63,7 @@ def _ask(plans: Sequence[Plan]) -> bool:
         )
     them = "the old one is" if len(plans) == 1 else "the old ones are"
     return click.confirm(
-        f"Rebuild {render.plural(len(plans), 'venv')}? ({them} kept as backups)", err=True
+        f"Rebuild {plural(len(plans), 'venv')}? ({them} kept as backups)", err=True
     )
 
 
@@ -236,30 +234,29 @@ def repair_command(
             progress.stack.close()  # the spinner off before the message
             click.echo(f"venv-doctor: {_interrupted(ctx, diagnoses, progress.current)}", err=True)
             raise
-    _show(results, as_json)
+    _show(results, as_json, terminal_out(ctx))
     return ExitCode.PROBLEMS if any(r.problem for r in results) else ExitCode.OK
 
 
-def _show(results: list[RepairResult], as_json: bool) -> None:
+def _show(results: list[RepairResult], as_json: bool, out: Out) -> None:
     """A line per venv (outcome, action, name, Python before -> after), what happened
     wrapped under it; under -q only the problems."""
     if as_json:
-        echo_json(render.envelope(results=[r.as_dict() for r in results]))
+        echo_json(envelope(results=[r.as_dict() for r in results]))
         return
     shown = [r for r in results if r.problem or not settings().quiet]
-    out = terminal_out()
     rows = [[r.outcome.replace("_", " "), r.action.value, r.name + _versions(r)] for r in shown]
-    heads = render.aligned_rows(rows, out, [_OUTCOME_STYLE.get(r.outcome) for r in shown])
+    heads = aligned_rows(rows, out, [_OUTCOME_STYLE.get(r.outcome) for r in shown])
     lines: list[str] = []
     for r, head in zip(shown, heads, strict=True):
         lines += head
-        lines += out.wrap(render.tilde_in(r.message))
+        lines += out.wrap(out.tilde_in(r.message))
         if r.backup:
-            lines += out.wrap(f"backup: {render.tilde(r.backup)}")
+            lines += out.wrap(f"backup: {out.tilde(r.backup)}")
         if r.carried_over:
             lines += out.wrap("carried over: " + ", ".join(r.carried_over))
         for note in r.notes:
-            lines += out.wrap(f"note: {render.tilde_in(note)}")
+            lines += out.wrap(f"note: {out.tilde_in(note)}")
     if not results:
         lines.append("nothing to repair")
     echo_lines(lines)
@@ -277,129 +274,4 @@ def _versions(r: RepairResult) -> str:
     return f" ({r.before} -> {r.after})" if r.after and r.before != r.after else ""
 
 
-@click.command("restore")
-@click.argument("target", shell_complete=complete_venv)
-@click.option(
-    "--backup",
-    "backup_id",
-    type=int,
-    help="Which backup (see `venv-doctor restore TARGET --list`).",
-)
-@click.option("--list", "list_", is_flag=True, help="List the kept backups of TARGET.")
-@command_options
-def restore_command(target: str, backup_id: int | None, list_: bool, as_json: bool) -> None:
-    """Put a kept backup of TARGET back in place (the current venv becomes a backup)."""
-    ctx = get_context()
-    path = resolve_one(ctx, target).path
-    with open_journal(ctx) as journal:
-        _restore(ctx, journal, path, backup_id, list_, as_json)
-
-
-def _restore(
-    ctx: Context,
-    journal: Journal,
-    path: Path,
-    backup_id: int | None,
-    list_: bool,
-    as_json: bool,
-) -> None:
-    kept = [b for b in backups.kept(journal) if b.venv == path]
-    if list_:
-        _list_backups(path, kept, as_json)
-        return
-    if not kept:
-        raise VenvDoctorError(f"no kept backup of {path}", hint="backups are made by rebuilds")
-    chosen = next((b for b in kept if b.id == backup_id), None) if backup_id else kept[-1]
-    if chosen is None:
-        raise UsageError(f"no backup {backup_id} of {path}", hint="--list shows them")
-    aside = execute.restore(ctx, journal, chosen)
-    registry.record_event(ctx, path, "restore", f"restored from {chosen.path}")
-    if as_json:
-        echo_json(
-            render.envelope(
-                venv=str(path),
-                restored_from=str(chosen.path),
-                replaced_kept_at=str(aside) if aside else None,
-            )
-        )
-        return
-    info(
-        f"restored {render.tilde(path)} from {render.tilde(chosen.path)}"
-        + (f"; the replaced venv is kept at {render.tilde(aside)}" if aside else "")
-    )
-
-
-def _taken(b: backups.Backup) -> datetime:
-    return datetime.fromtimestamp(b.taken_at, UTC)
-
-
-def _list_backups(path: Path, kept: list[backups.Backup], as_json: bool) -> None:
-    if as_json:
-        rows = [
-            {"id": b.id, "taken_at": render.iso_utc(_taken(b)), "path": str(b.path)} for b in kept
-        ]
-        echo_json(render.envelope(venv=str(path), backups=rows))
-        return
-    if not kept:
-        info(f"no kept backup of {render.tilde(path)} (rebuilds keep one)")
-        return
-    out = terminal_out()
-    relative = out.width is not None
-    cells = [
-        [str(b.id), render.human_time(_taken(b), relative), render.tilde(b.path)] for b in kept
-    ]
-    echo_lines(render.aligned([["id", "taken", "backup"], *cells], out))
-
-
-@click.command("gc")
-@click.option(
-    "--days",
-    type=click.FloatRange(min=0),
-    help="Remove backups older than this (default: [repair] keep_backups_days).",
-)
-@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
-@click.option("--force", is_flag=True, help="Remove backups that hold files their venv lacks, too.")
-@command_options
-def gc_command(days: float | None, dry_run: bool, force: bool, as_json: bool) -> int:
-    """Delete kept backups older than the configured number of days.
-
-    A backup holding files its venv lacks (a user file the rebuild could not
-    carry over, an edited activate script) is kept and listed unless --force.
-    """
-    ctx = get_context()
-    keep = ctx.config.keep_backups_days if days is None else days
-    with open_journal(ctx) as journal:
-        done = backups.prune(journal, keep, dry_run=dry_run, force=force)
-    code = ExitCode.PROBLEMS if done.failed else ExitCode.OK
-    if as_json:
-        echo_json(
-            render.envelope(
-                dry_run=dry_run,
-                keep_days=keep,
-                removed=[{"path": str(b.path), "venv": str(b.venv)} for b in done.removed],
-                kept_holding_files=[
-                    {"path": str(b.path), "venv": str(b.venv), "files": list(files)}
-                    for b, files in done.holding
-                    if not force
-                ],
-                failed=[{"path": str(b.path), "error": why} for b, why in done.failed],
-            )
-        )
-        return code
-    verb = "would remove" if dry_run else "removed"
-    for b, files in done.holding:
-        shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
-        what = f"{verb} it anyway (--force)" if force else "kept (--force removes it)"
-        click.echo(
-            f"{render.tilde(b.path)} (backup of {render.tilde(b.venv)}) holds files the venv "
-            f"lacks: {shown}; {what}"
-        )
-    for b in done.removed:
-        info(f"{verb} {render.tilde(b.path)} (backup of {render.tilde(b.venv)})")
-    for b, why in done.failed:
-        click.echo(f"could not remove {b.path}: {why}", err=True)
-    info(f"{verb} {render.plural(len(done.removed), 'backup')}")
-    return code
-
-
-COMMANDS = [repair_command, restore_command, gc_command]
+COMMANDS = [repair_command]

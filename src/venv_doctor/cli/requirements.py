@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from venv_doctor import render
 from venv_doctor.cli.base import (
     command_options,
     echo_json,
@@ -17,13 +16,16 @@ from venv_doctor.cli.base import (
     info,
     terminal_out,
 )
-from venv_doctor.cli.complete import complete_venv
+from venv_doctor.cli.shell.completion import complete_venv
 from venv_doctor.errors import ExitCode, UsageError, VenvDoctorError
 from venv_doctor.model.distributions import Package
 from venv_doctor.record.history import Change, Revision, Source, VenvHistory, history, snapshot_for
 from venv_doctor.record.requirements import Mode, selected
 from venv_doctor.record.requirements import render as render_requirements
 from venv_doctor.record.state import Event
+from venv_doctor.render.documents import envelope
+from venv_doctor.render.layout import INDENT, Out, aligned
+from venv_doctor.render.words import display, human_time, iso_utc, plural
 
 
 def parse_at(value: str | None) -> datetime | None:
@@ -93,10 +95,10 @@ def requirements_command(
     if as_json:
         packages = [p.redacted().as_dict() for p in selected(snapshot, Mode(mode))]
         echo_json(
-            render.envelope(
+            envelope(
                 venv=str(snapshot.venv),
                 source=snapshot.source,
-                taken_at=render.iso_utc(snapshot.taken_at),
+                taken_at=iso_utc(snapshot.taken_at),
                 python_version=snapshot.python_version,
                 packages=packages,
                 warnings=list(found.warnings),
@@ -119,9 +121,9 @@ def _against(target: str, against: Path, as_json: bool) -> int:
     result = compare(read_declared(against), where.venv.site_packages, where.venv.minor)
     warn(result.warnings)
     if as_json:
-        echo_json(render.envelope(venv=str(where.path), against=str(against), **result.as_dict()))
+        echo_json(envelope(venv=str(where.path), against=str(against), **result.as_dict()))
     else:
-        click.echo(f"{render.display(str(where.path))} against {render.display(str(against))}:")
+        click.echo(f"{display(str(where.path))} against {display(str(against))}:")
         click.echo("  installed, not declared: " + (", ".join(result.undeclared) or "none"))
         click.echo("  declared, not installed: " + (", ".join(result.missing) or "none"))
     return ExitCode.PROBLEMS if result.undeclared or result.missing else ExitCode.OK
@@ -138,27 +140,26 @@ def _short(p: Package | None) -> str:
 
 def _change_text(step: Revision) -> str:
     if step.first:
-        return f"first snapshot: {render.plural(len(step.snapshot.packages), 'package')}"
+        return f"first snapshot: {plural(len(step.snapshot.packages), 'package')}"
     parts = [f"+{c.name} {_short(c.after)}" for c in step.added]
     parts += [f"-{c.name} {_short(c.before)}" for c in step.removed]
     parts += [f"~{c.name} {_short(c.before)} -> {_short(c.after)}" for c in step.changed]
     return ", ".join(parts) or "same packages (Python version changed)"
 
 
-def _lines(h: VenvHistory, out: render.Out, relative: bool) -> list[str]:
+def _lines(h: VenvHistory, out: Out, relative: bool) -> list[str]:
     """The venv's line, when it was last seen, then its snapshots and events aligned."""
     r = h.record
-    head = [r.name, r.store, render.tilde(r.path)]
-    seen = render.human_time(r.last_seen, relative)
+    head = [r.name, r.store, out.tilde(r.path)]
+    seen = human_time(r.last_seen, relative)
     status = r.last_status or "status unknown"
-    lines = render.aligned([head], out)
+    lines = aligned([head], out)
     lines += out.wrap(f"last seen {seen}, {status}, Python {r.python_version or '?'}")
     rows = [(s.snapshot.taken_at, "snapshot", _change_text(s)) for s in h.steps]
-    rows += [(e.at, e.kind, render.tilde_in(e.message)) for e in h.events]
+    rows += [(e.at, e.kind, out.tilde_in(e.message)) for e in h.events]
     rows.sort(key=lambda row: row[0])
-    cells = [[render.human_time(when, relative), kind, text] for when, kind, text in rows]
-    inner = render.Out(out.width - len(render.INDENT) if out.width else None, out.color)
-    lines += [render.INDENT + line for line in render.aligned(cells, inner)]
+    cells = [[human_time(when, relative), kind, text] for when, kind, text in rows]
+    lines += [INDENT + line for line in aligned(cells, out.inner())]
     return lines
 
 
@@ -172,7 +173,7 @@ def _change_json(c: Change) -> dict[str, Any]:
 
 def _event_json(e: Event) -> dict[str, Any]:
     return {
-        "at": render.iso_utc(e.at),
+        "at": iso_utc(e.at),
         "venv": str(e.venv_path) if e.venv_path else None,
         "kind": e.kind,
         "message": e.message,
@@ -188,12 +189,12 @@ def _history_json(h: VenvHistory) -> dict[str, Any]:
         "store": r.store,
         "creator": r.creator,
         "python_version": r.python_version,
-        "first_seen": render.iso_utc(r.first_seen),
-        "last_seen": render.iso_utc(r.last_seen),
+        "first_seen": iso_utc(r.first_seen),
+        "last_seen": iso_utc(r.last_seen),
         "last_status": r.last_status,
         "snapshots": [
             {
-                "taken_at": render.iso_utc(s.snapshot.taken_at),
+                "taken_at": iso_utc(s.snapshot.taken_at),
                 "python_version": s.snapshot.python_version,
                 "packages": len(s.snapshot.packages),
                 "added": [_change_json(c) for c in s.added],
@@ -214,11 +215,12 @@ def history_command(target: str | None, as_json: bool) -> None:
 
     Without TARGET, every venv venv-doctor has seen, including deleted ones.
     """
-    venvs, loose, warnings = history(get_context(), target)
+    ctx = get_context()
+    venvs, loose, warnings = history(ctx, target)
     warn(warnings)
     if as_json:
         echo_json(
-            render.envelope(
+            envelope(
                 venvs=[_history_json(h) for h in venvs],
                 events=[_event_json(e) for e in loose],
                 warnings=list(warnings),
@@ -232,14 +234,14 @@ def history_command(target: str | None, as_json: bool) -> None:
             else "no venvs recorded yet: `venv-doctor check` records every venv it finds"
         )
         return
-    out = terminal_out()
-    relative = out.width is not None  # a terminal: "3 hours ago"; a pipe: local time
+    out = terminal_out(ctx)
+    relative = out.terminal  # a terminal: "3 hours ago"; a pipe: local time
     lines: list[str] = []
     for h in venvs:
         lines += ([""] if lines else []) + _lines(h, out, relative)
     if loose:
-        cells = [[render.human_time(e.at, relative), e.kind, e.message] for e in loose]
-        lines += ([""] if lines else []) + render.aligned(cells, out)
+        cells = [[human_time(e.at, relative), e.kind, e.message] for e in loose]
+        lines += ([""] if lines else []) + aligned(cells, out)
     echo_lines(lines)
 
 

@@ -6,17 +6,18 @@ from pathlib import Path
 
 import click
 
-from venv_doctor import render
-from venv_doctor.cli.base import command_options, echo_json, get_context, info
-from venv_doctor.cli.complete import complete_venv
+from venv_doctor.cli.base import command_options, echo_json, get_context, home_of, info
+from venv_doctor.cli.shell.completion import complete_venv
 from venv_doctor.discover import tracking
 from venv_doctor.errors import TargetNotFoundError
 from venv_doctor.model.venv import Location
+from venv_doctor.render.documents import envelope
+from venv_doctor.render.words import plural, tilde
 from venv_doctor.targets import Match, Where, one
 
 
 def _location_json(location: Location, **extra: object) -> str:
-    return render.envelope(venv={"name": location.name, "path": str(location.path)}, **extra)
+    return envelope(venv={"name": location.name, "path": str(location.path)}, **extra)
 
 
 @click.command("track")
@@ -30,7 +31,7 @@ def track_command(path: Path, name: str | None, as_json: bool) -> None:
     if as_json:
         echo_json(_location_json(location, tracked=True))
     else:
-        info(f"tracking {location.name}: {render.tilde(location.path)}")
+        info(f"tracking {location.name}: {tilde(location.path, home_of(ctx))}")
 
 
 @click.command("untrack")
@@ -38,11 +39,12 @@ def track_command(path: Path, name: str | None, as_json: bool) -> None:
 @command_options
 def untrack_command(target: str, as_json: bool) -> None:
     """Stop tracking a venv added with `track` (nothing is deleted)."""
-    location = tracking.untrack(get_context().dirs.tracked_file, target)
+    ctx = get_context()
+    location = tracking.untrack(ctx.dirs.tracked_file, target)
     if as_json:
         echo_json(_location_json(location, tracked=False))
     else:
-        info(f"no longer tracking {location.name}: {render.tilde(location.path)}")
+        info(f"no longer tracking {location.name}: {tilde(location.path, home_of(ctx))}")
 
 
 @click.command("forget")
@@ -70,7 +72,7 @@ def forget_command(target: str, as_json: bool) -> None:
     exists = record.path.exists()
     if as_json:
         echo_json(
-            render.envelope(
+            envelope(
                 venv={"name": record.name, "path": str(record.path)},
                 snapshots_removed=removed,
                 still_exists=exists,
@@ -78,8 +80,8 @@ def forget_command(target: str, as_json: bool) -> None:
         )
         return
     still = " (it still exists: the next `check` records it again)" if exists else ""
-    snapshots = render.plural(removed, "snapshot")
-    info(f"forgot {record.name}: {render.tilde(record.path)}, {snapshots}{still}")
+    snapshots = plural(removed, "snapshot")
+    info(f"forgot {record.name}: {tilde(record.path, home_of(ctx))}, {snapshots}{still}")
 
 
 COMMANDS = [track_command, untrack_command, forget_command]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import IO
 
 from venv_doctor.paths import is_macos, mac_logs_dir
-from venv_doctor.sanitize import printable_lines, redact
+from venv_doctor.render.sanitize import printable_lines, redact
 
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 PRIORITIES = (  # the lowest level first: a record gets the priority of its band

@@ -2,9 +2,10 @@
 
 The static diagnosis spawns nothing; it resolves links and reads files, so it
 stays fast over hundreds of venvs. ``probe`` results, when given, add what only
-running the interpreter shows. Here: the interpreter (links, home, versions, the
-probe); the venv's files (pyvenv.cfg, site-packages, console scripts) are
-``diagnose.file_findings``.
+running the interpreter shows. Here: putting the findings together, what the probe
+adds, and venvs that are gone or unreadable; what the interpreter's files say is
+``diagnose.interpreter_findings``, what the venv's own files say (pyvenv.cfg,
+site-packages, console scripts) ``diagnose.file_findings``.
 """
 
 from __future__ import annotations
@@ -26,238 +27,11 @@ from venv_doctor.diagnose.findings import (
     repair_hint,
     status_of,
 )
+from venv_doctor.diagnose.interpreter_findings import interpreter_findings
 from venv_doctor.diagnose.probe_result import ProbeResult
-from venv_doctor.interpreters.layouts import InstallKind, installation_of
-from venv_doctor.interpreters.versions import version_from_path
-from venv_doctor.model.pyvenv_cfg import minor_of
-from venv_doctor.model.venv import BinPython, Venv
+from venv_doctor.model.venv import Venv
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-# what removed a missing interpreter path, in the words of the tool that did it
-_REMOVED_BY = {
-    InstallKind.HOMEBREW: "Homebrew's {0} is gone: `brew uninstall {0}`?",
-    InstallKind.UV: "the uv-managed Python {0} was upgraded or uninstalled?",
-    InstallKind.PYENV: "`pyenv uninstall {0}`?",
-    InstallKind.FRAMEWORK: "the python.org installation was removed or replaced?",
-    InstallKind.SYSTEM: "the system Python package was removed or upgraded?",
-    InstallKind.OTHER: "the interpreter was moved, upgraded or uninstalled?",
-}
-_KEG_REMOVED = "Homebrew removed the {0} {1} keg: `brew upgrade` or `brew cleanup`?"
-
-
-def guess_cause(path: Path | str, env: Mapping[str, str]) -> str:
-    """What most likely removed ``path``, in the words of the tool that did it."""
-    owner = installation_of(path, env)
-    if owner.keg:
-        return _KEG_REMOVED.format(owner.name, owner.keg)
-    return _REMOVED_BY[owner.kind].format(owner.name)
-
-
-def _rel(venv: Venv, path: Path) -> str:
-    try:
-        return str(path.relative_to(venv.path))
-    except ValueError:
-        return str(path)
-
-
-def _root_links(venv: Venv) -> list[BinPython]:
-    """The bin/python* entries that matter: copies and links that leave bin/, plus
-    links whose chain breaks inside bin/ (a deleted sibling, a loop)."""
-    bin_dir = os.path.join(venv.path, "bin")
-    roots = []
-    for py in venv.pythons:
-        targets = py.chain.targets
-        first = targets[0] if targets else None
-        if (
-            first is None
-            or os.path.dirname(first) != bin_dir
-            or py.chain.loop
-            or not os.path.lexists(first)
-        ):
-            roots.append(py)
-    return roots
-
-
-def _link_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -> list[Finding]:
-    if not venv.pythons:
-        return [
-            Finding(
-                Code.NO_INTERPRETER,
-                E,
-                f"{venv.path / 'bin'} has no python executable",
-                repair_hint(venv.location),
-            )
-        ]
-    out = []
-    in_loops: set[Path] = set()
-    dangling: dict[Path, list[BinPython]] = {}
-    for py in roots:
-        chain = py.chain
-        if chain.loop:
-            members = {chain.start, *chain.hops}
-            if not members & in_loops:  # one finding per loop, not one per link into it
-                out.append(_loop_finding(venv, py))
-            in_loops |= members
-        elif chain.dangling:
-            dangling.setdefault(_first_missing(chain.hops) or chain.end, []).append(py)
-    out.extend(_dangling_finding(venv, missing, pys, env) for missing, pys in dangling.items())
-    return out
-
-
-def _loop_finding(venv: Venv, py: BinPython) -> Finding:
-    steps = [f"bin/{py.name}", *(_rel(venv, hop) for hop in py.chain.hops[:4])]
-    return Finding(
-        Code.INTERPRETER_LOOP,
-        E,
-        f"bin/{py.name} is a symlink loop ({' -> '.join(steps)} ...)",
-        repair_hint(venv.location),
-    )
-
-
-def _dangling_finding(
-    venv: Venv, missing: Path, pys: list[BinPython], env: Mapping[str, str]
-) -> Finding:
-    names = " and ".join(f"bin/{py.name}" for py in pys)
-    first = pys[0].chain.first_target
-    via = f" (via {first})" if first != missing else ""
-    verb = "points" if len(pys) == 1 else "point"
-    return Finding(
-        Code.INTERPRETER_DANGLING,
-        E,
-        f"{names} {verb} to {missing}{via}, which no longer exists ({guess_cause(missing, env)})",
-        repair_hint(venv.location),
-    )
-
-
-def _first_missing(hops: tuple[Path, ...]) -> Path | None:
-    for hop in hops:
-        if not os.path.lexists(hop):
-            return hop
-    return None
-
-
-def _version_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
-    """Minor-version drift, read from the resolved binary, and recorded-version drift."""
-    out = []
-    venv_minor = venv.minor
-    cfg_minor = venv.cfg.minor if venv.cfg else None
-    if cfg_minor and venv.lib_minors and cfg_minor not in venv.lib_minors:
-        out.append(
-            Finding(
-                Code.VERSION_MISMATCH,
-                E,
-                f"pyvenv.cfg records Python {venv.cfg.version if venv.cfg else ''} but the "
-                f"packages are in lib/python{venv.lib_minors[-1]}",
-                repair_hint(venv.location),
-            )
-        )
-    reported: set[Path] = set()
-    for py in roots:
-        real = py.chain.resolved
-        if real is None or real in reported or not venv_minor:
-            continue
-        reported.add(real)
-        found = version_from_path(real)
-        if found.minor and found.minor != venv_minor:
-            out.append(
-                Finding(
-                    Code.MINOR_MISMATCH,
-                    E,
-                    f"bin/{py.name} now reaches {real} (Python {found.minor}), but the venv's "
-                    f"packages are in lib/python{venv_minor}: they are invisible to it",
-                    repair_hint(venv.location),
-                )
-            )
-        elif _patch_changed(venv.recorded_version, found.full):
-            out.append(
-                Finding(
-                    Code.PATCH_CHANGED,
-                    INFO,
-                    f"made with Python {venv.recorded_version}, now runs {found.full} "
-                    "(same minor version: fine)",
-                )
-            )
-    return out
-
-
-def _patch_changed(recorded: str | None, now: str | None) -> bool:
-    if not recorded or not now or recorded.count(".") != 2:
-        return False
-    return recorded != now and minor_of(recorded) == minor_of(now)
-
-
-def _home_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -> list[Finding]:
-    home = venv.cfg.home if venv.cfg else venv.orig_prefix
-    if not home:
-        return []
-    out = []
-    copies = venv.layout == "legacy" or any(p.is_copy for p in roots)
-    if not os.path.isdir(home):
-        key = "pyvenv.cfg home" if venv.cfg else "orig-prefix.txt"
-        dangling = any(p.chain.dangling for p in roots)
-        if not dangling:
-            out.append(
-                Finding(
-                    Code.HOME_MISSING,
-                    E if copies else W,
-                    f"{key} = {home} no longer exists ({guess_cause(home + '/', env)})",
-                    repair_hint(venv.location),
-                )
-            )
-    elif _in_keg(home):
-        out.append(_cellar_finding(venv, f"pyvenv.cfg home = {home}"))
-    for py in roots:
-        first = py.chain.targets[0] if py.chain.targets else None
-        if first and _in_keg(first) and not py.chain.dangling:
-            out.append(_cellar_finding(venv, f"bin/{py.name} -> {first}"))
-            break
-    return _unique(out)
-
-
-def _in_keg(path: Path | str) -> bool:
-    text = str(path)  # only a path through Cellar/ is in a keg: skip the full lookup otherwise
-    return "/Cellar/" in text and installation_of(text).keg is not None
-
-
-def _library_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -> list[Finding]:
-    """A copied binary whose libpython / Python framework is gone (it exits 127)."""
-    from venv_doctor.model import libraries
-
-    out = []
-    for py in roots:
-        if not py.is_copy:
-            continue
-        binary = venv.path / "bin" / py.name
-        try:
-            missing = libraries.missing_python_libraries(binary, libraries.read_needs(binary))
-        except (OSError, libraries.NotABinary):
-            continue  # a script or a damaged file: the probe (--deep) tells
-        if missing:
-            out.append(
-                Finding(
-                    Code.INTERPRETER_LIBRARY_MISSING,
-                    E,
-                    f"bin/{py.name} is a copy that needs {', '.join(missing)}, which no longer "
-                    f"exists where it looks ({guess_cause(venv.cfg.home + '/' if venv.cfg and venv.cfg.home else binary, env)})",
-                    repair_hint(venv.location),
-                )
-            )
-            break  # one copy tells for all: they are the same binary
-    return out
-
-
-def _cellar_finding(venv: Venv, what: str) -> Finding:
-    return Finding(
-        Code.CELLAR_PINNED,
-        W,
-        f"{what} goes straight into a Homebrew keg; the next patch upgrade deletes it",
-        f"run `venv-doctor repair {shlex.quote(str(venv.path))}` to relink it through opt/",
-    )
-
-
-def _unique(findings: list[Finding]) -> list[Finding]:
-    seen: set[str] = set()
-    return [f for f in findings if not (f.code in seen or seen.add(f.code))]  # type: ignore[func-returns-value]
 
 
 # static findings that already say why the interpreter cannot start
@@ -367,10 +141,7 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None, *, env: Mapping[str, 
     if venv.error:
         finding = Finding(Code.VENV_UNREADABLE, E, venv.error, "check the directory's permissions")
         return _result(venv, [finding], None)
-    roots = _root_links(venv)
-    findings = cfg_findings(venv) + _link_findings(venv, roots, env)
-    findings += _home_findings(venv, roots, env) + _library_findings(venv, roots, env)
-    findings += _version_findings(venv, roots)
+    findings = cfg_findings(venv) + interpreter_findings(venv, env)
     findings += site_findings(venv) + script_findings(venv)
     if probe is not None:
         findings = _adjust_for_probe(findings, probe) + _probe_findings(venv, probe, findings)
@@ -420,4 +191,4 @@ def _result(venv: Venv, findings: list[Finding], resolved: Path | None) -> Diagn
     return Diagnosis(venv.location, status_of(found), venv.creator, info, found)
 
 
-__all__ = ["diagnose", "diagnose_gone", "guess_cause", "minor_of"]
+__all__ = ["diagnose", "diagnose_gone"]

@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from venv_doctor.diagnose.findings import Code, Finding, Severity, repair_hint
 from venv_doctor.model.venv import Venv
+from venv_doctor.render.words import listed
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -106,7 +107,7 @@ def script_findings(venv: Venv) -> list[Finding]:
             Finding(
                 Code.DEAD_SHEBANG,
                 E,
-                f"{_count(names)} in bin/ ({_names(names)}) {_verb(names)} {interpreter}, which does not exist",
+                f"{_count(names)} in bin/ ({listed(sorted(names), 4)}) {_verb(names)} {interpreter}, which does not exist",
                 repair_hint(venv.location),
             )
         )
@@ -115,7 +116,7 @@ def script_findings(venv: Venv) -> list[Finding]:
             Finding(
                 Code.FOREIGN_SHEBANG,
                 W,
-                f"{_count(names)} in bin/ ({_names(names)}) {_verb(names)} {interpreter}, outside this venv "
+                f"{_count(names)} in bin/ ({listed(sorted(names), 4)}) {_verb(names)} {interpreter}, outside this venv "
                 "(was the venv moved or copied?)",
                 f"reinstall them, or `venv-doctor repair {shlex.quote(str(venv.path))} --strategy rebuild`",
             )
@@ -129,8 +130,3 @@ def _verb(names: list[str]) -> str:
 
 def _count(names: list[str]) -> str:
     return "1 console script" if len(names) == 1 else f"{len(names)} console scripts"
-
-
-def _names(names: list[str]) -> str:
-    shown = ", ".join(sorted(names)[:4])
-    return shown + (f", +{len(names) - 4} more" if len(names) > 4 else "")

@@ -23,8 +23,8 @@ from venv_doctor.errors import ConfigError, VenvDoctorError
 from venv_doctor.install.creators import VenvOptions, create_venv
 from venv_doctor.install.pip_config import UvOptions, read_settings, uv_options
 from venv_doctor.install.tools import find_uv
+from venv_doctor.render.sanitize import redact
 from venv_doctor.runner import TAIL_LINES, CommandError, Completed, Runner
-from venv_doctor.sanitize import redact
 
 __all__ = [
     "InstallError",

@@ -30,6 +30,7 @@ from venv_doctor.interpreters.probe import (
 )
 from venv_doctor.model.venv import Venv
 from venv_doctor.paths import app_dirs
+from venv_doctor.render.words import listed
 
 SOURCES = ("homebrew", "pyenv", "uv", "framework", "system", "extra", "path")
 _SPEC = re.compile(r"^(?:c?python-?|py)?(\d+)\.(\d+)(?:\.(\d+))?$")
@@ -157,9 +158,8 @@ def _why(best: Interpreter, others: list[Interpreter], kind: InstallKind | None)
         reasons.append(f"the newest {best.minor}")
     if not reasons:
         reasons.append("the path that lasts longest")
-    shown = ", ".join(f"{o.path} ({o.version})" for o in others[:3])
-    more = f" and {len(others) - 3} more" if len(others) > 3 else ""
-    return f"{' and '.join(reasons)}; also found: {shown}{more}"
+    shown = listed([f"{o.path} ({o.version})" for o in others], 3)
+    return f"{' and '.join(reasons)}; also found: {shown}"
 
 
 def best_for(

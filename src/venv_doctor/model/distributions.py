@@ -27,7 +27,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from venv_doctor import sanitize
 from venv_doctor.model.dist_info import dist_info
 from venv_doctor.model.egg_info import egg_info, egg_link
 from venv_doctor.model.metadata import (
@@ -37,6 +36,7 @@ from venv_doctor.model.metadata import (
     requirement_names,
     requires_txt_lines,
 )
+from venv_doctor.render import sanitize
 
 KINDS = ("index", "editable", "vcs", "archive", "legacy")
 # The names a venv creator may put in a new venv itself (ensurepip, virtualenv's seeder).

@@ -23,7 +23,7 @@ from venv_doctor.notify.base import (
 from venv_doctor.notify.desktop import DesktopNotifier
 from venv_doctor.notify.message import Notification
 from venv_doctor.paths import is_macos
-from venv_doctor.sanitize import printable, printable_lines, redact, redact_data
+from venv_doctor.render.sanitize import printable, printable_lines, redact, redact_data
 
 log = logging.getLogger("venv_doctor.notify")
 LOG = "log"

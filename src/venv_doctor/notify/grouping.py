@@ -25,6 +25,7 @@ from venv_doctor.notify.message import (
     Urgency,
     VenvEvent,
 )
+from venv_doctor.render.words import listed, tilde
 
 # The kind a mixed batch gets: whatever most needs the user's attention.
 KIND_PRIORITY: tuple[Kind, ...] = (
@@ -139,26 +140,14 @@ def _detail(event: VenvEvent) -> str | None:
     return errors[0].message if errors and event.kind in PROBLEMS else None
 
 
-def tilde(path: Path | str, home: str | None = None) -> str:
-    """``path`` with the home directory written ``~``."""
-    text = str(path)
-    home = (home if home is not None else os.path.expanduser("~")).rstrip("/")
-    if home and (text == home or text.startswith(home + "/")):
-        return "~" + text[len(home) :]
-    return text
-
-
 def venv_label(event: VenvEvent) -> str:
     """The venv as its owner knows it: its name and where it lives ("web in ~/.virtualenvs")."""
-    return f"{event.name} in {tilde(event.path.parent)}"
+    return f"{event.name} in {tilde(event.path.parent, os.path.expanduser('~'))}"
 
 
 def named(events: Sequence[VenvEvent], most: int = MAX_NAMED) -> str:
     """ "a in ~/x, b in ~/y and 9 more" (at most ``most`` named)."""
-    labels = [venv_label(e) for e in events]
-    if len(labels) <= most:
-        return ", ".join(labels)
-    return ", ".join(labels[:most]) + f" and {len(labels) - most} more"
+    return listed([venv_label(e) for e in events], most)
 
 
 def command(pending: Sequence[VenvEvent]) -> str | None:

@@ -29,6 +29,7 @@ from venv_doctor.fsutil import SMALL_FILE, read_bounded
 from venv_doctor.model import distributions
 from venv_doctor.model.venv import Venv
 from venv_doctor.record.requirements import Requirements
+from venv_doctor.render.words import listed
 
 log = logging.getLogger(__name__)
 
@@ -241,11 +242,6 @@ def venv_project(venv_path: Path, store: str) -> Path | None:
     return None
 
 
-def _listed(names: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
 def finding(venv: Venv) -> Finding | None:
     """``undeclared-packages`` (info) for a project venv whose contents and declared
     dependencies differ; None when they agree or the venv has no project."""
@@ -259,9 +255,9 @@ def finding(venv: Venv) -> Finding | None:
         return None
     parts = []
     if result.undeclared:
-        parts.append(f"installed but not declared in {source}: {_listed(result.undeclared)}")
+        parts.append(f"installed but not declared in {source}: {listed(result.undeclared, 8)}")
     if result.missing:
-        parts.append(f"declared in {source} but not installed: {_listed(result.missing)}")
+        parts.append(f"declared in {source} but not installed: {listed(result.missing, 8)}")
     if not parts:
         return None
     hint = f"venv-doctor requirements {venv.path} --against {source} lists them"

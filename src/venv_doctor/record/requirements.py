@@ -27,7 +27,7 @@ from venv_doctor.model.distributions import (
     file_url_path,
     strip_credentials,
 )
-from venv_doctor.sanitize import printable
+from venv_doctor.render.sanitize import printable
 
 
 @dataclass(frozen=True)

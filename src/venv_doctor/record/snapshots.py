@@ -25,7 +25,7 @@ from venv_doctor.model.distributions import Snapshot
 from venv_doctor.model.venv import Venv
 from venv_doctor.paths import AppDirs
 from venv_doctor.record import retention, state
-from venv_doctor.sanitize import printable
+from venv_doctor.render.sanitize import printable
 
 
 @dataclass(frozen=True)

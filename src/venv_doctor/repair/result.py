@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor.diagnose.findings import Diagnosis, Status
+from venv_doctor.render.sanitize import redact
 from venv_doctor.repair.plan import Action, Plan, Reason
-from venv_doctor.sanitize import redact
 
 RepairProgress = Callable[[str, str], None]  # (venv name, step)
 

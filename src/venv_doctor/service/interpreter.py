@@ -25,6 +25,7 @@ from venv_doctor.interpreters.layouts import Installation, InstallKind, installa
 from venv_doctor.model import links
 from venv_doctor.model.links import LinkChain
 from venv_doctor.model.venv import Location, load, venv_of
+from venv_doctor.render.words import listed
 from venv_doctor.runner import Runner, run
 from venv_doctor.targets import all_locations
 
@@ -108,14 +109,11 @@ def _sharing(
     return users
 
 
-def _names(names: list[str]) -> str:
-    shown = ", ".join(sorted(names)[:5])
-    return shown + (f", +{len(names) - 5} more" if len(names) > 5 else "")
-
-
 def _root_finding(interpreter: Path, root: Installation, users: list[str]) -> Finding:
     if root.kind is InstallKind.HOMEBREW:
-        shared = f" ({len(users)} other venvs use it too: {_names(users)})" if users else ""
+        shared = (
+            f" ({len(users)} other venvs use it too: {listed(sorted(users), 5)})" if users else ""
+        )
         message = (
             f"the service would run on {interpreter}, which lives in the Homebrew keg "
             f"{root.prefix}{shared}: Homebrew deletes the keg when it upgrades {root.name}, "
@@ -124,7 +122,7 @@ def _root_finding(interpreter: Path, root: Installation, users: list[str]) -> Fi
         return Finding(Code.SERVICE_PYTHON_HOMEBREW, Severity.WARNING, message, STABLE_HINT)
     message = (
         f"the service would run on {interpreter}, from pyenv's Python {root.name} "
-        f"({root.prefix}), which {len(users)} other venvs use too ({_names(users)}): the "
+        f"({root.prefix}), which {len(users)} other venvs use too ({listed(sorted(users), 5)}): the "
         f"`pyenv uninstall {root.name}` that breaks them breaks the service"
     )
     return Finding(Code.SERVICE_PYTHON_PYENV, Severity.WARNING, message, STABLE_HINT)

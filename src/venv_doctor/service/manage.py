@@ -1,4 +1,4 @@
-"""Running venv-doctor as a user service: the front ``cli/service.py`` uses.
+"""Running venv-doctor as a user service: the front ``cli/background/service.py`` uses.
 
 ``plan_install`` renders the unit files and lists the commands without touching
 anything (``service install --print`` shows the plan). ``install`` checks that

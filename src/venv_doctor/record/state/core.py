@@ -16,7 +16,7 @@ from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import UnreadableFileError, check_regular, ensure_private_dir
 from venv_doctor.paths import AppDirs
 from venv_doctor.record.state import schema
-from venv_doctor.sanitize import printable
+from venv_doctor.render.sanitize import printable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

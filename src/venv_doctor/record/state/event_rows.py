@@ -12,7 +12,7 @@ from typing import Any
 
 from venv_doctor.fsutil import loads_json
 from venv_doctor.record.state.core import Database, now, parse_ts, stored_path, text, ts
-from venv_doctor.sanitize import encodable, redact, redact_data
+from venv_doctor.render.sanitize import encodable, redact, redact_data
 
 
 @dataclass(frozen=True)

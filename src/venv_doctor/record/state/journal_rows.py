@@ -17,7 +17,7 @@ from venv_doctor.record.state.core import (
     text,
     text_or_none,
 )
-from venv_doctor.sanitize import redact
+from venv_doctor.render.sanitize import redact
 
 
 @dataclass(frozen=True)

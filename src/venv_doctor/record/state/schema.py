@@ -107,4 +107,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE snapshots DROP COLUMN packages",
         "ALTER TABLE snapshots RENAME COLUMN unconverted TO packages",
     ),
+    (
+        # A snapshot stored as the change from the venv's snapshot before it (base_id):
+        # its snapshot_packages rows are the packages put in, and (removed = 1) the
+        # ones taken out. Rows of schema 5 hold whole lists (base_id NULL) and stay so.
+        "ALTER TABLE snapshots ADD COLUMN base_id INTEGER REFERENCES snapshots (id)",
+        "CREATE INDEX snapshots_by_base ON snapshots (base_id)",
+        "ALTER TABLE snapshot_packages ADD COLUMN removed INTEGER NOT NULL DEFAULT 0",
+    ),
 ]

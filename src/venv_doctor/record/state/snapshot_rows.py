@@ -2,13 +2,22 @@
 ``packages`` tables).
 
 A package record (name, version, source... as JSON) is stored once, in ``packages``,
-and shared by every snapshot of every venv that holds it; ``snapshot_packages`` lists a
-snapshot's records in order. ``snapshots.packages`` is NULL, except in a row from before
-schema 5 that did not convert (damaged text, kept as it was and skipped on reading).
+and shared by every snapshot of every venv that holds it. A snapshot is stored as the
+change from the venv's snapshot before it (``base_id``): the packages put in (added
+or changed) and the names taken out, in ``snapshot_packages`` (``removed`` = 1 for a
+name taken out), so recording a change costs about what changed. Every
+``MAX_CHAIN``-th snapshot of a venv, the first one, and one whose list is not sorted
+by name (so a change by name could not give it back exactly) store their whole list
+instead (``base_id`` NULL, the rows in order). Deleting a snapshot others are based on
+first writes those whole.
+
+``snapshots.packages`` is NULL, except in a row from before schema 5 that did not
+convert (damaged text, kept as it was and skipped on reading).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -27,6 +36,9 @@ from venv_doctor.record.state.core import (
     ts,
 )
 
+MAX_CHAIN = 32  # snapshots read to rebuild one, at most: a bound on reading the newest
+_CHUNK = 500  # ids per IN (...): within SQLite's limit of bound parameters
+
 
 def record_snapshot(db: Database, snapshot: Snapshot) -> bool:
     """Store ``snapshot`` unless it equals the venv's newest one; True when stored.
@@ -38,11 +50,11 @@ def record_snapshot(db: Database, snapshot: Snapshot) -> bool:
     venv = str(snapshot.venv)
     with db.transaction() as conn:
         latest = conn.execute(
-            "SELECT content_hash FROM snapshots WHERE venv_path = ? "
+            "SELECT id, content_hash FROM snapshots WHERE venv_path = ? "
             "ORDER BY taken_at DESC, id DESC LIMIT 1",
             (venv,),
         ).fetchone()
-        if latest and latest[0] == digest:
+        if latest and latest[1] == digest:
             return False
         moved = conn.execute(
             "UPDATE snapshots SET taken_at = ? WHERE venv_path = ? AND content_hash = ?",
@@ -50,17 +62,74 @@ def record_snapshot(db: Database, snapshot: Snapshot) -> bool:
         )
         if moved.rowcount:
             return True
+        base = _Lists(conn).base_for(latest[0] if latest else None, snapshot.packages)
         row = conn.execute(
-            "INSERT INTO snapshots (venv_path, taken_at, content_hash, python_version) "
-            "VALUES (?, ?, ?, ?)",
-            (venv, ts(snapshot.taken_at), digest, snapshot.python_version),
+            "INSERT INTO snapshots (venv_path, taken_at, content_hash, python_version, base_id)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                venv,
+                ts(snapshot.taken_at),
+                digest,
+                snapshot.python_version,
+                base[0] if base else None,
+            ),
         )
-        ids = _package_ids(conn, snapshot.packages)
-        conn.executemany(
-            "INSERT INTO snapshot_packages (snapshot_id, position, package_id) VALUES (?, ?, ?)",
-            [(row.lastrowid, position, id_) for position, id_ in enumerate(ids)],
-        )
+        if base is None:
+            _write_whole(conn, int(row.lastrowid or 0), snapshot.packages)
+        else:
+            _write_change(conn, int(row.lastrowid or 0), base[1], snapshot.packages)
     return True
+
+
+def _write_whole(conn: sqlite3.Connection, snapshot_id: int, packages: Sequence[Package]) -> None:
+    ids = _package_ids(conn, packages)
+    conn.executemany(
+        "INSERT INTO snapshot_packages (snapshot_id, position, package_id) VALUES (?, ?, ?)",
+        [(snapshot_id, position, id_) for position, id_ in enumerate(ids)],
+    )
+
+
+def _write_change(
+    conn: sqlite3.Connection,
+    snapshot_id: int,
+    before: Sequence[Package],
+    after: Sequence[Package],
+) -> None:
+    put, taken_out = _change(before, after)
+    rows = [(id_, 0) for id_ in _package_ids(conn, put)]
+    rows += [(id_, 1) for id_ in _package_ids(conn, taken_out)]
+    conn.executemany(
+        "INSERT INTO snapshot_packages (snapshot_id, position, package_id, removed) "
+        "VALUES (?, ?, ?, ?)",
+        [(snapshot_id, position, id_, removed) for position, (id_, removed) in enumerate(rows)],
+    )
+
+
+def _change(
+    before: Sequence[Package], after: Sequence[Package]
+) -> tuple[list[Package], list[Package]]:
+    """The packages ``after`` puts in (new or different) and the ones it takes out, by name."""
+    old = {p.name: p for p in before}
+    new = {p.name: p for p in after}
+    put = [p for p in after if old.get(p.name) != p]
+    taken_out = [p for name, p in old.items() if name not in new]
+    return put, taken_out
+
+
+def _apply(
+    before: Sequence[Package], put: Iterable[Package], taken_out: Iterable[str]
+) -> tuple[Package, ...]:
+    held = {p.name: p for p in before}
+    for name in taken_out:
+        held.pop(name, None)
+    held.update((p.name, p) for p in put)
+    return tuple(held[name] for name in sorted(held))
+
+
+def _sorted_by_name(packages: Sequence[Package]) -> bool:
+    """Whether ``_apply`` can give this list back exactly: names sorted and unique (as
+    ``distributions.read`` returns them)."""
+    return all(a.name < b.name for a, b in itertools.pairwise(packages))
 
 
 def _package_ids(conn: sqlite3.Connection, packages: Sequence[Package]) -> list[int]:
@@ -75,7 +144,110 @@ def _package_ids(conn: sqlite3.Connection, packages: Sequence[Package]) -> list[
     return ids
 
 
-_SELECT_SNAPSHOTS = "SELECT id, venv_path, taken_at, python_version, packages FROM snapshots"
+class _Lists:
+    """Package lists of snapshots, rebuilt from their rows (and their bases' rows),
+    fetched as needed; a record several lists share is decoded once."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.rows: dict[int, tuple[object, object]] = {}  # id -> (base_id, legacy text)
+        self.members: dict[int, list[tuple[object, object, object]]] = {}
+        self.lists: dict[int, tuple[Package, ...]] = {}
+        self.depth: dict[int, int] = {}
+        self.cache: dict[int, Package] = {}
+
+    def base_for(
+        self, latest: int | None, packages: Sequence[Package]
+    ) -> tuple[int, tuple[Package, ...]] | None:
+        """What a new snapshot holding ``packages`` is stored as a change from: the
+        venv's newest (id, list), or None to store it whole."""
+        if latest is None or not _sorted_by_name(packages):
+            return None
+        try:
+            before = self.packages(latest)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None  # a damaged newest snapshot: start afresh
+        if self.depth[latest] + 1 >= MAX_CHAIN:
+            return None
+        put, taken_out = _change(before, packages)
+        if len(put) + len(taken_out) >= len(packages):
+            return None  # the change is no smaller than the list
+        return latest, before
+
+    def load(self, ids: Iterable[int]) -> None:
+        """Fetch the rows of ``ids`` and of the snapshots they are based on."""
+        todo = sorted(i for i in set(ids) if i not in self.rows)
+        if not todo:
+            return
+        chain = self.conn.execute(
+            "WITH RECURSIVE chain (id, n) AS (SELECT value, 0 FROM json_each(?) UNION "
+            "SELECT s.base_id, n + 1 FROM chain JOIN snapshots s ON s.id = chain.id "
+            "WHERE s.base_id IS NOT NULL AND n < ?) "
+            "SELECT s.id, s.base_id, s.packages FROM snapshots s "
+            "WHERE s.id IN (SELECT id FROM chain)",
+            (json.dumps(todo), MAX_CHAIN * 2),
+        ).fetchall()
+        fresh = [int(r[0]) for r in chain if int(r[0]) not in self.rows]
+        for id_, base, legacy in chain:
+            self.rows[int(id_)] = (base, legacy)
+        self._load_members(fresh)
+
+    def _load_members(self, ids: Sequence[int]) -> None:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.conn.execute(
+                "SELECT sp.snapshot_id, sp.package_id, p.record, sp.removed "  # noqa: S608
+                "FROM snapshot_packages sp LEFT JOIN packages p ON p.id = sp.package_id "
+                f"WHERE sp.snapshot_id IN ({marks}) ORDER BY sp.snapshot_id, sp.position",
+                chunk,
+            )
+            for snapshot_id, package_id, record, removed in rows:
+                self.members.setdefault(snapshot_id, []).append((package_id, record, removed))
+
+    def packages(self, id_: int, hops: int = 0) -> tuple[Package, ...]:
+        """The package list of snapshot ``id_``; ValueError when it cannot be rebuilt
+        (a damaged row, a missing base, a chain that loops)."""
+        found = self.lists.get(id_)
+        if found is not None:
+            return found
+        if hops > MAX_CHAIN * 2:
+            raise ValueError("its chain of changes is too long or loops")
+        if id_ not in self.rows:
+            self.load([id_])
+        if id_ not in self.rows:
+            raise ValueError(f"snapshot {id_} it is based on is missing")
+        base, legacy = self.rows[id_]
+        members = self.members.get(id_, [])
+        if legacy is not None:  # a row from before schema 5 that did not convert
+            if not isinstance(legacy, str | bytes):
+                raise ValueError(f"not JSON text: {legacy!r:.80}")
+            out = tuple(Package.from_record(p) for p in loads_json(legacy))
+            depth = 0
+        elif base is None:
+            out = tuple(self._package(p, r) for p, r, _ in members)
+            depth = 0
+        else:
+            before = self.packages(integer(base), hops + 1)
+            put = [self._package(p, r) for p, r, gone in members if not gone]
+            taken_out = [self._package(p, r).name for p, r, gone in members if gone]
+            out = _apply(before, put, taken_out)
+            depth = self.depth[integer(base)] + 1
+        self.lists[id_] = out
+        self.depth[id_] = depth
+        return out
+
+    def _package(self, package_id: object, record: object) -> Package:
+        key = integer(package_id)
+        found = self.cache.get(key)
+        if found is None:
+            if not isinstance(record, str):
+                raise ValueError(f"package row {key} is missing or not text")
+            found = self.cache[key] = Package.from_record(loads_json(record))
+        return found
+
+
+_SELECT_SNAPSHOTS = "SELECT id, venv_path, taken_at, python_version FROM snapshots"
 
 
 def latest_snapshot(db: Database, venv: Path, at: datetime | None = None) -> Snapshot | None:
@@ -86,8 +258,9 @@ def latest_snapshot(db: Database, venv: Path, at: datetime | None = None) -> Sna
         + " WHERE venv_path = ? AND taken_at <= ? ORDER BY taken_at DESC, id DESC",
         (str(venv), limit),
     )
+    lists = _Lists(db.conn)
     for row in rows:  # the newest that is not damaged
-        found = _decoded(db, [row])
+        found = _decoded(db, lists, [row])
         if found:
             return found[0]
     return None
@@ -98,23 +271,17 @@ def snapshots(db: Database, venv: Path) -> list[Snapshot]:
     rows = db.conn.execute(
         _SELECT_SNAPSHOTS + " WHERE venv_path = ? ORDER BY taken_at, id", (str(venv),)
     ).fetchall()
-    return _decoded(db, rows)
+    lists = _Lists(db.conn)
+    lists.load(int(r[0]) for r in rows if isinstance(r[0], int))
+    return _decoded(db, lists, rows)
 
 
-def _decoded(db: Database, rows: Sequence[tuple[Any, ...]]) -> list[Snapshot]:
-    """The snapshots of ``rows``, their package lists read in one query; a record shared
-    by several of them is decoded once."""
-    lists = _package_lists(db.conn, [row[0] for row in rows if row[4] is None])
-    cache: dict[int, Package] = {}
-
+def _decoded(db: Database, lists: _Lists, rows: Sequence[tuple[Any, ...]]) -> list[Snapshot]:
     def decode(row: tuple[Any, ...]) -> Snapshot:
-        id_, venv, taken_at, version, legacy = row
+        id_, venv, taken_at, version = row
         try:
-            if legacy is not None:  # a row from before schema 5 that did not convert
-                packages = tuple(Package.from_record(p) for p in loads_json(legacy))
-            else:
-                packages = tuple(_package(cache, p, r) for p, r in lists.get(id_, ()))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            packages = lists.packages(integer(id_))
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise ValueError(
                 f"the snapshot of {venv} taken at {taken_at} is damaged: {exc}"
             ) from exc
@@ -123,36 +290,6 @@ def _decoded(db: Database, rows: Sequence[tuple[Any, ...]]) -> list[Snapshot]:
         )
 
     return db.decoded(rows, decode, "snapshots")
-
-
-def _package_lists(
-    conn: sqlite3.Connection, ids: Sequence[int]
-) -> dict[int, list[tuple[object, object]]]:
-    """Snapshot id -> its (package id, record) pairs in order; a record that is missing
-    (a damaged database) comes as None, and its snapshot does not decode."""
-    out: dict[int, list[tuple[object, object]]] = {}
-    for start in range(0, len(ids), 500):  # within SQLite's limit of bound parameters
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        rows = conn.execute(
-            "SELECT sp.snapshot_id, sp.package_id, p.record FROM snapshot_packages sp "  # noqa: S608
-            f"LEFT JOIN packages p ON p.id = sp.package_id WHERE sp.snapshot_id IN ({marks}) "
-            "ORDER BY sp.snapshot_id, sp.position",
-            chunk,
-        )
-        for snapshot_id, package_id, record in rows:
-            out.setdefault(snapshot_id, []).append((package_id, record))
-    return out
-
-
-def _package(cache: dict[int, Package], package_id: object, record: object) -> Package:
-    key = integer(package_id)
-    found = cache.get(key)
-    if found is None:
-        if not isinstance(record, str):
-            raise ValueError(f"package row {key} is missing or not text")
-        found = cache[key] = Package.from_record(loads_json(record))
-    return found
 
 
 # --- retention: which snapshots a venv has, and deleting some ------------------------------
@@ -168,26 +305,71 @@ def snapshot_times(db: Database, venv: Path) -> list[tuple[int, datetime]]:
 
 
 def delete_snapshots(db: Database, ids: Iterable[int]) -> int:
-    """Delete these snapshots and every package row only they used; returns how many went."""
-    chosen = sorted(set(ids))
-    deleted = 0
+    """Delete these snapshots and every package row only they used; returns how many
+    went. A snapshot left that was stored as a change from one of them is stored whole
+    first (one that cannot be rebuilt goes too: it was unreadable already)."""
+    doomed = set(ids)
     with db.transaction() as conn:
-        for start in range(0, len(chosen), 500):
-            chunk = chosen[start : start + 500]
+        lists = _Lists(conn)
+        orphans = _based_on(conn, doomed)
+        lists.load([*doomed, *orphans])
+        whole = {}
+        for id_ in orphans:
+            try:
+                whole[id_] = lists.packages(id_)
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+                doomed.add(id_)
+        chosen = sorted(doomed | set(whole))
+        used = _package_ids_of(conn, chosen)
+        for id_, packages in whole.items():
+            conn.execute("DELETE FROM snapshot_packages WHERE snapshot_id = ?", (id_,))
+            conn.execute("UPDATE snapshots SET base_id = NULL WHERE id = ?", (id_,))
+            _write_whole(conn, id_, packages)
+        # a snapshot and the one it is based on may go in different statements
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        deleted = 0
+        for start in range(0, len(chosen), _CHUNK):
+            chunk = [i for i in chosen[start : start + _CHUNK] if i in doomed]
             marks = ", ".join("?" * len(chunk))
-            used = [
-                r[0]
-                for r in conn.execute(
-                    f"SELECT DISTINCT package_id FROM snapshot_packages WHERE snapshot_id IN ({marks})",  # noqa: S608
-                    chunk,
-                )
-            ]
             deleted += conn.execute(
                 f"DELETE FROM snapshots WHERE id IN ({marks})",  # noqa: S608
                 chunk,
             ).rowcount
-            _sweep_packages(conn, used)
+        _sweep_packages(conn, used)
     return deleted
+
+
+def _based_on(conn: sqlite3.Connection, doomed: set[int]) -> list[int]:
+    """The snapshots not in ``doomed`` stored as a change from one in it."""
+    ordered = sorted(doomed)
+    out = []
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        out += [
+            int(r[0])
+            for r in conn.execute(
+                f"SELECT id FROM snapshots WHERE base_id IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            if int(r[0]) not in doomed
+        ]
+    return out
+
+
+def _package_ids_of(conn: sqlite3.Connection, ids: Sequence[int]) -> list[int]:
+    out: list[int] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        out += [
+            r[0]
+            for r in conn.execute(
+                f"SELECT DISTINCT package_id FROM snapshot_packages WHERE snapshot_id IN ({marks})",  # noqa: S608
+                chunk,
+            )
+        ]
+    return out
 
 
 def _sweep_packages(conn: sqlite3.Connection, candidates: Sequence[int]) -> None:

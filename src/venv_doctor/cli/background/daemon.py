@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from venv_doctor import render
 from venv_doctor.cli.base import (
     command_options,
     common_options,
@@ -22,6 +21,9 @@ from venv_doctor.cli.base import (
 from venv_doctor.context import Context
 from venv_doctor.daemon import heartbeat
 from venv_doctor.record import registry
+from venv_doctor.render.documents import envelope
+from venv_doctor.render.layout import INDENT, Out, aligned
+from venv_doctor.render.words import human_time, plural
 
 
 @click.command("daemon")
@@ -106,9 +108,9 @@ def status_command(as_json: bool) -> None:
     report["daemon"]["service"] = service_state(ctx)
     report["config_error"] = config_error
     if as_json:
-        echo_json(render.envelope(**report))
+        echo_json(envelope(**report))
         return
-    echo_lines(_status_lines(report))
+    echo_lines(_status_lines(report, terminal_out(ctx)))
     if report.get("own_venv"):
         click.echo(f"warning: {report['own_venv']}", err=True)
     sys.stdout.flush()
@@ -119,26 +121,25 @@ def _when(text: str | None, relative: bool) -> str:
     if not text:
         return "never"
     try:
-        return render.human_time(datetime.fromisoformat(text), relative)
+        return human_time(datetime.fromisoformat(text), relative)
     except ValueError:
         return text
 
 
-def _status_lines(report: dict[str, Any]) -> list[str]:
-    out = terminal_out()
-    relative = out.width is not None
+def _status_lines(report: dict[str, Any], out: Out) -> list[str]:
+    relative = out.terminal
     state = _daemon_state(report["daemon"], report.get("config_error"), relative)
     summary = report["summary"]
     watched = report["watched"]
     polled = [w for w in watched if w.get("mode") == "polling"]
-    watching = render.plural(len(watched), "directory", "directories")
+    watching = plural(len(watched), "directory", "directories")
     rows = [
         ["daemon:", state],
         ["last full scan:", _when(report["last_scan"], relative)],
         ["venvs:", ", ".join(f"{n} {s}" for s, n in summary.items())],
         ["watching:", watching + (f" ({len(polled)} polled)" if polled else "")],
     ]
-    lines = render.aligned(rows, out)
+    lines = aligned(rows, out)
     events = report["events"][-10:]  # the ten most recent, oldest first
     if events and not settings().quiet:
         lines.append("recent events:")
@@ -146,12 +147,11 @@ def _status_lines(report: dict[str, Any]) -> list[str]:
             [
                 _when(e["at"], relative),
                 e["kind"],
-                " ".join(x for x in (render.tilde(e["venv"] or ""), e["message"]) if x),
+                " ".join(x for x in (out.tilde(e["venv"] or ""), e["message"]) if x),
             ]
             for e in events
         ]
-        inner = render.Out(out.width - len(render.INDENT) if out.width else None, out.color)
-        lines += [render.INDENT + line for line in render.aligned(cells, inner)]
+        lines += [INDENT + line for line in aligned(cells, out.inner())]
     return lines
 
 

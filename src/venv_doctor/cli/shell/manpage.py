@@ -1,6 +1,6 @@
 """The manual page, generated from the click commands themselves.
 
-``python -m venv_doctor.cli.manpage > src/venv_doctor/man/venv-doctor.1`` writes it;
+``python -m venv_doctor.cli.shell.manpage > src/venv_doctor/man/venv-doctor.1`` writes it;
 tests/test_manpage.py fails when the committed page no longer matches the commands.
 The wheel installs it as ``share/man/man1/venv-doctor.1`` (pyproject's shared-data),
 where ``man`` finds it for a venv's ``bin`` on PATH and pipx links it into

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from venv_doctor import render
 from venv_doctor.cli.base import (
     command_options,
     echo_json,
@@ -18,6 +17,7 @@ from venv_doctor.cli.base import (
     settings,
 )
 from venv_doctor.diagnose.findings import Finding
+from venv_doctor.render.documents import envelope
 from venv_doctor.service import manage as service
 from venv_doctor.service.base import (
     InstallAction,
@@ -76,7 +76,7 @@ def service_group() -> None:
 
 
 def _plan_json(plan: InstallPlan, steps: tuple[InstallStep, ...] | None) -> str:
-    return render.envelope(
+    return envelope(
         manager=plan.manager.value,
         mode=plan.mode.value,
         unit=plan.unit,
@@ -152,7 +152,7 @@ def uninstall_command(as_json: bool) -> None:
         click.echo(f"note: {note}", err=True)
     if as_json:
         echo_json(
-            render.envelope(
+            envelope(
                 uninstalled=result.recorded,
                 steps=[_step_dict(s) for s in result.steps],
                 notes=list(result.notes),
@@ -176,7 +176,7 @@ def _unit_dict(u: UnitState) -> dict[str, Any]:
 
 
 def status_json(st: ServiceStatus, config_error: str | None = None) -> str:
-    return render.envelope(
+    return envelope(
         config_error=config_error,
         manager=st.availability.manager.value,
         available=st.availability.available,

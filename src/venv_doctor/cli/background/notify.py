@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from venv_doctor import render
 from venv_doctor.cli.base import command_options, echo_json, get_context
 from venv_doctor.errors import ExitCode
+from venv_doctor.render.documents import envelope
 
 if TYPE_CHECKING:  # the notify package (asyncio, threads) loads only when this command runs
     from venv_doctor.notify import Delivery, Notifier
@@ -28,7 +28,7 @@ def _availability(notifiers: list[Notifier]) -> list[dict[str, object]]:
 def _show_backends(notifiers: list[Notifier], as_json: bool) -> int:
     rows = _availability(notifiers)
     if as_json:
-        echo_json(render.envelope(backends=rows))
+        echo_json(envelope(backends=rows))
         return ExitCode.OK
     for row in rows:
         state = "available" if row["available"] else f"not available: {row['reason']}"
@@ -48,7 +48,7 @@ def _show_deliveries(deliveries: list[Delivery], as_json: bool) -> None:
 
     if as_json:
         echo_json(
-            render.envelope(
+            envelope(
                 delivered=notify.delivered(deliveries),
                 deliveries=[d.as_dict() for d in deliveries],
             )
