@@ -158,6 +158,7 @@ def test_python2_venv_goes_to_pip(tmp_path: Path) -> None:
             "pip",
             "install",
             "--no-input",
+            "--no-compile",
             "--disable-pip-version-check",
             "-r",
             str(req),

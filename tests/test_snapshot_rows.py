@@ -221,6 +221,31 @@ def test_changes_read_back_exactly_and_survive_deleting_any_snapshots(
         assert db.warnings == ()
 
 
+def test_a_snapshot_whose_base_goes_becomes_the_change_from_the_one_before_that(
+    tmp_path: Path,
+) -> None:
+    """Nine packages; p01 upgraded, then p02. When the middle snapshot goes, the last is
+    stored as the change from the first: two packages put in, not nine."""
+
+    def held(*upgraded: str) -> list[Package]:
+        names = [f"p{i:02d}" for i in range(9)]
+        return [Package(n, "2.0" if n in upgraded else "1.0", True, "index") for n in names]
+
+    shots = distinct_in_a_row([held(), held("p01"), held("p01", "p02")])
+    with state.open_at(tmp_path / "state.db") as db:
+        state.record_venvs(db, [_sighting()], at=T0)
+        for shot in shots:
+            state.record_snapshot(db, shot)
+        first, middle, last = (id_ for id_, _ in state.snapshot_times(db, VENV))
+        assert state.delete_snapshots(db, [middle]) == 1
+        (base,) = db.conn.execute("SELECT base_id FROM snapshots WHERE id = ?", (last,)).fetchone()
+        (rows,) = db.conn.execute(
+            "SELECT count(*) FROM snapshot_packages WHERE snapshot_id = ?", (last,)
+        ).fetchone()
+        assert state.snapshots(db, VENV) == [recorded(shots[0]), recorded(shots[2])]
+    assert (base, rows) == (first, 2)
+
+
 # --- a migration killed half way ---------------------------------------------------------
 
 CHILD = """

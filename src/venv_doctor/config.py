@@ -17,7 +17,7 @@ from typing import Any
 
 from venv_doctor.errors import ConfigError
 from venv_doctor.fsutil import SMALL_FILE, read_text_bounded
-from venv_doctor.paths import AppDirs
+from venv_doctor.paths import AppDirs, expand_user
 
 AUTO_REPAIR_POLICIES = ("off", "relink", "rebuild")
 INSTALLERS = ("auto", "uv", "pip")
@@ -224,7 +224,7 @@ def _paths(values: list[str], base: Path, path: Path, key: str) -> tuple[Path, .
     out = []
     for value in values:
         try:
-            p = Path(value).expanduser()
+            p = expand_user(value, base)
         except RuntimeError as exc:  # ~user of no such user
             raise ConfigError(f"{path}: {key} = {_toml(value)}: {exc}") from exc
         out.append(p if p.is_absolute() else base / p)

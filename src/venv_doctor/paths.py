@@ -6,6 +6,8 @@ service passes explicit ``VENV_DOCTOR_*`` directories; the CLI honours the same.
 
 from __future__ import annotations
 
+import os
+import pwd
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,13 +75,22 @@ def is_macos() -> bool:
 
 
 def home(env: Mapping[str, str]) -> Path:
+    """``env``'s HOME, else this user's home in the password database."""
     value = env.get("HOME")
-    return Path(value) if value else Path.home()
+    return Path(value) if value else Path(pwd.getpwuid(os.getuid()).pw_dir)
+
+
+def expand_user(value: str, home_dir: Path) -> Path:
+    """``~`` and ``~/...`` against ``home_dir`` (``home(env)``, not the process's HOME);
+    ``~user/...`` from the password database (RuntimeError for no such user)."""
+    if value == "~" or value.startswith("~/"):
+        return home_dir / value[2:]
+    return Path(value).expanduser() if value.startswith("~") else Path(value)
 
 
 def _override(env: Mapping[str, str], name: str, default: str) -> Path:
     value = env.get(name)
-    return Path(value).expanduser() if value else Path(default)
+    return expand_user(value, home(env)) if value else Path(default)
 
 
 def app_dirs(env: Mapping[str, str]) -> AppDirs:
@@ -107,7 +118,7 @@ def mac_app_support(env: Mapping[str, str]) -> Path:
 
 def pyenv_root(env: Mapping[str, str]) -> Path:
     value = env.get("PYENV_ROOT")
-    return Path(value).expanduser() if value else home(env) / ".pyenv"
+    return expand_user(value, home(env)) if value else home(env) / ".pyenv"
 
 
 def systemd_user_dir(env: Mapping[str, str]) -> Path:

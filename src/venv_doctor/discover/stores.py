@@ -13,7 +13,7 @@ from pathlib import Path
 
 from venv_doctor.config import Config
 from venv_doctor.model.venv import Location, is_venv_dir, unlistable_dir
-from venv_doctor.paths import home, is_macos, mac_app_support, pyenv_root, xdg_dir
+from venv_doctor.paths import expand_user, home, is_macos, mac_app_support, pyenv_root, xdg_dir
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def _env_path(env: Mapping[str, str], name: str) -> Path | None:
     value = env.get(name)
     if not value:
         return None
-    p = Path(value).expanduser()
+    p = expand_user(value, home(env))
     return p if p.is_absolute() else home(env) / p
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from venv_doctor.export import prometheus
 from venv_doctor.fsutil import atomic_write
 from venv_doctor.interpreters.inventory import inventory
 from venv_doctor.interpreters.usage import reached_by
+from venv_doctor.paths import expand_user, home
 
 log = logging.getLogger("venv_doctor.export")
 REPAIR_KINDS = frozenset({"repair"})
@@ -85,4 +85,4 @@ def export(ctx: Context, path: Path, diagnoses: Sequence[Diagnosis], started: fl
 
 def configured_path(ctx: Context) -> Path | None:
     value = ctx.config.prometheus_textfile
-    return Path(os.path.expanduser(value)) if value else None
+    return expand_user(value, home(ctx.env)) if value else None

@@ -156,7 +156,9 @@ class PipInstaller:
         _say(on_progress, f"installing {_packages(count)} with pip{why}")
         python = venv / "bin" / "python"
         args: list[str | Path] = [python, "-m", "pip", "install", "--no-input"]
-        args += ["--disable-pip-version-check", "-r", requirements]
+        # no bytecode for every module of every distribution (uv writes none either): the
+        # verification's imports write it for the modules the venv's programs start with
+        args += ["--no-compile", "--disable-pip-version-check", "-r", requirements]
         done = _run(self.runner, args, self.env)
         if not done.ok:
             if "No module named pip" in done.stderr:

@@ -29,7 +29,7 @@ from venv_doctor.interpreters.probe import (
     looks_like_binary,
 )
 from venv_doctor.model.venv import Venv
-from venv_doctor.paths import app_dirs
+from venv_doctor.paths import app_dirs, expand_user, home
 from venv_doctor.render.words import listed
 
 SOURCES = ("homebrew", "pyenv", "uv", "framework", "system", "extra", "path")
@@ -177,7 +177,7 @@ def resolve_spec(
     (``env`` for a path none of ``interpreters`` is: it is probed)."""
     text = spec.strip()
     if os.sep in text or text.startswith(("~", ".")):
-        return _resolve_path(Path(text).expanduser(), interpreters, env)
+        return _resolve_path(expand_user(text, home(env)), interpreters, env)
     match = _SPEC.match(text)
     if not match:
         raise UsageError(

@@ -22,7 +22,7 @@ from venv_doctor.config import Config
 from venv_doctor.interpreters.versions import EXACT, PATCH, VERSIONED_NAME, version_from_path
 from venv_doctor.model import links
 from venv_doctor.model.venv import is_conda_dir, is_venv_dir, venv_of
-from venv_doctor.paths import pyenv_root, xdg_dir
+from venv_doctor.paths import expand_user, home, pyenv_root, xdg_dir
 
 CANDIDATE_NAME = re.compile(r"^python(\d+(\.\d+)?)?$")
 FORMULA = re.compile(r"^python(?:@(\d+)\.(\d+))?$")
@@ -302,7 +302,7 @@ def _pyenv_candidates(env: Mapping[str, str]) -> list[Path]:
 def uv_python_dir(env: Mapping[str, str]) -> Path:
     value = env.get("UV_PYTHON_INSTALL_DIR")
     if value:
-        return Path(value).expanduser()
+        return expand_user(value, home(env))
     return xdg_dir(env, "XDG_DATA_HOME", ".local/share") / "uv" / "python"
 
 

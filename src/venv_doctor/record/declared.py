@@ -292,5 +292,9 @@ def requirements_for(ctx: Context, path: Path) -> Requirements | None:
         return None
     lines = [str(r) for r in found.requirements]
     return Requirements(
-        text="\n".join(lines) + "\n", expected=frozenset(), had_pip=False, exact=False
+        text="\n".join(lines) + "\n",
+        expected=frozenset(),
+        had_pip=False,
+        exact=False,
+        requested=frozenset(canonicalize_name(r.name) for r in found.requirements),
     )

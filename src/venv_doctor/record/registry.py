@@ -111,6 +111,7 @@ def requirements_for(ctx: Context, path: Path) -> Requirements | None:
         had_pip=any(p.name == "pip" for p in found.snapshot.packages),
         editable=frozenset(p.name for p in chosen if p.kind == "editable"),
         held=frozenset(p.name for p in found.snapshot.packages),
+        requested=frozenset(p.name for p in chosen if p.requested),
     )
 
 

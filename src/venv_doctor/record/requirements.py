@@ -41,6 +41,8 @@ class Requirements:
     held: frozenset[str] = frozenset()  # every name the old venv held, seeded ones too
     exact: bool = True  # the installed set must be ``expected``, nothing more (not so when
     # the rebuild resolves afresh, e.g. from the project's declared dependencies)
+    requested: frozenset[str] = frozenset()  # what the user asked for: verification imports
+    # these distributions' modules (empty: every distribution's)
 
 
 class Mode(enum.StrEnum):

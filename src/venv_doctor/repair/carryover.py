@@ -148,6 +148,11 @@ def _map_minor(rel: Path, new_lib: str | None) -> Path:
     return Path(*parts)
 
 
+def new_lib(new: Path) -> str | None:
+    """``python3.12``: the new venv's one ``lib/pythonX.Y`` (known once its creator ran)."""
+    return _new_lib(new)
+
+
 def _new_lib(new: Path) -> str | None:
     names = [p.name for p in (new / "lib").glob("python*") if lib_dir_minor(p.name)]
     return names[0] if len(names) == 1 else None
@@ -190,11 +195,13 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def plan(old: Path, new: Path) -> CarryPlan:
-    """``old`` is the kept backup; ``new`` the rebuilt venv at the original path."""
+def plan(old: Path, new: Path, found: list[Path] | None = None) -> CarryPlan:
+    """``old`` is the kept backup; ``new`` the rebuilt venv at the original path;
+    ``found``: ``user_files(old, new_lib(new))`` if already worked out (it reads
+    only the backup, so a rebuild lists them while its installer runs)."""
     new_lib = _new_lib(new)
     copies, kept, uncopyable, edited = [], [], [], []
-    for rel in user_files(old, new_lib):
+    for rel in user_files(old, new_lib) if found is None else found:
         src, dest = old / rel, new / _map_minor(rel, new_lib)
         kind = os.lstat(src).st_mode
         if not (stat.S_ISREG(kind) or stat.S_ISLNK(kind) or stat.S_ISDIR(kind)):

@@ -199,7 +199,9 @@ def _steps(
 
     def check(path: Path) -> str | None:
         say(name, "verifying")
-        done = verify.verify_rebuilt(path, reqs.expected, reqs.editable, env, reqs.exact)
+        done = verify.verify_rebuilt(
+            path, reqs.expected, reqs.editable, env, reqs.exact, reqs.requested
+        )
         notes.extend(done.notes)
         return done.problem
 

@@ -21,6 +21,7 @@ import shutil
 import stat
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -268,10 +269,15 @@ def _build(
     venv: Path, backup: Path, journal: Journal, entry_id: int, steps: RebuildSteps
 ) -> RebuildResult:
     _create(venv, journal, entry_id, steps)
-    _checkpoint(journal, entry_id, JournalStep.INSTALLING, steps.pause)
-    steps.install(venv)
-    _checkpoint(journal, entry_id, JournalStep.CARRYING, steps.pause)
-    carry = carryover.plan(backup, venv)
+    # The user's files are listed while the installer runs: that reads only the backup,
+    # which nothing writes. Leaving the block waits for the listing, so a rollback never
+    # moves the backup from under it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listing = pool.submit(carryover.user_files, backup, carryover.new_lib(venv))
+        _checkpoint(journal, entry_id, JournalStep.INSTALLING, steps.pause)
+        steps.install(venv)
+        _checkpoint(journal, entry_id, JournalStep.CARRYING, steps.pause)
+        carry = carryover.plan(backup, venv, listing.result())
     carried = carryover.apply(carry, backup, venv)
     _checkpoint(journal, entry_id, JournalStep.VERIFYING, steps.pause)
     problem = steps.verify(venv)

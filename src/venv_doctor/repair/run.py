@@ -21,7 +21,7 @@ from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.interpreters import inventory as interpreters
 from venv_doctor.model.venv import Location, load
-from venv_doctor.record import declared, registry
+from venv_doctor.record import registry
 from venv_doctor.record.state import Evidence
 from venv_doctor.repair import execute
 from venv_doctor.repair.plan import Action, Plan, Reason, plan_for
@@ -171,7 +171,7 @@ def _run_one(
     result = execute.execute(
         ctx,
         plan,
-        declared.requirements_for if policy.from_declared else registry.requirements_for,
+        _requirements_source(policy),
         replan=_replan(again, plan.action, policy.yes),
         dry_run=policy.dry_run,
         wait=policy.wait,
@@ -182,6 +182,17 @@ def _run_one(
     if result.outcome is Outcome.REPAIRED and result.path.is_dir():
         return replace(result, now=_record_repaired(ctx, plan, result))
     return result
+
+
+def _requirements_source(policy: Policy) -> execute.RequirementsSource:
+    """The recorded pins, or the project's declared dependencies. Imported only when
+    asked for: reading them needs packaging, whose import costs a plain repair ~70 ms
+    of CPU."""
+    if not policy.from_declared:
+        return registry.requirements_for
+    from venv_doctor.record import declared
+
+    return declared.requirements_for
 
 
 def _replan(again: Planner, confirmed: Action, yes: bool) -> Planner:

@@ -9,17 +9,25 @@ Checked, in this order, with one start of the new interpreter:
 - every console script an installed distribution declares is in ``bin/`` and
   starts this venv's interpreter;
 - the dependencies agree (``uv pip check``, else ``pip check``);
-- every top-level module imports, unless it fails only for lack of a
-  distribution no installed one provides: the old venv lacked it too (an
+- every top-level module of the distributions the user asked for imports
+  (their imports pull in what they use of the rest; importing every module of
+  every dependency cost most of a rebuild's time), unless it fails only for lack
+  of a distribution no installed one provides: the old venv lacked it too (an
   optional extra, like black's ``blackd`` without ``black[d]``). That is a note.
+
+The dependency check runs beside the interpreter start. The imports write the
+bytecode of what they load (the probe runs with ``-E``), so the modules the
+venv's programs start with are compiled once, here, and nothing else is.
 """
 
 from __future__ import annotations
 
 import configparser
+import contextvars
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +39,7 @@ from venv_doctor.diagnose.probe_result import ProbeResult
 from venv_doctor.fsutil import LARGE_FILE, SMALL_FILE, read_bounded, read_text_bounded
 from venv_doctor.install.tools import find_uv
 from venv_doctor.model import distributions
+from venv_doctor.model.metadata import canonical_name
 from venv_doctor.model.venv import Location, Venv, load
 from venv_doctor.record.snapshots import bundled_wheels
 
@@ -100,8 +109,13 @@ def verify_rebuilt(
     editable: frozenset[str],
     env: Mapping[str, str],
     exact: bool = True,
+    requested: Collection[str] = (),
 ) -> Verification:
-    """Whether the venv at ``path`` can do what the old one could (see the module)."""
+    """Whether the venv at ``path`` can do what the old one could (see the module).
+
+    ``requested``: the distributions the user asked for, whose modules are
+    imported; when none of them is known, every top-level module is.
+    """
     venv = load_at(path)
     contents = distributions.read(venv.site_packages, bundled=bundled_wheels(venv))
     problem = (
@@ -111,23 +125,35 @@ def verify_rebuilt(
     )
     if problem:
         return Verification(problem)
-    provided = top_level_modules(venv.site_packages)
+    by_distribution = modules_by_distribution(venv.site_packages)
+    provided = set().union(*by_distribution.values())
     main = venv.main_python.name if venv.main_python else "python"
-    started = probe(
-        path / "bin" / main,
-        venv.site_packages,
-        CHECK_TIMEOUT,
-        then=IMPORTS,
-        args=sorted(provided - SKIP_MODULES),
-        env=env,
-    )
-    problem = left_to_cure(venv, started, env) or _dependencies_problem(
-        path, contents.packages, env
-    )
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the check waits on uv, not on us
+        # in this context: its child gets the run's temp dir (runner.temp_scope), which
+        # is removed with the run, killed or not
+        check = contextvars.copy_context().run
+        dependencies = pool.submit(check, _dependencies_problem, path, contents.packages, env)
+        started = probe(
+            path / "bin" / main,
+            venv.site_packages,
+            CHECK_TIMEOUT,
+            then=IMPORTS,
+            args=sorted(to_import(by_distribution, requested) - SKIP_MODULES),
+            env=env,
+        )
+        problem = left_to_cure(venv, started, env) or dependencies.result()
     if problem:
         return Verification(problem)
     failures, notes = _imports(started.more, provided)
     return Verification("cannot import: " + "; ".join(failures) if failures else None, notes)
+
+
+def to_import(by_distribution: Mapping[str, set[str]], requested: Collection[str]) -> set[str]:
+    """The top-level modules of the requested distributions; all of them when no
+    requested distribution provides any (an old record, a meta-package)."""
+    wanted = {canonical_name(n) for n in requested}
+    chosen = set().union(*(m for d, m in by_distribution.items() if d in wanted))
+    return chosen or set().union(*by_distribution.values())
 
 
 def _contents_problem(
@@ -222,22 +248,33 @@ def _imports(lines: Iterable[str], provided: set[str]) -> tuple[list[str], tuple
     return failures, tuple(notes)
 
 
-def top_level_modules(site_packages: Iterable[Path]) -> set[str]:
-    """Importable top-level names the installed distributions put in site-packages."""
-    names: set[str] = set()
+def modules_by_distribution(site_packages: Iterable[Path]) -> dict[str, set[str]]:
+    """Distribution (canonical name) -> the importable top-level names its RECORD
+    puts in site-packages."""
+    out: dict[str, set[str]] = {}
     for site in site_packages:
         for record in site.glob("*.dist-info/RECORD"):
             try:  # never block on, or swallow, a hostile RECORD (a FIFO, /dev/zero)
                 data = read_bounded(record, LARGE_FILE)
             except OSError:
                 continue  # the contents check names damaged metadata
-            for line in data.decode("utf-8", errors="replace").splitlines():
-                first = line.split(",", 1)[0].split("/", 1)
-                top = first[0]
-                if len(first) == 2 and (site / top / "__init__.py").is_file():
-                    names.add(top)
-                elif len(first) == 1 and top.endswith(".py"):
-                    names.add(top[:-3])
-                elif len(first) == 1 and top.endswith(".so"):
-                    names.add(top.split(".", 1)[0])
+            # "name-version.dist-info": a version holds no "-", an unescaped name may
+            name = canonical_name(record.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+            out.setdefault(name, set()).update(_record_modules(site, data))
+    return out
+
+
+def _record_modules(site: Path, data: bytes) -> set[str]:
+    names: set[str] = set()
+    packages: set[str] = set()  # directories, each looked at once (a RECORD lists every file)
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        first = line.split(",", 1)[0].split("/", 1)
+        top = first[0]
+        if len(first) == 2:
+            packages.add(top)
+        elif top.endswith(".py"):
+            names.add(top[:-3])
+        elif top.endswith(".so"):
+            names.add(top.split(".", 1)[0])
+    names.update(p for p in packages if (site / p / "__init__.py").is_file())
     return {n for n in names if n.isidentifier()}

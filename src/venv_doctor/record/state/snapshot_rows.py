@@ -9,7 +9,7 @@ name taken out), so recording a change costs about what changed. Every
 ``MAX_CHAIN``-th snapshot of a venv, the first one, and one whose list is not sorted
 by name (so a change by name could not give it back exactly) store their whole list
 instead (``base_id`` NULL, the rows in order). Deleting a snapshot others are based on
-first writes those whole.
+first stores those again, as the change from their nearest ancestor left or whole.
 
 ``snapshots.packages`` is NULL, except in a row from before schema 5 that did not
 convert (damaged text, kept as it was and skipped on reading).
@@ -306,30 +306,37 @@ def snapshot_times(db: Database, venv: Path) -> list[tuple[int, datetime]]:
 
 def delete_snapshots(db: Database, ids: Iterable[int]) -> int:
     """Delete these snapshots and every package row only they used; returns how many
-    went. A snapshot left that was stored as a change from one of them is stored whole
-    first (one that cannot be rebuilt goes too: it was unreadable already)."""
+    went. A snapshot left that was stored as a change from one of them is stored again
+    first: as the change from its nearest ancestor left, or whole (one that cannot be
+    rebuilt goes too: it was unreadable already)."""
     doomed = set(ids)
     with db.transaction() as conn:
         lists = _Lists(conn)
         orphans = _based_on(conn, doomed)
         lists.load([*doomed, *orphans])
-        whole = {}
+        rebuilt = {}
         for id_ in orphans:
             try:
-                whole[id_] = lists.packages(id_)
+                rebuilt[id_] = lists.packages(id_)
             except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
                 doomed.add(id_)
-        chosen = sorted(doomed | set(whole))
-        used = _package_ids_of(conn, chosen)
-        for id_, packages in whole.items():
+        used = _package_ids_of(conn, sorted(doomed | set(rebuilt)))
+        for id_, packages in rebuilt.items():
             conn.execute("DELETE FROM snapshot_packages WHERE snapshot_id = ?", (id_,))
-            conn.execute("UPDATE snapshots SET base_id = NULL WHERE id = ?", (id_,))
-            _write_whole(conn, id_, packages)
+            base = lists.base_for(_survivor(lists, id_, doomed), packages)
+            conn.execute(
+                "UPDATE snapshots SET base_id = ? WHERE id = ?", (base[0] if base else None, id_)
+            )
+            if base is None:
+                _write_whole(conn, id_, packages)
+            else:
+                _write_change(conn, id_, base[1], packages)
         # a snapshot and the one it is based on may go in different statements
         conn.execute("PRAGMA defer_foreign_keys = ON")
         deleted = 0
-        for start in range(0, len(chosen), _CHUNK):
-            chunk = [i for i in chosen[start : start + _CHUNK] if i in doomed]
+        ordered = sorted(doomed)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
             deleted += conn.execute(
                 f"DELETE FROM snapshots WHERE id IN ({marks})",  # noqa: S608
@@ -337,6 +344,18 @@ def delete_snapshots(db: Database, ids: Iterable[int]) -> int:
             ).rowcount
         _sweep_packages(conn, used)
     return deleted
+
+
+def _survivor(lists: _Lists, id_: int, doomed: set[int]) -> int | None:
+    """The nearest snapshot ``id_`` is based on (through its base's bases) that stays."""
+    base = lists.rows[id_][0]
+    for _ in range(MAX_CHAIN * 2):
+        if not isinstance(base, int) or base not in lists.rows:
+            return None
+        if base not in doomed:
+            return base
+        base = lists.rows[base][0]
+    return None
 
 
 def _based_on(conn: sqlite3.Connection, doomed: set[int]) -> list[int]:

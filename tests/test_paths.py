@@ -1,0 +1,47 @@
+"""Where venv-doctor's paths come from: the passed environment, never the process's."""
+
+from __future__ import annotations
+
+import os
+import pwd
+from pathlib import Path
+
+import pytest
+
+from venv_doctor.discover.stores import _workon_home
+from venv_doctor.interpreters.layouts import uv_python_dir
+from venv_doctor.paths import app_dirs, expand_user, home, pyenv_root
+
+
+def test_tilde_means_the_passed_home_not_the_process_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "process-home"))
+    passed = tmp_path / "passed-home"
+    env = {
+        "HOME": str(passed),
+        "VENV_DOCTOR_STATE_DIR": "~/state",
+        "PYENV_ROOT": "~/pyenv",
+        "WORKON_HOME": "~/envs",
+        "UV_PYTHON_INSTALL_DIR": "~/uv-python",
+    }
+    assert app_dirs(env).state == passed / "state"
+    assert pyenv_root(env) == passed / "pyenv"
+    assert _workon_home(env) == passed / "envs"
+    assert uv_python_dir(env) == passed / "uv-python"
+
+
+def test_expand_user_forms() -> None:
+    base = Path("/passed/home")
+    assert expand_user("~", base) == base
+    assert expand_user("~/a/b", base) == base / "a" / "b"
+    assert expand_user("/abs/~x", base) == Path("/abs/~x")
+    assert expand_user("relative", base) == Path("relative")
+    me = pwd.getpwuid(os.getuid())
+    assert expand_user(f"~{me.pw_name}/x", base) == Path(me.pw_dir) / "x"  # the password database
+    with pytest.raises(RuntimeError):
+        expand_user("~no-such-user-of-venv-doctor/x", base)
+
+
+def test_without_home_the_password_database_answers() -> None:
+    assert home({}) == Path(pwd.getpwuid(os.getuid()).pw_dir)
