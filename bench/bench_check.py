@@ -1,6 +1,6 @@
 """Benchmark `venv-doctor check` against `pipx health` and a plain interpreter loop.
 
-    python bench/bench_check.py [--venvs 500] [--runs 5] [--venvs-large 5000] [--skip-pipx]
+    python bench/bench_check.py [--venvs 500] [--runs 5] [--venvs-large 5000,20000] [--skip-pipx]
 
 Everything happens under a temporary directory: HOME, XDG_*, PYENV_ROOT and
 VENV_DOCTOR_* point there, never at the real home. The bench builds a fake
@@ -20,7 +20,11 @@ static check needs and nothing else: scandir each store, read pyvenv.cfg,
 readlink/stat bin/python*, read each script's head, list lib/. Each set of
 venvs reports venv-doctor / floor in CPU time (user + system of the child,
 from wait4: wall time is noise on a loaded machine) and each run's peak RSS,
-then `check PATH` and `requirements PATH` for one venv among all the others.
+then `check PATH`, `requirements PATH`, `history PATH` and `repair PATH --dry-run`
+for one venv among all the others and for the same venv alone. The floor and the
+check it is compared with run interleaved (floor, check, floor, check, ...), as do
+each single-venv command among the others and alone, so a load that comes and goes
+weighs on both sides of a ratio.
 """
 
 from __future__ import annotations
@@ -512,6 +516,43 @@ def measure(
     return row
 
 
+@dataclass(frozen=True)
+class Spec:
+    """One command to time, for ``measure_interleaved``."""
+
+    tool: str
+    venvs: int
+    cmd: Sequence[str | Path]
+    env: Mapping[str, str]
+    verify: Callable[[str], str] | None = None
+    ok: Iterable[int] = (0, 1)
+
+
+def measure_interleaved(specs: Sequence[Spec], runs: int) -> list[Row]:
+    """One warm-up run of each (verified), then ``runs`` rounds running each once in
+    turn (A, B, A, B, ...): ratios between them survive a load that changes."""
+    for spec in specs:
+        warm_up = timed(spec.cmd, spec.env, spec.ok)
+        if spec.verify:
+            log("verified " + spec.verify(warm_up.stdout))
+    done: list[list[Run]] = [[] for _ in specs]
+    for _ in range(runs):
+        for spec, runs_of in zip(specs, done, strict=True):
+            runs_of.append(timed(spec.cmd, spec.env, spec.ok))
+    rows = []
+    for spec, runs_of in zip(specs, done, strict=True):
+        row = Row(
+            spec.tool,
+            spec.venvs,
+            tuple(r.wall for r in runs_of),
+            tuple(r.cpu for r in runs_of),
+            tuple(r.rss for r in runs_of),
+        )
+        log(f"{spec.tool}: median {row.median:.3f} s wall, {row.median_cpu:.3f} s CPU")
+        rows.append(row)
+    return rows
+
+
 def venv_doctor_cmd(explicit: str | None) -> list[str]:
     if explicit:
         return [explicit]
@@ -737,7 +778,7 @@ def floor_roots(world: World) -> list[str]:
     return out
 
 
-def floor_row(world: World, runs: int) -> Row:
+def floor_spec(world: World, vd: list[str]) -> Spec:
     n = len(world.expected)
 
     def verify(out: str) -> str:
@@ -745,39 +786,57 @@ def floor_row(world: World, runs: int) -> Row:
             raise BenchError(f"the floor script read {out.strip()} venvs, the bench made {n}")
         return f"floor script: {n} venvs"
 
-    cmd = [python_of(venv_doctor_cmd(None)), "-c", FLOOR, *floor_roots(world)]
-    return measure("syscall floor (plain script)", n, cmd, world.env(), runs, verify, ok=(0,))
+    cmd = [python_of(vd), "-c", FLOOR, *floor_roots(world)]
+    return Spec("syscall floor (plain script)", n, cmd, world.env(), verify, ok=(0,))
 
 
-def single_rows(world: World, vd: list[str], runs: int) -> list[Row]:
-    """Commands about one venv, with every other venv of the set around it."""
+# commands about one venv: (label, arguments before PATH, after it, exit statuses)
+SINGLE_COMMANDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[int, ...]], ...] = (
+    ("check --json PATH", ("check", "--json"), (), (0,)),
+    ("requirements PATH", ("requirements",), (), (0,)),
+    ("history PATH", ("history",), (), (0,)),
+    ("repair PATH --dry-run", ("repair",), ("--dry-run",), (0,)),
+)
+
+
+def _one_venv(expected: str) -> Callable[[str], str]:
+    def verify(out: str) -> str:
+        seen = [v["path"] for v in json.loads(out)["venvs"]]
+        if seen != [expected]:
+            raise BenchError(f"check PATH reported {seen}, expected [{expected}]")
+        return f"check PATH: {expected}"
+
+    return verify
+
+
+def single_rows(world: World, alone: World, vd: list[str], runs: int) -> list[Row]:
+    """Commands about one venv: with every other venv of the set around it, and the
+    same command on a venv alone in its world, interleaved (what the others cost is
+    the ratio of the two)."""
     n = len(world.expected)
     path = next(p for p, kind in world.expected.items() if kind == "healthy")
-
-    def one_venv(out: str) -> str:
-        seen = [v["path"] for v in json.loads(out)["venvs"]]
-        if seen != [path]:
-            raise BenchError(f"check PATH reported {seen}, expected [{path}]")
-        return f"check PATH: {path}"
-
-    return [
-        measure(
-            "  check --json PATH (one venv)",
+    (lone,) = alone.expected
+    rows = []
+    for label, before, after, ok in SINGLE_COMMANDS:
+        is_check = label.startswith("check")
+        among = Spec(
+            f"  {label} (one venv)",
             n,
-            [*vd, "check", "--json", path],
+            [*vd, *before, path, *after],
             world.env(),
-            runs,
-            one_venv,
-        ),
-        measure(
-            "  requirements PATH (one venv)",
-            n,
-            [*vd, "requirements", path],
-            world.env(),
-            runs,
-            ok=(0,),
-        ),
-    ]
+            _one_venv(path) if is_check else None,
+            ok,
+        )
+        by_itself = Spec(
+            f"  {label} (one venv alone)",
+            1,
+            [*vd, *before, lone, *after],
+            alone.env(),
+            _one_venv(lone) if is_check else None,
+            ok,
+        )
+        rows += measure_interleaved([among, by_itself], runs)
+    return rows
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -833,21 +892,24 @@ def snapshot_rows(world: World, vd: list[str], runs: int, label: str) -> list[Ro
 
 
 def check_rows(
-    world: World, vd: list[str], runs: int, label: str, deep: bool, snapshots: bool
+    world: World,
+    alone: World,
+    vd: list[str],
+    runs: int,
+    label: str,
+    deep: bool,
+    snapshots: bool,
 ) -> list[Row]:
     n = len(world.expected)
-    rows = [
-        floor_row(world, runs),
-        measure(
-            "venv-doctor check --json",
-            n,
-            [*vd, "check", "--json"],
-            world.env(),
-            runs,
-            lambda out: verify_check(out, world.expected, label),
-        ),
-    ]
-    rows += single_rows(world, vd, runs)
+    check = Spec(
+        "venv-doctor check --json",
+        n,
+        [*vd, "check", "--json"],
+        world.env(),
+        lambda out: verify_check(out, world.expected, label),
+    )
+    rows = measure_interleaved([floor_spec(world, vd), check], runs)
+    rows += single_rows(world, alone, vd, runs)
     if snapshots:
         rows += snapshot_rows(world, vd, runs, label)
     if deep:
@@ -868,7 +930,7 @@ def table(rows: list[Row]) -> str:
     """Wall seconds (median, min, max), CPU seconds and peak RSS (medians) and the
     ratio of CPU medians to the syscall floor of the same number of venvs."""
     floors = {r.venvs: r.median_cpu for r in rows if r.tool.startswith("syscall floor")}
-    head = f"{'tool':<40} {'venvs':>6} {'median s':>9} {'min':>7} {'max':>7} {'cpu s':>7}"
+    head = f"{'tool':<44} {'venvs':>6} {'median s':>9} {'min':>7} {'max':>7} {'cpu s':>7}"
     head += f" {'rss MB':>7} {'cpu/floor':>10}"
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -876,10 +938,27 @@ def table(rows: list[Row]) -> str:
         ratio = f"{r.median_cpu / floor:>9.2f}x" if floor else f"{'-':>10}"
         rss = statistics.median(r.rss) if r.rss else 0.0
         lines.append(
-            f"{r.tool:<40} {r.venvs:>6} {r.median:>9.3f} {min(r.times):>7.3f} "
+            f"{r.tool:<44} {r.venvs:>6} {r.median:>9.3f} {min(r.times):>7.3f} "
             f"{max(r.times):>7.3f} {r.median_cpu:>7.3f} {rss:>7.1f} {ratio}"
         )
     return "\n".join(lines)
+
+
+def single_ratios(rows: list[Row]) -> list[str]:
+    """Each single-venv command among N others over the same command on a venv alone
+    (CPU medians of the same interleaved runs): 1.0 when the others cost nothing."""
+    alone = {
+        r.tool.replace(" (one venv alone)", ""): r for r in rows if "(one venv alone)" in r.tool
+    }
+    out = []
+    for r in rows:
+        base = alone.get(r.tool.replace(" (one venv)", ""))
+        if r.tool.endswith("(one venv)") and base is not None:
+            out.append(
+                f"{r.tool.strip()} among {r.venvs} venvs: {r.median_cpu / base.median_cpu:.2f}x "
+                "the CPU of the same command on the venv alone"
+            )
+    return out
 
 
 def snapshot_overhead(rows: list[Row]) -> str | None:
@@ -910,12 +989,22 @@ def version_of(vd: list[str]) -> str:
     return done.stdout.strip() or f"unknown ({vd[0]} --version exited {done.returncode})"
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text}") from None
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--venvs", type=int, default=500, help="venvs in the main set (default 500)")
     p.add_argument("--runs", type=int, default=5, help="timed runs per command (default 5)")
     p.add_argument(
-        "--venvs-large", type=int, default=5000, help="venvs in the large set; 0 skips it"
+        "--venvs-large",
+        type=_sizes,
+        default=(5000, 20000),
+        help="venvs in each large set, comma-separated (default 5000,20000); 0 skips them",
     )
     p.add_argument("--skip-pipx", action="store_true", help="do not install or time pipx")
     p.add_argument("--skip-deep", action="store_true", help="do not time --deep")
@@ -925,7 +1014,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--workdir", type=Path, help="build here (default: a new temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     args = p.parse_args(argv)
-    if args.venvs < 2 or args.runs < 1 or args.venvs_large < 0:
+    if args.venvs < 2 or args.runs < 1 or any(n < 0 for n in args.venvs_large):
         p.error("--venvs must be at least 2, --runs at least 1, --venvs-large 0 or more")
     return args
 
@@ -934,12 +1023,14 @@ def bench(args: argparse.Namespace, root: Path) -> list[Row]:
     real = find_interpreters(args.pyenv_root or real_pyenv_root())
     vd = venv_doctor_cmd(args.venv_doctor)
     world = build_world(root / "main", real, args.venvs)
+    alone = build_world(root / "alone", real, 1)
     label = f"{args.venvs} venvs"
-    rows = check_rows(world, vd, args.runs, label, deep=not args.skip_deep, snapshots=True)
-    if args.venvs_large:
-        large = build_world(root / "large", real, args.venvs_large)
-        label = f"{args.venvs_large} venvs"
-        rows += check_rows(large, vd, args.runs, label, deep=False, snapshots=False)
+    rows = check_rows(world, alone, vd, args.runs, label, not args.skip_deep, snapshots=True)
+    for size in (n for n in args.venvs_large if n):
+        large = build_world(root / f"large-{size}", real, size)
+        label = f"{size} venvs"
+        rows += check_rows(large, alone, vd, args.runs, label, deep=False, snapshots=False)
+        shutil.rmtree(large.root, ignore_errors=True)  # 20,000 venvs: a million files
     if not args.skip_pipx:
         pw = build_pipx_world(root / "pipx", real, args.venvs, args.pipx)
         rows += pipx_rows(pw, vd, args.runs)
@@ -976,6 +1067,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "and peak RSS of the whole process; cpu/floor: CPU over the syscall floor's"
     )
     print(table(rows))
+    for line in single_ratios(rows):
+        print(line)
     overhead = snapshot_overhead(rows)
     if overhead:
         print(overhead)

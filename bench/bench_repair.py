@@ -333,9 +333,7 @@ class RebuildScene:
         if status != "healthy":
             raise BenchError(f"{what}: venv-doctor check says {venv} is {status}")
         site = venv / "lib" / f"python{MINOR}" / "site-packages"
-        # the pip rebuild keeps the pip it seeded to install with
         got = sorted(canonical(p.name.split("-")[0]) for p in site.glob("*.dist-info"))
-        got = [n for n in got if n != "pip"]
         if got != self.packages.names():
             raise BenchError(f"{what}: {venv} holds {got}, not {self.packages.names()}")
 
@@ -514,8 +512,9 @@ def report_rebuild(rebuild: dict[str, CaseFigures], top: str, names: list[str]) 
         " dependencies) from a warm local wheelhouse and a warm uv cache, offline."
         "\nEach venv venv-doctor rebuilds is made --without-pip, as pipx makes its venvs: with"
         "\n`uv venv` (pipx's uv backend) or `python -m venv` (its pip backend); venv-doctor makes"
-        "\nthe new one with the same creator. The pip rebuild seeds pip (ensurepip), since pip"
-        "\ninstalls from inside the venv. pipx installs the package in two pipx homes, one per"
+        "\nthe new one with the same creator. The pip rebuild runs the pip the interpreter bundles"
+        "\nfor ensurepip from its wheel (no pip is seeded into the venv, none is left there)."
+        "\npipx installs the package in two pipx homes, one per"
         "\nbackend, and `pipx reinstall --backend B` rebuilds each. The floor is `uv venv` then"
         "\n`uv pip install -r` of the same pins in one `sh -c`, nothing verified or kept."
         "\nratios: this case's median / the column's median (lower is faster). CPU: user +"

@@ -146,9 +146,18 @@ def main() -> int:
         ]
         load_before = machine()
         samples: dict[str, list[dict[str, tuple[float, float]]]] = {t: [] for t in trees}
+        # each tree its own state and cache: their database schemas may differ
+        envs = {
+            name: {
+                **env,
+                "VENV_DOCTOR_STATE_DIR": str(sandbox.root / f"vd-{i}" / "state"),
+                "VENV_DOCTOR_CACHE_DIR": str(sandbox.root / f"vd-{i}" / "cache"),
+            }
+            for i, name in enumerate(trees)
+        }
         for i in range(args.runs + 1):  # the first round warms the caches
             for name, tree in trees.items():
-                spent = one_rebuild(tree, venv, env, reset)
+                spent = one_rebuild(tree, venv, envs[name], reset)
                 if i:
                     samples[name].append(spent)
         print(f"before: {load_before}\nafter:  {machine()}")

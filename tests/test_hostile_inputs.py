@@ -231,6 +231,8 @@ VALUES = st.one_of(
 TABLES = {
     "venvs": 9,
     "snapshots": 7,
+    "packages": 2,
+    "snapshot_packages": 4,
     "events": 6,
 }
 

@@ -269,9 +269,15 @@ def test_missing_package_offline_is_named(
     assert "tinyzzz==1.0 was not found" in err.value.message
 
 
-def test_pip_backend_without_pip_in_the_venv(offline_wheelhouse: Path, tmp_path: Path) -> None:
+def test_pip_installs_into_a_venv_without_pip_with_the_interpreters_own_wheel(
+    offline_wheelhouse: Path, tmp_path: Path
+) -> None:
+    """pip run from the wheel the interpreter bundles for ensurepip: the venv keeps no pip
+    it did not have, and no seconds go to seeding one."""
     venv = make_venv(real_python("3.12"), tmp_path / "venv")
-    with pytest.raises(InstallError, match="has no pip"):
-        choose_installer(Config(installer="pip"), os.environ).install(
-            venv, _requirements(tmp_path, "tinyleaf==1.0.0\n")
-        )
+    choose_installer(Config(installer="pip"), os.environ).install(
+        venv, _requirements(tmp_path, "tinyleaf==1.0.0\n")
+    )
+    assert _installed(venv) == {"tinyleaf": "1.0.0"}
+    assert not list(venv.glob("lib/python3.12/site-packages/pip*"))
+    assert not (venv / "bin" / "pip").exists()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from venv_doctor.model import links
 
@@ -104,3 +107,51 @@ def test_a_missing_start_is_dangling(tmp_path: Path) -> None:
     chain = links.follow(tmp_path / "nothing")
     assert chain.dangling
     assert not chain.is_link
+
+
+def test_one_walk_reads_each_link_once_and_gives_the_same_chains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass over many venvs shares a Walked: the chains are those follow() gives alone,
+    and a link shared by several chains (a venv's bin/python, the base interpreter's
+    python3 -> python3.12) is read once."""
+    base = tmp_path / "opt" / "python@3.12"
+    (tmp_path / "Cellar" / "3.12.1" / "bin").mkdir(parents=True)
+    (tmp_path / "Cellar" / "3.12.1" / "bin" / "python3.12").write_text("")
+    (tmp_path / "opt").mkdir()
+    base.symlink_to(tmp_path / "Cellar" / "3.12.1")  # a directory link on the way
+    (tmp_path / "Cellar" / "3.12.1" / "bin" / "python3").symlink_to("python3.12")
+    starts = []
+    for venv in ("a", "b"):
+        bin_dir = tmp_path / venv / "bin"
+        bin_dir.mkdir(parents=True)
+        (bin_dir / "python").symlink_to(base / "bin" / "python3")
+        (bin_dir / "python3").symlink_to("python")
+        (bin_dir / "python3.12").symlink_to("python")
+        (bin_dir / "gone").symlink_to(tmp_path / "nowhere" / "python3.12")
+        (bin_dir / "loop").symlink_to("loop2")
+        (bin_dir / "loop2").symlink_to("loop")
+        starts += [bin_dir / n for n in ("python", "python3", "python3.12", "gone", "loop")]
+    alone = [links.follow(p) for p in starts]
+    read: list[str] = []
+    real_readlink = os.readlink
+
+    def counting(path: str) -> str:
+        read.append(os.fspath(path))
+        return real_readlink(path)
+
+    monkeypatch.setattr(os, "readlink", counting)
+    walked = links.Walked()
+    shared = [links.follow(p, walked) for p in starts]
+    for one, other in zip(alone, shared, strict=True):
+        assert (one.origin, one.targets, one.dangling, one.loop) == (
+            other.origin,
+            other.targets,
+            other.dangling,
+            other.loop,
+        )
+        assert one.resolved == other.resolved
+    assert shared[0].resolved == tmp_path / "Cellar" / "3.12.1" / "bin" / "python3.12"
+    base_python3 = str(base / "bin" / "python3")
+    assert read.count(base_python3) == 1  # both venvs reach it; read once
+    assert read.count(str(tmp_path / "a" / "bin" / "python")) == 1  # python3 and python3.12 too

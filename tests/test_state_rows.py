@@ -77,6 +77,11 @@ DAMAGED = [
     # a snapshot stored as a change from one that does not exist, and one based on itself
     ("INSERT INTO snapshots VALUES (NULL, ?, ?, 'h3', NULL, NULL, 99999)", (None, "2999-01-03")),
     ("INSERT INTO snapshots VALUES (77777, ?, ?, 'h4', NULL, NULL, 77777)", (None, "2999-01-04")),
+    # a package row that is not JSON, and a snapshot listing it and a package row that is gone
+    ("INSERT INTO packages VALUES (99999, '{not json')", ()),
+    ("INSERT INTO snapshots VALUES (88888, ?, ?, 'h5', NULL, NULL, NULL)", (None, "2999-01-05")),
+    ("INSERT INTO snapshot_packages VALUES (88888, 0, 99999, 0)", ()),
+    ("INSERT INTO snapshot_packages VALUES (88888, 1, 123456, 0)", ()),
     # events: a time that is no time, a kind that is a number
     ("INSERT INTO events VALUES (NULL, 'never', NULL, 'repair', 'x', NULL)", ()),
     ("INSERT INTO events VALUES (NULL, '2024-01-01', NULL, 7, 'x', '[[[')", ()),

@@ -11,6 +11,8 @@ import pytest
 
 from tests.support import FakeHomebrew, add_console_script, make_venv, real_python
 from venv_doctor.cli import run
+from venv_doctor.interpreters.inventory import Interpreter
+from venv_doctor.interpreters.usage import usage
 
 
 def _config(*pythons: Path) -> None:
@@ -75,3 +77,17 @@ def test_nothing_depends_on_an_unused_python(
     _config(py310)
     assert run(["interpreters", str(py310)]) == 0
     assert "No venv depends on" in capsys.readouterr().out
+
+
+def test_a_tilde_in_the_spec_is_the_passed_home(tmp_path: Path) -> None:
+    """``~`` means the Context's HOME (``home_dir``), not the process's."""
+    passed = tmp_path / "passed-home"
+    bindir = passed / "py" / "bin"
+    bindir.mkdir(parents=True)
+    python = bindir / "python3.12"
+    python.symlink_to(real_python("3.12"))
+    found = Interpreter(python, python.resolve(), "3.12.0", "extra")
+    use = usage("~/py/bin/python3.12", [found], [], home_dir=passed)
+    assert use is not None and use.interpreters == (found,)
+    assert usage("~/py/bin/python3.12", [found], [], home_dir=tmp_path / "elsewhere") is None
+    assert usage("~no-such-user-of-venv-doctor/py", [found], [], home_dir=passed) is None

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from venv_doctor.context import Context
-from venv_doctor.diagnose.diagnosis import diagnose_gone
+from venv_doctor.diagnose.diagnosis import diagnose, diagnose_gone
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.diagnose.scan import diagnose_all, read_venvs
-from venv_doctor.model.venv import Location, load
+from venv_doctor.discover import tracking
+from venv_doctor.model.links import Walked
+from venv_doctor.model.venv import Location, Venv, load
 from venv_doctor.targets import Match, Where, all_locations, resolve
 
 if TYPE_CHECKING:
+    from venv_doctor.record.snapshots import Recorder
     from venv_doctor.record.state import VenvRecord
 
 
@@ -35,25 +38,58 @@ def check(
     # a tracked venv whose directory was deleted is still listed
     locations: list[Location] = []
     vanished: list[Location] = []
-    for x in live:
-        (locations if os.path.lexists(x.path) else vanished).append(x)
+    for x in live:  # a store's venvs were just listed; a tracked one may be long gone
+        gone_now = x.store == tracking.STORE and not os.path.lexists(x.path)
+        (vanished if gone_now else locations).append(x)
     gone += diagnose_missing(ctx, [Match(x, Where.RECORDED) for x in vanished])
-    venvs = read_venvs(locations)
-    diagnoses = diagnose_all(venvs, ctx.env, deep=deep) + gone
-    if record:
-        from venv_doctor.record import snapshots  # sqlite3 & co. only for commands that record
-        from venv_doctor.record.state import Evidence
+    if deep:
+        venvs = read_venvs(locations)  # probed all at once, in parallel
+        diagnoses = diagnose_all(venvs, ctx.env, deep=True) + gone
+        if record:
+            _record(ctx, deep, venvs, diagnoses)
+        return diagnoses
+    return _static(ctx, locations, record) + gone
 
-        evidence = Evidence.DEEP if deep else Evidence.STATIC
-        _log_warnings(snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses, evidence).warnings)
+
+def _static(ctx: Context, locations: Sequence[Location], record: bool) -> list[Diagnosis]:
+    """Read, diagnose and record one venv at a time: a check holds each venv it reads
+    only while it looks at it, whatever the number of venvs (its diagnosis stays)."""
+    recorder = _recorder(ctx, deep=False) if record else None
+    walked = Walked()  # for this pass only: links may change between checks
+    diagnoses = []
+    for location in locations:
+        venv = load(location, walked)
+        diagnosis = diagnose(venv, env=ctx.env)
+        diagnoses.append(diagnosis)
+        if recorder is not None:
+            recorder.add(venv, diagnosis.status.value)
+    if recorder is not None:
+        _log_warnings(recorder.finish().warnings)
     return diagnoses
+
+
+def _recorder(ctx: Context, deep: bool) -> Recorder:
+    from venv_doctor.record import snapshots  # sqlite3 & co. only for commands that record
+    from venv_doctor.record.state import Evidence
+
+    return snapshots.Recorder(ctx.dirs, ctx.config, Evidence.DEEP if deep else Evidence.STATIC)
+
+
+def _record(
+    ctx: Context, deep: bool, venvs: Sequence[Venv], diagnoses: Sequence[Diagnosis]
+) -> None:
+    statuses = {d.path: d.status.value for d in diagnoses}
+    recorder = _recorder(ctx, deep)
+    for venv in venvs:
+        recorder.add(venv, statuses.get(venv.path))
+    _log_warnings(recorder.finish().warnings)
 
 
 def recorded_gone(ctx: Context, store: str | None, found: set[Path]) -> list[Diagnosis]:
     """Venvs the state DB remembers whose directory is gone: `removed` when the
     interpreter they ran on is still installed, else `venv-missing` (e.g. `pyenv
     uninstall` took a pyenv-virtualenv env with it) until repaired or forgotten."""
-    records = _records(ctx)
+    records = _records(ctx, skip={str(p) for p in found})
     return [
         diagnose_gone(load(Location(r.name, r.path, r.store)), r.base)
         for r in records.values()
@@ -77,14 +113,15 @@ def diagnose_missing(ctx: Context, matches: Sequence[Match]) -> list[Diagnosis]:
     return out
 
 
-def _records(ctx: Context) -> dict[Path, VenvRecord]:
+def _records(ctx: Context, skip: Container[str] = ()) -> dict[Path, VenvRecord]:
+    """The state DB's registry (but the paths in ``skip``); empty when it cannot be used."""
     if not ctx.dirs.database.exists():
         return {}
     from venv_doctor.errors import VenvDoctorError
     from venv_doctor.record import state
 
     try:
-        records, warnings = state.using(ctx.dirs, state.venv_records)
+        records, warnings = state.using(ctx.dirs, lambda db: state.venv_records(db, skip))
     except VenvDoctorError:
         return {}
     _log_warnings(warnings)

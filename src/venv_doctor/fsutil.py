@@ -89,6 +89,26 @@ def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = True) 
     ``follow_symlinks=False`` refuses a link (venv-doctor's own state files are never
     links); files in venvs and the config may be links and are followed.
     """
+    return os.fdopen(_open_regular_fd(path, follow_symlinks)[0], "rb")
+
+
+def read_upto(fd: int, size: int, most: int) -> bytes:
+    """At most ``most`` bytes of ``fd``, a file ``size`` bytes long when it was opened:
+    one read of its size plus one byte (which sees that it grew), not a buffer of
+    ``most`` bytes for every small file."""
+    first = os.read(fd, min(most, size + 1))
+    if len(first) <= size:
+        return first  # short of the extra byte: the end of the file
+    chunks = [first]
+    got = len(first)
+    while got < most and (chunk := os.read(fd, min(most - got, 1 << 16))):
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _open_regular_fd(path: str | os.PathLike[str], follow_symlinks: bool) -> tuple[int, int]:
+    """``open_regular``'s descriptor, and the file's size."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
     if not follow_symlinks:
         flags |= os.O_NOFOLLOW
@@ -101,10 +121,10 @@ def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = True) 
             ) from exc
         raise
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise UnreadableFileError(path, f"is {kind_of(mode)}, not a regular file")
-        return os.fdopen(fd, "rb")
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableFileError(path, f"is {kind_of(st.st_mode)}, not a regular file")
+        return fd, st.st_size
     except BaseException:
         os.close(fd)
         raise
@@ -123,8 +143,11 @@ def read_bounded(
     ``limit`` bytes (for files of which only the head matters). The size is checked
     while reading, not by ``st_size`` alone, so a file that grows cannot run away.
     """
-    with open_regular(path, follow_symlinks=follow_symlinks) as fh:
-        data = fh.read(limit + 1)
+    fd, size = _open_regular_fd(path, follow_symlinks)
+    try:
+        data = read_upto(fd, size, limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:
         if truncate:
             return data[:limit]

@@ -26,7 +26,7 @@ from venv_doctor.discover.stores import store_venvs
 from venv_doctor.errors import ExitCode
 from venv_doctor.paths import BACKUP_AREA_BESIDE
 from venv_doctor.render.check_report import check_lines, empty_lines
-from venv_doctor.render.documents import check_json, envelope, list_json
+from venv_doctor.render.documents import check_json_chunks, envelope, list_json
 from venv_doctor.render.layout import INDENT, aligned
 from venv_doctor.render.words import plural
 from venv_doctor.targets import all_locations
@@ -108,7 +108,9 @@ def check_command(
     code = ExitCode.PROBLEMS if any(d.status in bad for d in diagnoses) else ExitCode.OK
     opts = settings()
     if as_json:
-        echo_json(check_json(diagnoses))
+        for piece in check_json_chunks(diagnoses):
+            click.echo(piece, nl=False)
+        click.echo()
     elif not diagnoses and not opts.quiet:
         echo_lines(_empty(ctx))
     else:

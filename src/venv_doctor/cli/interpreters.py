@@ -19,6 +19,7 @@ from venv_doctor.errors import ExitCode, UsageError
 from venv_doctor.interpreters.inventory import Interpreter, inventory
 from venv_doctor.interpreters.usage import Usage, dependents, usage
 from venv_doctor.model.venv import Venv
+from venv_doctor.paths import home
 from venv_doctor.render.documents import envelope
 from venv_doctor.render.layout import INDENT, Out, aligned
 from venv_doctor.render.words import plural
@@ -93,7 +94,7 @@ def interpreters_command(python: str | None, list_venvs: bool, as_json: bool) ->
     found = inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache)
     venvs = _venvs(ctx)
     if python is not None:
-        use = usage(python, found, venvs)
+        use = usage(python, found, venvs, home_dir=home(ctx.env))
         if use is None:
             raise UsageError(
                 f"{python}: no interpreter matches",

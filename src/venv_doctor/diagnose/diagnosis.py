@@ -136,7 +136,7 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None, *, env: Mapping[str, 
     what removed a missing interpreter)."""
     if venv.denied:  # what cannot be read is unknown, never missing
         return _result(venv, [_denied_finding(venv, path) for path in venv.denied], None)
-    if not os.path.exists(venv.path):
+    if venv.error and not os.path.exists(venv.path):  # read, it was there
         return _result(venv, [_missing_finding(venv)], None)
     if venv.error:
         finding = Finding(Code.VENV_UNREADABLE, E, venv.error, "check the directory's permissions")

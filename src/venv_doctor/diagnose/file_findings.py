@@ -15,7 +15,6 @@ E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 def cfg_findings(venv: Venv) -> list[Finding]:
-    cfg_file = venv.path / "pyvenv.cfg"
     if venv.cfg_error:
         return [
             Finding(
@@ -34,6 +33,7 @@ def cfg_findings(venv: Venv) -> list[Finding]:
                 "rebuilding it with a current venv keeps it maintainable",
             )
         ]
+    cfg_file = os.path.join(venv.path, "pyvenv.cfg")
     if venv.cfg is None:
         return [
             Finding(
@@ -86,17 +86,21 @@ def site_findings(venv: Venv) -> list[Finding]:
 
 def _own_bin(venv: Venv, interpreter: str) -> bool:
     parent = os.path.dirname(interpreter)
-    own = str(venv.path / "bin")
+    own = os.path.join(venv.path, "bin")
     return parent == own or os.path.realpath(parent) == own
 
 
 def script_findings(venv: Venv) -> list[Finding]:
     by_interpreter: dict[str, list[str]] = defaultdict(list)
     for script in venv.scripts:
-        by_interpreter[script.interpreter].append(script.script.name)
+        by_interpreter[script.interpreter].append(script.name)
     dead: dict[str, list[str]] = {}
     foreign: dict[str, list[str]] = {}
+    # the venv's own bin/python* whose chains were followed to an existing file: no stat
+    working = {py.chain.origin for py in venv.pythons if not (py.chain.dangling or py.chain.loop)}
     for interpreter, names in by_interpreter.items():  # one stat per interpreter, not per script
+        if interpreter in working:
+            continue  # exists, and in this venv's bin/
         if not os.path.exists(interpreter):
             dead[interpreter] = names
         elif not _own_bin(venv, interpreter):

@@ -60,7 +60,7 @@ def root_links(venv: Venv) -> list[BinPython]:
             first is None
             or os.path.dirname(first) != bin_dir
             or py.chain.loop
-            or not os.path.lexists(first)
+            or (py.chain.dangling and not os.path.lexists(first))  # else every hop exists
         ):
             roots.append(py)
     return roots
@@ -77,17 +77,17 @@ def _link_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -
             )
         ]
     out = []
-    in_loops: set[Path] = set()
-    dangling: dict[Path, list[BinPython]] = {}
+    in_loops: set[str] = set()
+    dangling: dict[str, list[BinPython]] = {}
     for py in roots:
         chain = py.chain
         if chain.loop:
-            members = {chain.start, *chain.hops}
+            members = {chain.origin, *chain.targets}
             if not members & in_loops:  # one finding per loop, not one per link into it
                 out.append(_loop_finding(venv, py))
             in_loops |= members
         elif chain.dangling:
-            dangling.setdefault(_first_missing(chain.hops) or chain.end, []).append(py)
+            dangling.setdefault(chain.first_missing() or chain.last, []).append(py)
     out.extend(_dangling_finding(venv, missing, pys, env) for missing, pys in dangling.items())
     return out
 
@@ -103,10 +103,11 @@ def _loop_finding(venv: Venv, py: BinPython) -> Finding:
 
 
 def _dangling_finding(
-    venv: Venv, missing: Path, pys: list[BinPython], env: Mapping[str, str]
+    venv: Venv, missing: str, pys: list[BinPython], env: Mapping[str, str]
 ) -> Finding:
     names = " and ".join(f"bin/{py.name}" for py in pys)
-    first = pys[0].chain.first_target
+    targets = pys[0].chain.targets
+    first = targets[0] if targets else None
     via = f" (via {first})" if first != missing else ""
     verb = "points" if len(pys) == 1 else "point"
     return Finding(
@@ -115,13 +116,6 @@ def _dangling_finding(
         f"{names} {verb} to {missing}{via}, which no longer exists ({guess_cause(missing, env)})",
         repair_hint(venv.location),
     )
-
-
-def _first_missing(hops: tuple[Path, ...]) -> Path | None:
-    for hop in hops:
-        if not os.path.lexists(hop):
-            return hop
-    return None
 
 
 def _version_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:

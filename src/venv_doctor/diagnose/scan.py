@@ -7,13 +7,15 @@ from collections.abc import Mapping, Sequence
 
 from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis
+from venv_doctor.model.links import Walked
 from venv_doctor.model.venv import Location, Venv, load
 
 
 def read_venvs(locations: Sequence[Location]) -> list[Venv]:
     # One thread: the reads hit the page cache and are cheap syscalls, so threads
     # only fight over the GIL (measured: 25% more CPU and slower on 2 cores).
-    return [load(x) for x in locations]
+    walked = Walked()  # for this pass only: links may change between checks
+    return [load(x, walked) for x in locations]
 
 
 def _can_start(venv: Venv) -> bool:

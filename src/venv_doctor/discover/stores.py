@@ -99,9 +99,10 @@ def known_stores(config: Config, env: Mapping[str, str]) -> list[Store]:
     return stores
 
 
-def _subdirs(path: Path) -> list[os.DirEntry[str]]:
+def _subdirs(path: Path | str) -> list[os.DirEntry[str]]:
     try:
-        entries = list(os.scandir(path))
+        with os.scandir(path) as it:
+            entries = list(it)
     except OSError:
         return []
     return sorted(
@@ -116,35 +117,45 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _candidates(store: Store) -> Iterator[tuple[str, Path]]:
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()  # the directory listing's answer: no system call
+    except OSError:
+        return False
+
+
+def _candidates(store: Store) -> Iterator[tuple[str, str, bool]]:
+    """(name, path, is a link) of each directory where ``store`` may hold a venv; paths
+    as text, as a store may list thousands."""
     if store.single:
         if store.root.is_dir():
-            yield store.root.name, store.root
+            yield store.root.name, str(store.root), store.root.is_symlink()
         return
     if store.subdir:  # pyenv: versions/<ver>/envs/<env>
         for version in _subdirs(store.root):
-            if os.path.islink(version.path):
+            if _is_link(version):
                 continue  # pyenv-virtualenv's versions/<env> link to versions/<ver>/envs/<env>
-            for env_entry in _subdirs(Path(version.path) / store.subdir):
-                yield env_entry.name, Path(env_entry.path)
+            for env_entry in _subdirs(os.path.join(version.path, store.subdir)):
+                yield env_entry.name, env_entry.path, _is_link(env_entry)
         return
-    yield from _walk(store.root, store.depth, ())
+    yield from _walk(str(store.root), store.depth, ())
 
 
-def _walk(root: Path, depth: int, prefix: tuple[str, ...]) -> Iterator[tuple[str, Path]]:
+def _walk(root: str, depth: int, prefix: tuple[str, ...]) -> Iterator[tuple[str, str, bool]]:
     for entry in _subdirs(root):
         parts = (*prefix, entry.name)
         if depth == 1:
             # hatch nests <project>/<hash>/<env>: the name a user knows is project/env
-            yield parts[0] if len(parts) == 1 else f"{parts[0]}/{parts[-1]}", Path(entry.path)
+            name = parts[0] if len(parts) == 1 else f"{parts[0]}/{parts[-1]}"
+            yield name, entry.path, _is_link(entry)
         else:
-            yield from _walk(Path(entry.path), depth - 1, parts)
+            yield from _walk(entry.path, depth - 1, parts)
 
 
-def _real_path(path: Path, reals: dict[str, str]) -> Path:
+def _real_path(path: str, is_link: bool, reals: dict[str, str]) -> Path:
     """``realpath`` with the parent's answer remembered: a store's venvs share it."""
     parent, name = os.path.split(path)
-    if not name or name in (".", "..") or os.path.islink(path):
+    if not name or name in (".", "..") or is_link:
         return Path(os.path.realpath(path))
     if parent not in reals:
         reals[parent] = os.path.realpath(parent)
@@ -154,10 +165,10 @@ def _real_path(path: Path, reals: dict[str, str]) -> Path:
 def _entries(store: Store) -> Iterator[tuple[Location, bool]]:
     """Each venv of ``store`` at its real path, and whether the entry is a symlink."""
     reals: dict[str, str] = {}
-    for name, path in _candidates(store):
+    for name, path, is_link in _candidates(store):
         if is_venv_dir(path) or unlistable_dir(path):
-            real = _real_path(path, reals)
-            yield Location(name=name, path=real, store=store.name), os.path.islink(path)
+            real = _real_path(path, is_link, reals)
+            yield Location(name=name, path=real, store=store.name), is_link
 
 
 def store_venvs(store: Store) -> list[Location]:

@@ -13,6 +13,7 @@ from venv_doctor.diagnose.scan import diagnose_all, read_venvs
 from venv_doctor.interpreters.inventory import inventory
 from venv_doctor.interpreters.usage import usage
 from venv_doctor.model.venv import Venv
+from venv_doctor.paths import home
 from venv_doctor.targets import all_locations
 
 
@@ -44,7 +45,7 @@ def impact(ctx: Context, prefix: Path) -> Impact:
     """Which venvs need ``prefix``; snapshots each of them first (they may vanish)."""
     venvs = read_venvs(all_locations(ctx))
     found = inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache)
-    use = usage(str(prefix), found, venvs)
+    use = usage(str(prefix), found, venvs, home_dir=home(ctx.env))
     needing = {d.venv.path: d.venv for d in use.venvs} if use else {}
     needing.update({v.path: v for v in venvs if _inside(v.path, prefix)})
     chosen = sorted(needing.values(), key=lambda v: (v.location.store, v.name, str(v.path)))

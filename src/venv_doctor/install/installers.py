@@ -9,7 +9,9 @@ install fails with an InstallError naming it.
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import os
 import re
 import shlex
 from collections.abc import Callable, Mapping
@@ -23,6 +25,7 @@ from venv_doctor.errors import ConfigError, VenvDoctorError
 from venv_doctor.install.creators import VenvOptions, create_venv
 from venv_doctor.install.pip_config import UvOptions, read_settings, uv_options
 from venv_doctor.install.tools import find_uv
+from venv_doctor.model import distributions, pyvenv_cfg
 from venv_doctor.render.sanitize import redact
 from venv_doctor.runner import TAIL_LINES, CommandError, Completed, Runner
 
@@ -140,7 +143,12 @@ def _run(
 
 @dataclass(frozen=True)
 class PipInstaller:
-    """``<venv>/bin/python -m pip install``: pip reads the user's configuration itself."""
+    """``<venv>/bin/python -m pip install``: pip reads the user's configuration itself.
+
+    A venv without pip of its own is installed into by the pip its interpreter
+    bundles for ensurepip, run from its wheel as ensurepip runs it: no seeding
+    (seconds of CPU) and no pip left in a venv that had none.
+    """
 
     note: str | None = None  # why pip rather than uv
     # the environment pip runs in (the Context's: pip reads its PIP_* settings there)
@@ -155,7 +163,7 @@ class PipInstaller:
         why = f" ({self.note})" if self.note else ""
         _say(on_progress, f"installing {_packages(count)} with pip{why}")
         python = venv / "bin" / "python"
-        args: list[str | Path] = [python, "-m", "pip", "install", "--no-input"]
+        args: list[str | Path] = [python, *_pip_of(venv), "install", "--no-input"]
         # no bytecode for every module of every distribution (uv writes none either): the
         # verification's imports write it for the modules the venv's programs start with
         args += ["--no-compile", "--disable-pip-version-check", "-r", requirements]
@@ -164,11 +172,41 @@ class PipInstaller:
             if "No module named pip" in done.stderr:
                 raise InstallError(
                     f"{venv} has no pip to install its requirements with",
-                    hint="create the venv with pip (with_pip=True) for the pip installer",
+                    hint="create the venv with pip (with_pip=True): its interpreter bundles"
+                    " no pip wheel to run pip from",
                     output=done.stderr,
                 )
             raise _install_error("pip", venv, done)
         _say(on_progress, f"installed {_packages(count)} with pip")
+
+
+def _pip_of(venv: Path) -> list[str | Path]:
+    """How the venv's interpreter runs pip: its own, else the bundled wheel's (looked
+    for above the real interpreter, then above pyvenv.cfg's ``home``: a copied binary)."""
+    lib = glob.escape(str(venv / "lib"))
+    if glob.glob(lib + "/python*/site-packages/pip/__init__.py"):
+        return ["-m", "pip"]
+    names = [os.path.basename(p) for p in glob.glob(lib + "/python*")]
+    if len(names) != 1:
+        return ["-m", "pip"]
+    prefixes = [Path(os.path.realpath(venv / "bin" / "python")).parent.parent]
+    with contextlib.suppress(OSError, ValueError):
+        home = pyvenv_cfg.read(venv / "pyvenv.cfg").home
+        prefixes += [Path(home).parent] if home else []
+    for prefix in prefixes:
+        wheel = pip_wheel(prefix, names[0].removeprefix("python"))
+        if wheel is not None:
+            return [wheel / "pip"]
+    return ["-m", "pip"]  # no pip at all: said when it fails
+
+
+def pip_wheel(prefix: Path, minor: str) -> Path | None:
+    """The pip wheel ensurepip installs for Python ``minor`` at ``prefix``, to run pip
+    from. Not for Python 2, whose venvs virtualenv seeds."""
+    if minor.startswith("2."):
+        return None
+    found = distributions.bundled_wheel_files([prefix], minor).get("pip")
+    return found[1] if found else None
 
 
 @dataclass(frozen=True)

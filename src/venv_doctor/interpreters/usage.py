@@ -8,6 +8,7 @@ interpreter outside the venv. All of it is read from disk; nothing is started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,7 @@ from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.interpreters.inventory import Interpreter
 from venv_doctor.interpreters.layouts import InstallKind, installation_of
 from venv_doctor.model.venv import Venv
+from venv_doctor.paths import expand_user
 
 _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 _FORMULA = re.compile(r"^python@(\d+\.\d+)$")
@@ -90,8 +92,8 @@ def dependents(
 
 def matches(spec: str, interpreter: Interpreter) -> bool:
     """``spec`` names this interpreter: a path (of it, of its real file, or of an
-    installation directory holding it), a version (``3.12`` or ``3.12.1``, which is
-    also a pyenv version name) or a Homebrew formula (``python@3.12``)."""
+    installation directory holding it; ``~`` already expanded), a version (``3.12`` or
+    ``3.12.1``, which is also a pyenv version name) or a Homebrew formula (``python@3.12``)."""
     formula = _FORMULA.match(spec)
     if formula:
         owners = (installation_of(interpreter.real), installation_of(interpreter.path))
@@ -104,9 +106,9 @@ def matches(spec: str, interpreter: Interpreter) -> bool:
 
 
 def _path_matches(path: Path, interpreter: Interpreter) -> bool:
-    spec = os.path.realpath(os.path.expanduser(path))
+    spec = os.path.realpath(path)
     real = str(interpreter.real)
-    if spec == real or os.path.abspath(os.path.expanduser(path)) == str(interpreter.path):
+    if spec == real or os.path.abspath(path) == str(interpreter.path):
         return True
     return os.path.isdir(spec) and real.startswith(spec.rstrip(os.sep) + os.sep)
 
@@ -119,11 +121,17 @@ class Usage:
     venvs: tuple[Dependency, ...]
 
 
-def usage(spec: str, interpreters: Sequence[Interpreter], venvs: Iterable[Venv]) -> Usage | None:
-    """What depends on ``spec``; None when it names no interpreter and no existing path."""
+def usage(
+    spec: str, interpreters: Sequence[Interpreter], venvs: Iterable[Venv], *, home_dir: Path
+) -> Usage | None:
+    """What depends on ``spec``; None when it names no interpreter and no existing path.
+    A ``~`` in ``spec`` is ``home_dir`` (the Context's HOME)."""
+    if spec.startswith("~"):
+        with contextlib.suppress(RuntimeError):  # ~user of no such user: matches nothing
+            spec = str(expand_user(spec, home_dir))
     named = tuple(i for i in interpreters if matches(spec, i))
     reals = {str(i.real) for i in named}
-    as_path = os.path.realpath(os.path.expanduser(spec)) if os.sep in spec else None
+    as_path = os.path.realpath(spec) if os.sep in spec else None
     if not named and not (as_path and os.path.exists(as_path)):
         return None
     found = []
@@ -140,7 +148,7 @@ def _needs(venv: Venv, reals: set[str], as_path: str | None, spec: str) -> str |
             return through
     if as_path is None:
         return None
-    written = os.path.abspath(os.path.expanduser(spec))
+    written = os.path.abspath(spec)
     if any(_under(p, written) or _under(p, as_path) for p in route(venv)):
         return "link"
     return None

@@ -324,6 +324,11 @@ def bundled_wheels(prefixes: Iterable[Path], minor: str) -> dict[str, str]:
     """The wheels ensurepip installs for Python ``minor`` of an installation at one of
     ``prefixes``: ``lib/pythonX.Y/ensurepip/_bundled``, or Debian's
     ``share/python-wheels`` (its ``WHEEL_PKG_DIR``). Empty when none can be read."""
+    return {name: version for name, (version, _) in bundled_wheel_files(prefixes, minor).items()}
+
+
+def bundled_wheel_files(prefixes: Iterable[Path], minor: str) -> dict[str, tuple[str, Path]]:
+    """As ``bundled_wheels``, with each wheel's file: name -> (version, path)."""
     for prefix in prefixes:
         for where in (
             prefix / "lib" / f"python{minor}" / "ensurepip" / "_bundled",
@@ -337,7 +342,7 @@ def bundled_wheels(prefixes: Iterable[Path], minor: str) -> dict[str, str]:
             for name in names:
                 match = _BUNDLED_WHEEL.match(name)
                 if match and canonical_name(match.group(1)) in SEEDS:
-                    found[canonical_name(match.group(1))] = match.group(2)
+                    found[canonical_name(match.group(1))] = (match.group(2), where / name)
             if found:
                 return found
     return {}

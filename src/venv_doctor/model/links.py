@@ -14,13 +14,14 @@ MAX_HOPS = 40
 class LinkChain:
     """``start`` and every path it leads to; ``end`` is the last path reached.
 
-    Held as strings (``origin``, ``targets``): a check reads thousands of chains and
-    looks at most hops only as text; the Path properties are made when asked."""
+    Held as strings (``origin``, ``targets``, ``real``): a check reads thousands of
+    chains and looks at most hops only as text; the Path properties are made when asked."""
 
     origin: str
     targets: tuple[str, ...]  # each link target made absolute, in order
     dangling: bool  # the last hop does not exist
     loop: bool  # the chain never ends (or is longer than MAX_HOPS)
+    real: str | None = None  # the real file at the end, when ``follow`` resolved it
 
     @property
     def start(self) -> Path:
@@ -31,8 +32,13 @@ class LinkChain:
         return tuple(map(Path, self.targets))
 
     @property
+    def last(self) -> str:
+        """``end`` as text."""
+        return self.targets[-1] if self.targets else self.origin
+
+    @property
     def end(self) -> Path:
-        return Path(self.targets[-1] if self.targets else self.origin)
+        return Path(self.last)
 
     @property
     def first_target(self) -> Path | None:
@@ -42,34 +48,124 @@ class LinkChain:
     def is_link(self) -> bool:
         return bool(self.targets) or self.loop
 
-    @cached_property  # realpath costs a syscall per path component; asked for more than once
+    def first_missing(self) -> str | None:
+        """The first hop that does not exist (a dangling chain breaks there)."""
+        for hop in self.targets:
+            if not os.path.lexists(hop):
+                return hop
+        return None
+
+    @cached_property  # asked for more than once
     def resolved(self) -> Path | None:
         """The real file at the end of the chain, or None when it breaks."""
         if self.dangling or self.loop:
             return None
-        return Path(os.path.realpath(self.targets[-1] if self.targets else self.origin))
+        return Path(self.real if self.real is not None else os.path.realpath(self.last))
 
 
-def follow(start: Path | str) -> LinkChain:
+class Walked:
+    """What one pass (a check over thousands of venvs) learnt about links: the chain from
+    each path followed so far, and the real path of each directory resolved. A venv's
+    ``python3 -> python -> /usr/bin/python3.12`` reads each link once, and the thousand
+    venvs made from one interpreter resolve it once. Only for one pass: links change."""
+
+    def __init__(self) -> None:
+        self.real_dirs: dict[str, str] = {}
+        self._shared: dict[str, LinkChain] = {}  # links outside the directory walked now
+        self._here = ""  # the directory of the chains followed now (a venv's bin/)
+        self._near: dict[str, LinkChain] = {}  # its links: let go when the walk moves on
+
+    def enter(self, directory: str) -> None:
+        """Chains start in ``directory`` now (another venv's ``bin/``): the links of the
+        last one are not asked about again, and are let go (memory stays flat)."""
+        if directory != self._here:
+            self._here, self._near = directory, {}
+
+    def get(self, path: str) -> LinkChain | None:
+        return self._near.get(path) or self._shared.get(path)
+
+    def put(self, chain: LinkChain) -> None:
+        near = _parent(chain.origin) == self._here
+        (self._near if near else self._shared).setdefault(chain.origin, chain)
+
+    def real(self, path: str) -> str:
+        """The real path of ``path``, a file that is no link: only its directory may hold
+        links, and that is resolved once."""
+        parent, name = os.path.split(os.path.abspath(path))
+        if (real_parent := self.real_dirs.get(parent)) is None:
+            real_parent = self.real_dirs[parent] = os.path.realpath(parent)
+        return os.path.join(real_parent, name)
+
+
+def follow(start: Path | str, walked: Walked | None = None) -> LinkChain:
     """Follow ``start`` through every symlink, without trusting ``realpath`` alone.
 
     Intermediate directory links are resolved by the kernel at each hop; the
     hops themselves are the file links a user would see with ``readlink``.
     Works on strings (pathlib is slow here, and this runs for every bin/python*).
+    ``walked``: what this pass already knows (see ``Walked``); with it the chain's
+    ``real`` end is resolved at once, and a hop followed before is not read again.
     """
     hops: list[str] = []
     origin = current = os.fspath(start)
     seen = {current}
+    if walked is not None:
+        walked.enter(_parent(origin))
     while True:
+        if walked is not None and hops and (known := _joined(walked, origin, hops, seen)):
+            walked.put(known)
+            return known
         try:
             target = os.readlink(current)
         except OSError:
             break  # not a link (or gone): the chain ends here
-        nxt = os.path.normpath(os.path.join(os.path.dirname(current), target))
+        nxt = _hop(current, target)
         if nxt in seen or len(hops) >= MAX_HOPS:
             return LinkChain(origin, tuple(hops), dangling=False, loop=True)
         seen.add(nxt)
         hops.append(nxt)
         current = nxt
     # exists() is False for a missing target and for a directory loop on the way
-    return LinkChain(origin, tuple(hops), dangling=not os.path.exists(current), loop=False)
+    if not os.path.exists(current):
+        chain = LinkChain(origin, tuple(hops), dangling=True, loop=False)
+    else:
+        real = walked.real(current) if walked is not None else None
+        chain = LinkChain(origin, tuple(hops), dangling=False, loop=False, real=real)
+    if walked is not None:
+        _remember(walked, chain)
+    return chain
+
+
+def _parent(path: str) -> str:
+    """The directory part of ``path`` as text (``dirname`` costs more than a link here)."""
+    return path.rpartition("/")[0]
+
+
+def _hop(current: str, target: str) -> str:
+    """Where the link ``current`` to ``target`` leads: ``normpath(join(dirname(current),
+    target))``, without their Python-level work for the common cases."""
+    if target.startswith("/"):
+        return os.path.normpath(target)
+    head, slash, _ = current.rpartition("/")
+    if not slash:
+        return os.path.normpath(target)  # a relative start in the working directory
+    return os.path.normpath(f"{head}/{target}" if head else f"/{target}")
+
+
+def _joined(walked: Walked, origin: str, hops: list[str], seen: set[str]) -> LinkChain | None:
+    """The chain through ``hops`` when the last hop's chain is known: the same answer
+    as reading on, unless the two would make a loop or too long a chain."""
+    rest = walked.get(hops[-1])
+    if rest is None or len(hops) + len(rest.targets) > MAX_HOPS or seen & set(rest.targets):
+        return None
+    return LinkChain(origin, (*hops, *rest.targets), rest.dangling, False, rest.real)
+
+
+def _remember(walked: Walked, chain: LinkChain) -> None:
+    """The chain from its start and from each hop on (no loops: they are rare and their
+    hops depend on where the walk entered them)."""
+    walked.put(chain)
+    targets = chain.targets
+    for i, hop in enumerate(targets):
+        if walked.get(hop) is None:
+            walked.put(LinkChain(hop, targets[i + 1 :], chain.dangling, False, chain.real))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from venv_doctor.fsutil import SMALL_FILE, read_bounded
@@ -37,7 +38,7 @@ class PyvenvCfg:
             return "virtualenv"
         return "venv"
 
-    @property
+    @cached_property  # asked for many times per venv by diagnosis and recording
     def version(self) -> str | None:
         """The Python version recorded at creation, as ``X.Y`` or ``X.Y.Z``."""
         for key in ("version", "version_info"):
@@ -46,7 +47,7 @@ class PyvenvCfg:
                 return ".".join(g for g in match.groups() if g is not None)
         return None
 
-    @property
+    @cached_property
     def minor(self) -> str | None:
         return minor_of(self.version)
 
@@ -90,11 +91,15 @@ def parse(text: str) -> PyvenvCfg:
     values: dict[str, str] = {}
     garbage = []
     for number, line in enumerate(lines, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
+        stripped = line.strip()
+        if not stripped or stripped[0] == "#":
             continue
-        match = _KEY_VALUE.match(line)
-        if match:
-            values.setdefault(match.group(1).lower(), match.group(2))
+        # what _KEY_VALUE matches, without a regex per line: a key (no "=", not empty
+        # once stripped) up to the first "=", then the stripped value
+        key, sep, value = stripped.partition("=")
+        key = key.rstrip()
+        if sep and key:
+            values.setdefault(key.lower(), value.lstrip())
         else:
             garbage.append(number)
     return PyvenvCfg(lines=lines, values=values, garbage=tuple(garbage))
@@ -104,7 +109,7 @@ class NotTextError(ValueError):
     """The file holds binary data, not ``key = value`` text."""
 
 
-def read(path: Path) -> PyvenvCfg:
+def read(path: Path | str) -> PyvenvCfg:
     """Parse the file; raises OSError (also: not a regular file, over 1 MiB) or
     ValueError (not UTF-8, binary) for the caller."""
     data = read_bounded(path, SMALL_FILE)

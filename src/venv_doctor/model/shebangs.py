@@ -7,9 +7,9 @@ second line is ``'''exec' "/abs/venv/bin/python" "$0" "$@"``.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
 from venv_doctor.fsutil import read_bounded
@@ -18,18 +18,51 @@ HEAD_BYTES = 8192  # a trampoline line holds a path of up to PATH_MAX (4096) byt
 _TRAMPOLINE = re.compile(rb"""^'''exec'\s+(.+?)\s+"\$0"\s+"\$@"\s*$""", re.MULTILINE)
 
 
-@dataclass(frozen=True)
 class Shebang:
-    script: Path
-    interpreter: str
-    form: str  # "shebang" or "trampoline"
+    """A console script and the interpreter it starts. The script's path is held as
+    text (a check reads thousands of scripts); ``script`` makes the Path when asked."""
+
+    __slots__ = ("form", "interpreter", "path")
+
+    def __init__(self, script: Path | str, interpreter: str, form: str) -> None:
+        self.path = os.fspath(script)
+        self.interpreter = interpreter
+        self.form = form  # "shebang" or "trampoline"
+
+    @property
+    def script(self) -> Path:
+        return Path(self.path)
+
+    @property
+    def name(self) -> str:
+        return _name(self.path)
+
+    def _key(self) -> tuple[str, str, str]:
+        return self.path, self.interpreter, self.form
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Shebang) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Shebang(script={self.script!r}, interpreter={self.interpreter!r}, form={self.form!r})"
+        )
 
 
 _FIRST = re.compile(r"[ \t\r\n]*([^ \t\r\n]*)")
 
 
 def _first_word(command: str) -> str:
-    # shlex is slow; without quotes or backslashes it only splits on " \t\r\n"
+    # shlex is slow; one double-quoted word with no quote or backslash inside (a
+    # trampoline's path) is its contents to shlex
+    if len(command) >= 2 and command[0] == command[-1] == '"':
+        inner = command[1:-1]
+        if '"' not in inner and "\\" not in inner:
+            return inner
+    # without quotes or backslashes it only splits on " \t\r\n"
     if not any(c in command for c in "'\"\\"):
         match = _FIRST.match(command)
         return match.group(1) if match else ""
@@ -45,7 +78,7 @@ def _name(path: str) -> str:
     return path.rstrip("/").rpartition("/")[2]
 
 
-def parse(script: Path, head: bytes) -> Shebang | None:
+def parse(script: Path | str, head: bytes) -> Shebang | None:
     """The Python interpreter ``head`` (the first bytes of a script) starts, if any."""
     if not head.startswith(b"#!"):
         return None

@@ -8,7 +8,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from venv_doctor.fsutil import SMALL_FILE, read_text_bounded
+from venv_doctor.fsutil import SMALL_FILE, read_text_bounded, read_upto
 from venv_doctor.model import links, pyvenv_cfg, shebangs
 from venv_doctor.model.links import LinkChain
 from venv_doctor.model.pyvenv_cfg import PyvenvCfg
@@ -110,24 +110,24 @@ def lib_dir_minor(name: str) -> str | None:
     return f"{match.group(1)}.{match.group(2)}" if match else None
 
 
-def is_venv_dir(path: Path) -> bool:
+def is_venv_dir(path: Path | str) -> bool:
     """A directory that is a venv (or was one): pyvenv.cfg, a legacy marker, or activate.
 
     The one answer to "is this a venv", for finding venvs and for telling a venv's
     interpreter from a base one.
     """
-    if os.path.lexists(path / "pyvenv.cfg"):
+    if os.path.lexists(os.path.join(path, "pyvenv.cfg")):
         return True
     if is_conda_dir(path):
         return False  # conda environments are not venvs
-    if os.path.exists(path / "bin" / "activate"):
+    if os.path.exists(os.path.join(path, "bin", "activate")):
         return True
     return bool(_legacy_marker(path))
 
 
-def is_conda_dir(path: Path) -> bool:
+def is_conda_dir(path: Path | str) -> bool:
     """A conda installation or environment."""
-    return os.path.isdir(path / "conda-meta")
+    return os.path.isdir(os.path.join(path, "conda-meta"))
 
 
 def venv_of(executable: Path) -> Path | None:
@@ -148,15 +148,16 @@ def unlistable_dir(path: Path | str) -> bool:
     return False
 
 
-def _legacy_marker(path: Path) -> Path | None:
+def _legacy_marker(path: Path | str) -> Path | None:
+    lib = os.path.join(path, "lib")
     try:
-        names = os.listdir(path / "lib")
+        names = os.listdir(lib)
     except OSError:
         return None
     for name in names:
-        marker = path / "lib" / name / "orig-prefix.txt"
+        marker = os.path.join(lib, name, "orig-prefix.txt")
         if lib_dir_minor(name) and os.path.exists(marker):
-            return marker
+            return Path(marker)
     return None
 
 
@@ -197,30 +198,36 @@ def blocker(path: Path) -> Path:
 
 def _read_cfg_quickly(path: Path, denied: list[Path]) -> tuple[PyvenvCfg | None, str | None]:
     """The common case, a readable cfg, without the three checks ``_read_cfg`` makes first."""
+    cfg_path = os.path.join(path, "pyvenv.cfg")
     try:
-        return pyvenv_cfg.read(path / "pyvenv.cfg"), None
+        return pyvenv_cfg.read(cfg_path), None
     except PermissionError:
-        denied.append(blocker(path / "pyvenv.cfg"))
-        return None, f"{path / 'pyvenv.cfg'} cannot be read: permission denied"
+        denied.append(blocker(Path(cfg_path)))
+        return None, f"{cfg_path} cannot be read: permission denied"
     except (OSError, ValueError):
         return _read_cfg(path)  # which says exactly what is wrong, or that there is no cfg
 
 
+def _by_name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
 def _scan_bin(
-    bin_dir: Path, denied: list[Path]
+    bin_dir: str, denied: list[Path], walked: links.Walked | None
 ) -> tuple[tuple[BinPython, ...], tuple[Shebang, ...]]:
     pythons: list[BinPython] = []
     scripts: list[Shebang] = []
     try:
-        entries = sorted(os.scandir(bin_dir), key=lambda e: e.name)
+        with os.scandir(bin_dir) as it:
+            entries = sorted(it, key=_by_name)
     except PermissionError:
-        denied.append(blocker(bin_dir))
+        denied.append(blocker(Path(bin_dir)))
         return (), ()
     except OSError:
         return (), ()
     for entry in entries:
         if _PYTHON_NAME.match(entry.name):
-            pythons.append(BinPython(entry.name, links.follow(entry.path)))
+            pythons.append(BinPython(entry.name, links.follow(entry.path, walked)))
         elif not entry.name.startswith(_SKIP_SCRIPTS):
             script = _read_script(entry)
             if script:
@@ -230,35 +237,32 @@ def _scan_bin(
 
 def _read_script(entry: os.DirEntry[str]) -> Shebang | None:
     try:
-        st = entry.stat()
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SCRIPT_SIZE or not st.st_mode & 0o111:
-        return None
-    try:
+        # the listing says what an entry is; only a link costs a stat. Nothing but a
+        # regular file is opened (opening a device can do things)
+        if not (entry.is_file() if entry.is_symlink() else entry.is_file(follow_symlinks=False)):
+            return None
         head = _read_head(entry.path, shebangs.HEAD_BYTES)
     except OSError:
         return None
-    return shebangs.parse(Path(entry.path), head)
+    return shebangs.parse(entry.path, head) if head is not None else None
 
 
-def _read_head(path: str, size: int) -> bytes:
-    """The first ``size`` bytes of a file, as ``shebangs.read`` reads them but with
-    half the syscalls of a buffered file object (this runs for every script)."""
+def _read_head(path: str, size: int) -> bytes | None:
+    """The first ``size`` bytes of an executable regular file of at most MAX_SCRIPT_SIZE
+    bytes, else None; as ``shebangs.read`` reads them but with a third of the system
+    calls of a stat and a buffered file object (this runs for every script)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # never blocks on a FIFO swapped in
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return b""
-        chunks = []
-        while size > 0 and (chunk := os.read(fd, size)):
-            chunks.append(chunk)
-            size -= len(chunk)
-        return b"".join(chunks)
+        st = os.fstat(fd)
+        mode = st.st_mode
+        if not stat.S_ISREG(mode) or st.st_size > MAX_SCRIPT_SIZE or not mode & 0o111:
+            return None
+        return read_upto(fd, st.st_size, size)  # sized to the file, not 8 KiB a script
     finally:
         os.close(fd)
 
 
-def _scan_lib(path: Path, denied: list[Path]) -> tuple[tuple[str, ...], tuple[Path, ...]]:
+def _scan_lib(path: str, denied: list[Path]) -> tuple[tuple[str, ...], tuple[Path, ...]]:
     minors, site = [], []
     lib = os.path.join(path, "lib")
     try:
@@ -285,11 +289,15 @@ def _scan_lib(path: Path, denied: list[Path]) -> tuple[tuple[str, ...], tuple[Pa
     return tuple(minors), tuple(site)
 
 
-def load(location: Location) -> Venv:
-    """Read everything the diagnosis needs; never raises for a damaged venv."""
+def load(location: Location, walked: links.Walked | None = None) -> Venv:
+    """Read everything the diagnosis needs; never raises for a damaged venv.
+
+    ``walked``: the links followed so far, shared by the venvs of one pass."""
     path = location.path
+    text = os.fspath(path)
     try:
-        os.listdir(path)
+        with os.scandir(text):
+            pass  # opening says whether it can be read; its listing is not needed
     except OSError as exc:
         reason = f"{path} cannot be read: {exc.strerror or exc}"
         denied = (blocker(path),) if isinstance(exc, PermissionError) else ()
@@ -297,8 +305,8 @@ def load(location: Location) -> Venv:
     refused: list[Path] = []
     cfg, cfg_error = _read_cfg_quickly(path, refused)
     marker = None if cfg or cfg_error else _legacy_marker(path)
-    pythons, scripts = _scan_bin(path / "bin", refused)
-    minors, site = _scan_lib(path, refused)
+    pythons, scripts = _scan_bin(os.path.join(text, "bin"), refused, walked)
+    minors, site = _scan_lib(text, refused)
     orig_prefix = None
     if marker:
         try:

@@ -11,6 +11,7 @@ raises: a failure becomes a warning.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -64,9 +65,10 @@ def base_interpreter(venv: Venv) -> str | None:
     then pyvenv.cfg's ``home`` directory stands in)."""
     main = venv.main_python
     if main is not None:
-        outside = [h for h in main.chain.hops if h.parent != venv.path / "bin"]
+        bin_dir = os.path.join(venv.path, "bin")
+        outside = [h for h in main.chain.targets if os.path.dirname(h) != bin_dir]
         if outside:
-            return str(outside[0])
+            return outside[0]
     return venv.cfg.home if venv.cfg is not None and venv.cfg.home else None
 
 
@@ -109,23 +111,78 @@ def record(
     """Register ``venvs`` (with their diagnosed status) and snapshot the changed ones.
     ``evidence``: how the statuses were found (a static check keeps a deep one's worse)."""
     statuses = {d.path: d.status.value for d in diagnoses}
-    kept: list[Venv] = []
-    left_out: list[str] = []
-    for v in venvs:  # one pass: `v not in kept` compared every pair (minutes at 20,000)
-        if _utf8(str(v.path)) and _utf8(v.name):
-            kept.append(v)
+    recorder = Recorder(dirs, config, evidence)
+    for venv in venvs:
+        recorder.add(venv, statuses.get(venv.path))
+    return recorder.finish()
+
+
+class Recorder:
+    """``record`` one venv at a time, so a check need not hold every venv it read: each
+    venv leaves a sighting (and a snapshot when its stamp changed), and ``finish``
+    writes them all in one transaction. Never raises: a failure becomes a warning."""
+
+    def __init__(self, dirs: AppDirs, config: Config, evidence: state.Evidence) -> None:
+        self.dirs, self.config, self.evidence = dirs, config, evidence
+        self.at = state.now()
+        self.sightings: list[state.Sighting] = []
+        self.taken: list[Snapshot] = []
+        self.warnings: list[str] = []
+        self.failed: str | None = None
+        try:
+            self.known, warnings = state.using(dirs, state.fingerprints)
+        except (VenvDoctorError, sqlite3.Error, OSError) as exc:
+            self.known, self.failed = {}, _message(exc)
         else:
-            left_out.append(
-                f"{printable(str(v.path))}: not recorded (its name or path is not UTF-8 text)"
+            self.warnings += warnings
+
+    def add(self, venv: Venv, status: str | None) -> None:
+        if not (_utf8(str(venv.path)) and _utf8(venv.name)):
+            self.warnings.append(
+                f"{printable(str(venv.path))}: not recorded (its name or path is not UTF-8 text)"
             )
-    try:
-        stored, warnings = state.using(
-            dirs, lambda db: _record(db, config, kept, statuses, evidence)
+            return
+        if self.failed is not None:
+            return
+        fp = snapshot_stamp(venv, self.config)
+        if fp is not None and self.known.get(str(venv.path)) != fp:
+            snapshot, _ = take(venv, verify=False, at=self.at)
+            self.taken.append(stored_form(snapshot, self.config))
+        self.sightings.append(
+            state.Sighting(
+                path=venv.path,
+                name=venv.name,
+                store=venv.location.store,
+                creator=venv.creator,
+                python_version=venv.version,
+                status=status,
+                fingerprint=fp,
+                base=base_interpreter(venv),
+                evidence=self.evidence,
+            )
         )
-    except (VenvDoctorError, sqlite3.Error, OSError) as exc:
-        message = exc.message if isinstance(exc, VenvDoctorError) else str(exc)
-        return RecordResult(0, (*left_out, f"snapshots were not recorded: {message}"))
-    return RecordResult(stored, (*left_out, *warnings))
+
+    def finish(self) -> RecordResult:
+        if self.failed is not None:
+            return RecordResult(0, (*self.warnings, f"snapshots were not recorded: {self.failed}"))
+        try:
+            stored, warnings = state.using(self.dirs, self._write)
+        except (VenvDoctorError, sqlite3.Error, OSError) as exc:
+            return RecordResult(
+                0, (*self.warnings, f"snapshots were not recorded: {_message(exc)}")
+            )
+        return RecordResult(stored, (*self.warnings, *warnings))
+
+    def _write(self, db: state.Database) -> int:
+        with db.transaction():
+            state.record_venvs(db, self.sightings, self.at)
+            stored = [s.venv for s in self.taken if state.record_snapshot(db, s)]
+            prune(db, self.config.snapshot_keep, stored, self.at)
+            return len(stored)
+
+
+def _message(exc: Exception) -> str:
+    return exc.message if isinstance(exc, VenvDoctorError) else str(exc)
 
 
 def _utf8(text: str) -> bool:
@@ -136,41 +193,6 @@ def _utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _record(
-    db: state.Database,
-    config: Config,
-    venvs: Sequence[Venv],
-    statuses: dict[Path, str],
-    evidence: state.Evidence,
-) -> int:
-    known = state.fingerprints(db)
-    at = state.now()
-    sightings, taken = [], []
-    for venv in venvs:
-        fp = snapshot_stamp(venv, config)
-        if fp is not None and known.get(str(venv.path)) != fp:
-            snapshot, _ = take(venv, verify=False, at=at)
-            taken.append(stored_form(snapshot, config))
-        sightings.append(
-            state.Sighting(
-                path=venv.path,
-                name=venv.name,
-                store=venv.location.store,
-                creator=venv.creator,
-                python_version=venv.version,
-                status=statuses.get(venv.path),
-                fingerprint=fp,
-                base=base_interpreter(venv),
-                evidence=evidence,
-            )
-        )
-    with db.transaction():
-        state.record_venvs(db, sightings, at)
-        stored = [s.venv for s in taken if state.record_snapshot(db, s)]
-        prune(db, config.snapshot_keep, stored, at)
-        return len(stored)
 
 
 def prune(db: state.Database, keep: Keep, venvs: Sequence[Path], now: datetime) -> int:

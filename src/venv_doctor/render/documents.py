@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from venv_doctor.diagnose.findings import Diagnosis, status_counts
@@ -63,6 +63,27 @@ def diagnosis_dict(d: Diagnosis) -> dict[str, Any]:
 
 def check_json(diagnoses: Sequence[Diagnosis]) -> str:
     return envelope(venvs=[diagnosis_dict(d) for d in diagnoses], summary=summary(diagnoses))
+
+
+CHUNK_VENVS = 256
+
+
+def check_json_chunks(diagnoses: Sequence[Diagnosis]) -> Iterator[str]:
+    """``check_json``'s text in pieces, so that thousands of venvs are never one string
+    (nor one list of dicts) in memory. The compact document is the pieces joined, to
+    the byte: each piece holds whole venv objects, which is all ``redact`` looks into
+    (a credential never spans two JSON strings). On a terminal: ``check_json`` whole."""
+    if _on_terminal(sys.stdout):
+        yield check_json(diagnoses)
+        return
+    empty = envelope(venvs=[], summary=summary(diagnoses))
+    split = empty.index('"venvs":[]') + len('"venvs":[')
+    yield empty[:split]
+    for start in range(0, len(diagnoses), CHUNK_VENVS):
+        batch = [diagnosis_dict(d) for d in diagnoses[start : start + CHUNK_VENVS]]
+        text = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))[1:-1]
+        yield ("," if start else "") + json_encodable(redact(text))
+    yield empty[split:]
 
 
 def list_json(locations: Sequence[Location]) -> str:

@@ -78,11 +78,13 @@ def _hide_index_path(match: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     """``text`` with every credential venv-doctor can recognise replaced by ``****``."""
-    if "://" not in text and "?" not in text and "=" not in text:
+    url = "://" in text  # what userinfo and index URLs need: a check's long JSON has none
+    if not url and "?" not in text and "=" not in text:
         return text  # the common case, at no cost
-    text = _USERINFO.sub(_hide_userinfo, text)
+    if url:
+        text = _USERINFO.sub(_hide_userinfo, text)
     text = _QUERY_PARAM.sub(_hide_param, text)
-    return _INDEX_OPTION.sub(_hide_index_path, text)
+    return _INDEX_OPTION.sub(_hide_index_path, text) if url else text
 
 
 def redact_url(url: str | None) -> str | None:

@@ -190,7 +190,9 @@ def _steps(
 
     def create(path: Path) -> None:
         say(name, f"creating a Python {target.minor} venv")
-        with_pip = installer.name == "pip" or reqs.had_pip
+        # pip installs into a venv without pip from the interpreter's bundled wheel
+        bundled = installers.pip_wheel(_prefix(target.path), target.minor)
+        with_pip = reqs.had_pip or (installer.name == "pip" and bundled is None)
         installers.create_venv(target, path, options, with_pip=with_pip, env=env)
         _unseed(path, reqs.held, env)
 
@@ -207,6 +209,11 @@ def _steps(
 
     pause = rebuild.Pause.from_env(env)
     return rebuild.RebuildSteps(create=create, install=install, verify=check, pause=pause)
+
+
+def _prefix(python: Path) -> Path:
+    """The installation prefix of an interpreter: above the real binary's ``bin/``."""
+    return Path(os.path.realpath(python)).parent.parent
 
 
 def _unseed(path: Path, held: frozenset[str], env: Mapping[str, str]) -> None:

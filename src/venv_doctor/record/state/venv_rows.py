@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -93,8 +93,12 @@ _SELECT_VENVS = (
 )
 
 
-def venv_records(db: Database) -> dict[Path, VenvRecord]:
-    rows = db.conn.execute(_SELECT_VENVS)
+def venv_records(db: Database, skip: Container[str] = ()) -> dict[Path, VenvRecord]:
+    """Every registry entry, but those whose path is in ``skip`` (not decoded at all: a
+    check that found thousands of venvs asks only about the others)."""
+    rows: Iterable[Any] = db.conn.execute(_SELECT_VENVS)
+    if skip:
+        rows = (row for row in rows if row[0] not in skip)
     return {r.path: r for r in db.decoded(rows, _venv_record, "venvs")}
 
 
