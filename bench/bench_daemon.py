@@ -60,6 +60,7 @@ LATENCY_TARGET_S = 3.0
 HEALTHY_TARGET_S = 5.0
 RSS_TARGET_MB = 60.0
 CPU_TARGET_S = 0.5  # per idle minute
+START_WAIT_S = 600.0  # a daemon's first scan of 2,000 venvs on a loaded machine
 WAIT_S = 60.0  # longest wait for anything the daemon should do within seconds
 SINK = "import sys\nwith open(sys.argv[1], 'a') as fh:\n    fh.write(sys.stdin.read().strip() + '\\n')\n"
 
@@ -113,7 +114,7 @@ class Daemon:
             )
         wait_for(
             lambda: self._exited() or self.status_file().get("watched"),
-            WAIT_S,
+            START_WAIT_S,
             "the daemon to start watching",
             step=0.05,
         )
