@@ -3,12 +3,22 @@ makes venvs healthy again, and what an idle daemon costs.
 
     python bench/bench_daemon.py --runs 5
     python bench/bench_daemon.py --quick          # smoke test: small sizes, 1 run
+    python bench/bench_daemon.py --only scale --runs 3 --before /tmp/old/src
+                                   # idle threads, RSS and wake-ups at 200 and 2,000
+                                   # venvs, and pip install -> snapshot, against older code
 
 Each scenario runs a real ``venv-doctor daemon`` process (default 2 s debounce
 unless --debounce says otherwise) in a throwaway home (see sandbox_home.py),
 with the ``command`` notifier appending each event (one JSON object) to a file.
 "Breaking" is what ``brew upgrade`` does to venvs made through a Homebrew
 Cellar path: the keg they link into is renamed and ``opt/`` repointed.
+
+The scale case makes 200 and 2,000 venvs over eight interpreters (a Homebrew keg,
+seven pyenv versions), registers them with one ``check``, then per run starts a
+daemon, samples ``/proc/PID/status`` and every thread's context switches over an
+idle window, and times a ``pip install`` into one venv to its snapshot in the state
+DB (read in process). With ``--before SRC`` every run of this code is followed by one
+of the code in SRC (``PYTHONPATH``), in the same sandbox.
 
 Exit status: 0 when every result verified (targets missed are reported, loudly,
 but do not fail), 1 when a verification failed.
@@ -37,6 +47,7 @@ from sandbox_home import (
     clone_venvs,
     machine,
     make_sandbox,
+    make_wheel,
     precompile_venv_doctor,
     real_python,
     run,
@@ -49,6 +60,7 @@ LATENCY_TARGET_S = 3.0
 HEALTHY_TARGET_S = 5.0
 RSS_TARGET_MB = 60.0
 CPU_TARGET_S = 0.5  # per idle minute
+START_WAIT_S = 600.0  # a daemon's first scan of 2,000 venvs on a loaded machine
 WAIT_S = 60.0  # longest wait for anything the daemon should do within seconds
 SINK = "import sys\nwith open(sys.argv[1], 'a') as fh:\n    fh.write(sys.stdin.read().strip() + '\\n')\n"
 
@@ -102,7 +114,7 @@ class Daemon:
             )
         wait_for(
             lambda: self._exited() or self.status_file().get("watched"),
-            WAIT_S,
+            START_WAIT_S,
             "the daemon to start watching",
             step=0.05,
         )
@@ -308,6 +320,8 @@ class Idle:
     busy_starts: int
     busy_cpu_s: float
     busy_voluntary: int
+    pip_s: float = 0.0  # the `pip install` into one venv
+    snapshot_s: float = 0.0  # from pip's exit to the snapshot in the state DB
 
     @property
     def cpu_per_minute(self) -> float:
@@ -334,26 +348,91 @@ def start_python_often(seconds: float, per_second: float = 10.0) -> int:
     return started
 
 
-def make_many_venvs(sandbox: Sandbox, count: int) -> None:
-    """``count`` venvs over four interpreters (a Homebrew keg, three pyenv versions)
-    and two stores, as a long-lived machine has them."""
+INTERPRETERS = ("3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13")  # pyenv, beside the keg
+
+
+def make_many_venvs(sandbox: Sandbox, count: int) -> list[Path]:
+    """``count`` venvs over eight interpreters (a Homebrew keg, seven pyenv versions)
+    and two stores, as a long-lived machine has them. Every eighth is on the keg's 3.12."""
     keg = Keg(sandbox)
     templates = [keg.template]
-    for minor in ("3.11", "3.13", "3.10"):
+    for minor in INTERPRETERS:
         template = sandbox.root / "templates" / f"pyenv-{minor}"
         run([sandbox.fake_pyenv(minor), "-m", "venv", "--without-pip", template], sandbox.env)
         templates.append(template)
     stores = [sandbox.workon_home, sandbox.home / ".multivenv"]
+    made = []
     for i in range(count):
-        clone_venvs(templates[i % len(templates)], [stores[i % 2] / f"env{i:03d}"])
+        target = stores[i % 2] / f"env{i:04d}"
+        clone_venvs(templates[i % len(templates)], [target])
+        made.append(target)
+    return made
 
 
-def measure_idle(count: int, seconds: float) -> Idle:
-    sandbox = make_sandbox("venv-doctor-bench-idle-")
+def make_idle_sandbox(count: int) -> tuple[Sandbox, list[Path], Path]:
+    """The venvs, registered by a check, and a wheelhouse to install from."""
+    sandbox = make_sandbox(f"venv-doctor-bench-idle{count}-")
+    venvs = make_many_venvs(sandbox, count)
+    run(venv_doctor("check", "--json"), sandbox.env, check=False)  # registers them
+    wheelhouse = sandbox.root / "wheelhouse"
+    make_wheel(wheelhouse, "benchpkg", "1.0.0")
+    return sandbox, venvs, wheelhouse
+
+
+def recorded_packages(sandbox: Sandbox, venv: Path) -> set[str]:
+    """The package names of ``venv``'s newest snapshot in the state DB (read in process)."""
+    from venv_doctor import paths
+    from venv_doctor.record import state
+
+    try:
+        shot, _ = state.using(
+            paths.app_dirs(sandbox.env), lambda db: state.latest_snapshot(db, venv)
+        )
+    except state.StateError:
+        return set()  # the daemon holds the database a moment
+    return {p.name for p in shot.packages} if shot else set()
+
+
+def install_to_snapshot(sandbox: Sandbox, venv: Path, wheelhouse: Path) -> tuple[float, float]:
+    """``pip install`` into ``venv`` while the daemon runs: (seconds pip took, seconds
+    from pip's exit to the snapshot holding the package in the state DB)."""
+    if "benchpkg" in recorded_packages(sandbox, venv):
+        raise BenchError(f"{venv} already has benchpkg recorded")
+    started = time.monotonic()
+    run(
+        [
+            sys.executable,
+            *("-m", "pip", "--python", venv / "bin" / "python", "install", "-q"),
+            *("--no-index", "--find-links", wheelhouse, "--no-cache-dir", "benchpkg"),
+        ],
+        sandbox.env,
+    )
+    installed = time.monotonic()
+    wait_for(
+        lambda: "benchpkg" in recorded_packages(sandbox, venv),
+        WAIT_S,
+        f"the snapshot of {venv.name} with benchpkg",
+        step=0.05,
+    )
+    return installed - started, time.monotonic() - installed
+
+
+def measure_idle(
+    sandbox: Sandbox,
+    venvs: list[Path],
+    wheelhouse: Path,
+    seconds: float,
+    src: Path | None = None,
+    victim: Path | None = None,
+) -> Idle:
+    """One daemon over the sandbox's venvs: idle, then busy, then a ``pip install``.
+    ``src``: run venv-doctor from that source tree instead (the code before a change)."""
+    count = len(venvs)
+    sandbox.env.pop("PYTHONPATH", None)
+    if src is not None:
+        sandbox.env["PYTHONPATH"] = str(src)
     daemon = Daemon(sandbox, auto="relink", debounce=None)
     try:
-        make_many_venvs(sandbox, count)
-        run(venv_doctor("check", "--json"), sandbox.env, check=False)  # registers them
         daemon.start()
         daemon.settle(count, seconds=3.0)
         before = sample(daemon.pid)
@@ -368,6 +447,7 @@ def measure_idle(count: int, seconds: float) -> Idle:
         watched = report["watched"]
         if not watched or sum(report["summary"].values()) < count:
             raise BenchError(f"status --json: {len(watched)} watched, summary {report['summary']}")
+        pip_s, snapshot_s = install_to_snapshot(sandbox, victim or venvs[0], wheelhouse)
         daemon.stop()
         return Idle(
             venvs=count,
@@ -383,13 +463,50 @@ def measure_idle(count: int, seconds: float) -> Idle:
             busy_starts=starts,
             busy_cpu_s=(busy.cpu_ticks - after.cpu_ticks) / os.sysconf("SC_CLK_TCK"),
             busy_voluntary=busy.voluntary - after.voluntary,
+            pip_s=pip_s,
+            snapshot_s=snapshot_s,
         )
     except BenchError as exc:
         raise BenchError(f"{exc}\n{daemon.log_tail()}") from None
     finally:
         if daemon.proc and daemon.proc.poll() is None:
             daemon.proc.kill()
+        sandbox.env.pop("PYTHONPATH", None)
+
+
+def one_idle(count: int, seconds: float) -> Idle:
+    sandbox, venvs, wheelhouse = make_idle_sandbox(count)
+    try:
+        return measure_idle(sandbox, venvs, wheelhouse, seconds)
+    finally:
         sandbox.cleanup()
+
+
+def measure_scale(
+    sizes: list[int], seconds: float, runs: int, before: Path | None
+) -> list[tuple[str, Idle]]:
+    """Idle daemons at each size, this code and (with ``before``) the older code
+    interleaved in one sandbox per size: after, before, after, before, ..."""
+    results: list[tuple[str, Idle]] = []
+    for count in sizes:
+        sandbox, venvs, wheelhouse = make_idle_sandbox(count)
+        try:
+            victims = iter(venvs[::8])  # keg 3.12 venvs: each run installs into a fresh one
+            for i in range(runs):
+                for label, src in [("after", None), ("before", before)]:
+                    if label == "before" and before is None:
+                        continue
+                    idle = measure_idle(sandbox, venvs, wheelhouse, seconds, src, next(victims))
+                    print(
+                        f"  {count} venvs, {label}, run {i + 1}/{runs}: {idle.threads} threads,"
+                        f" {idle.rss_mb:.1f} MB, {idle.voluntary} switches in {seconds:g} s,"
+                        f" pip {idle.pip_s:.2f} s, snapshot {idle.snapshot_s:.2f} s after it",
+                        file=sys.stderr,
+                    )
+                    results.append((label, idle))
+        finally:
+            sandbox.cleanup()
+    return results
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -490,6 +607,66 @@ def report_idle(idle: Idle, missed: list[str]) -> None:
     )
 
 
+SCALE_THREADS = 10
+SCALE_RSS_MB = 50.0
+SNAPSHOT_TARGET_S = 60.0
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def report_scale(results: list[tuple[str, Idle]], missed: list[str]) -> None:
+    """Medians per size and code; the targets apply to this code ("after")."""
+    print("\nidle daemon by number of venvs (8 interpreters, 2 stores), medians:")
+    rows = []
+    groups: dict[tuple[int, str], list[Idle]] = {}
+    for label, idle in results:
+        groups.setdefault((idle.venvs, label), []).append(idle)
+    for (count, label), runs in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] != "after")):
+        threads = _median([r.threads for r in runs])
+        rss = _median([r.rss_mb for r in runs])
+        switches = _median([r.voluntary for r in runs])
+        snapshot = _median([r.snapshot_s for r in runs])
+        seconds = runs[0].seconds
+        verdict = ""
+        if label == "after":
+            ok = (
+                threads <= SCALE_THREADS
+                and rss <= SCALE_RSS_MB
+                and switches == 0
+                and snapshot < SNAPSHOT_TARGET_S
+            )
+            what = f"{count} venvs: {threads:g} threads, {rss:.1f} MB, {switches:g} switches"
+            verdict = _verdict(ok, missed, what + f", snapshot {snapshot:.2f} s")
+        rows.append(
+            [
+                f"{count:,}",
+                label,
+                f"{threads:g}",
+                f"{rss:.1f} MB",
+                f"{switches:g} in {seconds:g} s",
+                f"{_median([r.cpu_s for r in runs]):.2f} s",
+                f"{runs[0].watched} ({runs[0].polled} polled)",
+                f"{_median([r.pip_s for r in runs]):.2f} s",
+                f"{snapshot:.2f} s",
+                f"{_median([r.pip_s + r.snapshot_s for r in runs]):.2f} s",
+                f"{len(runs)}",
+                verdict,
+            ]
+        )
+    headers = ["venvs", "code", "threads", "RSS", "voluntary switches", "idle CPU", "watched"]
+    headers += ["pip install", "pip exit -> snapshot", "pip start -> snapshot", "runs", "verdict"]
+    print(table(headers, rows))
+    print(
+        f"Targets (this code): at most {SCALE_THREADS} threads and {SCALE_RSS_MB:g} MB, no"
+        f" voluntary context switch while idle, a snapshot within {SNAPSHOT_TARGET_S:g} s of"
+        " the install."
+    )
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, help="measured runs, median taken (default 5; quick 1)")
@@ -502,7 +679,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--debounce", type=float, help="[watch] debounce_seconds (default: the daemon's, 2 s)"
     )
-    parser.add_argument("--only", choices=["latency", "healthy", "idle"], help="run one benchmark")
+    parser.add_argument(
+        "--only", choices=["latency", "healthy", "idle", "scale"], help="run one benchmark"
+    )
+    parser.add_argument(
+        "--sizes", help="scale: venv counts, comma-separated (default 200,2000; quick 20)"
+    )
+    parser.add_argument(
+        "--scale-seconds", type=float, help="scale: idle window (default 30; quick 3)"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="scale: the src/ directory of older code to run interleaved (e.g. a checkout"
+        " of main before a change)",
+    )
     return parser.parse_args(argv)
 
 
@@ -512,6 +703,8 @@ def main(argv: list[str] | None = None) -> int:
     venvs = args.venvs or (5 if args.quick else 50)
     idle_venvs = args.idle_venvs or (20 if args.quick else 200)
     idle_seconds = args.idle_seconds or (5.0 if args.quick else 60.0)
+    sizes = [int(n) for n in (args.sizes or ("20" if args.quick else "200,2000")).split(",")]
+    scale_seconds = args.scale_seconds or (3.0 if args.quick else 30.0)
     started = time.monotonic()
     precompile_venv_doctor()
     try:
@@ -523,11 +716,18 @@ def main(argv: list[str] | None = None) -> int:
             if args.only in (None, "healthy")
             else None
         )
-        idle = measure_idle(idle_venvs, idle_seconds) if args.only in (None, "idle") else None
+        idle = one_idle(idle_venvs, idle_seconds) if args.only in (None, "idle") else None
+        scale = (
+            measure_scale(sizes, scale_seconds, 1 if args.quick else args.runs, args.before)
+            if args.only in (None, "scale")
+            else []
+        )
     except BenchError as exc:
         print(f"\nVERIFICATION FAILED: {exc}", file=sys.stderr)
         return 1
     missed = report(args, latency, healthy, idle, venvs)
+    if scale:
+        report_scale(scale, missed)
     for line in missed:
         print(f"\n!!! TARGET MISSED: {line}", file=sys.stderr)
     print(f"\nall results verified ({time.monotonic() - started:.0f} s)")

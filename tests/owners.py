@@ -88,8 +88,10 @@ class Pipx:
         self.bin = home / ".local" / "bin"
         self.wheelhouse = wheelhouse
 
-    def __call__(self, *args: str | Path, check: bool = True) -> str:
-        return run([self.exe, *args], env=OFFLINE, check=check).stdout
+    def __call__(
+        self, *args: str | Path, check: bool = True, env: dict[str, str] | None = None
+    ) -> str:
+        return run([self.exe, *args], env={**OFFLINE, **(env or {})}, check=check).stdout
 
     def install(self, python: Path, spec: str, backend: str = "uv") -> Path:
         pip_args = f"--no-index --find-links {self.wheelhouse}"

@@ -14,6 +14,7 @@ from venv_doctor.repair.rebuild import Pause, RebuildSteps, rebuild
 
 def main() -> None:
     venv, backups, db, python, wheelhouse = (Path(a) for a in sys.argv[1:6])
+    dest = Path(sys.argv[6]) if len(sys.argv) > 6 else None  # a rebuild under a new name
 
     def create(venv: Path) -> None:
         make_venv(python, venv)
@@ -24,7 +25,7 @@ def main() -> None:
         verify=lambda p: None,
         pause=Pause.from_env(os.environ),
     )
-    rebuild(venv, backups, Journal(state.open_at(db)), steps)
+    rebuild(venv, backups, Journal(state.open_at(db)), steps, dest=dest)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ and printed its table.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,7 +59,9 @@ def test_repair_benchmark_quick_mode_verifies_and_prints_its_tables(tmp_path: Pa
 def test_daemon_benchmark_quick_mode_verifies_and_prints_its_tables(tmp_path: Path) -> None:
     for minor in ("3.10", "3.11", "3.12", "3.13"):
         real_python(minor)
-    done = run_bench("bench_daemon.py", tmp_path / "bench", "--idle-seconds", "3")
+    done = run_bench(
+        "bench_daemon.py", tmp_path / "bench", "--idle-seconds", "3", "--scale-seconds", "2"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "VERIFICATION FAILED" not in done.stderr
     assert "all results verified" in done.stdout
@@ -66,6 +69,10 @@ def test_daemon_benchmark_quick_mode_verifies_and_prints_its_tables(tmp_path: Pa
     assert "time to healthy, auto relink of 5 venvs" in done.stdout
     assert "idle daemon over 3 s with 20 venvs registered" in done.stdout
     assert "RSS" in done.stdout and "CPU per idle minute" in done.stdout
+    # the scale case: threads and RSS by number of venvs, and pip install -> snapshot
+    assert "idle daemon by number of venvs" in done.stdout
+    assert re.search(r"^20 +after +\d+ ", done.stdout, re.M), done.stdout
+    assert "pip exit -> snapshot" in done.stdout
     assert not list((tmp_path / "bench").iterdir()), "the benchmark left its throwaway home behind"
 
 

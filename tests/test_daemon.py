@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from tests.support import FakeHomebrew, make_venv, pip_install, real_python, tree_digest
+from tests.support import (
+    FakeHomebrew,
+    clone_venv,
+    make_venv,
+    pip_install,
+    real_python,
+    tree_digest,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -463,6 +470,46 @@ def test_the_daemon_does_not_feed_on_its_own_log(
     assert len(lines) < 40, "".join(lines[-20:])
 
 
+def _threads(pid: int) -> int:
+    found = re.search(r"^Threads:\s+(\d+)$", Path(f"/proc/{pid}/status").read_text(), re.M)
+    assert found
+    return int(found.group(1))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and inotify: Linux")
+def test_a_pip_install_among_many_venvs_is_snapshotted_by_a_daemon_of_few_threads(
+    daemon: Callable[..., DaemonRun], isolated_home: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """Every venv's site-packages is watched through one inotify descriptor: the
+    threads do not grow with the venvs (watchdog ran one per watched directory)."""
+    template = make_venv(real_python("3.12"), tmp_path / "template")
+    store = isolated_home / ".virtualenvs"
+    venvs = [clone_venv(template, store / f"env{i:02d}") for i in range(40)]
+    run = daemon()
+    proc = run.start()
+    report = json.loads((Path(os.environ["VENV_DOCTOR_STATE_DIR"]) / "daemon.json").read_text())
+    assert len(report["watched"]) > 40  # every site-packages, and more
+    assert _threads(proc.pid) <= 10
+
+    pip_install(venvs[17], wheelhouse, "tinytop")
+
+    def recorded() -> bool:
+        out = subprocess.run(
+            [sys.executable, "-m", "venv_doctor", "requirements", "env17", "--source", "recorded"],
+            env=run.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return "tinytop==3.0.0" in out.stdout
+
+    wait_for(recorded, 30, "the snapshot of env17 after the install")
+    assert _threads(proc.pid) <= 10
+    code, err = run.stop()
+    assert code == 0, err
+
+
 def test_a_venv_repaired_by_the_cli_meanwhile_is_not_reported_as_failed(
     homebrew: FakeHomebrew, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -487,7 +534,35 @@ def test_a_venv_repaired_by_the_cli_meanwhile_is_not_reported_as_failed(
     target = relink.RelinkTarget(homebrew.opt_python("3.12"), "3.12.2")
     assert relink.relink(load(location), target, env=os.environ).ok  # the CLI, first to the lock
 
-    results = daemon._auto_repair([broken])
+    results = daemon.respond.auto_repair([broken])
     assert results[venv].outcome != "failed"
-    assert daemon._repair_event(broken, results[venv]) is None
+    assert daemon.respond.repair_event(broken, results[venv]) is None
     assert daemon.known[venv].status.value == "healthy"
+
+
+def test_a_check_read_in_chunks_acts_once_for_the_whole_batch(
+    homebrew: FakeHomebrew, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon reads venvs a chunk at a time (its memory stays flat at 2,000 venvs),
+    but what broke in one batch is still acted on, and told, once."""
+    from venv_doctor import config as config_module
+    from venv_doctor import paths
+    from venv_doctor.context import Context
+    from venv_doctor.daemon import respond
+    from venv_doctor.daemon.loop import Daemon
+    from venv_doctor.model.venv import Location
+
+    monkeypatch.setattr(respond, "CHUNK", 2)
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    python = homebrew.install("3.12", "3.12.1")
+    venvs = [make_venv(python, isolated_home / ".virtualenvs" / f"v{i}") for i in range(5)]
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    dirs = paths.app_dirs(os.environ)
+    ctx = Context(config_module.load(dirs, os.environ), dirs, os.environ)
+    daemon = Daemon(ctx)
+    acted: list[list[Any]] = []
+    monkeypatch.setattr(daemon.respond, "_act", acted.append)
+    daemon.respond.check([Location(v.name, v, "virtualenvwrapper") for v in venvs])
+    assert [sorted(d.path for _, d in batch) for batch in acted] == [sorted(venvs)]
+    assert {kind for kind, _ in acted[0]} == {"broken"}
+    assert len(daemon.known) == 5

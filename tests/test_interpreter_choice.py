@@ -73,3 +73,31 @@ def test_the_relink_plan_names_the_choice_and_the_others() -> None:
         f"Python 3.11 is at {PYENV.path}; a pyenv Python, as the venv had"
     )
     assert "/usr/bin/python3.11 (3.11.2)" in plan.reason
+
+
+def test_the_plan_relinks_onto_the_interpreter_its_explanation_names() -> None:
+    """One rule: a Homebrew venv with only an old keg of its own kind left and Debian's
+    3.11 goes to Debian (the keg goes at the next `brew cleanup`), asks a yes for the
+    vendor change, and its reason explains that choice, not another."""
+    location = Location("api", Path("/home/me/.virtualenvs/api"), "virtualenvwrapper")
+    dangling = Finding(Code.INTERPRETER_DANGLING, Severity.ERROR, "bin/python3.11 points to ...")
+    home = "/opt/homebrew/Cellar/python@3.11/3.11.1/bin"
+    info = PythonInfo("3.11.1", "3.11", home, None)
+    d = Diagnosis(location, Status.BROKEN, "venv", info, (dangling,))
+    choice = choose([KEG, DEBIAN], "3.11", home)
+    plan = plan_for(d, [KEG, DEBIAN], has_snapshot=True, env={})
+    assert choice is not None
+    assert plan.chosen == choice.interpreter == DEBIAN
+    assert plan.reason == f"Python 3.11 is at {DEBIAN.path}; {choice.why}"
+    assert choice.why.startswith("a path the next upgrade keeps")
+    assert plan.confirm is not None and "from a homebrew Python to a system one" in plan.confirm
+
+
+def test_a_rebuild_onto_another_minor_stays_with_the_vendor_and_says_so() -> None:
+    location = Location("tool", Path("/home/me/.virtualenvs/tool"), "virtualenvwrapper")
+    dangling = Finding(Code.INTERPRETER_DANGLING, Severity.ERROR, "bin/python3.10 points to ...")
+    info = PythonInfo("3.10.4", "3.10", "/home/me/.pyenv/versions/3.10.4/bin", None)
+    d = Diagnosis(location, Status.BROKEN, "venv", info, (dangling,))
+    plan = plan_for(d, [DEBIAN, PYENV], has_snapshot=True, env={})
+    assert (plan.action, plan.chosen) == (Action.REBUILD, PYENV)
+    assert "a pyenv Python, as the venv had" in plan.reason

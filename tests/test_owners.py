@@ -22,9 +22,18 @@ from tests.owners import (
     uv_tool_install,
     virtualenvwrapper,
 )
-from tests.support import IN_CI, REAL_PYENV_ROOT, FakeHomebrew, make_venv, pip_install, run
+from tests.support import (
+    IN_CI,
+    REAL_PYENV_ROOT,
+    FakeHomebrew,
+    make_venv,
+    make_wheel,
+    pip_install,
+    run,
+)
 from tests.test_repair import fake_pyenv_version
 from venv_doctor.cli import run as cli
+from venv_doctor.model import pyvenv_cfg
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +101,17 @@ def test_pipx_app_whose_main_package_is_wheel_keeps_wheel_through_a_rebuild(
     assert list(metadata["injected_packages"]) == ["tinyleaf"]
     assert run([pipx.bin / "wheel"]).stdout.strip() == "wheel"
     assert "installed using Python 3.12.1" in pipx("list")
+    # the exported spec installs elsewhere on the repaired minor (3.11 is gone: a stale
+    # record would make install-all fail); its pip args carry the wheelhouse
+    spec = isolated_home / "spec.json"
+    spec.write_text(pipx("list", "--json"), encoding="utf-8")
+    fresh = {"PIPX_HOME": str(isolated_home / "fresh"), "PIPX_BIN_DIR": str(isolated_home / "b")}
+    pipx("install-all", spec, env=fresh)
+    again = json.loads(pipx("list", "--json", env=fresh))["venvs"]["wheel"]["metadata"]
+    assert again["python_version"] == "Python 3.12.1"
+    assert list(again["injected_packages"]) == ["tinyleaf"]
+    assert (isolated_home / "fresh" / "venvs" / "wheel" / "lib" / "python3.12").is_dir()
+    assert run([isolated_home / "b" / "wheel"]).stdout.strip() == "wheel"
 
 
 def test_pipx_uninstall_is_a_removal_not_breakage(
@@ -260,6 +280,9 @@ def test_a_real_pyenv_virtualenv_env_comes_back_without_a_phantom_version(
     assert run([recreated / "bin" / "tinytop"]).stdout.strip() == "tinytop"
     prefix = run([pyenv, "virtualenv-prefix", "tool"], env=OFFLINE).stdout.strip()
     assert Path(prefix).resolve() == (root / "versions" / "3.12.1").resolve()
+    code, venvs = check_json(capsys)  # the registry followed it: the old place is not missing
+    assert code == 0, venvs
+    assert str(env) not in [v["path"] for v in venvs]
 
 
 def pin_to_keg(env: Path, keg_python: Path) -> None:
@@ -377,3 +400,127 @@ def test_relinked_pdm_and_hatch_envs_are_the_ones_pdm_and_hatch_use(
     assert str(owners["pdm-venv"]) in listed
     ran = run([*hatch, "run", "python", "-c", "import sys; print(sys.prefix)"], env=OFFLINE)
     assert Path(ran.stdout.strip().splitlines()[-1]) == owners["hatch-env"]
+
+
+def test_poetry_and_pdm_envs_rebuilt_onto_another_minor_take_the_names_their_owners_use(
+    isolated_home: Path,
+    offline_house: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """poetry's `<name>-<hash>-py3.11` and pdm's `<dir>-<hash>-3.11` rebuilt onto 3.12 are
+    made as `...-py3.12` and `...-3.12`: poetry's envs.toml names the new minor, and neither
+    tool makes another env; venv-doctor's history follows them."""
+    monkeypatch.setenv("PDM_CHECK_UPDATE", "false")
+    old = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.12", "3.12.1")
+    project = project_dir(isolated_home)
+    poetry: list[str | Path] = [tool("poetry"), "--directory", project, "--no-interaction"]
+    run([*poetry, "env", "use", old], env=OFFLINE)
+    poetry_env = Path(run([*poetry, "env", "info", "-p"], env=OFFLINE).stdout.strip())
+    pdm: list[str | Path] = ["env", "-C", project, tool("pdm"), "--no-cache"]
+    run([*pdm, "config", "venv.in_project", "false"], env=OFFLINE)
+    run([*pdm, "venv", "create", old], env=OFFLINE)
+    (pdm_env,) = (isolated_home / ".local" / "share" / "pdm" / "venvs").iterdir()
+    run([*pdm, "use", "-f", pdm_env / "bin" / "python"], env=OFFLINE)
+    for env in (poetry_env, pdm_env):
+        pin_to_keg(env, old)  # virtualenv linked the real binary: link the pyenv path
+        pip_install(env, offline_house, "tinytop")
+    assert poetry_env.name.endswith("-py3.11") and pdm_env.name.endswith("-3.11")
+    code, venvs = check_json(capsys)
+    assert code == 0
+    shutil.rmtree(old.parent.parent)  # pyenv uninstall 3.11.7
+
+    code, results = repair_json(capsys, "--all", "--python", "3.12", "--yes")
+
+    assert code == 0, [r["message"] for r in results]
+    assert [(r["action"], r["outcome"]) for r in results] == [("rebuild", "repaired")] * 2
+    poetry_new = poetry_env.with_name(poetry_env.name.replace("-py3.11", "-py3.12"))
+    pdm_new = pdm_env.with_name(pdm_env.name.removesuffix("3.11") + "3.12")
+    assert sorted(r["path"] for r in results) == sorted([str(poetry_new), str(pdm_new)])
+    assert not poetry_env.exists() and not pdm_env.exists()
+    envs = tomllib.loads((poetry_env.parent / "envs.toml").read_text(encoding="utf-8"))
+    assert envs == {poetry_env.name.removesuffix("-py3.11"): {"minor": "3.12", "patch": "3.12.1"}}
+    assert Path(run([*poetry, "env", "info", "-p"], env=OFFLINE).stdout.strip()) == poetry_new
+    ran = run([*poetry, "run", "python", "-c", "import sys; print(sys.prefix)"], env=OFFLINE)
+    assert Path(ran.stdout.strip()) == poetry_new
+    assert [p.name for p in poetry_env.parent.iterdir() if p.is_dir()] == [poetry_new.name]
+    assert run([poetry_new / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+    # poetry's default prompt names the minor too
+    assert pyvenv_cfg.read(poetry_new / "pyvenv.cfg").prompt == "proj-py3.12"
+    listed = run([*pdm, "venv", "list"], env=OFFLINE).stdout
+    assert "3.12: " + str(pdm_new) in listed and "3.11" not in listed
+    ran = run([*pdm, "run", "python", "-c", "import sys; print(sys.prefix)"], env=OFFLINE)
+    assert Path(ran.stdout.strip().splitlines()[-1]) == pdm_new
+    assert (project / ".pdm-python").read_text(encoding="utf-8").strip() == str(
+        pdm_new / "bin" / "python"
+    )
+    assert [p.name for p in pdm_new.parent.iterdir()] == [pdm_new.name]
+    # the registry followed them: nothing reported missing, and their history goes on
+    code, venvs = check_json(capsys)
+    assert code == 0
+    assert sorted((v["path"], v["status"]) for v in venvs) == sorted(
+        [(str(poetry_new), "healthy"), (str(pdm_new), "healthy")]
+    )
+    assert cli(["history", str(pdm_new)]) == 0
+    assert "moved" in capsys.readouterr().out
+
+
+def test_pip_setuptools_and_wheel_a_uv_venv_got_by_hand_come_back_after_a_rebuild(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`uv venv && uv pip install setuptools wheel pip six`, seconds apart: all four are the
+    user's, and a rebuild onto another minor installs all four at the same versions."""
+    old = fake_pyenv_version("3.11", "3.11.7")
+    fake_pyenv_version("3.12", "3.12.1")
+    bundled = old.resolve().parent.parent / "lib" / "python3.11" / "ensurepip" / "_bundled"
+    for bundled_wheel in bundled.glob("*.whl"):
+        shutil.copy(bundled_wheel, offline_house)
+    make_wheel(offline_house, "six", "1.17.0")
+    venv = make_venv(old, isolated_home / ".virtualenvs" / "seeds", creator="uv")
+    pip_install(venv, offline_house, "setuptools", "wheel", "pip", "six")
+    held = installed(venv / "lib" / "python3.11" / "site-packages")
+    assert sorted(held) == ["pip", "setuptools", "six", "wheel"]
+    assert check_json(capsys)[0] == 0
+    shutil.rmtree(old.parent.parent)
+
+    code, results = repair_json(capsys, "seeds", "--python", "3.12", "--yes")
+
+    assert code == 0, results[0]["message"]
+    assert "(4 packages)" in str(results[0]["message"])
+    assert installed(venv / "lib" / "python3.12" / "site-packages") == held
+
+
+def installed(site: Path) -> dict[str, str]:
+    """name -> version of every distribution in ``site``."""
+    out = {}
+    for info in site.glob("*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        out[name] = version
+    return out
+
+
+def test_pipx_uninstall_after_the_python_went_is_a_removal_but_rm_rf_is_not(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Python went first (the apps broke), then `pipx uninstall tinytop`: pipx took the
+    app's link with it, so it is `removed`. `rm -rf` of the other app's venv leaves its link
+    dangling: that one vanished with its interpreter (`venv-missing`)."""
+    python = fake_pyenv_version("3.11", "3.11.7")
+    pipx = Pipx(isolated_home, offline_house)
+    uninstalled = pipx.install(python, "tinytop")
+    deleted = pipx.install(python, "wheel")
+    assert check_json(capsys)[0] == 0
+    shutil.rmtree(python.parent.parent)
+    pipx("uninstall", "tinytop")
+    shutil.rmtree(deleted)
+    assert not uninstalled.exists()
+
+    code, venvs = check_json(capsys)
+
+    by_path = {v["path"]: v for v in venvs}
+    assert by_path[str(uninstalled)]["status"] == "removed"
+    assert "its owner (pipx) removed it" in by_path[str(uninstalled)]["findings"][0]["message"]
+    assert [f["code"] for f in by_path[str(deleted)]["findings"]] == ["venv-missing"]
+    assert sorted(by_path) == sorted([str(uninstalled), str(deleted)])  # uv backend: no shared
+    assert code == 1  # for the deleted one alone

@@ -113,11 +113,14 @@ def test_sigkill_at_every_step_then_recovery(
     assert Journal(state.open_at(db)).open_entries() == []
 
 
-def _kill_at(step: str, venv: Path, tmp_path: Path, wheelhouse: Path) -> None:
+def _kill_at(
+    step: str, venv: Path, tmp_path: Path, wheelhouse: Path, dest: Path | None = None
+) -> None:
     """Run a rebuild in a child process and SIGKILL it once it reaches ``step``."""
     marker = tmp_path / "paused"
     env = {**os.environ, PAUSE_ENV: step, PAUSE_ENV + "_FILE": str(marker), "PYTHONPATH": str(ROOT)}
     args = [venv, tmp_path / "backups", tmp_path / "state.db", real_python("3.12"), wheelhouse]
+    args += [dest] if dest is not None else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.rebuild_driver", *map(str, args)], env=env, cwd=ROOT
     )
@@ -158,3 +161,32 @@ def test_two_rebuilds_in_the_same_second_get_their_own_backup_slots(tmp_path: Pa
     second = backup_path(backups, venv, "rebuild")
     assert second != first and not second.exists()
     assert second.parent == backups and second.name.startswith(first.name)
+
+
+@pytest.mark.parametrize("step", ["installing", "verified"])
+def test_a_rebuild_under_the_owners_new_name_killed_then_recovered(
+    step: str, tmp_path: Path, wheelhouse: Path
+) -> None:
+    """poetry's `proj-AbCd1234-py3.11` rebuilt as `...-py3.12`: killed before "verified",
+    the old env and poetry's envs.toml are as they were and nothing is left at the new
+    name; killed after, recovery finishes it: the new env, envs.toml naming 3.12."""
+    store = tmp_path / "virtualenvs"
+    venv = make_venv(real_python("3.11"), store / "proj-AbCd1234-py3.11")
+    envs = store / "envs.toml"
+    envs.write_text('[proj-AbCd1234]\nminor = "3.11"\npatch = "3.11.7"\n', encoding="utf-8")
+    dest = store / "proj-AbCd1234-py3.12"
+    before, envs_before = tree_digest(venv), envs.read_bytes()
+    _kill_at(step, venv, tmp_path, wheelhouse, dest)
+
+    (recovered,) = recover(Journal(state.open_at(tmp_path / "state.db")))
+
+    if step == "verified":
+        assert recovered.outcome == "committed"
+        assert not venv.exists() and (dest / "lib" / "python3.12").is_dir()
+        assert run([dest / "bin" / "tinytop"]).stdout.strip() == "tinytop"
+        text = envs.read_text(encoding="utf-8")
+        assert text.startswith('[proj-AbCd1234]\nminor = "3.12"\npatch = "3.12.')
+    else:
+        assert recovered.outcome == "rolled_back"
+        assert tree_digest(venv) == before and not dest.exists()
+        assert envs.read_bytes() == envs_before

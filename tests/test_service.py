@@ -352,7 +352,7 @@ def test_pyenv_version_warns_only_when_other_venvs_use_it(
 
 # --- hardening ----------------------------------------------------------------------
 
-SHIPPED_EXPOSURE = 6.2  # README "Run it in the background"; was 9.1 before the hardening
+SHIPPED_EXPOSURE = 6.0  # README "Run it in the background"; 6.2 before the namespaces, 9.1 at first
 
 
 def _exposure(unit: Path, runtime: Path) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import textwrap
@@ -23,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.dunst_server import Dunst
-from tests.support import FakeHomebrew, make_venv
+from tests.support import FakeHomebrew, make_venv, pip_install, real_python
 from tests.user_manager import UserManager
 
 UNIT = "venv-doctor.service"
@@ -83,7 +84,7 @@ def session(
 
 
 def test_the_daemon_unit_under_a_real_user_manager(
-    session: Session, dunst: Dunst, homebrew: FakeHomebrew, tmp_path: Path
+    session: Session, dunst: Dunst, homebrew: FakeHomebrew, tmp_path: Path, wheelhouse: Path
 ) -> None:
     python = homebrew.install("3.12", "3.12.1")
     for name in ("api", "web", "etl"):
@@ -140,6 +141,44 @@ def test_the_daemon_unit_under_a_real_user_manager(
     for name in ("api", "web", "etl"):
         link = tmp_path / "venvs" / name / "bin" / "python3.12"
         assert os.readlink(link) == str(homebrew.opt_python("3.12"))
+
+    # ... and still rebuilds: a 3.10 venv whose only 3.10 vanishes is made again on the
+    # Python the service finds (pip.conf points pip and uv at the wheelhouse), packages
+    # and all
+    fake = tmp_path / "fakepy" / "3.10.13" / "bin"
+    fake.mkdir(parents=True)
+    (fake / "python3.10").symlink_to(real_python("3.10"))
+    proj = make_venv(fake / "python3.10", tmp_path / "venvs" / "proj")
+    pip_install(proj, wheelhouse, "tinytop")
+    wait_for(
+        lambda: "tinytop==3.0.0" in session.vd("requirements", "proj", check=False).stdout,
+        60,
+        "the snapshot of proj",
+    )
+    pip_conf = session.manager.home / ".config" / "pip" / "pip.conf"
+    pip_conf.parent.mkdir(parents=True, exist_ok=True)
+    pip_conf.write_text(f"[global]\nno-index = true\nfind-links = {wheelhouse}\n")
+    config.write_text(config.read_text().replace('auto = "relink"', 'auto = "rebuild"'))
+    session.manager.systemctl("reload", UNIT)
+    wait_for(
+        lambda: session.manager.journal("venv-doctor").count("config reloaded") >= 2, 30, "reload"
+    )
+    beat = Path(os.environ["VENV_DOCTOR_STATE_DIR"]) / "daemon.json"
+    wait_for(
+        lambda: str(fake) in {w["path"] for w in json.loads(beat.read_text())["watched"]},
+        60,
+        "the watch on proj's interpreter",
+    )
+    shutil.rmtree(tmp_path / "fakepy")
+    try:
+        wait_for(lambda: "proj: repaired" in session.manager.journal("venv-doctor"), 120, "")
+    except AssertionError as exc:
+        journal = session.manager.journal("venv-doctor")
+        raise AssertionError(f"{exc}the rebuild:\n{journal}") from None
+    assert not (proj / "bin" / "python3.10").is_symlink()  # another minor now
+    checked = json.loads(session.vd("check", "proj", "--json").stdout)
+    assert [v["status"] for v in checked["venvs"]] == ["healthy"], checked
+    assert "tinytop==3.0.0" in session.vd("requirements", "proj").stdout
 
     # kill -9: restarted (RestartSec=10s)
     pid = int(session.show("MainPID")["MainPID"])

@@ -347,6 +347,8 @@ def as_schema_4(database: Path) -> None:
         "VALUES (?, ?, ?, ?, ?)",
         old_rows(shots),
     )
+    # a later migration's column outside the snapshot tables goes too: migrating again adds it
+    conn.execute("ALTER TABLE journal DROP COLUMN dest")
     conn.execute("PRAGMA user_version = 4")
     conn.execute("COMMIT")
     conn.close()

@@ -7,6 +7,7 @@ from tests.support import FakeHomebrew, make_venv, real_python
 from venv_doctor.daemon.watch import (
     WatchSpec,
     affected,
+    covered,
     forbidden,
     nearest_existing,
     plan,
@@ -104,3 +105,17 @@ def test_only_entries_that_can_matter_count(tmp_path: Path) -> None:
     assert relevant(by_path, store / "new-venv", is_dir=True)
     assert relevant(by_path, site / "requests-2.32.0.dist-info", is_dir=False)
     assert relevant(by_path, bin_dir, is_dir=True)  # the watched directory itself
+
+
+def test_a_venv_planned_while_being_made_is_not_covered_once_made(tmp_path: Path) -> None:
+    """A store event can come while ``python -m venv`` is still writing: the plan made
+    then has no interpreter directories for it, and ``covered`` says so once it is made."""
+    store = tmp_path / "store"
+    partial = store / "a"
+    (partial / "lib" / "python3.12" / "site-packages").mkdir(parents=True)
+    early = {s.path: s for s in plan([_load(partial)], [store])}
+    shutil.rmtree(partial)
+    venv = make_venv(real_python("3.12"), partial)
+    assert not covered(early, _load(venv), lambda _: False)
+    later = {s.path: s for s in plan([_load(venv)], [store])}
+    assert covered(later, _load(venv), lambda _: False)

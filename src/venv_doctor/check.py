@@ -91,12 +91,21 @@ def recorded_gone(ctx: Context, store: str | None, found: set[Path]) -> list[Dia
     uninstall` took a pyenv-virtualenv env with it) until repaired or forgotten."""
     records = _records(ctx, skip={str(p) for p in found})
     return [
-        diagnose_gone(load(Location(r.name, r.path, r.store)), r.base)
+        _gone(ctx, Location(r.name, r.path, r.store), r.base)
         for r in records.values()
         if (store is None or r.store == store)
         and r.path not in found
         and not os.path.lexists(r.path)
     ]
+
+
+def _gone(ctx: Context, location: Location, base: str | None) -> Diagnosis:
+    from venv_doctor.discover.owners import uninstalled_by_owner
+
+    there = base is not None and os.path.exists(base)
+    return diagnose_gone(
+        load(location), base, by_owner=not there and uninstalled_by_owner(location, ctx.env)
+    )
 
 
 def diagnose_missing(ctx: Context, matches: Sequence[Match]) -> list[Diagnosis]:
@@ -108,8 +117,10 @@ def diagnose_missing(ctx: Context, matches: Sequence[Match]) -> list[Diagnosis]:
     out = []
     for m in matches:
         record = records.get(m.path)
-        base = record.base if record is not None and m.where is not Where.REPAIRING else None
-        out.append(diagnose_gone(load(m.location), base))
+        if m.where is Where.REPAIRING:  # renamed aside by a repair running now
+            out.append(diagnose_gone(load(m.location), None))
+            continue
+        out.append(_gone(ctx, m.location, record.base if record is not None else None))
     return out
 
 

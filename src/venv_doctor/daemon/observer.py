@@ -1,4 +1,8 @@
-"""Keeping watchdog's watches in line with the watch plan.
+"""Keeping watchdog's watches in line with the watch plan (the portable layer:
+macOS FSEvents, and polling), and choosing the watcher for this platform.
+
+On Linux the daemon uses ``linux_watcher`` instead (one inotify descriptor and
+one thread for every watch; watchdog runs a thread per watched directory).
 
 Lessons from BRIEF.md: scheduling a missing path raises FileNotFoundError; a
 deleted watched directory leaves a dead emitter, and a renamed one keeps
@@ -15,9 +19,11 @@ import contextlib
 import errno
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -59,6 +65,29 @@ CHANGES = [
 
 
 Accept = Callable[[Path, bool], bool]  # (path, is_directory) -> does the event matter?
+
+
+class DirWatcher(Protocol):
+    """What the daemon asks of a watcher (``Watcher`` here, ``InotifyWatcher`` on Linux)."""
+
+    newly: set[Path]
+    polling_reason: str | None
+
+    def apply(self, specs: Sequence[WatchSpec]) -> list[Path]: ...
+    def stale(self) -> bool: ...
+    def watched(self) -> list[tuple[Path, str]]: ...
+    def alive(self) -> bool: ...
+    def stop(self) -> None: ...
+
+
+def make_watcher(sink: Callable[[Path], None], accept: Accept | None = None) -> DirWatcher:
+    """One inotify descriptor and one thread on Linux; watchdog elsewhere."""
+    platform: str = sys.platform  # (a plain str: mypy would drop the other branch)
+    if platform.startswith("linux"):
+        from venv_doctor.daemon.linux_watcher import InotifyWatcher
+
+        return InotifyWatcher(sink, accept)
+    return Watcher(sink, accept=accept)
 
 
 class _Handler(FileSystemEventHandler):
@@ -115,6 +144,8 @@ class Watcher:
         self.native = native or Observer()
         self.polling: BaseObserver | None = None  # started only when needed
         self.active: dict[Path, _Active] = {}
+        self.newly: set[Path] = set()
+        self.polling_reason: str | None = None
         self.native.start()
 
     def _observer(self, mode: str) -> BaseObserver:
@@ -140,7 +171,7 @@ class Watcher:
             if path not in wanted or stale:
                 self._unschedule(path)  # gone, renamed or replaced: its emitter is dead
         failed = []
-        self.newly: set[Path] = set()
+        self.newly = set()
         for path in sorted(wanted - set(self.active)):
             if self._schedule(path):
                 self.newly.add(path)
@@ -165,6 +196,7 @@ class Watcher:
                 return False
             log.warning("inotify limit reached (%s): polling %s and the rest", exc.strerror, path)
             self.polling_only = True
+            self.polling_reason = f"inotify limit reached ({exc.strerror})"
             mode = "polling"
             watch = self._observer(mode).schedule(
                 self.handler, str(path), recursive=False, event_filter=CHANGES

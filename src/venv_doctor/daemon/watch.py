@@ -101,7 +101,7 @@ def _interpreter_dirs(venv: Venv) -> set[Path]:
 
 
 def plan(
-    venvs: Sequence[Venv],
+    venvs: Iterable[Venv],
     store_roots: Iterable[Path],
     never: Callable[[Path], bool] = lambda _: False,
 ) -> list[WatchSpec]:
@@ -133,6 +133,13 @@ def plan(
         WatchSpec(p, frozenset(kinds[p]), frozenset(deps.get(p, ())), frozenset(wanted.get(p, ())))
         for p in sorted(kinds)
     ]
+
+
+def covered(by_path: Mapping[Path, WatchSpec], venv: Venv, never: Callable[[Path], bool]) -> bool:
+    """Whether the plan already watches what ``venv`` depends on. A venv planned while
+    it was being made (its links and pyvenv.cfg not written yet) is not covered."""
+    needed = [*_interpreter_dirs(venv), *venv.site_packages]
+    return all((target := nearest_existing(d)) in by_path or never(target) for d in needed)
 
 
 def affected(specs: Sequence[WatchSpec], changed: Iterable[Path]) -> tuple[set[Path], bool]:

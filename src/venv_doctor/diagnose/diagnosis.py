@@ -110,20 +110,27 @@ def _missing_finding(venv: Venv) -> Finding:
     )
 
 
-def diagnose_gone(venv: Venv, base: str | None) -> Diagnosis:
+def diagnose_gone(venv: Venv, base: str | None, by_owner: bool = False) -> Diagnosis:
     """A recorded venv whose directory is gone.
 
-    When the interpreter it ran on (``base``, as last seen) is still there, the
-    venv was removed on purpose (``pipx uninstall``, ``rmvirtualenv``, ``rm -rf``):
-    status ``removed``, not a fault. When the interpreter went too (``pyenv
-    uninstall`` takes pyenv-virtualenv envs along), it is ``venv-missing``.
+    When the interpreter it ran on (``base``, as last seen) is still there, or its
+    owner's own uninstall removed it (``by_owner``: pipx and uv took its apps' links
+    along), the venv was removed on purpose (``pipx uninstall``, ``rmvirtualenv``,
+    ``rm -rf``): status ``removed``, not a fault. When the interpreter went too
+    (``pyenv uninstall`` takes pyenv-virtualenv envs along), it is ``venv-missing``.
     """
-    if base is None or not os.path.exists(base):
+    there = base is not None and os.path.exists(base)
+    if not there and not by_owner:
         return _result(venv, [_missing_finding(venv)], None)
+    why = (
+        f"the Python it ran on ({base}) is still installed"
+        if there
+        else f"its owner ({venv.location.store}) removed it with its apps' links"
+    )
     removed = Finding(
         Code.VENV_REMOVED,
         INFO,
-        f"{venv.path} was removed; the Python it ran on ({base}) is still installed",
+        f"{venv.path} was removed; {why}",
         f"`venv-doctor repair {shlex.quote(str(venv.path))}` recreates it from its recorded "
         f"snapshot, if one was taken (`venv-doctor history` says); `venv-doctor forget {shlex.quote(str(venv.path))}` drops its history",
     )

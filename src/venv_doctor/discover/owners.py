@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,39 @@ _READERS: dict[OwnerKind, Callable[[Path], Owner]] = {
     ),
     OwnerKind.PROJECT: lambda p: Owner(OwnerKind.PROJECT, {"project": str(p.parent)}),
 }
+
+
+# --- an uninstall by the owner ---------------------------------------------------------
+_EXPOSES_APPS = frozenset({"pipx", "uv-tools"})  # stores whose uninstall removes the app links
+
+
+def app_bin_dirs(store: str, env: Mapping[str, str]) -> list[Path]:
+    """Where pipx and uv put the links to a tool venv's apps (``PIPX_BIN_DIR``;
+    ``UV_TOOL_BIN_DIR``, ``XDG_BIN_HOME``; else ``~/.local/bin``)."""
+    from venv_doctor.paths import home
+
+    names = {"pipx": ("PIPX_BIN_DIR",), "uv-tools": ("UV_TOOL_BIN_DIR", "XDG_BIN_HOME")}
+    dirs = [Path(env[n]) for n in names.get(store, ()) if env.get(n)]
+    return [*dirs, home(env) / ".local" / "bin"]
+
+
+def uninstalled_by_owner(location: Location, env: Mapping[str, str]) -> bool:
+    """A vanished pipx or uv tool venv whose apps' links went with it: the owner's own
+    uninstall (`pipx uninstall`, `uv tool uninstall`) removed it, which an ``rm -rf``
+    (dangling links left behind) or a vanished interpreter does not do."""
+    if location.store not in _EXPOSES_APPS or location.path.name == "shared":
+        return False
+    inside = str(location.path) + os.sep
+    for directory in app_bin_dirs(location.store, env):
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                target = os.readlink(entry.path) if entry.is_symlink() else None
+            except OSError:
+                continue
+            if target and os.path.normpath(os.path.join(directory, target)).startswith(inside):
+                return False
+    return True

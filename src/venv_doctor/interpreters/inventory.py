@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,39 +125,52 @@ class Choice:
 def choose(
     interpreters: Sequence[Interpreter], minor: str, previous: str | Path | None = None
 ) -> Choice | None:
-    """Among the interpreters of ``minor``: a path that survives the next upgrade (never a
-    Homebrew keg or uv patch directory when anything else exists), then the same kind of
-    installation as ``previous`` (the venv's old interpreter: a pyenv venv stays on pyenv),
-    then the newest patch, then the most stable path."""
+    """The one rule for which interpreter of ``minor`` a repair uses (the planner calls
+    it, and shows its ``why``): a path that survives the next upgrade (never a Homebrew
+    keg or uv patch directory when anything else exists), then the same kind of
+    installation as ``previous`` (the venv's old interpreter: a pyenv venv stays on
+    pyenv, a Homebrew one on Homebrew), then the newest patch, then the most stable path."""
     same = [i for i in interpreters if i.minor == minor]
     if not same:
         return None
     kind = installation_of(previous).kind if previous else None
+    kind = None if kind is InstallKind.OTHER else kind
 
-    def key(i: Interpreter) -> tuple[bool, bool, tuple[int, ...], tuple[int, int]]:
+    def key(i: Interpreter) -> _Rank:
         lasting = stability(i.path)
-        return (lasting[0] > 0, installation_of(i.path).kind == kind, i.version_tuple, lasting)
+        same_kind = installation_of(i.path).kind == kind
+        return ((int(lasting[0] > 0),), (int(same_kind),), i.version_tuple, lasting)
 
     best = max(same, key=key)
     others = {str(i.real): i for i in same if i.real != best.real}.values()
-    return Choice(best, _why(best, list(others), kind))
+    return Choice(best, _why(best, list(others), kind, key))
 
 
-def _why(best: Interpreter, others: list[Interpreter], kind: InstallKind | None) -> str:
+_Rank = tuple[tuple[int, ...], ...]  # lasting path, same kind, version, stability
+
+
+def _why(
+    best: Interpreter,
+    others: list[Interpreter],
+    kind: InstallKind | None,
+    key: Callable[[Interpreter], _Rank],
+) -> str:
+    """Why ``best`` and not the others: each part of the rank on which it beat one of
+    them (the first is what told them apart), in the rank's order."""
     if not others:
         return ""
-    reasons = []
-    best_kind = installation_of(best.path).kind
-    if (
-        kind is not None
-        and best_kind == kind
-        and any(installation_of(o.path).kind != kind for o in others)
-    ):
-        reasons.append(f"a {kind.value} Python, as the venv had")
-    if any(o.version_tuple < best.version_tuple for o in others):
-        reasons.append(f"the newest {best.minor}")
-    if not reasons:
-        reasons.append("the path that lasts longest")
+    said = (
+        "a path the next upgrade keeps",
+        f"a {kind.value if kind else ''} Python, as the venv had",
+        f"the newest {best.minor}",
+        "the path that lasts longest",
+    )
+    won = key(best)
+    told: set[int] = set()
+    for other in others:
+        rank = key(other)
+        told.update(n for n in range(len(won)) if won[n] > rank[n])
+    reasons = [said[n] for n in sorted(told)] or [said[-1]]  # equal ranks: the first found
     shown = listed([f"{o.path} ({o.version})" for o in others], 3)
     return f"{' and '.join(reasons)}; also found: {shown}"
 

@@ -248,6 +248,12 @@ def _rebuild(
     installer = installers.choose_installer(ctx.config, ctx.env)
     recreating = plan.action is Action.RECREATE
     options = DEFAULT_OPTIONS if recreating else _options(path)
+    # poetry and pdm name an env for its minor: one rebuilt onto another is made under
+    # the name its owner will look for (and the owner pointed at it, at commit)
+    dest = records.owner_name(path, plan.diagnosis.location.store, target.minor)
+    if dest is not None:
+        prompt = _renamed_prompt(options.prompt, plan.diagnosis.python.minor, target.minor)
+        options = replace(options, prompt=prompt)
     with fsutil.run_temp_dir(ctx.dirs.tmp) as tmp, runner.temp_scope(tmp):
         req_file = tmp / "requirements.txt"
         req_file.write_text(reqs.text, encoding="utf-8")
@@ -255,25 +261,31 @@ def _rebuild(
         steps = _steps(plan, reqs, req_file, options, installer, say, ctx.env, verified)
         try:
             if recreating:
-                where = recreate_path(ctx, plan)
+                where = dest or recreate_path(ctx, plan)
                 with open_journal(ctx) as journal:
                     rebuild.recreate(where, journal, steps)
-                note = _link_pyenv_env(ctx, plan.diagnosis.name, where)
+                    note = _link_pyenv_env(ctx, plan.diagnosis.name, where)
+                    if where != path:  # the owner's records and the registry follow it
+                        note += records.renamed(path, where)
+                        journal.moved(path, where, f"recreated as {where} (was {path})")
                 message = f"recreated from its snapshot with Python {target.version}"
                 if where != path:
                     message += f" at {where}"
-                return result_of(plan, Outcome.REPAIRED, message, notes=(*note, *verified))
+                done_result = result_of(plan, Outcome.REPAIRED, message, notes=(*note, *verified))
+                return replace(done_result, path=where)
             with open_journal(ctx) as journal:
-                done = rebuild.rebuild(path, ctx.dirs.backups, journal, steps)
+                done = rebuild.rebuild(path, ctx.dirs.backups, journal, steps, dest=dest)
         except VenvDoctorError as exc:
             return result_of(plan, Outcome.FAILED, exc.message)
-    notes = tuple(verified)
+    notes = tuple(verified) + done.notes
     notes += tuple(f"kept the new {x}; the old one is in the backup" for x in done.kept_new)
     notes += tuple(f"{x} was edited; your version is in the backup" for x in done.edited_activate)
     notes += tuple(f"{x} is not a file or link; it stays in the backup" for x in done.uncopyable)
     count = len(reqs.expected)
     message = f"rebuilt with Python {target.version} ({count} package{'' if count == 1 else 's'})"
-    return result_of(
+    if dest is not None:
+        message += f" as {dest}, the name {plan.diagnosis.location.store} gives it"
+    done_result = result_of(
         plan,
         Outcome.REPAIRED,
         message,
@@ -281,6 +293,15 @@ def _rebuild(
         carried_over=done.carried_over,
         notes=notes,
     )
+    return replace(done_result, path=dest) if dest is not None else done_result
+
+
+def _renamed_prompt(prompt: str | None, old: str | None, new: str) -> str | None:
+    """poetry's and pdm's default prompts (``proj-py3.12``, ``proj-3.12``) end in the
+    minor, as their env names do."""
+    if prompt and old and prompt.endswith(old) and prompt[: -len(old)].endswith(("-", "-py")):
+        return prompt[: -len(old)] + new
+    return prompt
 
 
 def recreate_path(ctx: Context, plan: Plan) -> Path:

@@ -67,6 +67,12 @@ class Entry:
     started_at: float
     group: Group | None = None  # the repair's child process group
     made: tuple[int, int] | None = None  # (st_dev, st_ino) of the directory it made
+    dest: Path | None = None  # where the new venv is made, when not at ``venv``
+
+    @property
+    def at(self) -> Path:
+        """Where the new venv is made: the old venv's path, or the owner's new name for it."""
+        return self.dest if self.dest is not None else self.venv
 
 
 def entry(row: state.JournalRow) -> Entry:
@@ -79,7 +85,9 @@ def entry(row: state.JournalRow) -> Entry:
             "(written by a newer venv-doctor?)"
         ) from None
     group = Group(row.pgid, row.run_token) if row.pgid and row.run_token else None
-    return Entry(row.id, row.venv, row.backup, action, step, row.started_at, group, row.made)
+    return Entry(
+        row.id, row.venv, row.backup, action, step, row.started_at, group, row.made, row.dest
+    )
 
 
 def _entries(rows: list[state.JournalRow]) -> list[Entry]:
@@ -99,13 +107,23 @@ class Journal:
         self.db = db
 
     def begin(
-        self, venv: Path, backup: Path, action: JournalAction, group: Group | None = None
+        self,
+        venv: Path,
+        backup: Path,
+        action: JournalAction,
+        group: Group | None = None,
+        dest: Path | None = None,
     ) -> int:
-        """A new entry, with the process group its children will run in (if any)."""
+        """A new entry, with the process group its children will run in (if any) and,
+        for a venv its owner names for its minor, where the new one is made (``dest``)."""
         where = (group.pgid, group.token) if group else None
         return state.journal_begin(
-            self.db, venv, backup, action.value, JournalStep.BEGIN.value, where
+            self.db, venv, backup, action.value, JournalStep.BEGIN.value, where, dest
         )
+
+    def moved(self, old: Path, new: Path, why: str) -> bool:
+        """The registry follows a venv its rebuild renamed (history, snapshots)."""
+        return state.move_venv(self.db, old, new, new.name, why)
 
     def made(self, entry_id: int, path: Path) -> tuple[int, int]:
         """Record that the repair made the directory ``path`` (its device and inode)."""

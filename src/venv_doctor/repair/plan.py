@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from venv_doctor.diagnose.findings import Code, Cure, Diagnosis, Status, cured_by
-from venv_doctor.interpreters.inventory import Interpreter, best_for, choose, resolve_spec
+from venv_doctor.interpreters.inventory import Choice, Interpreter, choose, resolve_spec
 from venv_doctor.interpreters.layouts import InstallKind, installation_of
 from venv_doctor.model.pyvenv_cfg import minor_of
 
@@ -66,8 +66,11 @@ def _numbers(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.split(".") if x.isdigit())
 
 
-def _fallback(interpreters: Sequence[Interpreter], minor: str | None) -> Interpreter | None:
-    """No interpreter of the venv's minor: the closest newer one, else the newest."""
+def _fallback(
+    interpreters: Sequence[Interpreter], minor: str | None, previous: str | None = None
+) -> Choice | None:
+    """No interpreter of the venv's minor: the closest newer minor, else the newest; among
+    that minor's interpreters, ``choose``'s rule (the same kind as ``previous`` first)."""
     cpython3 = [i for i in interpreters if i.version.startswith("3.")]
     if not cpython3:
         return None
@@ -78,8 +81,8 @@ def _fallback(interpreters: Sequence[Interpreter], minor: str | None) -> Interpr
     if minor and minor.startswith("3."):
         newer = [i for i in cpython3 if key(i) >= _numbers(minor)]
         if newer:
-            return best_for(cpython3, min(newer, key=key).minor)
-    return best_for(cpython3, max(cpython3, key=key).minor)
+            return choose(cpython3, min(newer, key=key).minor, previous)
+    return choose(cpython3, max(cpython3, key=key).minor, previous)
 
 
 GONE = cured_by(Cure.RECREATE)  # the directory is gone: only a recreate
@@ -150,13 +153,10 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
             return Plan(d, Action.NONE, "healthy", before=before, why=Reason.HEALTHY)
         text = "nothing venv-doctor repairs: " + ", ".join(sorted(codes))
         return Plan(d, Action.NONE, text, before=before, why=Reason.NOT_REPAIRABLE)
-    # among several of the minor: the same kind of installation first, then as
-    # ``choose`` ranks them (a lasting path, the newest patch); the reason says why
+    # among several of the minor, ``choose`` is the one rule, and its why is the reason shown
     choice = None if wanted or not minor else choose(interpreters, minor, d.python.home)
-    same = wanted or (_same_vendor_first(d, interpreters, minor) if minor else None)
-    chosen_because = (
-        f"; {choice.why}" if choice and choice.why and same is choice.interpreter else ""
-    )
+    same = wanted or (choice.interpreter if choice else None)
+    chosen_because = f"; {choice.why}" if choice and choice.why else ""
     if same and strategy != "rebuild" and not (codes & REBUILD_ONLY):
         if _already_linked(d, same) and not (codes - {Code.PATCH_CHANGED}):
             return Plan(d, Action.NONE, "healthy", before=before, why=Reason.HEALTHY)
@@ -178,7 +178,22 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
             before=before,
             why=Reason.NO_INTERPRETER,
         )
-    target = same or _fallback(interpreters, minor)
+    return _plan_rebuild(d, interpreters, same, chosen_because, before)
+
+
+def _plan_rebuild(
+    d: Diagnosis,
+    interpreters: Sequence[Interpreter],
+    same: Interpreter | None,
+    chosen_because: str,
+    before: str | None,
+) -> Plan:
+    """A rebuild: on ``same`` (the venv's minor) when there is one, else on the closest."""
+    minor, codes = d.python.minor, d.codes()
+    if not same:
+        choice = _fallback(interpreters, minor, d.python.home)
+        chosen_because = f"; {choice.why}" if choice and choice.why else ""
+    target = same or (choice.interpreter if choice else None)
     if target is None:
         return Plan(
             d,
@@ -203,18 +218,6 @@ def _old_kind(d: Diagnosis) -> InstallKind | None:
         return None
     kind = installation_of(d.python.home).kind
     return None if kind is InstallKind.OTHER else kind
-
-
-def _same_vendor_first(
-    d: Diagnosis, interpreters: Sequence[Interpreter], minor: str
-) -> Interpreter | None:
-    kind = _old_kind(d)
-    if kind is not None:
-        same_kind = [i for i in interpreters if installation_of(i.path).kind is kind]
-        found = best_for(same_kind, minor)
-        if found is not None:
-            return found
-    return best_for(interpreters, minor)
 
 
 def _vendor_change(d: Diagnosis, target: Interpreter, before: str | None) -> str | None:
@@ -247,12 +250,9 @@ def _plan_recreate(
             why=Reason.NO_SNAPSHOT,
         )
     minor = minor_of(before)
-    target = (
-        resolve_spec(python, interpreters, env)
-        if python
-        else (best_for(interpreters, minor) if minor else None)
-    )
-    target = target or _fallback(interpreters, minor)
+    choice = (choose(interpreters, minor) if minor else None) or _fallback(interpreters, minor)
+    target = resolve_spec(python, interpreters, env) if python else None
+    target = target or (choice.interpreter if choice else None)
     if target is None:
         return Plan(
             d,

@@ -89,6 +89,7 @@ class RebuildResult:
     edited_activate: tuple[str, ...] = ()
     uncopyable: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    path: Path | None = None  # where the rebuilt venv is
 
 
 def _checkpoint(journal: Journal, entry_id: int, step: JournalStep, pause: Pause) -> None:
@@ -146,19 +147,21 @@ def _move_aside(entry: Entry) -> Path:
 def rollback(journal: Journal, entry: Entry, reason: str) -> Path | None:
     """Put the old venv back at its path; idempotent, so recovery can repeat it.
 
-    First no process of the repair may still be running (its group is ended).
-    What stands at the venv's path is deleted only if this transaction made it;
-    anything else is moved into the backup area and its new place returned.
+    First no process of the repair may still be running (its group is ended). The new
+    venv (at the old path, or at ``entry.dest`` for a venv its owner names for its
+    minor) is deleted only if this transaction made it; anything else standing at the
+    old path is moved into the backup area and its new place returned. The owner's
+    records were not touched: they change only at commit.
     """
     if entry.group is not None:
         end_group(entry.group)
     moved = None
     restoring = entry.action is not JournalAction.RECREATE and os.path.lexists(entry.backup)
-    if os.path.lexists(entry.venv) and (restoring or entry.action is JournalAction.RECREATE):
-        if made_by(entry, entry.venv):
-            _discard(entry.venv, entry.venv)
-        else:
-            moved = _move_aside(entry)
+    clearing = restoring or entry.action is JournalAction.RECREATE
+    if clearing and os.path.lexists(entry.at) and made_by(entry, entry.at):
+        _discard(entry.at, entry.at)
+    if clearing and os.path.lexists(entry.venv) and (entry.dest is None or restoring):
+        moved = _move_aside(entry)
     if restoring:
         entry.backup.rename(entry.venv)
     manifest_of(entry.backup).unlink(missing_ok=True)
@@ -205,7 +208,8 @@ def _recover_one(journal: Journal, entry: Entry) -> Recovered:
         if STEPS.index(entry.step) >= STEPS.index(JournalStep.VERIFIED):
             if entry.group is not None:
                 end_group(entry.group)
-            _commit(journal, entry.id, entry.venv, entry.backup, "recovered: it had been verified")
+            message = "recovered: it had been verified"
+            _commit(journal, entry, message)
             return Recovered(entry, JournalOutcome.COMMITTED)
         moved = rollback(journal, entry, f"recovered: interrupted at step {entry.step.value!r}")
     except VenvDoctorError as exc:
@@ -214,11 +218,21 @@ def _recover_one(journal: Journal, entry: Entry) -> Recovered:
     return Recovered(entry, JournalOutcome.ROLLED_BACK, note)
 
 
-def _commit(journal: Journal, entry_id: int, venv: Path, backup: Path, message: str = "") -> None:
-    marker(venv, entry_id).unlink(missing_ok=True)
-    journal.finish(entry_id, JournalOutcome.COMMITTED, message)
-    if backup.is_dir():
-        mark_complete(backup)  # last: from now on the backup is restorable
+def _commit(journal: Journal, entry: Entry, message: str = "") -> tuple[str, ...]:
+    """Keep the new venv; idempotent, so recovery can repeat it. A venv made under its
+    owner's new name (``entry.dest``) has the owner's records and venv-doctor's registry
+    pointed at it first: a kill before the journal says "committed" repeats them."""
+    marker(entry.at, entry.id).unlink(missing_ok=True)
+    notes: tuple[str, ...] = ()
+    if entry.dest is not None:
+        from venv_doctor.repair import records
+
+        notes = records.renamed(entry.venv, entry.dest)
+        journal.moved(entry.venv, entry.dest, f"rebuilt as {entry.dest} (was {entry.venv})")
+    journal.finish(entry.id, JournalOutcome.COMMITTED, message)
+    if entry.backup.is_dir():
+        mark_complete(entry.backup)  # last: from now on the backup is restorable
+    return notes
 
 
 def rebuild(
@@ -227,16 +241,23 @@ def rebuild(
     journal: Journal,
     steps: RebuildSteps,
     action: JournalAction = JournalAction.REBUILD,
+    dest: Path | None = None,
 ) -> RebuildResult:
-    """Replace ``venv`` with a rebuilt one, keeping the old one as a backup."""
+    """Replace ``venv`` with a rebuilt one, keeping the old one as a backup. With
+    ``dest``, the new venv is made there (the name its owner gives the new minor)."""
+    if dest is not None and os.path.lexists(dest):
+        raise RebuildError(
+            f"{dest} already exists: the rebuilt venv would be made there",
+            hint="remove it with its owner's command, or rebuild onto the old minor (--python)",
+        )
     backup = backup_path(backups, venv, action)
-    entry_id = journal.begin(venv, backup, action, runner.group())
+    entry_id = journal.begin(venv, backup, action, runner.group(), dest)
     try:
         _checkpoint(journal, entry_id, JournalStep.MOVING, steps.pause)
         write_manifest(backup, venv, entry_id)
         venv.rename(backup)
         _checkpoint(journal, entry_id, JournalStep.MOVED, steps.pause)
-        return _build(venv, backup, journal, entry_id, steps)
+        return _build(dest or venv, backup, journal, entry_id, steps)
     except BaseException as exc:  # KeyboardInterrupt/SIGTERM too: never leave it half done
         moved = _fail(journal, entry_id, exc)
         if isinstance(exc, VenvDoctorError | OSError):
@@ -284,9 +305,18 @@ def _build(
     if problem:
         raise RebuildError(f"the rebuilt venv does not verify: {problem}")
     _checkpoint(journal, entry_id, JournalStep.VERIFIED, steps.pause)
-    _commit(journal, entry_id, venv, backup)
+    entry = journal.get(entry_id)
+    if entry is None:
+        raise RebuildError(f"journal entry {entry_id} vanished before its commit")
+    notes = _commit(journal, entry)
     return RebuildResult(
-        backup, tuple(carried), carry.kept_new, carry.edited_activate, carry.uncopyable
+        backup,
+        tuple(carried),
+        carry.kept_new,
+        carry.edited_activate,
+        carry.uncopyable,
+        notes,
+        venv,
     )
 
 
@@ -306,7 +336,10 @@ def recreate(venv: Path, journal: Journal, steps: RebuildSteps) -> None:
         if problem:
             raise RebuildError(f"the recreated venv does not verify: {problem}")
         _checkpoint(journal, entry_id, JournalStep.VERIFIED, steps.pause)
-        _commit(journal, entry_id, venv, none)
+        entry = journal.get(entry_id)
+        if entry is None:
+            raise RebuildError(f"journal entry {entry_id} vanished before its commit")
+        _commit(journal, entry)
     except BaseException as exc:
         _fail(journal, entry_id, exc)
         raise

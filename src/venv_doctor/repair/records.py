@@ -9,8 +9,11 @@ Python that is gone. Only the python is rewritten; every other field is kept.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+import tomllib
 from pathlib import Path
 
 from venv_doctor.discover.owners import PIPX_METADATA, UV_RECEIPT, read_pipx_metadata
@@ -28,6 +31,9 @@ def update(venv: Path, interpreter: Path, version: str) -> tuple[str, ...]:
         notes.append(f"{venv / PIPX_METADATA} now names Python {version} at {interpreter}")
     if (venv / UV_RECEIPT).is_file() and _uv(venv, interpreter):
         notes.append(f"{venv / UV_RECEIPT} now names {interpreter}")
+    if _POETRY_SUFFIX.search(venv.name) and (venv.parent / POETRY_ENVS).is_file():
+        # a stale patch there makes `poetry env use` delete and recreate the env
+        notes.extend(_poetry_envs(venv, version, only_if_listed=True))
     return tuple(notes)
 
 
@@ -57,3 +63,126 @@ def _uv(venv: Path, interpreter: Path) -> bool:
             atomic_write(path, "".join(lines))
             return True
     return False
+
+
+# --- poetry and pdm name an env for its minor -----------------------------------------
+# poetry 2.x: ``<name>-<8 chars of the project dir's sha256>-py3.12`` under
+# ``virtualenvs.path``, the project's current minor in ``envs.toml`` there (one table per
+# ``<name>-<hash>``: minor, patch); pdm: ``<dir name>-<8 chars of its md5>-3.12`` under
+# ``venv.location``, the interpreter in the project's ``.pdm-python``.
+POETRY_ENVS = "envs.toml"
+PDM_PYTHON = ".pdm-python"
+_POETRY_SUFFIX = re.compile(r"-py(\d+\.\d+)$")
+_PDM_SUFFIX = re.compile(r"-(\d+\.\d+)$")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def owner_name(venv: Path, store: str, minor: str) -> Path | None:
+    """Where poetry or pdm keeps this env once it runs Python ``minor``; None when the
+    name stays (another owner, a pdm venv named by the user, the same minor)."""
+    pattern = {"poetry": _POETRY_SUFFIX, "pdm": _PDM_SUFFIX}.get(store)
+    match = pattern.search(venv.name) if pattern else None
+    if match is None or match.group(1) == minor:
+        return None
+    name = venv.name[: match.start(1)] + minor
+    return venv.with_name(name)
+
+
+def renamed(old: Path, new: Path) -> tuple[str, ...]:
+    """Point poetry or pdm at the env rebuilt as ``new`` (it was ``old``); what changed.
+    Idempotent: a recovered commit runs it again."""
+    version = _version(new)
+    if _POETRY_SUFFIX.search(new.name):
+        return _poetry_envs(new, version)
+    if _PDM_SUFFIX.search(new.name):
+        return _pdm_python(old, new)
+    return ()
+
+
+def _version(venv: Path) -> str | None:
+    from venv_doctor.model.pyvenv_cfg import read
+
+    try:
+        return read(venv / "pyvenv.cfg").version
+    except (OSError, ValueError):
+        return None
+
+
+def _poetry_envs(new: Path, version: str | None, only_if_listed: bool = False) -> tuple[str, ...]:
+    """Make ``new`` the project's current env in ``envs.toml``, as `poetry env use` does:
+    poetry reads the minor there to name the env it uses, and recreates the env when the
+    patch there is not the env's. ``only_if_listed``: a relink, which changes the patch of
+    a table that is there and adds none."""
+    match = _POETRY_SUFFIX.search(new.name)
+    if match is None or version is None or version.count(".") != 2:
+        return ()
+    base, minor = new.name[: match.start()], match.group(1)
+    path = new.parent / POETRY_ENVS
+    try:
+        envs = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return (f"{path} was left alone: {exc}; run `poetry env use {minor}` in the project",)
+    wanted = {"minor": minor, "patch": version}
+    listed = envs.get(base)
+    if listed == wanted or (only_if_listed and (not listed or listed.get("minor") != minor)):
+        return ()
+    envs[base] = wanted
+    text = _toml_tables(envs)
+    if text is None:
+        return (f"{path} holds more than poetry writes there; run `poetry env use {minor}`",)
+    atomic_write(path, text)
+    return (f"{path} now makes poetry use {new.name} (Python {version})",)
+
+
+def _toml_tables(data: dict[str, object]) -> str | None:
+    """envs.toml as poetry writes it (tables of strings), or None for anything else."""
+    out = []
+    for key, table in data.items():
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            return None
+        name = key if _BARE_KEY.match(key) else json.dumps(key)
+        out.append(f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items()))
+    return "\n".join(out)
+
+
+def _pdm_python(old: Path, new: Path) -> tuple[str, ...]:
+    """Rewrite the project's ``.pdm-python`` when the project is known (an editable
+    install of it in the env names its directory, and pdm's hash of that directory is in
+    the env's name). Otherwise pdm repoints it itself: a saved interpreter that is gone
+    makes it reuse the project's venv of a fitting minor, and save that one."""
+    for root in _editable_roots(new):
+        prefix = f"{root.name}-{_pdm_hash(root)}-"
+        saved = root / PDM_PYTHON
+        if not new.name.startswith(prefix) or not saved.is_file():
+            continue
+        try:
+            named = saved.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if Path(named).parent.parent != old:
+            return ()  # the project uses another interpreter now: not ours to change
+        atomic_write(saved, (new / "bin" / "python").as_posix())
+        return (f"{saved} now names {new / 'bin' / 'python'}",)
+    return (f"pdm uses {new.name} from the project's next pdm command (it reuses the venv)",)
+
+
+def _pdm_hash(root: Path) -> str:
+    digest = hashlib.md5(root.as_posix().encode(), usedforsecurity=False).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:8]
+
+
+def _editable_roots(venv: Path) -> list[Path]:
+    """The directories the env's editable installs come from (PEP 610 ``direct_url.json``)."""
+    from urllib.parse import unquote, urlparse
+
+    roots = []
+    for direct in venv.glob("lib/python*/site-packages/*.dist-info/direct_url.json"):
+        try:
+            data = json.loads(direct.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        url = data.get("url") if isinstance(data, dict) else None
+        editable = isinstance(data, dict) and (data.get("dir_info") or {}).get("editable")
+        if editable and isinstance(url, str) and url.startswith("file://"):
+            roots.append(Path(unquote(urlparse(url).path)))
+    return roots

@@ -215,7 +215,9 @@ def _replan(again: Planner, confirmed: Action, yes: bool) -> Planner:
 
 def _record_repaired(ctx: Context, plan: Plan, result: RepairResult) -> Diagnosis:
     """History and status see the repaired venv at once."""
-    venv = load(Location(plan.diagnosis.name, result.path, plan.diagnosis.location.store))
+    moved = result.path != plan.diagnosis.path  # rebuilt under its owner's new name
+    name = result.path.name if moved else plan.diagnosis.name
+    venv = load(Location(name, result.path, plan.diagnosis.location.store))
     now = diagnose(venv, env=ctx.env)
     registry.record_check(ctx, [venv], [now], Evidence.REPAIR)  # clears a deep check's verdict
     return now

@@ -162,8 +162,11 @@ def _contents_problem(
     editable: frozenset[str],
     exact: bool,
 ) -> str | None:
+    present = {(p.name, p.version) for p in packages if p.kind != "editable"}
+    # what the user had may be what the new creator seeds (pip 23.2.1 from `uv pip install`
+    # in the old venv, ensurepip's 23.2.1 in the new one): present is enough for expected
+    missing = sorted(f"{n}=={v}" for n, v in expected - present)
     have = {(p.name, p.version) for p in packages if not p.seeded and p.kind != "editable"}
-    missing = sorted(f"{n}=={v}" for n, v in expected - have)
     if missing:
         return "not installed: " + ", ".join(missing)
     extra = sorted(f"{n}=={v}" for n, v in have - expected if n not in editable)

@@ -59,6 +59,7 @@ from venv_doctor.record.state.venv_rows import (
     find_venvs,
     fingerprints,
     forget_venv,
+    move_venv,
     record_venvs,
     venv_records,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "journal_with_outcome",
     "latest_snapshot",
     "move_aside",
+    "move_venv",
     "now",
     "open_at",
     "open_db",

@@ -33,6 +33,7 @@ class JournalRow:
     pgid: int | None = None
     run_token: str | None = None
     made: tuple[int, int] | None = None  # (st_dev, st_ino) of the directory the repair made
+    dest: Path | None = None  # where the new venv is made, when not at ``venv``
 
 
 def journal_begin(
@@ -42,15 +43,17 @@ def journal_begin(
     action: str,
     step: str,
     group: tuple[int, str] | None = None,
+    dest: Path | None = None,
 ) -> int:
     """A new entry; ``group`` (pgid, run token) is written before any child starts."""
     at = time.time()
     pgid, token = group if group else (None, None)
+    where = path_param(dest) if dest is not None else None
     with db.transaction() as conn:
         cur = conn.execute(
             "INSERT INTO journal (venv, backup, action, step, started_at, updated_at, pgid,"
-            " run_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (path_param(venv), path_param(backup), action, step, at, at, pgid, token),
+            " run_token, dest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (path_param(venv), path_param(backup), action, step, at, at, pgid, token, where),
         )
     if cur.lastrowid is None:
         raise StateError("sqlite did not return the journal entry's id")
@@ -83,8 +86,8 @@ def journal_finish(db: Database, entry_id: int, outcome: str, message: str = "")
 
 
 _SELECT_JOURNAL = (
-    "SELECT id, venv, backup, action, step, started_at, pgid, run_token, made_dev, made_ino"
-    " FROM journal"
+    "SELECT id, venv, backup, action, step, started_at, pgid, run_token, made_dev, made_ino,"
+    " dest FROM journal"
 )
 
 
@@ -106,6 +109,7 @@ def _journal_row(r: tuple[Any, ...]) -> JournalRow:
         pgid,
         text_or_none(r[7]),
         made,
+        stored_path(r[10]) if r[10] is not None else None,
     )
 
 

@@ -115,4 +115,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX snapshots_by_base ON snapshots (base_id)",
         "ALTER TABLE snapshot_packages ADD COLUMN removed INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        # where a rebuild makes the new venv when that is not the old venv's path: poetry
+        # and pdm name an env for its minor, so a rebuild onto another minor moves it
+        "ALTER TABLE journal ADD COLUMN dest TEXT",
+    ),
 ]

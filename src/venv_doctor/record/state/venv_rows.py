@@ -197,3 +197,31 @@ def forget_venv(db: Database, path: Path) -> int:
             conn, ts(now()), str(path), "forgotten", "forgotten at the user's request", None
         )
     return int(count)
+
+
+def move_venv(db: Database, old: Path, new: Path, name: str, why: str) -> bool:
+    """The registry's venv at ``old`` is now at ``new`` (a rebuild gave it the name its
+    owner uses for the new minor): its row, snapshots and events follow it, so its
+    history goes on and ``old`` is not reported missing. Idempotent: False when there
+    was nothing at ``old`` to move."""
+    columns = [r[1] for r in db.conn.execute("PRAGMA table_info(venvs)")]
+    rest = ", ".join(c for c in columns if c not in ("path", "name"))
+    with db.transaction() as conn:
+        if conn.execute("SELECT 1 FROM venvs WHERE path = ?", (str(old),)).fetchone() is None:
+            return False
+        # seen there meanwhile (a check between the commit and this): the old history wins
+        stale = [
+            r[0] for r in conn.execute("SELECT id FROM snapshots WHERE venv_path = ?", (str(new),))
+        ]
+        delete_snapshots(db, stale)
+        conn.execute("DELETE FROM venvs WHERE path = ?", (str(new),))
+        conn.execute(
+            f"INSERT INTO venvs (path, name, {rest}) SELECT ?, ?, {rest} FROM venvs"  # noqa: S608
+            " WHERE path = ?",
+            (str(new), name, str(old)),
+        )
+        conn.execute("UPDATE snapshots SET venv_path = ? WHERE venv_path = ?", (str(new), str(old)))
+        conn.execute("UPDATE events SET venv_path = ? WHERE venv_path = ?", (str(new), str(old)))
+        conn.execute("DELETE FROM venvs WHERE path = ?", (str(old),))
+        insert_event(conn, ts(now()), str(new), "moved", why, {"from": str(old)})
+    return True
