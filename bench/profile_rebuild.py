@@ -30,8 +30,8 @@ HERE = Path(__file__).resolve().parent
 PHASES = (
     ("create the venv", "venv_doctor.install.installers", "create_venv"),
     ("install (uv pip install)", "venv_doctor.install.installers", "UvInstaller.install"),
-    ("carry-over: plan", "venv_doctor.repair.carryover", "plan"),
-    ("carry-over: copy", "venv_doctor.repair.carryover", "apply"),
+    ("carry-over: plan", "venv_doctor.repair.transaction.carryover", "plan"),
+    ("carry-over: copy", "venv_doctor.repair.transaction.carryover", "apply"),
     ("verify", "venv_doctor.repair.verify", "verify_rebuilt"),
     ("owner's records", "venv_doctor.repair.records", "update"),
     ("record the repaired venv", "venv_doctor.repair.run", "_record_repaired"),

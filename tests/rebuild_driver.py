@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tests.support import make_venv, pip_install
 from venv_doctor.record import state
-from venv_doctor.repair.journal import Journal
 from venv_doctor.repair.rebuild import Pause, RebuildSteps, rebuild
+from venv_doctor.repair.transaction.journal import Journal
 
 
 def main() -> None:

@@ -16,9 +16,9 @@ from venv_doctor.discover import tracking
 from venv_doctor.errors import UsageError
 from venv_doctor.paths import BACKUP_AREA_BESIDE
 from venv_doctor.record import state
-from venv_doctor.repair import backups
-from venv_doctor.repair.journal import Journal, JournalAction, JournalOutcome
 from venv_doctor.repair.rebuild import RebuildError, rebuild, restore
+from venv_doctor.repair.transaction import backups
+from venv_doctor.repair.transaction.journal import Journal, JournalAction, JournalOutcome
 
 
 @pytest.fixture

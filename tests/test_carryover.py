@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from tests.support import make_venv, pip_install, real_python
-from venv_doctor.repair import carryover
+from venv_doctor.repair.transaction import carryover
 
 
 def test_template_differences_between_versions_are_not_edits(tmp_path: Path) -> None:

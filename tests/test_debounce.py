@@ -3,7 +3,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from venv_doctor.daemon.debounce import Debouncer
+from venv_doctor.daemon.watching.debounce import Debouncer
 
 
 def test_burst_becomes_one_batch() -> None:

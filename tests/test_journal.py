@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from venv_doctor.record import state
-from venv_doctor.repair.journal import Journal, JournalAction, JournalStep
 from venv_doctor.repair.rebuild import recover
+from venv_doctor.repair.transaction.journal import Journal, JournalAction, JournalStep
 
 
 def test_an_entry_with_an_unknown_value_is_skipped_with_a_warning(

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from venv_doctor.daemon import inotify, linux_watcher
-from venv_doctor.daemon.linux_watcher import InotifyWatcher
-from venv_doctor.daemon.watch import WatchSpec
+from venv_doctor.daemon.watching import inotify, linux_watcher
+from venv_doctor.daemon.watching.linux_watcher import InotifyWatcher
+from venv_doctor.daemon.watching.watch import WatchSpec
 
 
 def _spec(path: Path) -> WatchSpec:

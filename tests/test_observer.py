@@ -9,8 +9,8 @@ from typing import Any
 
 from watchdog.observers import Observer
 
-from venv_doctor.daemon.observer import Watcher
-from venv_doctor.daemon.watch import WatchSpec
+from venv_doctor.daemon.watching.observer import Watcher
+from venv_doctor.daemon.watching.watch import WatchSpec
 
 
 def _spec(path: Path) -> WatchSpec:

@@ -13,8 +13,6 @@ import pytest
 from tests.support import make_venv, pip_install, real_python, run, tree_digest
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.record import state
-from venv_doctor.repair.backups import backup_path
-from venv_doctor.repair.journal import STEPS, Journal
 from venv_doctor.repair.rebuild import (
     PAUSE_ENV,
     RebuildError,
@@ -22,6 +20,8 @@ from venv_doctor.repair.rebuild import (
     rebuild,
     recover,
 )
+from venv_doctor.repair.transaction.backups import backup_path
+from venv_doctor.repair.transaction.journal import STEPS, Journal
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,9 +18,9 @@ from venv_doctor.model import pyvenv_cfg
 from venv_doctor.model import venv as venv_model
 from venv_doctor.model.venv import Location
 from venv_doctor.record import state
-from venv_doctor.repair.journal import Journal, JournalAction, JournalStep
 from venv_doctor.repair.rebuild import recover
 from venv_doctor.repair.relink import RelinkTarget, cfg_updates, relink, verify
+from venv_doctor.repair.transaction.journal import Journal, JournalAction, JournalStep
 
 
 def _load(path: Path) -> venv_model.Venv:

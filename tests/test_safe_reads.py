@@ -231,7 +231,7 @@ def test_a_huge_config_is_refused_not_read(isolated_home: Path) -> None:
 
 
 def test_a_fifo_in_place_of_a_lock_file_is_an_error_naming_it(tmp_path: Path) -> None:
-    from venv_doctor.repair import locks
+    from venv_doctor.repair.transaction import locks
 
     venv = tmp_path / "venv"
     venv.mkdir()
@@ -248,7 +248,7 @@ def test_a_full_disk_while_writing_the_lock_holder_still_locks(
     that hits it is made to fail: the lock (flock) holds, the courtesy note is skipped."""
     import errno
 
-    from venv_doctor.repair import locks
+    from venv_doctor.repair.transaction import locks
 
     def full(*args: object) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")

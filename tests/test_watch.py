@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 from tests.support import FakeHomebrew, make_venv, real_python
-from venv_doctor.daemon.watch import (
+from venv_doctor.daemon.watching.watch import (
     WatchSpec,
     affected,
     covered,

@@ -22,8 +22,9 @@ from venv_doctor.record import registry
 from venv_doctor.render.documents import envelope
 from venv_doctor.render.layout import Out, aligned
 from venv_doctor.render.words import human_time, iso_utc, listed, plural
-from venv_doctor.repair import backups, execute
-from venv_doctor.repair.journal import Journal, open_journal
+from venv_doctor.repair import execute
+from venv_doctor.repair.transaction import backups
+from venv_doctor.repair.transaction.journal import Journal, open_journal
 from venv_doctor.targets import resolve_one
 
 

@@ -29,10 +29,10 @@ from venv_doctor.errors import ExitCode, UsageError
 from venv_doctor.render.documents import envelope
 from venv_doctor.render.layout import Out, aligned_rows
 from venv_doctor.render.words import plural
-from venv_doctor.repair.journal import open_journal
 from venv_doctor.repair.plan import Plan
 from venv_doctor.repair.result import RepairResult
 from venv_doctor.repair.run import Policy, repair
+from venv_doctor.repair.transaction.journal import open_journal
 from venv_doctor.targets import Where, all_locations, resolve
 
 

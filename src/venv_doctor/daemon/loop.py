@@ -25,10 +25,11 @@ from types import FrameType
 
 from venv_doctor import config as config_mod
 from venv_doctor.context import Context
-from venv_doctor.daemon import heartbeat, logs, schedule, sdnotify, watch
-from venv_doctor.daemon.debounce import Debouncer
-from venv_doctor.daemon.observer import DirWatcher, make_watcher
+from venv_doctor.daemon import heartbeat, logs, schedule, sdnotify
 from venv_doctor.daemon.respond import Responder
+from venv_doctor.daemon.watching import watch
+from venv_doctor.daemon.watching.debounce import Debouncer
+from venv_doctor.daemon.watching.observer import DirWatcher, make_watcher
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.errors import ConfigError, VenvDoctorError
 from venv_doctor.fsutil import ensure_private_dir

@@ -40,8 +40,8 @@ def start(ctx: Context, request_scan: Callable[[], None], prune: Callable[[], No
 def prune_backups(ctx: Context) -> None:
     """Remove backups older than ``[repair] keep_backups_days`` (not those holding files
     the venv lacks), and log what was done."""
-    from venv_doctor.repair import backups
-    from venv_doctor.repair.journal import open_journal
+    from venv_doctor.repair.transaction import backups
+    from venv_doctor.repair.transaction.journal import open_journal
 
     with open_journal(ctx) as journal:
         done = backups.prune(journal, ctx.config.keep_backups_days)

@@ -22,11 +22,12 @@ from venv_doctor.errors import VenvDoctorError
 from venv_doctor.install import installers
 from venv_doctor.model.venv import load
 from venv_doctor.record.requirements import Requirements
-from venv_doctor.repair import locks, rebuild, records, relink, verify
-from venv_doctor.repair.backups import Backup
-from venv_doctor.repair.journal import Journal, open_journal
+from venv_doctor.repair import rebuild, records, relink, verify
 from venv_doctor.repair.plan import Action, Plan
 from venv_doctor.repair.result import Outcome, RepairProgress, RepairResult, result_of
+from venv_doctor.repair.transaction import locks
+from venv_doctor.repair.transaction.backups import Backup
+from venv_doctor.repair.transaction.journal import Journal, open_journal
 from venv_doctor.repair.verify import load_at
 
 log = logging.getLogger(__name__)

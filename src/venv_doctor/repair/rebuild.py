@@ -30,8 +30,8 @@ from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import ensure_private_dir
 from venv_doctor.model.venv import is_venv_dir
 from venv_doctor.paths import BACKUP_AREA_BESIDE
-from venv_doctor.repair import carryover
-from venv_doctor.repair.backups import (
+from venv_doctor.repair.transaction import carryover
+from venv_doctor.repair.transaction.backups import (
     backup_path,
     is_complete,
     manifest_of,
@@ -39,7 +39,7 @@ from venv_doctor.repair.backups import (
     unused_slot,
     write_manifest,
 )
-from venv_doctor.repair.journal import (
+from venv_doctor.repair.transaction.journal import (
     STEPS,
     Entry,
     Journal,
@@ -47,7 +47,7 @@ from venv_doctor.repair.journal import (
     JournalOutcome,
     JournalStep,
 )
-from venv_doctor.repair.locks import LockedError, venv_lock
+from venv_doctor.repair.transaction.locks import LockedError, venv_lock
 from venv_doctor.runner import CANCEL, end_group
 
 MARKER_PREFIX = ".venv-doctor-txn-"  # carryover never carries it

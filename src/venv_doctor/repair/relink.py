@@ -28,7 +28,7 @@ from venv_doctor.errors import VenvDoctorError
 from venv_doctor.interpreters import program
 from venv_doctor.model import pyvenv_cfg
 from venv_doctor.model.venv import BinPython, Venv
-from venv_doctor.repair.journal import (
+from venv_doctor.repair.transaction.journal import (
     STEPS,
     Entry,
     Journal,

@@ -1,4 +1,4 @@
-"""The rebuild journal's rows (the ``journal`` table); ``repair.journal`` gives them meaning."""
+"""The rebuild journal's rows (the ``journal`` table); ``repair.transaction.journal`` gives them meaning."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from venv_doctor.render.sanitize import redact
 
 @dataclass(frozen=True)
 class JournalRow:
-    """One journal entry as stored; ``repair.journal`` reads ``action``/``step`` as enums."""
+    """One journal entry as stored; ``repair.transaction.journal`` reads ``action``/``step`` as enums."""
 
     id: int
     venv: Path

@@ -24,8 +24,8 @@ from typing import Any
 from venv_doctor.fsutil import atomic_write, ensure_private_dir, read_json
 from venv_doctor.model.venv import is_venv_dir
 from venv_doctor.paths import BACKUP_AREA_BESIDE
-from venv_doctor.repair import carryover
-from venv_doctor.repair.journal import Entry, Journal, JournalAction
+from venv_doctor.repair.transaction import carryover
+from venv_doctor.repair.transaction.journal import Entry, Journal, JournalAction
 
 TRASH = ".trash"
 

@@ -27,8 +27,8 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from venv_doctor.daemon import inotify
-from venv_doctor.daemon.watch import WatchSpec
+from venv_doctor.daemon.watching import inotify
+from venv_doctor.daemon.watching.watch import WatchSpec
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30.0  # a package installed into a swept venv is seen within a minute

@@ -42,7 +42,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from venv_doctor.daemon.watch import WatchSpec
+from venv_doctor.daemon.watching.watch import WatchSpec
 
 log = logging.getLogger(__name__)
 LIMIT_ERRORS = (errno.ENOSPC, errno.EMFILE)
@@ -84,7 +84,7 @@ def make_watcher(sink: Callable[[Path], None], accept: Accept | None = None) -> 
     """One inotify descriptor and one thread on Linux; watchdog elsewhere."""
     platform: str = sys.platform  # (a plain str: mypy would drop the other branch)
     if platform.startswith("linux"):
-        from venv_doctor.daemon.linux_watcher import InotifyWatcher
+        from venv_doctor.daemon.watching.linux_watcher import InotifyWatcher
 
         return InotifyWatcher(sink, accept)
     return Watcher(sink, accept=accept)
