@@ -35,6 +35,15 @@ class VenvOptions:
     def from_cfg(cls, cfg: PyvenvCfg, copies: bool) -> VenvOptions:
         return cls(cfg.creator, cfg.include_system_site_packages, cfg.prompt, copies)
 
+    def flags(self, copies: bool = True) -> list[str | Path]:
+        """The flags venv, virtualenv and uv venv spell alike (uv has no --copies)."""
+        args: list[str | Path] = ["--copies"] if copies and self.copies else []
+        if self.system_site_packages:
+            args.append("--system-site-packages")
+        if self.prompt is not None:
+            args += ["--prompt", self.prompt]
+        return args
+
 
 def _base_python(base: Interpreter | Path, env: Mapping[str, str]) -> tuple[Path, str]:
     """The path to invoke (it ends up in the venv's links) and its minor version."""
@@ -116,13 +125,7 @@ def _stdlib_venv(
     runner: Runner,
     env: Mapping[str, str],
 ) -> None:
-    args: list[str | Path] = [python, "-m", "venv"]
-    if options.copies:
-        args.append("--copies")
-    if options.system_site_packages:
-        args.append("--system-site-packages")
-    if options.prompt is not None:
-        args += ["--prompt", options.prompt]
+    args: list[str | Path] = [python, "-m", "venv", *options.flags()]
     if not with_pip:
         args.append("--without-pip")
     runner([*args, path], env=env, timeout=CREATE_TIMEOUT, check=True)
@@ -132,12 +135,7 @@ def _virtualenv_args(
     command: list[str], python: Path, path: Path, options: VenvOptions, with_pip: bool
 ) -> list[str | Path]:
     args: list[str | Path] = [*command, "--quiet", "--no-periodic-update", "--python", python]
-    if options.copies:
-        args.append("--copies")
-    if options.system_site_packages:
-        args.append("--system-site-packages")
-    if options.prompt is not None:
-        args += ["--prompt", options.prompt]
+    args += options.flags()
     args += ["--no-download"] if with_pip else ["--no-seed"]
     return [*args, path]
 
@@ -152,10 +150,7 @@ def _uv_venv(
     env: Mapping[str, str],
 ) -> None:
     args: list[str | Path] = [uv, "venv", "--quiet", "--python", python]
-    if options.system_site_packages:
-        args.append("--system-site-packages")
-    if options.prompt is not None:
-        args += ["--prompt", options.prompt]
+    args += options.flags(copies=False)
     runner([*args, path], env=env, timeout=CREATE_TIMEOUT, check=True)
     if with_pip:  # uv's --seed downloads pip; ensurepip has it on disk
         runner(
