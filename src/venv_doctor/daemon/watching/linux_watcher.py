@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from venv_doctor.daemon.watching import inotify
-from venv_doctor.daemon.watching.watch import WatchSpec
+from venv_doctor.daemon.watching.watch import WatchSpec, add_each, identity
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30.0  # a package installed into a swept venv is seen within a minute
@@ -39,14 +39,6 @@ LIMIT_HINTS = {
     "instances": "raise it with `sysctl fs.inotify.max_user_instances=512`",
     "watches": "raise it with `sysctl fs.inotify.max_user_watches=524288`",
 }
-
-
-def _inode(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
 
 
 def fingerprint(path: Path) -> Fingerprint:
@@ -140,23 +132,19 @@ class InotifyWatcher:
         with self._lock:
             gone, self.roots_gone = set(self.roots_gone), set()
         for path in list(self.active):
-            stale = path in gone or _inode(path) != self.active[path][1]
+            stale = path in gone or identity(path) != self.active[path][1]
             if path not in wanted or stale:
                 self._unwatch(path)
         for path in list(self.sweep.paths):
-            if path not in wanted or _inode(path) is None:
+            if path not in wanted or identity(path) is None:
                 self.sweep.discard(path)
-        self.newly = set()
-        failed = []
-        for path in sorted(wanted - set(self.active) - set(self.sweep.paths)):
-            if self._watch(path):
-                self.newly.add(path)
-            else:
-                failed.append(path)
+        self.newly, failed = add_each(
+            wanted - set(self.active) - set(self.sweep.paths), self._watch
+        )
         return failed
 
     def _watch(self, path: Path) -> bool:
-        inode = _inode(path)
+        inode = identity(path)
         if inode is None:
             return False
         if self.inotify is None:
@@ -261,7 +249,7 @@ class InotifyWatcher:
 
     def _swept(self, path: Path) -> None:
         """Called on the sweep thread when a swept directory changed or vanished."""
-        if _inode(path) is None:
+        if identity(path) is None:
             with self._lock:
                 self.roots_gone.add(path)
         self._deliver(path, True)

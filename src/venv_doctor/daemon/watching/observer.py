@@ -42,7 +42,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from venv_doctor.daemon.watching.watch import WatchSpec
+from venv_doctor.daemon.watching.watch import WatchSpec, add_each, identity
 
 log = logging.getLogger(__name__)
 LIMIT_ERRORS = (errno.ENOSPC, errno.EMFILE)
@@ -122,14 +122,6 @@ class _Active:
     inode: tuple[int, int]
 
 
-def _inode(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
-
-
 class Watcher:
     """Applies watch plans to a native observer, falling back to polling."""
 
@@ -167,20 +159,14 @@ class Watcher:
         gone, self.roots_gone = set(self.roots_gone), set()
         self.handler.roots_gone = self.roots_gone
         for path, active in list(self.active.items()):
-            stale = path in gone or _inode(path) != active.inode or not self._emitting(active)
+            stale = path in gone or identity(path) != active.inode or not self._emitting(active)
             if path not in wanted or stale:
                 self._unschedule(path)  # gone, renamed or replaced: its emitter is dead
-        failed = []
-        self.newly = set()
-        for path in sorted(wanted - set(self.active)):
-            if self._schedule(path):
-                self.newly.add(path)
-            else:
-                failed.append(path)
+        self.newly, failed = add_each(wanted - set(self.active), self._schedule)
         return failed
 
     def _schedule(self, path: Path) -> bool:
-        inode = _inode(path)
+        inode = identity(path)
         if inode is None:
             return False
         mode = "polling" if self.polling_only else "native"

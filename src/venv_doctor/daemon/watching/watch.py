@@ -31,6 +31,24 @@ SYSTEM_PREFIXES = frozenset({"/", "/usr", "/usr/local", "/opt", "/home"})
 INTERPRETER_ENTRY = re.compile(r"^(python|pypy|libpython)")
 
 
+def identity(path: Path) -> tuple[int, int] | None:
+    """The (device, inode) of a watched directory: a new one means it was replaced."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def add_each(paths: Iterable[Path], add: Callable[[Path], bool]) -> tuple[set[Path], list[Path]]:
+    """Watch each path in order: the ones now watched, and the ones that failed."""
+    newly: set[Path] = set()
+    failed: list[Path] = []
+    for path in sorted(paths):
+        (newly.add if add(path) else failed.append)(path)
+    return newly, failed
+
+
 def forbidden(home: Path | None, own: Iterable[Path]) -> Callable[[Path], bool]:
     """The directories never to watch: ``/`` and its children, $HOME, and any that
     holds (or is) one of venv-doctor's own directories."""
