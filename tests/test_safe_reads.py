@@ -171,6 +171,23 @@ def test_hostile_files_in_a_venv(venv: Path, kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", list(HOSTILE))
+def test_hostile_owner_records_leave_the_owner_unread(isolated_home: Path, kind: str) -> None:
+    """pipx_metadata.json and uv-receipt.toml are read bounded: `check` finishes, both
+    venvs are found and healthy, their owners known by store but without records."""
+    python = real_python("3.12")
+    pipx_app = make_venv(python, isolated_home / ".local/share/pipx/venvs/app")
+    uv_tool = make_venv(python, isolated_home / ".local/share/uv/tools/tool")
+    put(pipx_app / "pipx_metadata.json", kind)
+    put(uv_tool / "uv-receipt.toml", kind)
+    done = venv_doctor("check", "--json")
+    assert_no_crash(done)
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = {Path(v["path"]).name: v for v in json.loads(done.stdout)["venvs"]}
+    assert {"app", "tool"} <= set(found)
+    assert found["app"]["status"] == found["tool"]["status"] == "healthy"
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
 def test_hostile_pyvenv_cfg_is_a_finding(venv: Path, kind: str) -> None:
     cfg = put(venv / "pyvenv.cfg", kind)
     done = venv_doctor("check", "--json")

@@ -11,7 +11,6 @@ never by running the tool. A repair keeps these records true (``records``).
 from __future__ import annotations
 
 import enum
-import json
 import os
 import re
 import tomllib
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from venv_doctor.fsutil import SMALL_FILE, read_json, read_text_bounded
 from venv_doctor.model.venv import Location
 
 PIPX_METADATA = "pipx_metadata.json"
@@ -88,7 +88,7 @@ def _named(name: str, pattern: re.Pattern[str], minor_group: str) -> dict[str, A
 
 def read_pipx_metadata(path: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads((path / PIPX_METADATA).read_text(encoding="utf-8"))
+        data = read_json(path / PIPX_METADATA)
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -121,7 +121,7 @@ def _pipx_python(data: dict[str, Any]) -> str | None:
 
 def read_uv_receipt(path: Path) -> dict[str, Any] | None:
     try:
-        data = tomllib.loads((path / UV_RECEIPT).read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text_bounded(path / UV_RECEIPT, SMALL_FILE))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
     tool = data.get("tool")

@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 
 from venv_doctor.discover.owners import PIPX_METADATA, UV_RECEIPT, read_pipx_metadata
-from venv_doctor.fsutil import atomic_write
+from venv_doctor.fsutil import SMALL_FILE, atomic_write, read_json, read_text_bounded
 
 _TOOL_TABLE = re.compile(r"^\[tool\]\s*$")
 _TABLE = re.compile(r"^\[")
@@ -53,7 +53,7 @@ def _uv(venv: Path, interpreter: Path) -> bool:
     """Rewrite ``python = ...`` in the receipt's ``[tool]`` table, line by line, so every
     other line (and uv's own formatting) stays; a receipt without one is left alone."""
     path = venv / UV_RECEIPT
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = read_text_bounded(path, SMALL_FILE).splitlines(keepends=True)
     in_tool = False
     for number, line in enumerate(lines):
         if _TABLE.match(line):
@@ -119,7 +119,7 @@ def _poetry_envs(new: Path, version: str | None, only_if_listed: bool = False) -
     base, minor = new.name[: match.start()], match.group(1)
     path = new.parent / POETRY_ENVS
     try:
-        envs = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        envs = tomllib.loads(read_text_bounded(path, SMALL_FILE)) if path.exists() else {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return (f"{path} was left alone: {exc}; run `poetry env use {minor}` in the project",)
     wanted = {"minor": minor, "patch": version}
@@ -156,7 +156,7 @@ def _pdm_python(old: Path, new: Path) -> tuple[str, ...]:
         if not new.name.startswith(prefix) or not saved.is_file():
             continue
         try:
-            named = saved.read_text(encoding="utf-8").strip()
+            named = read_text_bounded(saved, SMALL_FILE).strip()
         except (OSError, UnicodeDecodeError):
             continue
         if Path(named).parent.parent != old:
@@ -178,7 +178,7 @@ def _editable_roots(venv: Path) -> list[Path]:
     roots = []
     for direct in venv.glob("lib/python*/site-packages/*.dist-info/direct_url.json"):
         try:
-            data = json.loads(direct.read_text(encoding="utf-8"))
+            data = read_json(direct)
         except (OSError, UnicodeDecodeError, ValueError):
             continue
         url = data.get("url") if isinstance(data, dict) else None
