@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -68,3 +70,22 @@ def test_json_encodable_round_trips_an_undecodable_name() -> None:
     safe = json_encodable(text)
     safe.encode("utf-8")  # would raise on a lone surrogate
     assert json.loads(safe) == {"name": "bad\udcffname"}
+
+
+def test_cli_warnings_are_escaped_and_redacted() -> None:
+    """A warning logged with no handler set (logging's last resort, which is where the
+    CLI's warnings go) is made safe too: a venv named with a newline cannot forge a line,
+    nor a URL leak its password."""
+    program = (
+        "import logging\n"
+        "from venv_doctor.cli import run\n"
+        "run(['--version'])\n"
+        "logging.getLogger('venv_doctor.x').warning('no requirements for %s: %s',"
+        " '/v/new\\nline', 'https://me:s3cret@index.example/simple')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "new\\nline" in done.stderr
+    assert "s3cret" not in done.stderr

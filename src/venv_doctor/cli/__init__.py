@@ -6,6 +6,7 @@ code and never shows a bare traceback: internal errors go to a debug log.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import sys
@@ -26,7 +27,7 @@ from venv_doctor.cli.base import (
 from venv_doctor.errors import ConfigError, ExitCode, VenvDoctorError
 from venv_doctor.fsutil import check_regular
 from venv_doctor.paths import app_dirs
-from venv_doctor.render.sanitize import printable, printable_lines, redact
+from venv_doctor.render.sanitize import StderrHandler, printable, printable_lines, redact
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -206,6 +207,9 @@ def _fail(message: str, hint: str | None, code: int, as_json: bool = False) -> i
 def run(args: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (``main`` exits with it)."""
     reset_settings()
+    # warnings logged with no handler configured go to logging's last resort: make it
+    # escape control characters and redact credentials like every other line we print
+    logging.lastResort = StderrHandler(logging.WARNING)
     argv = sys.argv[1:] if args is None else list(args)
     try:
         result = cli.main(args=argv, prog_name="venv-doctor", standalone_mode=False)

@@ -150,7 +150,10 @@ def _add_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None
     if settings().verbose >= 2:
         import logging
 
-        logging.basicConfig(level=logging.DEBUG, format="venv-doctor: %(name)s: %(message)s")
+        from venv_doctor.render.sanitize import StderrHandler
+
+        handler = StderrHandler(fmt="venv-doctor: %(name)s: %(message)s")
+        logging.basicConfig(level=logging.DEBUG, handlers=[handler])
 
 
 def _set_color(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

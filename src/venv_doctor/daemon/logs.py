@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import IO
 
 from venv_doctor.paths import is_macos, mac_logs_dir
-from venv_doctor.render.sanitize import printable_lines, redact
+from venv_doctor.render.sanitize import SafeFormatter
 
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 PRIORITIES = (  # the lowest level first: a record gets the priority of its band
@@ -28,14 +28,6 @@ DEBUG_PRIORITY = 7
 
 def priority(level: int) -> int:
     return next((p for floor, p in PRIORITIES if level >= floor), DEBUG_PRIORITY)
-
-
-class SafeFormatter(logging.Formatter):
-    """Log lines with credentials redacted and control characters escaped: a venv's path
-    cannot forge a log line, nor a failed install's command leak a password."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return printable_lines(redact(super().format(record)))
 
 
 class JournalFormatter(SafeFormatter):

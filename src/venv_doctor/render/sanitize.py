@@ -14,7 +14,9 @@ venv's name can neither forge a line nor repaint the terminal.
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -168,3 +170,30 @@ def json_encodable(text: str) -> str:
     if text.isascii():
         return text
     return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+class SafeFormatter(logging.Formatter):
+    """Log lines with credentials redacted and control characters escaped: a venv's path
+    cannot forge a log line, nor a failed install's command leak a password."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # one record, one line: a newline in a venv's name cannot start a forged line
+        return printable(super().formatMessage(record))
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable_lines(redact(super().format(record)))  # a traceback keeps its lines
+
+
+class StderrHandler(logging.Handler):
+    """Safe lines to whatever ``sys.stderr`` is when a record comes (as logging's own
+    last resort does, so a test's or a pager's swapped stderr gets them)."""
+
+    def __init__(self, level: int = logging.NOTSET, fmt: str = "%(message)s") -> None:
+        super().__init__(level)
+        self.setFormatter(SafeFormatter(fmt))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
