@@ -80,3 +80,13 @@ def test_dry_run_of_every_repair_at_80_columns(isolated_home: Path) -> None:
     heads = [line for line in lines if not line.startswith(" ")]
     assert len(heads) == 2 and all(" api-server" in h or " docs" in h for h in heads)
     assert "~/" in out or "/" not in out  # paths under home shortened
+
+
+def test_an_unknown_old_version_reads_unknown_not_none() -> None:
+    from venv_doctor.cli.repair import _versions
+    from venv_doctor.repair.result import Action, Outcome, RepairResult
+
+    unknown = RepairResult("v", Path("/v"), Action.REBUILD, Outcome.FAILED, "", None, "3.13.0")
+    assert _versions(unknown) == " (unknown -> 3.13.0)"
+    known = RepairResult("v", Path("/v"), Action.REBUILD, Outcome.REPAIRED, "", "3.12.1", "3.13.0")
+    assert _versions(known) == " (3.12.1 -> 3.13.0)"

@@ -271,7 +271,7 @@ _OUTCOME_STYLE = {
 
 
 def _versions(r: RepairResult) -> str:
-    return f" ({r.before} -> {r.after})" if r.after and r.before != r.after else ""
+    return f" ({r.before or 'unknown'} -> {r.after})" if r.after and r.before != r.after else ""
 
 
 COMMANDS = [repair_command]
