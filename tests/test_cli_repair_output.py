@@ -84,7 +84,8 @@ def test_dry_run_of_every_repair_at_80_columns(isolated_home: Path) -> None:
 
 def test_an_unknown_old_version_reads_unknown_not_none() -> None:
     from venv_doctor.cli.repair import _versions
-    from venv_doctor.repair.result import Action, Outcome, RepairResult
+    from venv_doctor.repair.plan import Action
+    from venv_doctor.repair.result import Outcome, RepairResult
 
     unknown = RepairResult("v", Path("/v"), Action.REBUILD, Outcome.FAILED, "", None, "3.13.0")
     assert _versions(unknown) == " (unknown -> 3.13.0)"
