@@ -18,7 +18,7 @@ from tests.support import FakeHomebrew, make_venv, real_python
 from venv_doctor.cli import run
 from venv_doctor.model.distributions import Package, Snapshot
 from venv_doctor.record import requirements
-from venv_doctor.render.sanitize import command
+from venv_doctor.render.sanitize import command as shell_command
 
 HOSTILE_NAMES = (
     "nl\nhealthy   fake  [multivenv]  ",
@@ -163,7 +163,7 @@ def test_a_hint_pasted_into_bash_names_exactly_that_venv(
 def test_shell_word_round_trips_through_bash() -> None:
     words = [PASTED, "plain", "", "-dash", "back\\slash\x01", "c1\x85", "bidi\u202eexe"]
     words += ["bad\udcffname", "tab\tand\u00a0nbsp", "emoji \U0001f600", "\U000e0001tag"]
-    shown = command("printf", "%s\\0", *words)
+    shown = shell_command("printf", "%s\\0", *words)
     assert not RAW.search(shown) and shown.isprintable(), shown
     done = subprocess.run(["bash", "-c", shown], capture_output=True, check=True, timeout=30)
     assert done.stdout.split(b"\0")[:-1] == [os.fsencode(w) for w in words]
