@@ -10,7 +10,6 @@ packages were installed for; and, for a missing path, what most likely removed i
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from venv_doctor.interpreters.layouts import InstallKind, installation_of
 from venv_doctor.interpreters.versions import version_from_path
 from venv_doctor.model.pyvenv_cfg import minor_of
 from venv_doctor.model.venv import BinPython, Venv
+from venv_doctor.render.sanitize import command
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 # what removed a missing interpreter path, in the words of the tool that did it
@@ -233,7 +233,7 @@ def _cellar_finding(venv: Venv, what: str) -> Finding:
         Code.CELLAR_PINNED,
         W,
         f"{what} goes straight into a Homebrew keg; the next patch upgrade deletes it",
-        f"run `venv-doctor repair {shlex.quote(str(venv.path))}` to relink it through opt/",
+        f"run `{command('venv-doctor', 'repair', str(venv.path))}` to relink it through opt/",
     )
 
 
