@@ -156,11 +156,15 @@ def _failure_hint(d: Diagnosis, names: Counter[str], out: Out, failure: LastFail
     interpreters changed since (then it may work)."""
     when = human_time(failure.at, relative=out.terminal)
     said = f"the last repair ({failure.action}, {when}) failed"
+    repair, target = _repair_command(d, names, out), _target(d, names, out)
     if failure.interpreters_changed:
-        return f"{said}, but the interpreters changed since: `{_repair_command(d, names, out)}` may work now"
+        return f"{said}, but the interpreters changed since: `{repair}` may work now"
+    attempts = f"`venv-doctor history {target}` lists every attempt"
+    if failure.interpreters_changed is None:  # not known: recorded by an older version
+        return f"{said}: {failure.message}. Once that is fixed, `{repair}`; {attempts}"
     return (
         f"{said}: {failure.message}. Running it again fails the same way until that is "
-        f"fixed; `venv-doctor history {_target(d, names, out)}` lists every attempt"
+        f"fixed; {attempts}"
     )
 
 

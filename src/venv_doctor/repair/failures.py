@@ -30,7 +30,9 @@ class LastFailure:
     at: datetime
     action: str  # relink, rebuild, recreate
     message: str  # what the repair said (credentials already removed)
-    interpreters_changed: bool  # installed, upgraded or removed since: a retry may work
+    # installed, upgraded or removed since (a retry may work); None: not known (a failure
+    # recorded before repairs noted the interpreters)
+    interpreters_changed: bool | None
 
 
 def last_failures(ctx: Context, diagnoses: Sequence[Diagnosis]) -> dict[Path, LastFailure]:
@@ -53,7 +55,6 @@ def _failed(event: Event) -> bool:
 def _failure(event: Event, interpreters_now: str) -> LastFailure:
     data = event.data or {}
     message = event.message.removeprefix(f"{Outcome.FAILED}: ")
-    seen = data.get("interpreters")  # None: recorded before repairs noted them
-    return LastFailure(
-        event.at, str(data.get("action", "repair")), message, seen != interpreters_now
-    )
+    seen = data.get("interpreters")
+    changed = None if seen is None else seen != interpreters_now
+    return LastFailure(event.at, str(data.get("action", "repair")), message, changed)
