@@ -26,7 +26,7 @@ from venv_doctor.diagnose.findings import (
     repair_hint,
     status_of,
 )
-from venv_doctor.diagnose.interpreter_findings import interpreter_findings
+from venv_doctor.diagnose.interpreter_findings import Memo, interpreter_findings
 from venv_doctor.diagnose.probe_result import ProbeResult
 from venv_doctor.model.venv import Venv
 from venv_doctor.render.sanitize import command
@@ -144,9 +144,15 @@ def diagnose_gone(venv: Venv, base: str | None, by_owner: bool = False) -> Diagn
     return Diagnosis(d.location, Status.REMOVED, d.creator, d.python, d.findings)
 
 
-def diagnose(venv: Venv, probe: ProbeResult | None = None, *, env: Mapping[str, str]) -> Diagnosis:
+def diagnose(
+    venv: Venv,
+    probe: ProbeResult | None = None,
+    *,
+    env: Mapping[str, str],
+    memo: Memo | None = None,
+) -> Diagnosis:
     """The findings about ``venv`` (``env`` names where pyenv and Homebrew live, to say
-    what removed a missing interpreter)."""
+    what removed a missing interpreter). ``memo``: shared by the venvs of one pass."""
     if venv.denied:  # what cannot be read is unknown, never missing
         return _result(venv, [_denied_finding(venv, path) for path in venv.denied], None)
     if venv.error and not os.path.exists(venv.path):  # read, it was there
@@ -154,7 +160,7 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None, *, env: Mapping[str, 
     if venv.error:
         finding = Finding(Code.VENV_UNREADABLE, E, venv.error, "check the directory's permissions")
         return _result(venv, [finding], None)
-    findings = cfg_findings(venv) + interpreter_findings(venv, env)
+    findings = cfg_findings(venv) + interpreter_findings(venv, env, memo)
     findings += site_findings(venv) + script_findings(venv)
     if probe is not None:
         findings = _adjust_for_probe(findings, probe) + _probe_findings(venv, probe, findings)
@@ -203,4 +209,4 @@ def _result(venv: Venv, findings: list[Finding], resolved: Path | None) -> Diagn
     return Diagnosis(venv.location, status_of(found), venv.creator, info, found)
 
 
-__all__ = ["diagnose", "diagnose_gone"]
+__all__ = ["Memo", "diagnose", "diagnose_gone"]
