@@ -203,6 +203,8 @@ def _in_keg(path: Path | str) -> bool:
 
 def _library_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -> list[Finding]:
     """A copied binary whose libpython / Python framework is gone (it exits 127)."""
+    if not any(py.is_copy for py in roots):
+        return []  # links only: nothing to read (nor the reader to import)
     from venv_doctor.model import libraries
 
     out = []
