@@ -21,7 +21,7 @@ from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.interpreters import inventory as interpreters
 from venv_doctor.model.venv import Location, load
-from venv_doctor.record import registry
+from venv_doctor.record import registry, state
 from venv_doctor.record.state import Evidence
 from venv_doctor.repair import execute
 from venv_doctor.repair.plan import Action, Plan, Reason, plan_for
@@ -82,6 +82,13 @@ def planner(ctx: Context, policy: Policy) -> Planner:
 def repair(ctx: Context, diagnoses: Sequence[Diagnosis], policy: Policy) -> list[RepairResult]:
     """Repair the diagnosed venvs as ``policy`` says; one result each, in order.
     Never raises for a failed repair: that is a result."""
+    if policy.dry_run:
+        return _repair(ctx, diagnoses, policy)
+    with state.kept_open(ctx.dirs):  # one WAL checkpoint for the run, not one per visit
+        return _repair(ctx, diagnoses, policy)
+
+
+def _repair(ctx: Context, diagnoses: Sequence[Diagnosis], policy: Policy) -> list[RepairResult]:
     plan = planner(ctx, policy)
     plans = [plan(d) for d in diagnoses]
     allowed = _confirmed(plans, policy)
