@@ -7,7 +7,7 @@ completion directories; uv: where the receipt's entry points say). A venv recrea
 from its snapshot alone is one the owner calls corrupt ("missing internal pipx
 metadata", "malformed tool"). So every check that takes a snapshot of such a venv
 also keeps its owner's records, and the links found pointing into it, in the state
-DB; ``repair.records.restore`` puts them back.
+DB; ``repair.records.restore_files`` and ``restore_links`` put them back.
 """
 
 from __future__ import annotations

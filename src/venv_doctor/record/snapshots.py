@@ -38,18 +38,21 @@ class RecordResult:
 def snapshot_stamp(venv: Venv, config: Config) -> str | None:
     """The site-packages stamp plus what else changes a snapshot; while it is the one
     stored (the state DB's ``fingerprint`` column), taking a snapshot is skipped."""
-    extra = f"{venv.version}|{config.keep_credentials}|{_record_file_stamp(venv)}"
+    extra = f"{venv.version}|{config.keep_credentials}"
+    owned = _record_file_stamp(venv)
+    if owned is not None:  # (other venvs keep the stamps they had)
+        extra += f"|{owned}"
     return (
         distributions.site_packages_stamp(venv.site_packages, extra) if venv.site_packages else None
     )
 
 
-def _record_file_stamp(venv: Venv) -> str:
+def _record_file_stamp(venv: Venv) -> str | None:
     """The owner's record file (pipx_metadata.json, uv-receipt.toml) as a stamp: when it
-    changes, the records kept of it are taken again."""
+    changes, the records kept of it are taken again. None for a venv without one."""
     path = owner_records.record_file(venv.location)
     if path is None:
-        return ""
+        return None
     try:
         st = os.stat(path)
     except OSError:
