@@ -376,6 +376,18 @@ def test_the_pipx_shared_venv_is_rebuilt_as_pipx_makes_it(
     assert list(site.glob("pip-*.dist-info"))
     assert not list(site.glob("setuptools-*.dist-info"))
     assert run([pipx.bin / "tinytop"]).stdout.strip() == "tinytop"
+    # an app of pipx's pip backend gets its pip from `shared` (pipx_shared.pth): uninstalled
+    # and recreated, it has it again, so `pipx inject` (pip run in the app's venv) works
+    app = pipx.home / "venvs" / "tinytop"
+    pipx("uninstall", "tinytop")
+    code, results = repair_json(capsys, "tinytop", "--yes")
+    assert (code, results[0]["outcome"]) == (0, "repaired"), results
+    pth = app / "lib" / "python3.11" / "site-packages" / "pipx_shared.pth"
+    assert pth.read_text(encoding="utf-8").strip() == str(site)
+    pipx.inject("tinytop", "tinyextra")
+    assert list(pipx.list_json()["venvs"]["tinytop"]["metadata"]["injected_packages"]) == [
+        "tinyextra"
+    ]
 
 
 def test_relinked_pdm_and_hatch_envs_are_the_ones_pdm_and_hatch_use(
