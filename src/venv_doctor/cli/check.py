@@ -114,8 +114,10 @@ def check_command(
     elif not diagnoses and not opts.quiet:
         echo_lines(_empty(ctx))
     else:
-        out = terminal_out(ctx)
-        echo_lines(check_lines(diagnoses, out, opts.verbose, opts.quiet))
+        from venv_doctor.repair.failures import last_failures
+
+        failures = last_failures(ctx, diagnoses)
+        echo_lines(check_lines(diagnoses, terminal_out(ctx), opts.verbose, opts.quiet, failures))
     return code
 
 
