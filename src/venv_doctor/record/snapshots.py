@@ -42,9 +42,7 @@ def snapshot_stamp(venv: Venv, config: Config) -> str | None:
     owned = _record_file_stamp(venv)
     if owned is not None:  # (other venvs keep the stamps they had)
         extra += f"|{owned}"
-    return (
-        distributions.site_packages_stamp(venv.site_packages, extra) if venv.site_packages else None
-    )
+    return distributions.site_packages_stamp(venv.site_dirs, extra) if venv.site_dirs else None
 
 
 def _record_file_stamp(venv: Venv) -> str | None:
