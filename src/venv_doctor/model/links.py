@@ -196,8 +196,10 @@ def _hop(current: str, target: str) -> str:
 
 def _normal(path: str) -> str:
     """``normpath`` of an absolute ``path``; most are normal already (no empty, ``.`` or
-    ``..`` component, no trailing slash), which three substring tests tell."""
-    if "//" in path or "/." in path or (path.endswith("/") and path != "/"):
+    ``..`` component, no trailing slash: ``/.pyenv/`` is fine), which substring tests tell."""
+    if path != "/" and (
+        "//" in path or "/./" in path or "/../" in path or path.endswith(("/", "/.", "/.."))
+    ):
         return os.path.normpath(path)
     return path
 
