@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "venv-doctor"
 # A venv on another file system than the state dir is backed up beside itself,
 # in this (hidden) directory, so the backup is one rename away.
@@ -88,19 +86,33 @@ def expand_user(value: str, home_dir: Path) -> Path:
     return Path(value).expanduser() if value.startswith("~") else Path(value)
 
 
-def _override(env: Mapping[str, str], name: str, default: str) -> Path:
+def _override(env: Mapping[str, str], name: str, kind: str) -> Path:
+    """``name``'s value, else the platform's ``kind`` directory for venv-doctor."""
     value = env.get(name)
-    return expand_user(value, home(env)) if value else Path(default)
+    return expand_user(value, home(env)) if value else _platform_dir(kind)
+
+
+def _platform_dir(kind: str) -> Path:
+    """platformdirs' user ``kind`` directory, imported only when a variable does not
+    name it (the service passes every directory, and so may a user)."""
+    import platformdirs
+
+    directory = {
+        "config": platformdirs.user_config_dir,
+        "state": platformdirs.user_state_dir,
+        "cache": platformdirs.user_cache_dir,
+        "log": platformdirs.user_log_dir,
+    }[kind]
+    return Path(directory(APP_NAME))
 
 
 def app_dirs(env: Mapping[str, str]) -> AppDirs:
     """The config, state, cache and log directories, overrides first."""
-    state = _override(env, "VENV_DOCTOR_STATE_DIR", platformdirs.user_state_dir(APP_NAME))
     return AppDirs(
-        config=_override(env, "VENV_DOCTOR_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME)),
-        state=state,
-        cache=_override(env, "VENV_DOCTOR_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME)),
-        log=_override(env, "VENV_DOCTOR_LOG_DIR", platformdirs.user_log_dir(APP_NAME)),
+        config=_override(env, "VENV_DOCTOR_CONFIG_DIR", "config"),
+        state=_override(env, "VENV_DOCTOR_STATE_DIR", "state"),
+        cache=_override(env, "VENV_DOCTOR_CACHE_DIR", "cache"),
+        log=_override(env, "VENV_DOCTOR_LOG_DIR", "log"),
     )
 
 

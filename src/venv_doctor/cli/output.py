@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import shutil
 import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -86,7 +85,12 @@ def terminal_out(ctx: Context, stream: IO[str] | None = None) -> Out:
     --color, NO_COLOR and FORCE_COLOR, paths under the home directory shown as ``~``."""
     stream = stream or sys.stdout
     terminal = stream.isatty()
-    width = shutil.get_terminal_size().columns if terminal else _columns(ctx.env)
+    if terminal:
+        import shutil  # its other imports (compression modules) serve no pipe
+
+        width: int | None = shutil.get_terminal_size().columns
+    else:
+        width = _columns(ctx.env)
     color = settings().color_for(stream, ctx.env)
     return Out(width, color, home=home_of(ctx), terminal=terminal)
 
