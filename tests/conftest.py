@@ -43,20 +43,43 @@ _violations: list[str] = []
 _guard_on = False
 
 
-def _outside_allowed(path: object) -> str | None:
+_READ_EVENTS = ("open", "os.listdir", "os.scandir")
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def _outside_allowed(path: object, writes: bool, follows: bool = True) -> str | None:
+    """The real path `path` names when it is one a test may not touch (`writes`: to change;
+    `follows`: the call acts on what a final symlink points to), else None."""
     try:
         text = os.fsdecode(path)  # type: ignore[arg-type]
     except TypeError:
         return None
     if not text.startswith("/"):
         return None
-    real = os.path.realpath(text)
+    if follows:
+        real = os.path.realpath(text)
+    else:
+        head, name = os.path.split(text.rstrip("/") or "/")
+        real = os.path.join(os.path.realpath(head), name)
+    if real.startswith(str(REAL_PYENV_ROOT) + "/") or real == str(REAL_PYENV_ROOT):
+        # the real interpreters are test inputs: read, never written
+        return real if writes else None
     home = str(REAL_HOME)
     if real == home or real.startswith(home + "/"):
-        if real.startswith(str(REAL_PYENV_ROOT) + "/") or real == str(REAL_PYENV_ROOT):
-            return None  # the real interpreters are read-only test inputs
         return real
     return None
+
+
+def _writes(event: str, args: tuple[object, ...]) -> bool:
+    """Whether an audited call changes the file system (an `open` only when its mode or
+    flags write)."""
+    if event != "open":
+        return event not in _READ_EVENTS
+    mode = args[1] if len(args) > 1 else None
+    flags = args[2] if len(args) > 2 else 0
+    if isinstance(mode, str) and any(c in mode for c in "wax+"):
+        return True
+    return isinstance(flags, int) and bool(flags & _WRITE_FLAGS)
 
 
 def _audit(event: str, args: tuple[object, ...]) -> None:
@@ -74,12 +97,16 @@ def _audit(event: str, args: tuple[object, ...]) -> None:
         "shutil.rmtree",
         "os.chmod",
     ):
-        bad = _outside_allowed(args[0])
+        writes = _writes(event, args)
+        # these act on a final symlink itself, not on what it points to
+        follows = event not in ("os.remove", "os.rename", "os.symlink", "os.rmdir", "os.mkdir")
+        # a link's target (os.symlink's first argument) is only named, not written
+        bad = _outside_allowed(args[0], writes and event != "os.symlink", follows)
         if bad is None and event in ("os.rename", "os.symlink") and len(args) > 1:
-            bad = _outside_allowed(args[1])
+            bad = _outside_allowed(args[1], writes, follows=False)
         if bad is not None:
             _violations.append(f"{event} {bad}")
-            raise RuntimeError(f"test touched the real home directory: {event} {bad}")
+            raise RuntimeError(f"test touched the real home or pyenv root: {event} {bad}")
 
 
 sys.addaudithook(_audit)
@@ -187,3 +214,43 @@ def dunst(x_display: str, tmp_path: Path) -> Iterator[dunst_server.Dunst]:
     """A real notification server on a private session bus (see tests/dunst_server.py)."""
     with dunst_server.dunst(x_display, tmp_path / "dunst") as server:
         yield server
+
+
+def _pyenv_root_listing() -> frozenset[str]:
+    """The names in the real pyenv root where a stray write would land: its top, `shims`,
+    `versions`, each version's top and `bin` (the directories venvs link into)."""
+    names: set[str] = set()
+    dirs = [REAL_PYENV_ROOT, REAL_PYENV_ROOT / "shims", REAL_PYENV_ROOT / "versions"]
+    versions = REAL_PYENV_ROOT / "versions"
+    if versions.is_dir():
+        for version in versions.iterdir():
+            dirs += [version, version / "bin"]
+    for d in dirs:
+        try:
+            names.update(str(d / name) for name in os.listdir(d))
+        except OSError:
+            continue
+    return frozenset(names)
+
+
+_pyenv_before: frozenset[str] = frozenset()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _pyenv_before
+    _pyenv_before = _pyenv_root_listing()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a test (or a process it started) added or removed a file in the
+    real pyenv root, which tests may only read."""
+    if hasattr(session.config, "workerinput"):
+        return  # the controller checks once, after every worker
+    changed = _pyenv_before.symmetric_difference(_pyenv_root_listing())
+    if changed:
+        sys.stderr.write(
+            "\nthe real pyenv root changed during the tests (tests may only read it):\n"
+            + "\n".join(sorted(changed)[:20])
+            + "\n"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -5,17 +5,20 @@ requirements file a rebuild installs."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.support import make_venv, real_python
+from tests.support import FakeHomebrew, make_venv, real_python
 from venv_doctor.cli import run
 from venv_doctor.model.distributions import Package, Snapshot
 from venv_doctor.record import requirements
+from venv_doctor.render.sanitize import command as shell_command
 
 HOSTILE_NAMES = (
     "nl\nhealthy   fake  [multivenv]  ",
@@ -111,3 +114,72 @@ def test_deep_check_reads_a_prefix_holding_separators_and_a_line_break(
     # `python -m venv` writes the path into pyvenv.cfg's `command` line, so the line break
     # makes a stray line there (cfg-garbage); the probe itself found nothing wrong
     assert {f["code"] for f in found["findings"]} <= {"cfg-garbage"}, found["findings"]
+
+
+# --- commands to paste (hints) and the repair progress ---------------------------------
+
+PASTED = "ev\x1bil\n it$x'é"  # ESC, a newline, a space, $, a quote, a non-ASCII letter
+
+
+def _pasted_args(line: str) -> list[bytes]:
+    """What bash runs when the command between the backticks of ``line`` is pasted:
+    its arguments after ``venv-doctor``."""
+    (shown,) = re.findall(r"`(venv-doctor [^`]*)`", line)
+    program = "printf '%s\\0' " + shown.removeprefix("venv-doctor ")
+    done = subprocess.run(["bash", "-c", program], capture_output=True, check=True, timeout=30)
+    return done.stdout.split(b"\0")[:-1]
+
+
+def _broken_in(homebrew: FakeHomebrew, store: Path, *names: str) -> list[Path]:
+    """Venvs on Homebrew's 3.12.1, broken by its upgrade to 3.12.2 (dangling links)."""
+    first = make_venv(homebrew.install("3.12", "3.12.1"), store / names[0])
+    made = [first] + [Path(shutil.copytree(first, store / n, symlinks=True)) for n in names[1:]]
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    return made
+
+
+@pytest.mark.parametrize("columns", ["40", "80", None])
+def test_a_hint_pasted_into_bash_names_exactly_that_venv(
+    homebrew: FakeHomebrew,
+    isolated_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    columns: str | None,
+) -> None:
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    long = "a venv with a rather long name, $HOME and 'quotes' in it"
+    _broken_in(homebrew, isolated_home / ".virtualenvs", PASTED, long)
+    if columns:
+        monkeypatch.setenv("COLUMNS", columns)
+    for name in (PASTED, long):
+        assert run(["check", name]) == 1
+        out = capsys.readouterr().out
+        assert not RAW.search(out), out
+        # the command is never split across lines, however narrow the terminal
+        (line,) = [ln for ln in out.splitlines() if "`venv-doctor repair" in ln]
+        assert _pasted_args(line) == [b"repair", name.encode()], line
+
+
+def test_shell_word_round_trips_through_bash() -> None:
+    words = [PASTED, "plain", "", "-dash", "back\\slash\x01", "c1\x85", "bidi\u202eexe"]
+    words += ["bad\udcffname", "tab\tand\u00a0nbsp", "emoji \U0001f600", "\U000e0001tag"]
+    shown = shell_command("printf", "%s\\0", *words)
+    assert not RAW.search(shown) and shown.isprintable(), shown
+    done = subprocess.run(["bash", "-c", shown], capture_output=True, check=True, timeout=30)
+    assert done.stdout.split(b"\0")[:-1] == [os.fsencode(w) for w in words]
+
+
+def test_the_repair_progress_escapes_a_name_rather_than_obeying_or_stripping_it(
+    homebrew: FakeHomebrew,
+    isolated_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    _broken_in(homebrew, isolated_home / ".virtualenvs", "evil", "ev\x1b[31mil")
+    assert run(["repair", "--all"]) == 0
+    captured = capsys.readouterr()
+    assert not RAW.search(captured.out + captured.err), captured
+    said = {line.split("] ", 2)[-1] for line in captured.err.splitlines() if "relinking" in line}
+    # two venvs, two names: the escape sequence is shown, so they do not look the same
+    assert {s.split(":")[0] for s in said} == {"evil", "ev\\x1b[31mil"}, captured.err

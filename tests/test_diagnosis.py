@@ -26,10 +26,11 @@ from tests.support import (
     real_python,
     run,
 )
-from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.diagnose.diagnosis import Memo, diagnose
 from venv_doctor.diagnose.findings import Diagnosis, Finding, Severity, Status
 from venv_doctor.diagnose.interpreter_findings import guess_cause
 from venv_doctor.diagnose.scan import diagnose_all
+from venv_doctor.model.links import Walked
 from venv_doctor.model.venv import Location, load
 
 ALL_MINORS = ["3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
@@ -616,3 +617,43 @@ def test_guess_cause_knows_a_custom_pyenv_root(
     path = tmp_path / "opt" / "py" / "versions" / "3.9.18" / "bin" / "python3.9"
     assert "`pyenv uninstall 3.9.18`" in guess_cause(path, os.environ)
     assert "pyenv" not in guess_cause("/srv/app/versions/2/bin/python3", os.environ)
+
+
+def test_one_pass_asks_once_per_interpreter_and_says_what_each_venv_alone_says(
+    tmp_path: Path, homebrew: FakeHomebrew, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check shares one Memo (and one Walked) over its venvs: a home or an interpreter
+    several venvs share is looked at once, and every finding is the one the venv gets
+    when diagnosed alone."""
+    keg_python = homebrew.install("3.12", "3.12.1")
+    opt = make_venv(homebrew.opt_python("3.12"), tmp_path / "opt0")
+    keg = make_venv(keg_python, tmp_path / "keg0")
+    copies = make_venv(linked_prefix(tmp_path, "3.11"), tmp_path / "copies0", copies=True)
+    venvs = []
+    for i in range(3):
+        venvs += [clone_venv(v, tmp_path / f"{v.name[:-1]}{i + 1}") for v in (opt, keg, copies)]
+    set_cfg(venvs[0], home=str(tmp_path / "gone" / "bin"))  # home-missing
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")  # the keg venvs: interpreter-dangling
+    shutil.rmtree(tmp_path / "prefix")  # the copies: home-missing
+    locations = [Location(v.name, v, "test") for v in venvs]
+    with no_processes():
+        alone = [diagnose(load(x), env=os.environ) for x in locations]
+    asked: list[str] = []
+    real_isdir = os.path.isdir
+
+    def counting(path: str) -> bool:
+        asked.append(os.fspath(path))
+        return real_isdir(path)
+
+    monkeypatch.setattr(os.path, "isdir", counting)
+    walked, memo = Walked(), Memo(os.environ)
+    with no_processes():
+        shared = [diagnose(load(x, walked), env=os.environ, memo=memo) for x in locations]
+    assert shared == alone
+    assert {d.codes().pop() for d in shared if d.codes()} == {
+        "home-missing",
+        "interpreter-dangling",
+    }
+    homes = [p for p in asked if p.endswith("/bin")]
+    assert sorted(homes) == sorted(set(homes))  # each home once
+    assert len(set(homes)) == 4  # opt/, the keg, the copies' prefix and the one gone

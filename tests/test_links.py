@@ -155,3 +155,46 @@ def test_one_walk_reads_each_link_once_and_gives_the_same_chains(
     base_python3 = str(base / "bin" / "python3")
     assert read.count(base_python3) == 1  # both venvs reach it; read once
     assert read.count(str(tmp_path / "a" / "bin" / "python")) == 1  # python3 and python3.12 too
+
+
+def test_a_walk_reads_each_link_once_when_chains_join_late(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -> python3.12 -> /usr/bin/python3.12 -> real`` in many venvs: a chain that
+    joins a known one at its second hop is remembered hop by hop, and a start that was
+    a hop before is not read again (the floor reads each link once; so does a check)."""
+    real = tmp_path / "real" / "bin" / "python3.12"
+    real.parent.mkdir(parents=True)
+    real.write_text("")
+    sysbin = tmp_path / "usr" / "bin"
+    sysbin.mkdir(parents=True)
+    (sysbin / "python3.12").symlink_to(real)
+    (sysbin / "python3").symlink_to("python3.12")
+    starts = []
+    for venv in ("a", "b", "c"):
+        bin_dir = tmp_path / venv / "bin"
+        bin_dir.mkdir(parents=True)
+        # the first venv reaches the real file through python3: its chain knows
+        # /usr/bin/python3.12 only as a hop
+        (bin_dir / "python3.12").symlink_to(sysbin / ("python3" if venv == "a" else "python3.12"))
+        (bin_dir / "python").symlink_to("python3.12")
+        (bin_dir / "python3").symlink_to("python3.12")
+        starts += [bin_dir / n for n in ("python", "python3", "python3.12")]
+    alone = [links.follow(p) for p in starts]
+    read: list[str] = []
+    real_readlink = os.readlink
+
+    def counting(path: str) -> str:
+        read.append(os.fspath(path))
+        return real_readlink(path)
+
+    monkeypatch.setattr(os, "readlink", counting)
+    walked = links.Walked()
+    shared = [links.follow(p, walked) for p in starts]
+    assert shared == [
+        links.LinkChain(c.origin, c.targets, c.dangling, c.loop, str(real)) for c in alone
+    ]
+    assert all(c.resolved == real for c in shared)
+    assert all(c.resolved is shared[0].resolved for c in shared)  # one Path for them all
+    assert sorted(read) == sorted(set(read))  # every link read once
+    assert str(sysbin / "python3.12") in read

@@ -62,6 +62,9 @@ def test_printable_escapes_what_a_terminal_would_obey() -> None:
     assert printable("bad\udcffname") == "bad\\xffname"  # an undecodable byte of a file name
     assert printable("abc\u202edef") == "abc\\u202edef"
     assert printable("naïve ✓") == "naïve ✓"
+    # one rule for every unprintable character: a C1 control or a no-break space is not
+    # stripped nor shown as-is (it would look like its neighbour), and reads as in bash's $'...'
+    assert printable("a\x85b\u00a0c\u200bd") == "a\\u0085b\\u00a0c\\u200bd"
     assert printable_lines("one\ntwo\x1b") == "one\ntwo\\x1b"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from venv_doctor.context import Context
-from venv_doctor.diagnose.diagnosis import diagnose, diagnose_gone
+from venv_doctor.diagnose.diagnosis import Memo, diagnose, diagnose_gone
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.diagnose.scan import diagnose_all, read_venvs
 from venv_doctor.discover import tracking
@@ -56,10 +56,11 @@ def _static(ctx: Context, locations: Sequence[Location], record: bool) -> list[D
     only while it looks at it, whatever the number of venvs (its diagnosis stays)."""
     recorder = _recorder(ctx, deep=False) if record else None
     walked = Walked()  # for this pass only: links may change between checks
+    memo = Memo(ctx.env)  # the same: interpreters may come and go
     diagnoses = []
     for location in locations:
         venv = load(location, walked)
-        diagnosis = diagnose(venv, env=ctx.env)
+        diagnosis = diagnose(venv, env=ctx.env, memo=memo)
         diagnoses.append(diagnosis)
         if recorder is not None:
             recorder.add(venv, diagnosis.status.value)

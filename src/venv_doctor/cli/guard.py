@@ -22,7 +22,8 @@ from venv_doctor.guard import pyenv_hook
 from venv_doctor.guard.uninstall import Impact, impact, restore_command
 from venv_doctor.model.venv import Venv
 from venv_doctor.render.documents import envelope
-from venv_doctor.render.words import display, tilde
+from venv_doctor.render.sanitize import printable
+from venv_doctor.render.words import tilde
 
 TOOLS = click.Choice(["pyenv"])
 
@@ -97,7 +98,7 @@ def run_command(event: str, version: str, prefix: Path) -> int:
 
 
 def _names(venvs: tuple[Venv, ...]) -> str:
-    return ", ".join(f"{display(v.name)} ({v.location.store})" for v in venvs)
+    return ", ".join(f"{printable(v.name)} ({v.location.store})" for v in venvs)
 
 
 def _say(text: str) -> None:

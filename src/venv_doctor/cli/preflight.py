@@ -19,7 +19,7 @@ from venv_doctor.install.tools import find_uv
 from venv_doctor.model.venv import Location
 from venv_doctor.render.documents import envelope
 from venv_doctor.render.layout import Out, aligned_rows
-from venv_doctor.render.words import display
+from venv_doctor.render.sanitize import printable
 from venv_doctor.runner import run
 from venv_doctor.targets import all_locations, resolve
 
@@ -178,9 +178,9 @@ def _trials(
 
 def _trial_text(t: Trial) -> list[str]:
     verdict = "passed" if t.ok else f"failed at {t.step}"
-    where = f" (kept: {display(str(t.path))})" if t.kept else ""
-    lines = [f"    trial {verdict}: {display(t.message)}{where}"]
-    lines += [f"      {display(x)}" for x in t.output_tail.splitlines()[-5:]]
+    where = f" (kept: {printable(str(t.path))})" if t.kept else ""
+    lines = [f"    trial {verdict}: {printable(t.message)}{where}"]
+    lines += [f"      {printable(x)}" for x in t.output_tail.splitlines()[-5:]]
     return lines
 
 

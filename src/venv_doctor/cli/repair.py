@@ -28,6 +28,7 @@ from venv_doctor.diagnose.scan import diagnose_all, read_venvs
 from venv_doctor.errors import ExitCode, UsageError
 from venv_doctor.render.documents import envelope
 from venv_doctor.render.layout import Out, aligned_rows
+from venv_doctor.render.sanitize import printable
 from venv_doctor.render.words import plural
 from venv_doctor.repair.plan import Plan
 from venv_doctor.repair.result import RepairResult
@@ -57,8 +58,9 @@ def _ask(plans: Sequence[Plan]) -> bool:
     """The prompt for the plans that need a yes (rebuilds, a change of minor version,
     a relink onto another vendor's or an older Python)."""
     for p in plans:
+        why = p.confirm or p.reason
         click.echo(
-            f"{p.diagnosis.name}: {p.action.value} with Python {p.after} ({p.confirm or p.reason})",
+            printable(f"{p.diagnosis.name}: {p.action.value} with Python {p.after} ({why})"),
             err=True,
         )
     them = "the old one is" if len(plans) == 1 else "the old ones are"
@@ -123,10 +125,12 @@ class _Progress:
     def label(self, name: str) -> str:
         if name not in self.seen:
             self.seen.append(name)
-        return f"[{self.seen.index(name) + 1}/{self.total}] {name}" if self.total > 1 else name
+        shown = printable(name)  # escaped, not stripped: two names never look the same
+        return f"[{self.seen.index(name) + 1}/{self.total}] {shown}" if self.total > 1 else shown
 
     def say(self, name: str, step: str) -> None:
         self.current = name
+        step = printable(step)
         elapsed = time.monotonic() - self.start_time
         if self.console is None:
             if not settings().quiet:
@@ -232,7 +236,8 @@ def repair_command(
             results = repair(ctx, diagnoses, policy)
         except KeyboardInterrupt:
             progress.stack.close()  # the spinner off before the message
-            click.echo(f"venv-doctor: {_interrupted(ctx, diagnoses, progress.current)}", err=True)
+            said = _interrupted(ctx, diagnoses, progress.current)
+            click.echo(printable(f"venv-doctor: {said}"), err=True)
             raise
     _show(results, as_json, terminal_out(ctx))
     return ExitCode.PROBLEMS if any(r.problem for r in results) else ExitCode.OK

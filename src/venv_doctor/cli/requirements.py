@@ -25,7 +25,8 @@ from venv_doctor.record.requirements import render as render_requirements
 from venv_doctor.record.state import Event
 from venv_doctor.render.documents import envelope
 from venv_doctor.render.layout import INDENT, Out, aligned
-from venv_doctor.render.words import display, human_time, iso_utc, plural
+from venv_doctor.render.sanitize import printable
+from venv_doctor.render.words import human_time, iso_utc, plural
 
 
 def parse_at(value: str | None) -> datetime | None:
@@ -123,7 +124,7 @@ def _against(target: str, against: Path, as_json: bool) -> int:
     if as_json:
         echo_json(envelope(venv=str(where.path), against=str(against), **result.as_dict()))
     else:
-        click.echo(f"{display(str(where.path))} against {display(str(against))}:")
+        click.echo(f"{printable(str(where.path))} against {printable(str(against))}:")
         click.echo("  installed, not declared: " + (", ".join(result.undeclared) or "none"))
         click.echo("  declared, not installed: " + (", ".join(result.missing) or "none"))
     return ExitCode.PROBLEMS if result.undeclared or result.missing else ExitCode.OK

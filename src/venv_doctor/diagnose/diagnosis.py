@@ -11,7 +11,6 @@ site-packages, console scripts) ``diagnose.file_findings``.
 from __future__ import annotations
 
 import os
-import shlex
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,9 +26,10 @@ from venv_doctor.diagnose.findings import (
     repair_hint,
     status_of,
 )
-from venv_doctor.diagnose.interpreter_findings import interpreter_findings
+from venv_doctor.diagnose.interpreter_findings import Memo, interpreter_findings
 from venv_doctor.diagnose.probe_result import ProbeResult
 from venv_doctor.model.venv import Venv
+from venv_doctor.render.sanitize import command
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -105,8 +105,15 @@ def _missing_finding(venv: Venv) -> Finding:
         Code.VENV_MISSING,
         E,
         f"{venv.path} no longer exists",
-        f"`venv-doctor repair {shlex.quote(str(venv.path))}` recreates it from its recorded "
-        f"snapshot, if one was taken (`venv-doctor history` says); `venv-doctor forget {shlex.quote(str(venv.path))}` if it was deleted on purpose",
+        _recreate_hint(venv.path, "if it was deleted on purpose"),
+    )
+
+
+def _recreate_hint(path: Path, forget: str) -> str:
+    return (
+        f"`{command('venv-doctor', 'repair', str(path))}` recreates it from its recorded "
+        "snapshot, if one was taken (`venv-doctor history` says); "
+        f"`{command('venv-doctor', 'forget', str(path))}` {forget}"
     )
 
 
@@ -131,16 +138,21 @@ def diagnose_gone(venv: Venv, base: str | None, by_owner: bool = False) -> Diagn
         Code.VENV_REMOVED,
         INFO,
         f"{venv.path} was removed; {why}",
-        f"`venv-doctor repair {shlex.quote(str(venv.path))}` recreates it from its recorded "
-        f"snapshot, if one was taken (`venv-doctor history` says); `venv-doctor forget {shlex.quote(str(venv.path))}` drops its history",
+        _recreate_hint(venv.path, "drops its history"),
     )
     d = _result(venv, [removed], None)
     return Diagnosis(d.location, Status.REMOVED, d.creator, d.python, d.findings)
 
 
-def diagnose(venv: Venv, probe: ProbeResult | None = None, *, env: Mapping[str, str]) -> Diagnosis:
+def diagnose(
+    venv: Venv,
+    probe: ProbeResult | None = None,
+    *,
+    env: Mapping[str, str],
+    memo: Memo | None = None,
+) -> Diagnosis:
     """The findings about ``venv`` (``env`` names where pyenv and Homebrew live, to say
-    what removed a missing interpreter)."""
+    what removed a missing interpreter). ``memo``: shared by the venvs of one pass."""
     if venv.denied:  # what cannot be read is unknown, never missing
         return _result(venv, [_denied_finding(venv, path) for path in venv.denied], None)
     if venv.error and not os.path.exists(venv.path):  # read, it was there
@@ -148,7 +160,7 @@ def diagnose(venv: Venv, probe: ProbeResult | None = None, *, env: Mapping[str, 
     if venv.error:
         finding = Finding(Code.VENV_UNREADABLE, E, venv.error, "check the directory's permissions")
         return _result(venv, [finding], None)
-    findings = cfg_findings(venv) + interpreter_findings(venv, env)
+    findings = cfg_findings(venv) + interpreter_findings(venv, env, memo)
     findings += site_findings(venv) + script_findings(venv)
     if probe is not None:
         findings = _adjust_for_probe(findings, probe) + _probe_findings(venv, probe, findings)
@@ -171,14 +183,13 @@ def _denied_finding(venv: Venv, path: Path) -> Finding:
     owner = _user_name(st.st_uid)
     what = "directory" if stat.S_ISDIR(st.st_mode) else "file"
     mode = stat.filemode(st.st_mode)
-    target = shlex.quote(str(venv.path))
     return Finding(
         Code.PERMISSION_DENIED,
         E,
         f"permission denied: {user} cannot read the {what} {path} (owner {owner}, {mode}); "
         "what is in it is unknown, not missing",
-        f"check it as its owner (`sudo -u {owner} venv-doctor check {target}`), or let "
-        f"{user} read it (`chmod -R a+rX {shlex.quote(str(path))}`, as {owner} or root)",
+        f"check it as its owner (`{command('sudo', '-u', owner, 'venv-doctor', 'check', str(venv.path))}`), "
+        f"or let {user} read it (`{command('chmod', '-R', 'a+rX', str(path))}`, as {owner} or root)",
     )
 
 
@@ -198,4 +209,4 @@ def _result(venv: Venv, findings: list[Finding], resolved: Path | None) -> Diagn
     return Diagnosis(venv.location, status_of(found), venv.creator, info, found)
 
 
-__all__ = ["diagnose", "diagnose_gone"]
+__all__ = ["Memo", "diagnose", "diagnose_gone"]

@@ -4,11 +4,11 @@ scripts in bin/ (their shebangs). Static: files are read, nothing is started."""
 from __future__ import annotations
 
 import os
-import shlex
 from collections import defaultdict
 
 from venv_doctor.diagnose.findings import Code, Finding, Severity, repair_hint
 from venv_doctor.model.venv import Venv
+from venv_doctor.render.sanitize import command
 from venv_doctor.render.words import listed
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -122,7 +122,7 @@ def script_findings(venv: Venv) -> list[Finding]:
                 W,
                 f"{_count(names)} in bin/ ({listed(sorted(names), 4)}) {_verb(names)} {interpreter}, outside this venv "
                 "(was the venv moved or copied?)",
-                f"reinstall them, or `venv-doctor repair {shlex.quote(str(venv.path))} --strategy rebuild`",
+                f"reinstall them, or `{command('venv-doctor', 'repair', str(venv.path), '--strategy', 'rebuild')}`",
             )
         )
     return out

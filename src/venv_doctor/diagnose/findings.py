@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
 from venv_doctor.model.venv import Location
+from venv_doctor.render.sanitize import command
 
 
 class Status(enum.StrEnum):
@@ -189,4 +189,4 @@ def status_of(findings: tuple[Finding, ...]) -> Status:
 
 def repair_hint(location: Location) -> str:
     """The hint most findings carry."""
-    return f"run `venv-doctor repair {shlex.quote(str(location.path))}`"
+    return f"run `{command('venv-doctor', 'repair', str(location.path))}`"

@@ -10,15 +10,15 @@ packages were installed for; and, for a missing path, what most likely removed i
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
 from venv_doctor.diagnose.findings import Code, Finding, Severity, repair_hint
 from venv_doctor.interpreters.layouts import InstallKind, installation_of
-from venv_doctor.interpreters.versions import version_from_path
+from venv_doctor.interpreters.versions import PathVersion, version_from_path
 from venv_doctor.model.pyvenv_cfg import minor_of
 from venv_doctor.model.venv import BinPython, Venv
+from venv_doctor.render.sanitize import command
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 # what removed a missing interpreter path, in the words of the tool that did it
@@ -41,6 +41,42 @@ def guess_cause(path: Path | str, env: Mapping[str, str]) -> str:
     return _REMOVED_BY[owner.kind].format(owner.name)
 
 
+class Memo:
+    """What one pass over many venvs learns about the interpreters they share.
+
+    Thousands of venvs run on a handful of interpreters. What a diagnosis asks about
+    an interpreter's path (is pyvenv.cfg's ``home`` a directory, which version the
+    resolved binary is, what removed a missing path) has one answer per path in one
+    pass, found once per path rather than once per venv. Only for one pass, as
+    ``model.links.Walked``: interpreters come and go between checks.
+    """
+
+    __slots__ = ("_causes", "_dirs", "_versions", "env")
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env  # where pyenv and Homebrew live: one answer for the whole pass
+        self._dirs: dict[str, bool] = {}
+        self._versions: dict[Path, PathVersion] = {}
+        self._causes: dict[str, str] = {}
+
+    def is_dir(self, path: str) -> bool:
+        if (found := self._dirs.get(path)) is None:
+            found = self._dirs[path] = os.path.isdir(path)
+        return found
+
+    def version(self, real: Path) -> PathVersion:
+        """``version_from_path(real)``."""
+        if (found := self._versions.get(real)) is None:
+            found = self._versions[real] = version_from_path(real)
+        return found
+
+    def cause(self, path: str) -> str:
+        """``guess_cause(path, env)``."""
+        if (found := self._causes.get(path)) is None:
+            found = self._causes[path] = guess_cause(path, self.env)
+        return found
+
+
 def _rel(venv: Venv, path: Path) -> str:
     try:
         return str(path.relative_to(venv.path))
@@ -51,14 +87,14 @@ def _rel(venv: Venv, path: Path) -> str:
 def root_links(venv: Venv) -> list[BinPython]:
     """The bin/python* entries that matter: copies and links that leave bin/, plus
     links whose chain breaks inside bin/ (a deleted sibling, a loop)."""
-    bin_dir = os.path.join(venv.path, "bin")
+    bin_dir = f"{venv.path}/bin"
     roots = []
     for py in venv.pythons:
         targets = py.chain.targets
         first = targets[0] if targets else None
         if (
             first is None
-            or os.path.dirname(first) != bin_dir
+            or first.rpartition("/")[0] != bin_dir  # hops are normalised: no trailing /
             or py.chain.loop
             or (py.chain.dangling and not os.path.lexists(first))  # else every hop exists
         ):
@@ -66,7 +102,7 @@ def root_links(venv: Venv) -> list[BinPython]:
     return roots
 
 
-def _link_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -> list[Finding]:
+def _link_findings(venv: Venv, roots: list[BinPython], memo: Memo) -> list[Finding]:
     if not venv.pythons:
         return [
             Finding(
@@ -88,7 +124,7 @@ def _link_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -
             in_loops |= members
         elif chain.dangling:
             dangling.setdefault(chain.first_missing() or chain.last, []).append(py)
-    out.extend(_dangling_finding(venv, missing, pys, env) for missing, pys in dangling.items())
+    out.extend(_dangling_finding(venv, missing, pys, memo) for missing, pys in dangling.items())
     return out
 
 
@@ -102,9 +138,7 @@ def _loop_finding(venv: Venv, py: BinPython) -> Finding:
     )
 
 
-def _dangling_finding(
-    venv: Venv, missing: str, pys: list[BinPython], env: Mapping[str, str]
-) -> Finding:
+def _dangling_finding(venv: Venv, missing: str, pys: list[BinPython], memo: Memo) -> Finding:
     names = " and ".join(f"bin/{py.name}" for py in pys)
     targets = pys[0].chain.targets
     first = targets[0] if targets else None
@@ -113,12 +147,12 @@ def _dangling_finding(
     return Finding(
         Code.INTERPRETER_DANGLING,
         E,
-        f"{names} {verb} to {missing}{via}, which no longer exists ({guess_cause(missing, env)})",
+        f"{names} {verb} to {missing}{via}, which no longer exists ({memo.cause(missing)})",
         repair_hint(venv.location),
     )
 
 
-def _version_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
+def _version_findings(venv: Venv, roots: list[BinPython], memo: Memo) -> list[Finding]:
     """Minor-version drift, read from the resolved binary, and recorded-version drift."""
     out = []
     venv_minor = venv.minor
@@ -139,7 +173,7 @@ def _version_findings(venv: Venv, roots: list[BinPython]) -> list[Finding]:
         if real is None or real in reported or not venv_minor:
             continue
         reported.add(real)
-        found = version_from_path(real)
+        found = memo.version(real)
         if found.minor and found.minor != venv_minor:
             out.append(
                 Finding(
@@ -168,13 +202,13 @@ def _patch_changed(recorded: str | None, now: str | None) -> bool:
     return recorded != now and minor_of(recorded) == minor_of(now)
 
 
-def _home_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -> list[Finding]:
+def _home_findings(venv: Venv, roots: list[BinPython], memo: Memo) -> list[Finding]:
     home = venv.cfg.home if venv.cfg else venv.orig_prefix
     if not home:
         return []
     out = []
     copies = venv.layout == "legacy" or any(p.is_copy for p in roots)
-    if not os.path.isdir(home):
+    if not memo.is_dir(home):
         key = "pyvenv.cfg home" if venv.cfg else "orig-prefix.txt"
         dangling = any(p.chain.dangling for p in roots)
         if not dangling:
@@ -182,7 +216,7 @@ def _home_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -
                 Finding(
                     Code.HOME_MISSING,
                     E if copies else W,
-                    f"{key} = {home} no longer exists ({guess_cause(home + '/', env)})",
+                    f"{key} = {home} no longer exists ({memo.cause(home + '/')})",
                     repair_hint(venv.location),
                 )
             )
@@ -201,8 +235,10 @@ def _in_keg(path: Path | str) -> bool:
     return "/Cellar/" in text and installation_of(text).keg is not None
 
 
-def _library_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]) -> list[Finding]:
+def _library_findings(venv: Venv, roots: list[BinPython], memo: Memo) -> list[Finding]:
     """A copied binary whose libpython / Python framework is gone (it exits 127)."""
+    if not any(py.is_copy for py in roots):
+        return []  # links: no binary of the venv's own to read
     from venv_doctor.model import libraries
 
     out = []
@@ -220,7 +256,7 @@ def _library_findings(venv: Venv, roots: list[BinPython], env: Mapping[str, str]
                     Code.INTERPRETER_LIBRARY_MISSING,
                     E,
                     f"bin/{py.name} is a copy that needs {', '.join(missing)}, which no longer "
-                    f"exists where it looks ({guess_cause(venv.cfg.home + '/' if venv.cfg and venv.cfg.home else binary, env)})",
+                    f"exists where it looks ({memo.cause(venv.cfg.home + '/' if venv.cfg and venv.cfg.home else str(binary))})",
                     repair_hint(venv.location),
                 )
             )
@@ -233,7 +269,7 @@ def _cellar_finding(venv: Venv, what: str) -> Finding:
         Code.CELLAR_PINNED,
         W,
         f"{what} goes straight into a Homebrew keg; the next patch upgrade deletes it",
-        f"run `venv-doctor repair {shlex.quote(str(venv.path))}` to relink it through opt/",
+        f"run `{command('venv-doctor', 'repair', str(venv.path))}` to relink it through opt/",
     )
 
 
@@ -242,9 +278,13 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if not (f.code in seen or seen.add(f.code))]  # type: ignore[func-returns-value]
 
 
-def interpreter_findings(venv: Venv, env: Mapping[str, str]) -> list[Finding]:
-    """Everything the interpreter's files say: its links, home, libraries and versions."""
+def interpreter_findings(
+    venv: Venv, env: Mapping[str, str], memo: Memo | None = None
+) -> list[Finding]:
+    """Everything the interpreter's files say: its links, home, libraries and versions.
+    ``memo``: what this pass knows already about the interpreters (``env`` is its)."""
+    memo = memo if memo is not None else Memo(env)
     roots = root_links(venv)
-    findings = _link_findings(venv, roots, env)
-    findings += _home_findings(venv, roots, env) + _library_findings(venv, roots, env)
-    return findings + _version_findings(venv, roots)
+    findings = _link_findings(venv, roots, memo)
+    findings += _home_findings(venv, roots, memo) + _library_findings(venv, roots, memo)
+    return findings + _version_findings(venv, roots, memo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from venv_doctor.diagnose.diagnosis import diagnose
+from venv_doctor.diagnose.diagnosis import Memo, diagnose
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.model.links import Walked
 from venv_doctor.model.venv import Location, Venv, load
@@ -29,8 +29,9 @@ def _can_start(venv: Venv) -> bool:
 def diagnose_all(
     venvs: Sequence[Venv], env: Mapping[str, str], deep: bool = False
 ) -> list[Diagnosis]:
+    memo = Memo(env)  # for this pass only
     if not deep:
-        return [diagnose(v, env=env) for v in venvs]
+        return [diagnose(v, env=env, memo=memo) for v in venvs]
     from venv_doctor.diagnose import probe  # starts processes: loaded only for --deep
 
     runnable = [v for v in venvs if _can_start(v)]
@@ -39,4 +40,4 @@ def diagnose_all(
         env,
     )
     by_path = {v.path: r for v, r in zip(runnable, results, strict=True)}
-    return [diagnose(v, by_path.get(v.path), env=env) for v in venvs]
+    return [diagnose(v, by_path.get(v.path), env=env, memo=memo) for v in venvs]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from venv_doctor.interpreters.inventory import inventory
 from venv_doctor.interpreters.usage import usage
 from venv_doctor.model.venv import Venv
 from venv_doctor.paths import home
+from venv_doctor.render.sanitize import command
 from venv_doctor.targets import all_locations
 
 
@@ -73,4 +73,4 @@ def restore_command(impact: Impact) -> str:
     names = [v.name for v in impact.venvs]
     unique = len(set(names)) == len(names) and all(n and not n.startswith("-") for n in names)
     targets = names if unique else [str(v.path) for v in impact.venvs]
-    return "venv-doctor repair " + " ".join(shlex.quote(t) for t in targets)
+    return command("venv-doctor", "repair", *targets)

@@ -3,25 +3,52 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 MAX_HOPS = 40
 
 
-@dataclass(frozen=True)
 class LinkChain:
     """``start`` and every path it leads to; ``end`` is the last path reached.
 
     Held as strings (``origin``, ``targets``, ``real``): a check reads thousands of
-    chains and looks at most hops only as text; the Path properties are made when asked."""
+    chains and looks at most hops only as text; the Path properties are made when asked.
+    Immutable by convention, a plain slotted class rather than a frozen dataclass: a
+    check makes three for every venv, and a frozen dataclass costs three times more
+    to make."""
 
-    origin: str
-    targets: tuple[str, ...]  # each link target made absolute, in order
-    dangling: bool  # the last hop does not exist
-    loop: bool  # the chain never ends (or is longer than MAX_HOPS)
-    real: str | None = None  # the real file at the end, when ``follow`` resolved it
+    __slots__ = ("_resolved", "dangling", "loop", "origin", "real", "targets")
+
+    def __init__(
+        self,
+        origin: str,
+        targets: tuple[str, ...],  # each link target made absolute, in order
+        dangling: bool,  # the last hop does not exist
+        loop: bool,  # the chain never ends (or is longer than MAX_HOPS)
+        real: str | None = None,  # the real file at the end, when ``follow`` resolved it
+        resolved: Path | None = None,  # ``Path(real)``, when the caller has it already
+    ) -> None:
+        self.origin = origin
+        self.targets = targets
+        self.dangling = dangling
+        self.loop = loop
+        self.real = real
+        self._resolved = resolved
+
+    def _key(self) -> tuple[str, tuple[str, ...], bool, bool, str | None]:
+        return self.origin, self.targets, self.dangling, self.loop, self.real
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LinkChain) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"LinkChain(origin={self.origin!r}, targets={self.targets!r}, "
+            f"dangling={self.dangling!r}, loop={self.loop!r}, real={self.real!r})"
+        )
 
     @property
     def start(self) -> Path:
@@ -55,12 +82,16 @@ class LinkChain:
                 return hop
         return None
 
-    @cached_property  # asked for more than once
+    @property
     def resolved(self) -> Path | None:
         """The real file at the end of the chain, or None when it breaks."""
         if self.dangling or self.loop:
             return None
-        return Path(self.real if self.real is not None else os.path.realpath(self.last))
+        if self._resolved is None:  # made once, when first asked
+            self._resolved = Path(
+                self.real if self.real is not None else os.path.realpath(self.last)
+            )
+        return self._resolved
 
 
 class Walked:
@@ -71,6 +102,7 @@ class Walked:
 
     def __init__(self) -> None:
         self.real_dirs: dict[str, str] = {}
+        self._paths: dict[str, Path] = {}  # the Path of each real file reached
         self._shared: dict[str, LinkChain] = {}  # links outside the directory walked now
         self._here = ""  # the directory of the chains followed now (a venv's bin/)
         self._near: dict[str, LinkChain] = {}  # its links: let go when the walk moves on
@@ -96,6 +128,12 @@ class Walked:
             real_parent = self.real_dirs[parent] = os.path.realpath(parent)
         return os.path.join(real_parent, name)
 
+    def path(self, real: str) -> Path:
+        """``Path(real)``, one object for every chain that reaches ``real``."""
+        if (found := self._paths.get(real)) is None:
+            found = self._paths[real] = Path(real)
+        return found
+
 
 def follow(start: Path | str, walked: Walked | None = None) -> LinkChain:
     """Follow ``start`` through every symlink, without trusting ``realpath`` alone.
@@ -111,9 +149,11 @@ def follow(start: Path | str, walked: Walked | None = None) -> LinkChain:
     seen = {current}
     if walked is not None:
         walked.enter(_parent(origin))
+        if (known := walked.get(origin)) is not None:
+            return known  # a hop of a chain followed before (bin/python3 -> python)
     while True:
         if walked is not None and hops and (known := _joined(walked, origin, hops, seen)):
-            walked.put(known)
+            _remember(walked, known)
             return known
         try:
             target = os.readlink(current)
@@ -128,9 +168,11 @@ def follow(start: Path | str, walked: Walked | None = None) -> LinkChain:
     # exists() is False for a missing target and for a directory loop on the way
     if not os.path.exists(current):
         chain = LinkChain(origin, tuple(hops), dangling=True, loop=False)
+    elif walked is None:
+        chain = LinkChain(origin, tuple(hops), dangling=False, loop=False)
     else:
-        real = walked.real(current) if walked is not None else None
-        chain = LinkChain(origin, tuple(hops), dangling=False, loop=False, real=real)
+        real = walked.real(current)
+        chain = LinkChain(origin, tuple(hops), False, False, real, walked.path(real))
     if walked is not None:
         _remember(walked, chain)
     return chain
@@ -158,7 +200,9 @@ def _joined(walked: Walked, origin: str, hops: list[str], seen: set[str]) -> Lin
     rest = walked.get(hops[-1])
     if rest is None or len(hops) + len(rest.targets) > MAX_HOPS or seen & set(rest.targets):
         return None
-    return LinkChain(origin, (*hops, *rest.targets), rest.dangling, False, rest.real)
+    return LinkChain(
+        origin, (*hops, *rest.targets), rest.dangling, False, rest.real, rest._resolved
+    )
 
 
 def _remember(walked: Walked, chain: LinkChain) -> None:
@@ -168,4 +212,5 @@ def _remember(walked: Walked, chain: LinkChain) -> None:
     targets = chain.targets
     for i, hop in enumerate(targets):
         if walked.get(hop) is None:
-            walked.put(LinkChain(hop, targets[i + 1 :], chain.dangling, False, chain.real))
+            rest = targets[i + 1 :]
+            walked.put(LinkChain(hop, rest, chain.dangling, False, chain.real, chain._resolved))

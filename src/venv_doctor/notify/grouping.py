@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -25,6 +24,7 @@ from venv_doctor.notify.message import (
     Urgency,
     VenvEvent,
 )
+from venv_doctor.render import sanitize
 from venv_doctor.render.words import listed, tilde
 
 # The kind a mixed batch gets: whatever most needs the user's attention.
@@ -157,7 +157,8 @@ def command(pending: Sequence[VenvEvent]) -> str | None:
     names = [e.name for e in pending]
     if len(names) > MAX_NAMED or len(set(names)) < len(names):
         return "venv-doctor repair --all"
-    return "venv-doctor repair " + " ".join(shlex.quote(n) for n in names)
+    targets = [str(e.path) if e.name.startswith("-") else e.name for e in pending]
+    return sanitize.command("venv-doctor", "repair", *targets)
 
 
 def _urgency(events: Sequence[VenvEvent]) -> Urgency:

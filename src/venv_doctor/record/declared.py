@@ -29,6 +29,7 @@ from venv_doctor.fsutil import SMALL_FILE, read_bounded
 from venv_doctor.model import distributions
 from venv_doctor.model.venv import Venv
 from venv_doctor.record.requirements import Requirements
+from venv_doctor.render.sanitize import command
 from venv_doctor.render.words import listed
 
 log = logging.getLogger(__name__)
@@ -260,7 +261,8 @@ def finding(venv: Venv) -> Finding | None:
         parts.append(f"declared in {source} but not installed: {listed(result.missing, 8)}")
     if not parts:
         return None
-    hint = f"venv-doctor requirements {venv.path} --against {source} lists them"
+    shown = command("venv-doctor", "requirements", str(venv.path), "--against", str(source))
+    hint = f"`{shown}` lists them"
     return Finding(Code.UNDECLARED_PACKAGES, Severity.INFO, "; ".join(parts), hint)
 
 

@@ -3,13 +3,13 @@ under it, one hint per problem (one for all when several venvs want a repair).""
 
 from __future__ import annotations
 
-import shlex
 from collections import Counter
 from collections.abc import Sequence
 
 from venv_doctor.diagnose.findings import Diagnosis, Severity, Status, repair_hint
 from venv_doctor.render.documents import summary
 from venv_doctor.render.layout import INDENT, Out, aligned, aligned_rows
+from venv_doctor.render.sanitize import command, shell_word
 from venv_doctor.render.words import plural
 
 STATUS_STYLE = {
@@ -28,11 +28,14 @@ def summary_line(diagnoses: Sequence[Diagnosis]) -> str:
 
 
 def _repair_command(d: Diagnosis, names: Counter[str], out: Out) -> str:
-    """``venv-doctor repair NAME`` when the name is unique, else the (quoted) path."""
-    target = d.name if names[d.name] == 1 else out.tilde(d.path)
-    if target.startswith("~/") and shlex.quote(target[2:]) == target[2:]:
-        return f"venv-doctor repair {target}"
-    return f"venv-doctor repair {shlex.quote(target if target == d.name else str(d.path))}"
+    """``venv-doctor repair NAME`` when the name is unique (and reads as no option),
+    else the path (``~/...`` when it needs no quotes)."""
+    if names[d.name] == 1 and not d.name.startswith("-"):
+        return command("venv-doctor", "repair", d.name)
+    short = out.tilde(d.path)
+    if short.startswith("~/") and shell_word(short[2:]) == short[2:]:
+        return f"venv-doctor repair {short}"
+    return command("venv-doctor", "repair", str(d.path))
 
 
 def check_lines(

@@ -8,11 +8,13 @@ user data prints as it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from venv_doctor.render.words import display, tilde, tilde_in
+from venv_doctor.render.sanitize import printable
+from venv_doctor.render.words import tilde, tilde_in
 
 _SGR = {"green": "32", "yellow": "33", "bold red": "1;31", "red": "31", "magenta": "35"}
 _SGR |= {"bold": "1", "dim": "2", "cyan": "36"}
@@ -50,29 +52,42 @@ class Out:
     def wrap(
         self, text: str, indent: str = INDENT, first: str | None = None, style: str | None = None
     ) -> list[str]:
-        """Wrapped at spaces only: a word (a path) longer than the line stays whole.
-        Control characters in ``text`` are shown escaped (``display``)."""
+        """Wrapped at spaces only: a word (a path) longer than the line stays whole, and
+        so does a command in backticks (one too long for the line goes on a line of its
+        own). Control characters in ``text`` are shown escaped (``printable``)."""
         first = indent if first is None else first
-        text = display(text)
+        text = printable(text)
         if self.width is None:
             lines = [first + text]
         else:
             import textwrap  # on a pipe without COLUMNS nothing is wrapped
 
             lines = textwrap.wrap(
-                text,
+                _glued(text),
                 width=max(self.width, len(indent) + 20),
                 initial_indent=first,
                 subsequent_indent=indent,
                 break_long_words=False,
                 break_on_hyphens=False,
             ) or [first]
+            lines = [line.replace(_GLUE, " ") for line in lines]
         if style and self.color:
             lines = [
                 line[: len(lead)] + self.paint(line[len(lead) :], style)
                 for line, lead in zip(lines, [first] + [indent] * len(lines), strict=False)
             ]
         return lines
+
+
+_GLUE = "\x00"  # a space inside a command while wrapping: text made printable holds none
+_COMMAND = re.compile(r"`[^`]*`")
+
+
+def _glued(text: str) -> str:
+    """``text`` with the spaces of each `command` glued, so no wrap splits a command."""
+    if "`" not in text:
+        return text
+    return _COMMAND.sub(lambda m: m.group(0).replace(" ", _GLUE), text)
 
 
 def aligned(
@@ -98,7 +113,7 @@ def aligned_rows(
     """
     if not rows:
         return []
-    rows = [[display(cell) for cell in row] for row in rows]  # a name cannot forge a line
+    rows = [[printable(cell) for cell in row] for row in rows]  # a name cannot forge a line
     widths = _column_widths(rows, out.width)
     grouped = []
     for n, row in enumerate(rows):

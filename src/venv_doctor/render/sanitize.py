@@ -9,13 +9,16 @@ a command line or in an ``*INDEX_URL=`` setting (tokens often live in the path:
 
 ``printable`` is for human output of user data (venv names and paths): a
 newline, ``\\r``, an escape sequence or a lone surrogate is shown escaped, so a
-venv's name can neither forge a line nor repaint the terminal.
+venv's name can neither forge a line nor repaint the terminal. ``shell_word`` and
+``command`` quote user data inside a command a person is told to run, so that the
+pasted line names exactly that venv.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import shlex
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -131,24 +134,35 @@ def redact_data(data: Any) -> Any:
 # --- control characters --------------------------------------------------------------------
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# C0 and C1 controls, DEL, lone surrogates (undecodable bytes of a file name), and the
-# bidirectional overrides that can make text read in another order than it is stored
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
-def _escape(match: re.Match[str]) -> str:
-    char = match.group(0)
+def _escape_char(char: str) -> str:
+    """The escape of one character ``printable`` will not show as it is: ``\\n``,
+    ``\\x1b``, ``\\u202e``; an undecodable byte of a file name as that byte (``\\xff``,
+    which is why U+0080..U+00FF read ``\\u0085``: the same in bash's ``$'...'``)."""
     if char in _NAMED:
         return _NAMED[char]
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for an undecodable byte
         return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def _shown(char: str) -> bool:
+    return char == " " or char.isprintable()
 
 
 def printable(text: str) -> str:
-    """User data for a terminal: every control character escaped (``\\n``, ``\\x1b``)."""
-    return _UNPRINTABLE.sub(_escape, text)
+    """Untrusted text (a venv's name or path, a package's name) for a person: every
+    character that is not printable (controls, escape sequences, line breaks, lone
+    surrogates, bidirectional overrides, spaces other than " ") shown escaped, so no
+    name can forge a line, repaint the terminal, or look like another. The one rule,
+    used by every human output: the CLI, logs and notifications."""
+    if text.isprintable():
+        return text  # the common case, at C speed
+    return "".join(c if _shown(c) else _escape_char(c) for c in text)
 
 
 def printable_lines(text: str) -> str:
@@ -156,12 +170,34 @@ def printable_lines(text: str) -> str:
     return "\n".join(printable(line) for line in text.split("\n"))
 
 
+def shell_word(word: str) -> str:
+    """``word`` quoted so that pasting it into bash or zsh gives back exactly ``word``,
+    and nothing raw reaches the terminal: ``shlex.quote`` for printable text, ANSI-C
+    quoting (``$'ev\\x1bil\\n'``) for text holding anything ``printable`` escapes."""
+    if word.isprintable():
+        return shlex.quote(word)
+    inner = "".join(_ansi_c(c) for c in word)
+    return f"$'{inner}'"
+
+
+def _ansi_c(char: str) -> str:
+    if char in "\\'":
+        return "\\" + char
+    return char if _shown(char) else _escape_char(char)
+
+
+def command(*words: str) -> str:
+    """A command line to paste: each word ``shell_word``-quoted (``repair --all`` words
+    that need no quotes stay as they are)."""
+    return " ".join(shell_word(w) for w in words)
+
+
 def encodable(text: str) -> str:
     """``text`` without lone surrogates (as ``\\xNN``), so UTF-8 can encode it: for
     JSON output and the state DB, which must not fail on an undecodable file name."""
     if text.isascii():
         return text
-    return re.sub("[\ud800-\udfff]", _escape, text)
+    return re.sub("[\ud800-\udfff]", lambda m: _escape_char(m.group(0)), text)
 
 
 def json_encodable(text: str) -> str:

@@ -1,5 +1,6 @@
 """The wording every message shares: plurals, lists cut short, ``~`` for the home
-directory, times for people, and control characters shown rather than obeyed.
+directory, times for people. (Untrusted text is shown by ``render.sanitize.printable``,
+and commands to paste are quoted by ``render.sanitize.command``.)
 
 The home directory is always the caller's (from its Context's environment): this
 module never reads the process environment.
@@ -42,16 +43,6 @@ def tilde_in(text: str, home: str) -> str:
         return text
     # not inside shell quotes, where ~ would not expand: `repair '/home/me/a b'`
     return re.sub(r"(?<!['\"])" + re.escape(home + "/"), "~/", text)
-
-
-def display(text: str) -> str:
-    """``text`` for a terminal: control characters (newline, ``\\r``, escape sequences)
-    shown escaped, so a name or path can never forge or hide a line."""
-    if text.isprintable():
-        return text
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
-    )
 
 
 # --- times -----------------------------------------------------------------------------------

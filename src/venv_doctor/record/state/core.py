@@ -16,7 +16,7 @@ from venv_doctor.errors import VenvDoctorError
 from venv_doctor.fsutil import UnreadableFileError, check_regular, ensure_private_dir
 from venv_doctor.paths import AppDirs
 from venv_doctor.record.state import schema
-from venv_doctor.render.sanitize import printable
+from venv_doctor.render.sanitize import command, printable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -228,10 +228,12 @@ def _check_access(path: Path, directory: bool = False) -> None:
             f"{path}: the {what} belongs to {_user_name(st.st_uid)}, and you ({me}) cannot write it"
         )
         where = path if directory else path.parent
-        hint = f"an earlier `sudo venv-doctor` made it; give it back: sudo chown -R {me.split()[0]} {where}"
+        give = command("sudo", "chown", "-R", me.split()[0], str(where))
+        hint = f"an earlier `sudo venv-doctor` made it; give it back: `{give}`"
     else:
         message = f"{path}: the {what} is not writable (mode {st.st_mode & 0o777:o})"
-        hint = f"make it writable again: chmod u+rw{'x' if directory else ''} {path}"
+        mode = "u+rwx" if directory else "u+rw"
+        hint = f"make it writable again: `{command('chmod', mode, str(path))}`"
     raise StateError(message, hint=hint)
 
 
