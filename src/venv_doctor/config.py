@@ -69,7 +69,7 @@ class Config:
     extra_stores: tuple[Path, ...] = ()
     extra_interpreters: tuple[Path, ...] = ()
     keep_credentials: bool = False
-    snapshot_keep: Keep = field(default_factory=lambda: parse_keep(KEEP_DEFAULT))
+    snapshot_keep: Keep = Keep(30, None)  # parse_keep(KEEP_DEFAULT), without a regex to compile
     repair_auto: str = "relink"
     installer: str = "auto"
     keep_backups_days: int = 14
