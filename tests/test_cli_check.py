@@ -18,6 +18,7 @@ from tests.support import (
     FakeHomebrew,
     make_venv,
     no_processes,
+    pip_install,
     real_python,
 )
 from tests.terminal import cut_at_a_space, run_in_terminal
@@ -532,3 +533,41 @@ def test_no_color_on_a_terminal(isolated_home: Path) -> None:
     out = run_in_terminal(["check"], {**os.environ, "NO_COLOR": "1"})
     assert not ANSI.search(out)
     assert f"healthy  [bold]v  virtualenvwrapper  3.12.1  ~/.virtualenvs/{venv.name}" in out
+
+
+def test_after_a_failed_repair_check_says_what_failed_not_repair_again(
+    homebrew: FakeHomebrew,
+    isolated_home: Path,
+    wheelhouse: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A `repair --all` that failed for want of a package fails the same way again: check
+    tells what failed and where the attempts are, until the interpreters change."""
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    store = isolated_home / ".virtualenvs"
+    first = make_venv(homebrew.install("3.12", "3.12.1"), store / "web")
+    pip_install(first, wheelhouse, "tinytop")
+    shutil.copytree(first, store / "api", symlinks=True)
+    assert run(["check"]) == 0  # records what each holds
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for name, value in (("PIP_NO_INDEX", "1"), ("PIP_FIND_LINKS", empty), ("UV_OFFLINE", "1")):
+        monkeypatch.setenv(name, str(value))
+    capsys.readouterr()
+    assert run(["repair", "--all", "--strategy", "rebuild", "--yes"]) == 1
+    said = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("failed") for line in said) == 2, said
+
+    code, out, _ = cli(capsys, "check")
+    assert code == 1
+    assert "--all" not in out and "run `venv-doctor repair" not in out, out
+    hints = [line.strip() for line in out.splitlines() if "hint:" in line]
+    assert len(hints) == 2 and all("the last repair (rebuild" in h for h in hints), out
+    assert "tinytop" in out and "`venv-doctor history web`" in out, out
+
+    homebrew.install("3.13", "3.13.0")  # another interpreter: the outcome may differ now
+    code, out, _ = cli(capsys, "check")
+    assert "interpreters changed since" in out and "`venv-doctor repair --all`" in out, out

@@ -183,3 +183,18 @@ def test_the_repair_progress_escapes_a_name_rather_than_obeying_or_stripping_it(
     said = {line.split("] ", 2)[-1] for line in captured.err.splitlines() if "relinking" in line}
     # two venvs, two names: the escape sequence is shown, so they do not look the same
     assert {s.split(":")[0] for s in said} == {"evil", "ev\\x1b[31mil"}, captured.err
+
+
+def test_a_venv_whose_path_holds_a_line_break_is_relinked(
+    homebrew: FakeHomebrew,
+    isolated_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The check after a relink reads the venv's sys.prefix back whole (it read a line
+    break as a space, so such a venv failed every relink: "does not run inside the venv")."""
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    (venv,) = _broken_in(homebrew, isolated_home / ".virtualenvs", "nl\nand\\back\rslash")
+    assert run(["repair", str(venv), "--json"]) == 0, capsys.readouterr()
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert (result["action"], result["outcome"]) == ("relink", "repaired"), result

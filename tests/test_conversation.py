@@ -43,14 +43,14 @@ def test_broken_then_repaired_leaves_one_bubble_that_says_repaired(
 ) -> None:
     store = isolated_home / ".multivenv"
     names = ["api", "web", "etl", "ml"]
-    talk = Conversation(tmp_path / "notified.json")
+    talk = Conversation(tmp_path / "notified.json", str(isolated_home))
     talk.tell([event("broken", store, n) for n in names], [desktop, LogNotifier()])
     talk.save()
     dunst.wait_for(1)
     assert dunst.displayed() == 1
 
     # a restart in between: the next run knows the bubble by its id from the state file
-    talk = Conversation(tmp_path / "notified.json")
+    talk = Conversation(tmp_path / "notified.json", str(isolated_home))
     repaired = [event("repaired", store, n, repair="relinked") for n in names]
     talk.tell(repaired, [desktop, LogNotifier()])
     talk.save()
@@ -70,7 +70,7 @@ def test_a_partial_repair_keeps_naming_what_is_left_and_stays_critical(
     dunst: Dunst, desktop: DesktopNotifier, isolated_home: Path, tmp_path: Path
 ) -> None:
     store = isolated_home / ".multivenv"
-    talk = Conversation(tmp_path / "notified.json")
+    talk = Conversation(tmp_path / "notified.json", str(isolated_home))
     talk.tell([event("broken", store, n) for n in ("a", "b", "c")], [desktop])
     talk.tell([event("repaired", store, "a", repair="rebuilt")], [desktop])
     dunst.wait_for(1)
@@ -87,7 +87,7 @@ def test_between_two_replacements_the_bubble_names_what_is_left(
     dunst: Dunst, desktop: DesktopNotifier, isolated_home: Path, tmp_path: Path
 ) -> None:
     store = isolated_home / ".multivenv"
-    talk = Conversation(tmp_path / "notified.json")
+    talk = Conversation(tmp_path / "notified.json", str(isolated_home))
     talk.tell([event("broken", store, n) for n in ("a", "b", "c")], [desktop])
     talk.tell([event("repaired", store, "a", repair="rebuilt")], [desktop])
 
@@ -105,7 +105,7 @@ def test_forgotten_venvs_withdraw_their_notification(
     dunst: Dunst, desktop: DesktopNotifier, isolated_home: Path, tmp_path: Path
 ) -> None:
     store = isolated_home / ".multivenv"
-    talk = Conversation(tmp_path / "notified.json")
+    talk = Conversation(tmp_path / "notified.json", str(isolated_home))
     talk.tell([event("vanished", store, "old")], [desktop])
     talk.tell([event("broken", store, "other")], [desktop])
     dunst.wait_for(2)
@@ -122,12 +122,12 @@ def test_a_problem_is_told_once(
     dunst: Dunst, desktop: DesktopNotifier, isolated_home: Path, tmp_path: Path
 ) -> None:
     store = isolated_home / ".multivenv"
-    talk = Conversation(tmp_path / "notified.json")
+    talk = Conversation(tmp_path / "notified.json", str(isolated_home))
     told = []
     for _ in range(3):
         told.append(talk.tell([event("broken", store, "a")], [desktop]))
         talk.save()
-        talk = Conversation(tmp_path / "notified.json")
+        talk = Conversation(tmp_path / "notified.json", str(isolated_home))
     assert [len(t) for t in told] == [1, 0, 0]  # told once, not replaced with the same news
     assert len(dunst.open_notifications()) == 1
     assert oct((tmp_path / "notified.json").stat().st_mode & 0o777) == "0o600"

@@ -41,6 +41,7 @@ from venv_doctor.paths import app_dirs
 
 NASTY_BODY = 'it said "hi" \'twice\'"; do shell script "rm -rf ~" -- $(id) `id`'
 BUS = "DBUS_SESSION_BUS_ADDRESS"
+HOME = "/home/someone"  # the Context's home: never the process's (a tmp dir in tests)
 
 
 def broken(name: str, path: Path, message: str, kind: str = "broken", **kw: object) -> VenvEvent:
@@ -126,7 +127,7 @@ def test_command_backend_gets_the_exact_json_on_stdin(tmp_path: Path) -> None:
     script = write_script(tmp_path / "sink", '#!/bin/sh\necho "$1" > "$2.arg"\ncat >> "$2"\n')
     config = Config(notify_backends=("command",), notify_command=(str(script), "hello", str(out)))
     event = broken("web", tmp_path / "web", keg_message(), kind="repaired", repair="relinked")
-    n = group([event])
+    n = group([event], home=HOME)
 
     deliveries = dispatch(n, build_notifiers(config, os.environ))
 
@@ -164,7 +165,7 @@ def test_a_batch_of_two_kinds_gives_the_command_one_event_per_kind(tmp_path: Pat
     config = Config(notify_backends=("command",), notify_command=(str(script), str(out)))
     gone = broken("inside", tmp_path / "envs" / "inside", keg_message(), kind="vanished")
     bad = broken("outside", tmp_path / "outside", keg_message())
-    n = group([bad, gone])
+    n = group([bad, gone], home=HOME)
 
     deliveries = dispatch(n, build_notifiers(config, os.environ))
 
@@ -338,7 +339,7 @@ def test_dispatch_never_raises_and_logs_the_failure(caplog: pytest.LogCaptureFix
 
 
 def test_log_backend_logs_problems_as_warnings(caplog: pytest.LogCaptureFixture) -> None:
-    n = group([broken("web", Path("/v/web"), keg_message())])
+    n = group([broken("web", Path("/v/web"), keg_message())], home=HOME)
     with caplog.at_level(logging.INFO, logger="venv_doctor.notify"):
         LogNotifier().send(n)
     (record,) = caplog.records
@@ -350,12 +351,20 @@ def test_log_backend_logs_problems_as_warnings(caplog: pytest.LogCaptureFixture)
 # --- grouping -------------------------------------------------------------------------
 
 
+def test_where_venvs_live_is_shortened_under_the_contexts_home_not_the_processs() -> None:
+    events = [broken(n, Path(HOME) / ".virtualenvs" / n, keg_message()) for n in ("a", "b")]
+    assert os.environ["HOME"] != HOME
+    assert "a in ~/.virtualenvs, b in ~/.virtualenvs" in group(events, home=HOME).body
+    process_home = os.environ["HOME"]
+    assert "a in /home/someone/.virtualenvs" in group(events, home=process_home).body
+
+
 def test_twenty_repaired_venvs_become_one_notification(tmp_path: Path) -> None:
     events = [
         broken(f"v{i}", tmp_path / f"v{i}", keg_message(), kind="repaired", repair="relinked")
         for i in range(20)
     ]
-    n = group(events)
+    n = group(events, home=HOME)
     assert n.kind == "repaired"
     assert n.urgency == "normal"
     assert n.title == "20 venvs repaired after python@3.12 changed"
@@ -373,7 +382,7 @@ def test_mixed_outcomes_take_the_most_urgent_kind(tmp_path: Path) -> None:
     ]
     events += [broken("old", tmp_path / "old", keg_message(), kind="repair_failed", error="x")]
     events += [broken("gone", tmp_path / "gone", keg_message(), kind="vanished")]
-    n = group(events)
+    n = group(events, home=HOME)
     assert n.kind == "repair_failed"
     assert n.urgency == "critical"
     assert n.title == "12 venvs broke or vanished after python@3.12 changed"
@@ -393,7 +402,7 @@ def test_unrelated_causes_name_no_cause(tmp_path: Path) -> None:
         broken("a", tmp_path / "a", keg_message()),
         broken("b", tmp_path / "b", "home = /root/.pyenv/versions/3.11.4/bin no longer exists"),
     ]
-    n = group(events)
+    n = group(events, home=HOME)
     assert n.title == "2 venvs broke"
     assert n.body.splitlines() == [
         "2 need repair",
@@ -403,7 +412,7 @@ def test_unrelated_causes_name_no_cause(tmp_path: Path) -> None:
 
 
 def test_single_broken_venv_says_what_and_how_to_fix(tmp_path: Path) -> None:
-    n = group([broken("my venv", tmp_path / "my venv", keg_message())])
+    n = group([broken("my venv", tmp_path / "my venv", keg_message())], home=HOME)
     assert n.kind == "broken"
     assert n.title == "venv my venv broke after python@3.12 changed"
     assert n.body.splitlines() == [
@@ -415,7 +424,7 @@ def test_single_broken_venv_says_what_and_how_to_fix(tmp_path: Path) -> None:
 
 def test_group_needs_events() -> None:
     with pytest.raises(ValueError, match="at least one event"):
-        group([])
+        group([], home=HOME)
 
 
 @pytest.mark.parametrize(
@@ -453,7 +462,7 @@ def test_a_real_homebrew_upgrade_groups_into_one_notification(
 
     ctx = Context(config=Config(), dirs=app_dirs(os.environ), env=os.environ)
     diagnoses = check(ctx)
-    n = group([VenvEvent.from_diagnosis("broken", d) for d in diagnoses])
+    n = group([VenvEvent.from_diagnosis("broken", d) for d in diagnoses], home=HOME)
     assert n.kind == "broken"
     assert n.title == "20 venvs broke after python@3.12 changed"
     assert n.body.splitlines()[0] == "20 need repair"
@@ -462,14 +471,14 @@ def test_a_real_homebrew_upgrade_groups_into_one_notification(
     assert all("interpreter-dangling" in {f["code"] for f in v["findings"]} for v in n.venvs)
     # The cause is also found from the findings alone, without the interpreter hint.
     bare = [VenvEvent("broken", d.name, d.path, "broken", d.findings) for d in diagnoses]
-    assert group(bare).title == "20 venvs broke after python@3.12 changed"
+    assert group(bare, home=HOME).title == "20 venvs broke after python@3.12 changed"
 
 
 def test_real_pyenv_interpreter_change_names_the_version(tmp_path: Path) -> None:
     python = real_python("3.12")
     event = VenvEvent("vanished", "gone", tmp_path / "gone", "broken", interpreter=str(python))
     version = python.parent.parent.name
-    assert group([event]).title == f"venv gone vanished after pyenv {version} changed"
+    assert group([event], home=HOME).title == f"venv gone vanished after pyenv {version} changed"
 
 
 # --- dedup ----------------------------------------------------------------------------

@@ -45,3 +45,29 @@ def test_expand_user_forms() -> None:
 
 def test_without_home_the_password_database_answers() -> None:
     assert home({}) == Path(pwd.getpwuid(os.getuid()).pw_dir)
+
+
+def test_app_directories_come_from_the_passed_environment_not_the_processs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "process-home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "process-config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "process-state"))
+    env = {"HOME": "/h", "XDG_STATE_HOME": "/x/state", "XDG_CACHE_HOME": "relative/ignored"}
+    dirs = app_dirs(env)
+    assert dirs.config == Path("/h/.config/venv-doctor")
+    assert dirs.state == Path("/x/state/venv-doctor")
+    assert dirs.log == Path("/x/state/venv-doctor/log")
+    assert dirs.cache == Path("/h/.cache/venv-doctor")  # a relative XDG value is not one
+
+
+def test_app_directories_on_macos_from_the_passed_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a fake at the platform seam: macOS cannot run here
+    monkeypatch.setattr("venv_doctor.paths.is_macos", lambda: True)
+    dirs = app_dirs({"HOME": "/Users/me", "XDG_CONFIG_HOME": "/cfg"})
+    assert dirs.config == Path("/cfg/venv-doctor")
+    assert dirs.state == Path("/Users/me/Library/Application Support/venv-doctor")
+    assert dirs.cache == Path("/Users/me/Library/Caches/venv-doctor")
+    assert dirs.log == Path("/Users/me/Library/Logs/venv-doctor")

@@ -86,42 +86,52 @@ def expand_user(value: str, home_dir: Path) -> Path:
     return Path(value).expanduser() if value.startswith("~") else Path(value)
 
 
-def _override(env: Mapping[str, str], name: str, kind: str) -> Path:
-    """``name``'s value, else the platform's ``kind`` directory for venv-doctor."""
+def _override(env: Mapping[str, str], name: str, default: Path) -> Path:
     value = env.get(name)
-    return expand_user(value, home(env)) if value else _platform_dir(kind)
-
-
-def _platform_dir(kind: str) -> Path:
-    """platformdirs' user ``kind`` directory, imported only when a variable does not
-    name it (the service passes every directory, and so may a user)."""
-    import platformdirs
-
-    directory = {
-        "config": platformdirs.user_config_dir,
-        "state": platformdirs.user_state_dir,
-        "cache": platformdirs.user_cache_dir,
-        "log": platformdirs.user_log_dir,
-    }[kind]
-    return Path(directory(APP_NAME))
+    return expand_user(value, home(env)) if value else default
 
 
 def app_dirs(env: Mapping[str, str]) -> AppDirs:
     """The config, state, cache and log directories, overrides first."""
+    usual = platform_dirs(env)
     return AppDirs(
-        config=_override(env, "VENV_DOCTOR_CONFIG_DIR", "config"),
-        state=_override(env, "VENV_DOCTOR_STATE_DIR", "state"),
-        cache=_override(env, "VENV_DOCTOR_CACHE_DIR", "cache"),
-        log=_override(env, "VENV_DOCTOR_LOG_DIR", "log"),
+        config=_override(env, "VENV_DOCTOR_CONFIG_DIR", usual.config),
+        state=_override(env, "VENV_DOCTOR_STATE_DIR", usual.state),
+        cache=_override(env, "VENV_DOCTOR_CACHE_DIR", usual.cache),
+        log=_override(env, "VENV_DOCTOR_LOG_DIR", usual.log),
     )
+
+
+def platform_dirs(env: Mapping[str, str]) -> AppDirs:
+    """Where the platform keeps an app's files, from ``env`` (the Context's): XDG base
+    directories, else ``~/.config`` and friends, or ``~/Library/...`` on macOS. The
+    places platformdirs gives, which reads the process environment instead."""
+    if is_macos():
+        library = home(env) / "Library"
+        support = library / "Application Support"
+        return AppDirs(
+            config=_xdg(env, "XDG_CONFIG_HOME", support) / APP_NAME,
+            state=_xdg(env, "XDG_STATE_HOME", support) / APP_NAME,
+            cache=_xdg(env, "XDG_CACHE_HOME", library / "Caches") / APP_NAME,
+            log=library / "Logs" / APP_NAME,
+        )
+    state = xdg_dir(env, "XDG_STATE_HOME", ".local/state") / APP_NAME
+    return AppDirs(
+        config=xdg_dir(env, "XDG_CONFIG_HOME", ".config") / APP_NAME,
+        state=state,
+        cache=xdg_dir(env, "XDG_CACHE_HOME", ".cache") / APP_NAME,
+        log=state / "log",
+    )
+
+
+def _xdg(env: Mapping[str, str], name: str, default: Path) -> Path:
+    value = env.get(name, "")
+    return Path(value) if value and Path(value).is_absolute() else default
 
 
 def xdg_dir(env: Mapping[str, str], name: str, fallback: str) -> Path:
     """An XDG base directory: the variable if set and absolute, else ``~/<fallback>``."""
-    value = env.get(name, "")
-    if value and Path(value).is_absolute():
-        return Path(value)
-    return home(env) / fallback
+    return _xdg(env, name, home(env) / fallback)
 
 
 def mac_app_support(env: Mapping[str, str]) -> Path:

@@ -78,6 +78,8 @@ def report(
     elif not diagnoses and not opts.quiet:
         echo_lines(empty(ctx))
     else:
-        out = terminal_out(ctx)
-        echo_lines(check_lines(diagnoses, out, opts.verbose, opts.quiet))
+        from venv_doctor.repair.failures import last_failures
+
+        failures = last_failures(ctx, diagnoses)
+        echo_lines(check_lines(diagnoses, terminal_out(ctx), opts.verbose, opts.quiet, failures))
     return code

@@ -23,6 +23,7 @@ from venv_doctor.errors import VenvDoctorError
 from venv_doctor.model.venv import Location, Venv, load
 from venv_doctor.notify import VenvEvent, build_notifiers, close
 from venv_doctor.notify.conversation import Conversation
+from venv_doctor.paths import home
 from venv_doctor.record import registry
 from venv_doctor.repair.plan import GONE, Action
 from venv_doctor.repair.result import Outcome, RepairResult
@@ -44,7 +45,7 @@ class Responder:
         self.heartbeat = beat
         self.on_change = on_change  # writes the heartbeat file and systemd's status line
         self.known: dict[Path, Diagnosis] = {}
-        self.conversation = Conversation(ctx.dirs.state / "notified.json")
+        self.conversation = Conversation(ctx.dirs.state / "notified.json", str(home(ctx.env)))
         self.notifiers = build_notifiers(ctx.config, ctx.env)
 
     def reconfigure(self, ctx: Context) -> None:

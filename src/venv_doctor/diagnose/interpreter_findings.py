@@ -18,14 +18,15 @@ from venv_doctor.interpreters.layouts import InstallKind, installation_of
 from venv_doctor.interpreters.versions import PathVersion, version_from_path
 from venv_doctor.model.pyvenv_cfg import minor_of
 from venv_doctor.model.venv import BinPython, Venv
-from venv_doctor.render.sanitize import command
+from venv_doctor.render.sanitize import command, shell_word
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-# what removed a missing interpreter path, in the words of the tool that did it
+# what removed a missing interpreter path, in the words of the tool that did it ({0}: the
+# installation's name, {1}: the same quoted for a command)
 _REMOVED_BY = {
-    InstallKind.HOMEBREW: "Homebrew's {0} is gone: `brew uninstall {0}`?",
+    InstallKind.HOMEBREW: "Homebrew's {0} is gone: `brew uninstall {1}`?",
     InstallKind.UV: "the uv-managed Python {0} was upgraded or uninstalled?",
-    InstallKind.PYENV: "`pyenv uninstall {0}`?",
+    InstallKind.PYENV: "`pyenv uninstall {1}`?",
     InstallKind.FRAMEWORK: "the python.org installation was removed or replaced?",
     InstallKind.SYSTEM: "the system Python package was removed or upgraded?",
     InstallKind.OTHER: "the interpreter was moved, upgraded or uninstalled?",
@@ -38,7 +39,7 @@ def guess_cause(path: Path | str, env: Mapping[str, str]) -> str:
     owner = installation_of(path, env)
     if owner.keg:
         return _KEG_REMOVED.format(owner.name, owner.keg)
-    return _REMOVED_BY[owner.kind].format(owner.name)
+    return _REMOVED_BY[owner.kind].format(owner.name, shell_word(owner.name))
 
 
 class Memo:

@@ -6,6 +6,7 @@ the probe (what version a binary is, cached); repair and ``interpreters`` use it
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -100,6 +101,14 @@ def inventory(
             best[identity] = found
     cache.save()
     return sorted(best.values(), key=lambda i: (i.version_tuple, str(i.path)))
+
+
+def fingerprint(interpreters: Sequence[Interpreter]) -> str:
+    """A short digest of which interpreters there are (version, real file): it differs
+    once one was installed, upgraded or removed, so a failure recorded against it may
+    have another outcome now."""
+    text = "\n".join(sorted(f"{i.version} {i.real}" for i in interpreters))
+    return hashlib.sha256(os.fsencode(text)).hexdigest()[:16]
 
 
 def _identity(real: Path) -> tuple[int, int] | None:

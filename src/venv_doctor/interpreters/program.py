@@ -9,6 +9,7 @@ output; it starts nothing, so a static ``check`` may import it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +36,14 @@ PROGRAM = (
     "            importlib.import_module(name)\n"
     "        except Exception as exc:\n"
     "            out.append(('cannot-import', '%s (%s: %s)' % (name, type(exc).__name__, exc)))\n"
-    f"sys.stdout.write(''.join('{MARK} %s %s\\n' % (k, str(x).replace('\\n', ' ')) for k, x in out))\n"
+    # a value is one line: a backslash, newline or carriage return in it (a venv's path
+    # may hold them) is escaped, and ``parse`` gives it back as it was
+    "def one_line(x):\n"
+    "    return str(x).replace('\\\\', '\\\\\\\\').replace('\\n', '\\\\n').replace('\\r', '\\\\r')\n"
+    f"sys.stdout.write(''.join('{MARK} %s %s\\n' % (k, one_line(x)) for k, x in out))\n"
 )
+_ESCAPED = re.compile(r"\\([\\nr])")
+_UNESCAPE = {"\\": "\\", "n": "\n", "r": "\r"}
 
 
 @dataclass(frozen=True)
@@ -64,10 +71,10 @@ def command(python: Path | str, *modules: str, isolated: bool = True) -> list[st
 def parse(stdout: str) -> Report | None:
     """The report in ``stdout``, or None when the program did not run to its end."""
     values: dict[str, list[str]] = {}
-    for line in stdout.splitlines():
+    for line in stdout.split("\n"):  # not splitlines: a value may hold \x1c, \x85, ...
         if line.startswith(MARK + " "):
             key, _, value = line[len(MARK) + 1 :].partition(" ")
-            values.setdefault(key, []).append(value)
+            values.setdefault(key, []).append(_ESCAPED.sub(lambda m: _UNESCAPE[m[1]], value))
 
     def one(key: str) -> str | None:
         found = values.get(key)

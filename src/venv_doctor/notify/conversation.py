@@ -76,8 +76,9 @@ class Thread:
 class Conversation:
     """What the user has been told, and the notifications still open."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, home: str) -> None:
         self.path = path
+        self.home = home  # the Context's home: where venvs live is shown under ``~``
         data = _load(path)
         if data.get("format") == FORMAT:
             seen = data.get("seen") or {}
@@ -99,7 +100,7 @@ class Conversation:
         paths = {str(e.path) for e in fresh}
         touched = [t for t in self.threads if t.open.keys() & paths]
         earlier = _unique(e for t in touched for e in t.earlier(paths))
-        notification = group(fresh, earlier)
+        notification = group(fresh, earlier, home=self.home)
         deliveries = dispatch(notification, notifiers, touched[0].ids if touched else None)
         for stale in touched[1:]:
             withdraw(stale.ids, notifiers)

@@ -6,7 +6,6 @@ the user wants one message naming the cause and the outcome, not twelve.
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -140,14 +139,15 @@ def _detail(event: VenvEvent) -> str | None:
     return errors[0].message if errors and event.kind in PROBLEMS else None
 
 
-def venv_label(event: VenvEvent) -> str:
-    """The venv as its owner knows it: its name and where it lives ("web in ~/.virtualenvs")."""
-    return f"{event.name} in {tilde(event.path.parent, os.path.expanduser('~'))}"
+def venv_label(event: VenvEvent, home: str) -> str:
+    """The venv as its owner knows it: its name and where it lives ("web in ~/.virtualenvs",
+    ``~`` for ``home``: the Context's, not the process's)."""
+    return f"{event.name} in {tilde(event.path.parent, home)}"
 
 
-def named(events: Sequence[VenvEvent], most: int = MAX_NAMED) -> str:
+def named(events: Sequence[VenvEvent], home: str, most: int = MAX_NAMED) -> str:
     """ "a in ~/x, b in ~/y and 9 more" (at most ``most`` named)."""
-    return listed([venv_label(e) for e in events], most)
+    return listed([venv_label(e, home) for e in events], most)
 
 
 def command(pending: Sequence[VenvEvent]) -> str | None:
@@ -165,42 +165,45 @@ def _urgency(events: Sequence[VenvEvent]) -> Urgency:
     return "critical" if any(e.kind in URGENT for e in events) else "normal"
 
 
-def _body(events: Sequence[VenvEvent], earlier: Sequence[VenvEvent]) -> str:
+def _body(events: Sequence[VenvEvent], earlier: Sequence[VenvEvent], home: str) -> str:
     lines = [_outcomes(events)]
     if len(events) == 1 and (detail := _detail(events[0])):
         lines.append(detail)
     elif len(events) > 1:
-        lines.append(named(events))
+        lines.append(named(events, home))
     if earlier:
-        lines.append(f"still to repair from before: {named(earlier)}")
+        lines.append(f"still to repair from before: {named(earlier, home)}")
     pending = [e for e in events if e.kind in PROBLEMS] + list(earlier)
     if run := command(pending):
         lines.append(f"Run: {run}")
     return "\n".join(lines)
 
 
-def _single(events: Sequence[VenvEvent], earlier: Sequence[VenvEvent] = ()) -> Notification:
+def _single(events: Sequence[VenvEvent], earlier: Sequence[VenvEvent], home: str) -> Notification:
     return Notification(
         kind=_kind(events),
         title=_title(events),
-        body=_body(events, earlier),
+        body=_body(events, earlier, home),
         venvs=[e.as_venv() for e in events],
         urgency=_urgency([*events, *earlier]),
     )
 
 
-def group(events: Sequence[VenvEvent], earlier: Sequence[VenvEvent] = ()) -> Notification:
+def group(
+    events: Sequence[VenvEvent], earlier: Sequence[VenvEvent] = (), *, home: str
+) -> Notification:
     """One notification for a batch of per-venv status changes.
 
     ``earlier``: venvs an earlier notification of the same conversation still asks the
     user to repair (not in this batch); the new one, which replaces it, names them too.
     A batch of several kinds carries one part per kind (the command backend's events).
+    ``home``: the Context's home directory, shown as ``~`` in where each venv lives.
     """
     if not events:
         raise ValueError("group() needs at least one event")
-    whole = _single(events, earlier)
+    whole = _single(events, earlier, home)
     kinds = [k for k in KIND_PRIORITY if any(e.kind == k for e in events)]
     if len(kinds) == 1:
         return whole
-    parts = tuple(_single([e for e in events if e.kind == k]) for k in kinds)
+    parts = tuple(_single([e for e in events if e.kind == k], (), home) for k in kinds)
     return replace(whole, parts=parts)

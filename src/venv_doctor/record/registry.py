@@ -81,6 +81,17 @@ def record_events(ctx: Context, events: Sequence[EventRow]) -> None:
         _using(ctx, append, None)
 
 
+def last_repairs(ctx: Context, paths: Sequence[Path]) -> dict[Path, state.Event]:
+    """The latest repair event of each of ``paths`` that has one."""
+    none: dict[Path, state.Event] = {}
+    if not paths:
+        return none
+    return _using(ctx, lambda db: state.latest_events(db, REPAIR_EVENT, paths), none)
+
+
+REPAIR_EVENT = "repair"  # the kind of event a repair attempt records
+
+
 def has_snapshot(ctx: Context, path: Path) -> bool:
     if any(path.glob("lib/python*/site-packages")):
         return True

@@ -4,13 +4,18 @@ under it, one hint per problem (one for all when several venvs want a repair).""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from venv_doctor.diagnose.findings import Diagnosis, Severity, Status, repair_hint
 from venv_doctor.render.documents import summary
 from venv_doctor.render.layout import INDENT, Out, aligned, aligned_rows
-from venv_doctor.render.sanitize import command, shell_word
-from venv_doctor.render.words import plural
+from venv_doctor.render.sanitize import shell_word
+from venv_doctor.render.words import human_time, plural
+
+if TYPE_CHECKING:
+    from venv_doctor.repair.failures import LastFailure
 
 STATUS_STYLE = {
     Status.HEALTHY: "green",
@@ -28,26 +33,38 @@ def summary_line(diagnoses: Sequence[Diagnosis]) -> str:
 
 
 def _repair_command(d: Diagnosis, names: Counter[str], out: Out) -> str:
-    """``venv-doctor repair NAME`` when the name is unique (and reads as no option),
-    else the path (``~/...`` when it needs no quotes)."""
+    return f"venv-doctor repair {_target(d, names, out)}"
+
+
+def _target(d: Diagnosis, names: Counter[str], out: Out) -> str:
+    """The venv as a command names it, quoted for pasting: its name when unique (and
+    read as no option), else its path (``~/...`` when that needs no quotes)."""
     if names[d.name] == 1 and not d.name.startswith("-"):
-        return command("venv-doctor", "repair", d.name)
+        return shell_word(d.name)
     short = out.tilde(d.path)
     if short.startswith("~/") and shell_word(short[2:]) == short[2:]:
-        return f"venv-doctor repair {short}"
-    return command("venv-doctor", "repair", str(d.path))
+        return short
+    return shell_word(str(d.path))
 
 
 def check_lines(
-    diagnoses: Sequence[Diagnosis], out: Out, verbose: int = 0, quiet: bool = False
+    diagnoses: Sequence[Diagnosis],
+    out: Out,
+    verbose: int = 0,
+    quiet: bool = False,
+    failures: Mapping[Path, LastFailure] | None = None,
 ) -> list[str]:
     """One line per venv; under a venv that is not healthy, what is wrong and one hint.
 
     When several venvs want a repair, their hints become one: ``venv-doctor repair --all``.
+    A venv whose last repair failed (``failures``) is told that instead, and is not
+    counted in the ``--all`` hint unless the interpreters changed since.
     """
+    failures = failures or {}
     shown = [d for d in diagnoses if not quiet or d.status is not Status.HEALTHY]
     names = Counter(d.name for d in diagnoses)
-    wanting = [d for d in shown if _wants_repair(d)]
+    stuck = {p for p, f in failures.items() if not f.interpreters_changed}
+    wanting = [d for d in shown if _wants_repair(d) and d.path not in stuck]
     rows = [_check_row(d) for d in shown]
     with_path = [[*r, out.tilde(d.path)] for r, d in zip(rows, shown, strict=True)]
     if not out.width or all(len(line) <= out.width for line in aligned(with_path, Out())):
@@ -59,7 +76,8 @@ def check_lines(
     for d, head in zip(shown, heads, strict=True):
         lines.extend(head)
         lines.extend(_finding_lines(d, out, verbose, told))
-        for hint in _hints(d, names, out, several=len(wanting) > 1):
+        failure = failures.get(d.path)
+        for hint in _hints(d, names, out, several=len(wanting) > 1, failure=failure):
             lines.extend(out.wrap(hint, style="dim"))
     if quiet and not shown:
         return []
@@ -110,15 +128,20 @@ def _finding_lines(
     return lines
 
 
-def _hints(d: Diagnosis, names: Counter[str], out: Out, several: bool) -> list[str]:
-    """The venv's distinct hints; its repair hint only when it is the one venv wanting one."""
+def _hints(
+    d: Diagnosis, names: Counter[str], out: Out, several: bool, failure: LastFailure | None
+) -> list[str]:
+    """The venv's distinct hints; its repair hint only when it is the one venv wanting
+    one, or what its last repair's failure says when it failed."""
     repair = repair_hint(d.location)
     hints: list[str] = []
     for f in d.findings:
         if not f.hint or (f.severity is Severity.INFO and d.status is not Status.HEALTHY):
             continue
         text = f.hint
-        if text == repair:
+        if text == repair and failure is not None:
+            text = _failure_hint(d, names, out, failure)
+        elif text == repair:
             if several:
                 continue
             text = f"run `{_repair_command(d, names, out)}`"
@@ -126,6 +149,23 @@ def _hints(d: Diagnosis, names: Counter[str], out: Out, several: bool) -> list[s
         if text not in hints:
             hints.append(text)
     return hints if d.status is not Status.HEALTHY else []
+
+
+def _failure_hint(d: Diagnosis, names: Counter[str], out: Out, failure: LastFailure) -> str:
+    """What failed last time and what to do next: not the same repair again, unless the
+    interpreters changed since (then it may work)."""
+    when = human_time(failure.at, relative=out.terminal)
+    said = f"the last repair ({failure.action}, {when}) failed"
+    repair, target = _repair_command(d, names, out), _target(d, names, out)
+    if failure.interpreters_changed:
+        return f"{said}, but the interpreters changed since: `{repair}` may work now"
+    attempts = f"`venv-doctor history {target}` lists every attempt"
+    if failure.interpreters_changed is None:  # not known: recorded by an older version
+        return f"{said}: {failure.message}. Once that is fixed, `{repair}`; {attempts}"
+    return (
+        f"{said}: {failure.message}. Running it again fails the same way until that is "
+        f"fixed; {attempts}"
+    )
 
 
 def empty_lines(searched: Sequence[tuple[str, str, bool]], config_file: str, out: Out) -> list[str]:

@@ -56,10 +56,13 @@ def needs_yes(plan: Plan) -> bool:
     return plan.action in CONFIRM or plan.changes_minor or plan.confirm is not None
 
 
-def planner(ctx: Context, policy: Policy) -> Planner:
+def planner(
+    ctx: Context, policy: Policy, inventory: Sequence[interpreters.Interpreter] | None = None
+) -> Planner:
     """Plans for one run: the inventory is taken once, and what each dangling link
     leads to is worked out once, however many venvs share it."""
-    inventory = interpreters.inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache)
+    if inventory is None:
+        inventory = interpreters.inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache)
     memo: interpreters.Neighbourhood = {}
 
     def plan(d: Diagnosis) -> Plan:
@@ -82,13 +85,19 @@ def planner(ctx: Context, policy: Policy) -> Planner:
 def repair(ctx: Context, diagnoses: Sequence[Diagnosis], policy: Policy) -> list[RepairResult]:
     """Repair the diagnosed venvs as ``policy`` says; one result each, in order.
     Never raises for a failed repair: that is a result."""
-    plan = planner(ctx, policy)
+    inventory = interpreters.inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache)
+    plan = planner(ctx, policy, inventory)
     plans = [plan(d) for d in diagnoses]
     allowed = _confirmed(plans, policy)
     if policy.on_start is not None:
         policy.on_start(sum(1 for p in plans if p.action is not Action.NONE))
+    record = _recorder(ctx, interpreters.fingerprint(inventory))
     return _run_all(
-        ctx, plans, allowed, lambda i: _run_one(ctx, plans[i], plan, i in allowed, policy), policy
+        plans,
+        allowed,
+        lambda i: _run_one(ctx, plans[i], plan, i in allowed, policy),
+        record,
+        policy,
     )
 
 
@@ -104,10 +113,10 @@ def _confirmed(plans: list[Plan], policy: Policy) -> set[int]:
 
 
 def _run_all(
-    ctx: Context,
     plans: list[Plan],
     allowed: set[int],
     run: Callable[[int], RepairResult],
+    record: Callable[[list[RepairResult]], None],
     policy: Policy,
 ) -> list[RepairResult]:
     """Relinks first, side by side: each holds its own venv's lock and mostly waits
@@ -124,28 +133,32 @@ def _run_all(
     if relinks and policy.parallel_relinks:
         with ThreadPoolExecutor(max_workers=RELINK_WORKERS) as pool:
             done = dict(zip(relinks, pool.map(run, relinks), strict=True))
-        _record_events(ctx, [done[i] for i in relinks])
+        record([done[i] for i in relinks])
     for i in range(len(plans)):
         if i not in done:
             done[i] = run(i)
-            _record_events(ctx, [done[i]])
+            record([done[i]])
     return [done[i] for i in range(len(plans))]
 
 
-def _record_events(ctx: Context, results: list[RepairResult]) -> None:
-    """The repairs attempted, in the event log, in one visit to the state DB."""
-    registry.record_events(
-        ctx,
-        [
-            (
-                r.path,
-                "repair",
-                f"{r.outcome}: {r.message}",
-                {"action": r.action.value, "outcome": r.outcome.value},
-            )
-            for r in results
-            if r.attempted
-        ],
+def _recorder(ctx: Context, interpreters_seen: str) -> Callable[[list[RepairResult]], None]:
+    """What records repairs attempted in the event log, each visit to the state DB
+    for a batch; each with the interpreters there were (``interpreters.fingerprint``),
+    so a later check can tell whether a failure may have another outcome now."""
+
+    def record(results: list[RepairResult]) -> None:
+        registry.record_events(ctx, [_event(r, interpreters_seen) for r in results if r.attempted])
+
+    return record
+
+
+def _event(r: RepairResult, interpreters_seen: str) -> registry.EventRow:
+    data = {"action": r.action.value, "outcome": r.outcome.value}
+    return (
+        r.path,
+        registry.REPAIR_EVENT,
+        f"{r.outcome}: {r.message}",
+        {**data, "interpreters": interpreters_seen},
     )
 
 

@@ -25,6 +25,7 @@ from venv_doctor.interpreters.layouts import Installation, InstallKind, installa
 from venv_doctor.model import links
 from venv_doctor.model.links import LinkChain
 from venv_doctor.model.venv import Location, load, venv_of
+from venv_doctor.render.sanitize import command
 from venv_doctor.render.words import listed
 from venv_doctor.runner import Runner, run
 from venv_doctor.targets import all_locations
@@ -70,8 +71,9 @@ def explicit_python(python: Path, env: Mapping[str, str], runner: Runner = run) 
         raise VenvDoctorError(
             f"{path} cannot run venv-doctor: `{path} -m venv_doctor --version` exited "
             f"{done.returncode}" + (f": {output[-1]}" if output else ""),
-            hint=f"install it for that interpreter first (`uv pip install --python {path} "
-            f"venv-doctor`), or `uv tool install --python {path} venv-doctor` and run "
+            hint="install it for that interpreter first "
+            f"(`{command('uv', 'pip', 'install', '--python', str(path), 'venv-doctor')}`), or "
+            f"`{command('uv', 'tool', 'install', '--python', str(path), 'venv-doctor')}` and run "
             "`venv-doctor service install` from the tool",
         )
     words = done.stdout.split()
@@ -123,7 +125,7 @@ def _root_finding(interpreter: Path, root: Installation, users: list[str]) -> Fi
     message = (
         f"the service would run on {interpreter}, from pyenv's Python {root.name} "
         f"({root.prefix}), which {len(users)} other venvs use too ({listed(sorted(users), 5)}): the "
-        f"`pyenv uninstall {root.name}` that breaks them breaks the service"
+        f"`{command('pyenv', 'uninstall', root.name)}` that breaks them breaks the service"
     )
     return Finding(Code.SERVICE_PYTHON_PYENV, Severity.WARNING, message, STABLE_HINT)
 

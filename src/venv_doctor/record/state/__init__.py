@@ -32,7 +32,13 @@ from venv_doctor.record.state.core import (
     open_db,
     using,
 )
-from venv_doctor.record.state.event_rows import Event, append_event, event_times, events
+from venv_doctor.record.state.event_rows import (
+    Event,
+    append_event,
+    event_times,
+    events,
+    latest_events,
+)
 from venv_doctor.record.state.journal_rows import (
     JournalRow,
     has_open_journal_entries,
@@ -90,6 +96,7 @@ __all__ = [
     "journal_open",
     "journal_step",
     "journal_with_outcome",
+    "latest_events",
     "latest_snapshot",
     "move_aside",
     "move_venv",

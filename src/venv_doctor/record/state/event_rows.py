@@ -94,3 +94,24 @@ def event_times(db: Database, venv_path: Path, kinds: Iterable[str]) -> list[dat
         (str(venv_path), *chosen),
     )
     return db.decoded(rows, lambda r: parse_ts(r[0]), "events")
+
+
+def latest_events(db: Database, kind: str, paths: Iterable[Path]) -> dict[Path, Event]:
+    """Each of ``paths``' latest event of ``kind`` (a venv without one is left out)."""
+    wanted = {encodable(str(p)): p for p in paths}  # as insert_event stored them
+    keys = list(wanted)
+    found: dict[Path, Event] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows = db.conn.execute(
+            "SELECT id, at, venv_path, kind, message, data, venv_path FROM events"  # noqa: S608
+            f" WHERE kind = ? AND venv_path IN ({marks}) ORDER BY at, id",
+            (kind, *chunk),
+        )
+        for stored, event in db.decoded(rows, lambda r: (r[6], _event(r[:6])), "events"):
+            found[wanted[stored]] = event  # oldest first: the latest stays
+    return found
+
+
+_CHUNK = 500  # paths per query: well under SQLite's limit on bound parameters
