@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import make_venv, real_python
 from venv_doctor.cli import run
 
 PROBE_IMPORTS = """\
@@ -70,8 +71,12 @@ def test_check_through_click_loads_only_its_own_command_module(
     assert not [m for m in report["loaded"] if m.startswith("rich")]
 
 
-def test_static_check_never_loads_what_runs_interpreters(isolated_home: Path) -> None:
-    report, _ = _fresh_run("check", "--json")
+@pytest.mark.parametrize("args", [("check", "--json"), ("check",)])
+def test_static_check_never_loads_what_runs_interpreters(
+    isolated_home: Path, args: tuple[str, ...]
+) -> None:
+    make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "good")
+    report, _ = _fresh_run(*args)
     assert report["code"] == 0
     # versions and layouts are read from paths; the probe and the inventory start processes
     loaded = report["core"]
