@@ -124,49 +124,51 @@ def _is_link(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _candidates(store: Store) -> Iterator[tuple[str, str, str, bool]]:
-    """(name, path, real path, is a link) of each directory where ``store`` may hold a
-    venv; paths as text, as a store may list thousands."""
+def _candidates(store: Store) -> Iterator[tuple[str, str, bool]]:
+    """(name, path, is a link) of each directory where ``store`` may hold a venv; paths
+    as text, as a store may list thousands."""
     if store.single:
         if store.root.is_dir():
-            root = str(store.root)
-            yield store.root.name, root, os.path.realpath(root), store.root.is_symlink()
+            yield store.root.name, str(store.root), store.root.is_symlink()
         return
     if store.subdir:  # pyenv: versions/<ver>/envs/<env>
         for version in _subdirs(store.root):
             if _is_link(version):
                 continue  # pyenv-virtualenv's versions/<env> link to versions/<ver>/envs/<env>
-            envs = os.path.join(version.path, store.subdir)
-            yield from _walk(envs, os.path.realpath(envs), 1, ())
+            for env_entry in _subdirs(os.path.join(version.path, store.subdir)):
+                yield env_entry.name, env_entry.path, _is_link(env_entry)
         return
-    root = str(store.root)
-    yield from _walk(root, os.path.realpath(root), store.depth, ())
+    yield from _walk(str(store.root), store.depth, ())
 
 
-def _walk(
-    root: str, real_root: str, depth: int, prefix: tuple[str, ...]
-) -> Iterator[tuple[str, str, str, bool]]:
-    """The directories ``depth`` levels below ``root``, each with its real path: the real
-    path of its parent and its name, unless it is a link (then ``realpath``), so that a
-    store of thousands (hatch nests <project>/<hash>/<env>) is resolved once, not once a
-    venv."""
+def _walk(root: str, depth: int, prefix: tuple[str, ...]) -> Iterator[tuple[str, str, bool]]:
     for entry in _subdirs(root):
         parts = (*prefix, entry.name)
-        is_link = _is_link(entry)
-        real = os.path.realpath(entry.path) if is_link else os.path.join(real_root, entry.name)
         if depth == 1:
             # hatch nests <project>/<hash>/<env>: the name a user knows is project/env
             name = parts[0] if len(parts) == 1 else f"{parts[0]}/{parts[-1]}"
-            yield name, entry.path, real, is_link
+            yield name, entry.path, _is_link(entry)
         else:
-            yield from _walk(entry.path, real, depth - 1, parts)
+            yield from _walk(entry.path, depth - 1, parts)
+
+
+def _real_path(path: str, is_link: bool, reals: dict[str, str]) -> Path:
+    """``realpath`` with the parent's answer remembered: a store's venvs share it."""
+    parent, name = os.path.split(path)
+    if not name or name in (".", "..") or is_link:
+        return Path(os.path.realpath(path))
+    if parent not in reals:
+        reals[parent] = os.path.realpath(parent)
+    return Path(os.path.join(reals[parent], name))
 
 
 def _entries(store: Store) -> Iterator[tuple[Location, bool]]:
     """Each venv of ``store`` at its real path, and whether the entry is a symlink."""
-    for name, path, real, is_link in _candidates(store):
+    reals: dict[str, str] = {}
+    for name, path, is_link in _candidates(store):
         if is_venv_dir(path) or unlistable_dir(path):
-            yield Location(name=name, path=Path(real), store=store.name), is_link
+            real = _real_path(path, is_link, reals)
+            yield Location(name=name, path=real, store=store.name), is_link
 
 
 def store_venvs(store: Store) -> list[Location]:
