@@ -324,25 +324,6 @@ def test_symlinked_store_root(isolated_home: Path, tmp_path: Path) -> None:
     assert found() == {str(venv): ("virtualenvwrapper", "web")}
 
 
-def test_linked_directories_inside_a_nested_store(isolated_home: Path, tmp_path: Path) -> None:
-    """hatch nests <project>/<hash>/<env>: a venv's real path goes through every link on
-    the way (the walk resolves each level once, not each venv)."""
-    virtual = isolated_home / ".local" / "share" / "hatch" / "env" / "virtual"
-    plain = fake_venv(virtual / "proj" / "kX9aQ2" / "test")
-    moved = fake_venv(tmp_path / "disk2" / "hashes" / "hB7" / "default")
-    (virtual / "other").mkdir()
-    (virtual / "other" / "hB7").symlink_to(moved.parent)  # a linked <hash> directory
-    (tmp_path / "disk3" / "app").mkdir(parents=True)
-    linked_project = fake_venv(tmp_path / "disk3" / "app" / "h1" / "lint")
-    (virtual / "app").symlink_to(tmp_path / "disk3" / "app")  # a linked <project>
-    (hatch,) = [s for s in known_stores(Config(), os.environ) if s.name == "hatch"]
-    assert {(x.name, str(x.path)) for x in store_venvs(hatch)} == {
-        ("proj/test", str(plain)),
-        ("other/default", str(moved)),
-        ("app/lint", str(linked_project)),
-    }
-
-
 def test_store_list_is_stable_and_complete(isolated_home: Path) -> None:
     names = [s.name for s in known_stores(Config(extra_stores=(Path("/x"),)), os.environ)]
     assert names == [
