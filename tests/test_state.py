@@ -271,3 +271,48 @@ def test_a_static_check_keeps_the_worse_status_a_deep_check_saw(dirs: AppDirs) -
     assert status_after(broken) == "broken"
     assert status_after(replace(sighting(status="healthy"), evidence=Evidence.DEEP)) == "healthy"
     assert status_after(sighting(status="healthy")) == "healthy"
+
+
+def test_a_held_connection_defers_the_checkpoint_to_its_close(dirs: AppDirs) -> None:
+    """SQLite copies the WAL into the database (three fdatasyncs) when the last connection
+    closes: ``kept_open`` makes that once per command, not once per open_db."""
+    wal = Path(f"{dirs.database}-wal")
+    with state.open_db(dirs) as db:
+        state.append_event(db, "note", "plain")
+    assert not wal.exists()  # the last close checkpointed it and removed the WAL
+    with state.kept_open(dirs):
+        with state.open_db(dirs) as db:
+            state.append_event(db, "note", "held")
+        assert wal.stat().st_size > 0  # written, not yet checkpointed
+        with state.open_db(dirs) as db:  # yet every connection reads it
+            assert [e.message for e in state.events(db)] == ["plain", "held"]
+    assert not wal.exists()
+    with state.open_db(dirs) as db:
+        assert [e.message for e in state.events(db)] == ["plain", "held"]
+
+
+def test_held_connection_on_an_unusable_database_is_no_error(dirs: AppDirs) -> None:
+    dirs.database.parent.mkdir(parents=True, exist_ok=True)
+    dirs.database.mkdir()  # a directory in its place: every call that needs it says so
+    with state.kept_open(dirs), pytest.raises(StateError):
+        state.open_db(dirs)
+
+
+def test_owner_records_keep_the_latest_follow_a_move_and_go_when_forgotten(dirs: AppDirs) -> None:
+    kept = state.OwnerRecord(Path("/v/one"), {"pipx_metadata.json": "{}"}, (("/b/x", "/v/one/x"),))
+    newer = state.OwnerRecord(Path("/v/one"), {"pipx_metadata.json": '{"a": 1}'})
+    with state.open_db(dirs) as db:
+        state.record_venvs(db, [sighting()], at=T0)
+        state.record_owner_records(db, [kept], at=T0)
+        assert state.owner_record(db, Path("/v/one")) == kept
+        state.record_owner_records(db, [newer], at=T0)
+        assert state.owner_record(db, Path("/v/one")) == newer
+        state.move_venv(db, Path("/v/one"), Path("/v/two"), "two", "moved")
+        assert state.owner_record(db, Path("/v/one")) is None
+        assert state.owner_record(db, Path("/v/two")) == state.OwnerRecord(
+            Path("/v/two"), newer.files
+        )
+        db.conn.execute("UPDATE owner_records SET links = '[1]'")  # damaged: skipped
+        assert state.owner_record(db, Path("/v/two")) is None
+        state.forget_venv(db, Path("/v/two"))
+        assert db.conn.execute("SELECT count(*) FROM owner_records").fetchone()[0] == 0

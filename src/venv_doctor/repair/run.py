@@ -21,10 +21,10 @@ from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.interpreters import inventory as interpreters
 from venv_doctor.model.venv import Location, load
-from venv_doctor.record import registry
+from venv_doctor.record import registry, state
 from venv_doctor.record.state import Evidence
 from venv_doctor.repair import execute
-from venv_doctor.repair.plan import Action, Plan, Reason, plan_for
+from venv_doctor.repair.plan import GONE, Action, Plan, Reason, plan_for
 from venv_doctor.repair.result import Outcome, RepairProgress, RepairResult, result_of
 
 CONFIRM = (Action.REBUILD, Action.RECREATE)  # these (and a change of minor) need a yes
@@ -77,14 +77,33 @@ def planner(
             recorded_version=None if d.python.version else registry.recorded_version(ctx, d.path),
             allow_vendor_change=ctx.config.allow_vendor_change,
             env=ctx.env,
+            owner_command=_owner_command(ctx, d),
         )
 
     return plan
 
 
+def _owner_command(ctx: Context, d: Diagnosis) -> str | None:
+    """For a vanished pipx app or uv tool whose owner's records were not kept: the
+    owner's command that makes it again (it is not recreated without them)."""
+    from venv_doctor.discover.owners import reinstall_command
+
+    command = reinstall_command(d.location) if d.codes() & GONE else None
+    if command is None or registry.owner_record(ctx, d.path) is not None:
+        return None
+    return command
+
+
 def repair(ctx: Context, diagnoses: Sequence[Diagnosis], policy: Policy) -> list[RepairResult]:
     """Repair the diagnosed venvs as ``policy`` says; one result each, in order.
     Never raises for a failed repair: that is a result."""
+    if policy.dry_run:
+        return _repair(ctx, diagnoses, policy)
+    with state.kept_open(ctx.dirs):  # one WAL checkpoint for the run, not one per visit
+        return _repair(ctx, diagnoses, policy)
+
+
+def _repair(ctx: Context, diagnoses: Sequence[Diagnosis], policy: Policy) -> list[RepairResult]:
     inventory = interpreters.inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache)
     plan = planner(ctx, policy, inventory)
     plans = [plan(d) for d in diagnoses]
