@@ -6,6 +6,7 @@ import stat
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,6 +66,25 @@ def test_registry_upsert_and_status_events(dirs: AppDirs) -> None:
             ("status", "healthy -> broken"),
         ]
         assert len(state.events(db)) == 3
+
+
+def test_registry_but_the_venvs_a_check_found(dirs: AppDirs) -> None:
+    """``skip`` leaves out the found paths and nothing else: same records, same order,
+    and a damaged row is still skipped with its warning."""
+    paths = [f"/v/{n}" for n in ("m", "b", "z", "a", "q")]
+    with state.open_db(dirs) as db:
+        state.record_venvs(db, [sighting(p) for p in paths], at=T0)
+        db.conn.execute(
+            "INSERT INTO venvs (path, name, store, first_seen, last_seen) VALUES (?, 'x', 's', ?, ?)",
+            (b"/v/\xff", "t", "t"),  # a BLOB where a path belongs
+        )
+        every = state.venv_records(db)
+        assert db.warnings and "1 damaged row of venvs" in db.warnings[0]
+    for skip in ({"/v/b", "/v/a"}, set(paths), {"/v/none"}):
+        with state.open_db(dirs) as db:
+            some = state.venv_records(db, skip)
+            assert list(some.items()) == [(k, v) for k, v in every.items() if str(k) not in skip]
+            assert db.warnings and "1 damaged row of venvs" in db.warnings[0]
 
 
 def test_find_venvs_by_path_or_name(dirs: AppDirs) -> None:
@@ -288,6 +308,11 @@ def test_owner_records_keep_the_latest_follow_a_move_and_go_when_forgotten(dirs:
         assert state.owner_record(db, Path("/v/one")) == kept
         state.record_owner_records(db, [newer], at=T0)
         assert state.owner_record(db, Path("/v/one")) == newer
+        # the same records, and no link seen (a daemon looking elsewhere): links found stay
+        state.record_owner_records(db, [kept], at=T0)
+        state.record_owner_records(db, [replace(kept, links=())], at=T0)
+        assert state.owner_record(db, Path("/v/one")) == kept
+        state.record_owner_records(db, [newer], at=T0)
         state.move_venv(db, Path("/v/one"), Path("/v/two"), "two", "moved")
         assert state.owner_record(db, Path("/v/one")) is None
         assert state.owner_record(db, Path("/v/two")) == state.OwnerRecord(
