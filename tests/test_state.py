@@ -254,6 +254,31 @@ def test_a_static_check_keeps_the_worse_status_a_deep_check_saw(dirs: AppDirs) -
     assert status_after(sighting(status="healthy")) == "healthy"
 
 
+def test_a_held_connection_defers_the_checkpoint_to_its_close(dirs: AppDirs) -> None:
+    """SQLite copies the WAL into the database (three fdatasyncs) when the last connection
+    closes: ``kept_open`` makes that once per command, not once per open_db."""
+    wal = Path(f"{dirs.database}-wal")
+    with state.open_db(dirs) as db:
+        state.append_event(db, "note", "plain")
+    assert not wal.exists()  # the last close checkpointed it and removed the WAL
+    with state.kept_open(dirs):
+        with state.open_db(dirs) as db:
+            state.append_event(db, "note", "held")
+        assert wal.stat().st_size > 0  # written, not yet checkpointed
+        with state.open_db(dirs) as db:  # yet every connection reads it
+            assert [e.message for e in state.events(db)] == ["plain", "held"]
+    assert not wal.exists()
+    with state.open_db(dirs) as db:
+        assert [e.message for e in state.events(db)] == ["plain", "held"]
+
+
+def test_held_connection_on_an_unusable_database_is_no_error(dirs: AppDirs) -> None:
+    dirs.database.parent.mkdir(parents=True, exist_ok=True)
+    dirs.database.mkdir()  # a directory in its place: every call that needs it says so
+    with state.kept_open(dirs), pytest.raises(StateError):
+        state.open_db(dirs)
+
+
 def test_owner_records_keep_the_latest_follow_a_move_and_go_when_forgotten(dirs: AppDirs) -> None:
     kept = state.OwnerRecord(Path("/v/one"), {"pipx_metadata.json": "{}"}, (("/b/x", "/v/one/x"),))
     newer = state.OwnerRecord(Path("/v/one"), {"pipx_metadata.json": '{"a": 1}'})
