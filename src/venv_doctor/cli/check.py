@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +59,11 @@ def _with_declared(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
     from venv_doctor.record.declared import with_declared
 
     return [with_declared(d, load(d.location)) if os.path.isdir(d.path) else d for d in diagnoses]
+
+
+def _names(ctx: Context) -> Counter[str]:
+    """How many live venvs bear each name (what `repair NAME` chooses among)."""
+    return Counter(x.name for x in all_locations(ctx))
 
 
 @click.command("check")
@@ -117,7 +123,10 @@ def check_command(
         from venv_doctor.repair.failures import last_failures
 
         failures = last_failures(ctx, diagnoses)
-        echo_lines(check_lines(diagnoses, terminal_out(ctx), opts.verbose, opts.quiet, failures))
+        # some venvs checked: a name they hold alone may name others too
+        known = _names(ctx) if targets or store else None
+        lines = check_lines(diagnoses, terminal_out(ctx), opts.verbose, opts.quiet, failures, known)
+        echo_lines(lines)
     return code
 
 
