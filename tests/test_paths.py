@@ -54,13 +54,12 @@ def test_a_relative_home_is_no_home(
     database and stores that move with the cwd. Through `paths --json`."""
     import json
 
-    from venv_doctor import paths
     from venv_doctor.cli import run as cli
 
     user = tmp_path / "user-home"
     entry = pwd.getpwuid(os.getuid())
     fake = pwd.struct_passwd((*entry[:5], str(user), entry[6]))
-    monkeypatch.setattr(paths.pwd, "getpwuid", lambda uid: fake)
+    monkeypatch.setattr(pwd, "getpwuid", lambda uid: fake)
     for name in ("CONFIG", "STATE", "CACHE", "LOG"):
         monkeypatch.delenv(f"VENV_DOCTOR_{name}_DIR", raising=False)
     for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
