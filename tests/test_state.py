@@ -67,6 +67,25 @@ def test_registry_upsert_and_status_events(dirs: AppDirs) -> None:
         assert len(state.events(db)) == 3
 
 
+def test_registry_but_the_venvs_a_check_found(dirs: AppDirs) -> None:
+    """``skip`` leaves out the found paths and nothing else: same records, same order,
+    and a damaged row is still skipped with its warning."""
+    paths = [f"/v/{n}" for n in ("m", "b", "z", "a", "q")]
+    with state.open_db(dirs) as db:
+        state.record_venvs(db, [sighting(p) for p in paths], at=T0)
+        db.conn.execute(
+            "INSERT INTO venvs (path, name, store, first_seen, last_seen) VALUES (?, 'x', 's', ?, ?)",
+            (b"/v/\xff", "t", "t"),  # a BLOB where a path belongs
+        )
+        every = state.venv_records(db)
+        assert db.warnings and "1 damaged row of venvs" in db.warnings[0]
+    for skip in ({"/v/b", "/v/a"}, set(paths), {"/v/none"}):
+        with state.open_db(dirs) as db:
+            some = state.venv_records(db, skip)
+            assert list(some.items()) == [(k, v) for k, v in every.items() if str(k) not in skip]
+            assert db.warnings and "1 damaged row of venvs" in db.warnings[0]
+
+
 def test_find_venvs_by_path_or_name(dirs: AppDirs) -> None:
     with state.open_db(dirs) as db:
         state.record_venvs(db, [sighting("/v/a/proj"), sighting("/v/b/proj", store="pipx")])
