@@ -6,6 +6,7 @@ import stat
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -307,6 +308,11 @@ def test_owner_records_keep_the_latest_follow_a_move_and_go_when_forgotten(dirs:
         assert state.owner_record(db, Path("/v/one")) == kept
         state.record_owner_records(db, [newer], at=T0)
         assert state.owner_record(db, Path("/v/one")) == newer
+        # the same records, and no link seen (a daemon looking elsewhere): links found stay
+        state.record_owner_records(db, [kept], at=T0)
+        state.record_owner_records(db, [replace(kept, links=())], at=T0)
+        assert state.owner_record(db, Path("/v/one")) == kept
+        state.record_owner_records(db, [newer], at=T0)
         state.move_venv(db, Path("/v/one"), Path("/v/two"), "two", "moved")
         assert state.owner_record(db, Path("/v/one")) is None
         assert state.owner_record(db, Path("/v/two")) == state.OwnerRecord(
