@@ -135,6 +135,23 @@ def test_a_venv_on_another_file_system_is_backed_up_beside_itself(
     assert [b.path for b in backups.kept(journal)] == [done.backup]
 
 
+def test_a_pipx_app_on_another_file_system_is_backed_up_out_of_pipx_venvs(
+    other_filesystem: Path, tmp_path: Path, wheelhouse: Path
+) -> None:
+    """`pipx list` takes every directory in venvs/ for an app (and fails on the area)."""
+    venv = make_venv(real_python("3.11"), other_filesystem / "pipx" / "venvs" / "app")
+    (venv / "pipx_metadata.json").write_text("{}\n")
+    state_backups = tmp_path / "state" / "backups"
+    state_backups.mkdir(parents=True)
+    journal = Journal(state.open_at(tmp_path / "state.db"))
+
+    done = rebuild(venv, state_backups, journal, steps_for(real_python("3.12"), wheelhouse))
+
+    assert done.backup.parent == other_filesystem / "pipx" / BACKUP_AREA_BESIDE
+    assert sorted(p.name for p in (other_filesystem / "pipx" / "venvs").iterdir()) == ["app"]
+    assert [b.path for b in backups.kept(journal)] == [done.backup]
+
+
 def test_gc_cli_dry_run_names_what_only_a_backup_holds(
     rebuilt: tuple[Journal, Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

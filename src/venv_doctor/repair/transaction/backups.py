@@ -3,7 +3,8 @@
 A backup is the old venv itself, moved by one ``rename`` (never copied), so it
 must be on the venv's file system: the state directory's ``backups`` when it
 is, else a ``.venv-doctor-backups`` directory beside the venv (hidden from
-store scans). Each backup has a manifest ``<backup>.json`` beside it whose
+store scans; for a pipx app or uv tool, beside its store's directory instead, which
+the owner lists as its own). Each backup has a manifest ``<backup>.json`` beside it whose
 ``complete`` flag is written last, when the rebuild committed: only a complete
 backup is listed, restored or weighed by ``gc``. ``gc`` clears the flag first,
 renames the backup into the area's ``.trash`` and only then deletes it, so a
@@ -42,13 +43,27 @@ class Backup:
         return (time.time() - self.taken_at) / 86400
 
 
+# Owners that take every directory beside their venvs for one of theirs: `pipx list`
+# fails on a directory in venvs/ that is not an app, uv warns about one in tools/
+_LISTED_BY_OWNER = ("pipx_metadata.json", "uv-receipt.toml")
+
+
 def area_for(backups: Path, venv: Path) -> Path:
     """The backup area for ``venv``: ``backups`` when it is on the venv's file
-    system (``rename`` must not copy), else ``.venv-doctor-backups`` beside it."""
+    system (``rename`` must not copy), else ``.venv-doctor-backups`` beside it (one
+    level up for a pipx app or uv tool, out of the directory its owner lists)."""
     ensure_private_dir(backups)
     if os.stat(backups).st_dev == os.stat(venv.parent).st_dev:
         return backups
-    return ensure_private_dir(venv.parent / BACKUP_AREA_BESIDE)
+    return ensure_private_dir(_beside(venv) / BACKUP_AREA_BESIDE)
+
+
+def _beside(venv: Path) -> Path:
+    parent = venv.parent
+    listed = any(os.path.lexists(venv / name) for name in _LISTED_BY_OWNER)
+    if listed and os.stat(parent.parent).st_dev == os.stat(parent).st_dev:
+        return parent.parent
+    return parent
 
 
 def backup_path(backups: Path, venv: Path, entry_hint: str) -> Path:
