@@ -117,7 +117,9 @@ def check_command(
         from venv_doctor.repair.failures import last_failures
 
         failures = last_failures(ctx, diagnoses)
-        echo_lines(check_lines(diagnoses, terminal_out(ctx), opts.verbose, opts.quiet, failures))
+        every = not targets and store is None  # what `repair --all` would take on
+        out = terminal_out(ctx)
+        echo_lines(check_lines(diagnoses, out, opts.verbose, opts.quiet, failures, every))
     return code
 
 
