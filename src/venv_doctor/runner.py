@@ -24,7 +24,6 @@ import contextlib
 import contextvars
 import os
 import secrets
-import shlex
 import signal
 import subprocess
 import threading
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Protocol
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.render.sanitize import redact
+from venv_doctor.render.sanitize import command, redact
 
 SCRUBBED = (
     "PYTHONPATH",
@@ -72,7 +71,7 @@ class Completed:
 class CommandError(VenvDoctorError):
     def __init__(self, args: Sequence[str], detail: str, output: str = "") -> None:
         tail = redact("\n".join(output.strip().splitlines()[-TAIL_LINES:]))
-        message = f"`{redact(shlex.join(args))}` {detail}"
+        message = f"`{redact(command(*args))}` {detail}"
         super().__init__(message + (f"\n{tail}" if tail else ""))
         self.args_run = tuple(args)
         self.output = output
