@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -322,6 +323,37 @@ def test_symlinked_store_root(isolated_home: Path, tmp_path: Path) -> None:
     venv = fake_venv(data / "web")
     (isolated_home / ".virtualenvs").symlink_to(data)
     assert found() == {str(venv): ("virtualenvwrapper", "web")}
+
+
+def test_nested_store_through_a_linked_directory_on_the_way(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hatch's <project>/<hash>/<env>: a project directory that is a link gives the real
+    path through it; plain ones are placed from the listings, with one realpath for the
+    store's root (itself a link here) and none per venv."""
+    data = tmp_path / "data" / "hatch"
+    hatch_root = isolated_home / ".local" / "share" / "hatch" / "env" / "virtual"
+    hatch_root.parent.mkdir(parents=True)
+    hatch_root.symlink_to(data, target_is_directory=True)
+    plain = [fake_venv(data / f"proj{i}" / "kX9aQ2" / "default") for i in range(3)]
+    moved = fake_venv(tmp_path / "moved" / "kX9aQ2" / "test")
+    (data / "linked").symlink_to(tmp_path / "moved")
+    resolved: list[str] = []
+    real_realpath = os.path.realpath
+
+    def counting(path: str) -> str:
+        if sys._getframe(1).f_globals["__name__"] == stores.__name__:  # not the home audit's
+            resolved.append(os.fspath(path))
+        return real_realpath(path)
+
+    monkeypatch.setattr(os.path, "realpath", counting)
+    [store] = [s for s in known_stores(Config(), os.environ) if s.name == "hatch"]
+    assert {str(x.path): x.name for x in store_venvs(store)} == {
+        **{str(v): f"{v.parent.parent.name}/default" for v in plain},
+        str(moved): "linked/test",
+    }
+    hatch = [p for p in resolved if p.startswith(str(hatch_root))]
+    assert sorted(hatch) == [str(hatch_root), str(hatch_root / "linked" / "kX9aQ2")]
 
 
 def test_store_list_is_stable_and_complete(isolated_home: Path) -> None:

@@ -71,7 +71,7 @@ def cfg_findings(venv: Venv) -> list[Finding]:
 
 
 def site_findings(venv: Venv) -> list[Finding]:
-    if venv.site_packages or venv.layout != "venv":
+    if venv.site_dirs or venv.layout != "venv":
         return []
     where = f"lib/python{venv.lib_minors[-1]}" if venv.lib_minors else "lib"
     return [

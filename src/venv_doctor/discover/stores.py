@@ -124,51 +124,77 @@ def _is_link(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _candidates(store: Store) -> Iterator[tuple[str, str, bool]]:
-    """(name, path, is a link) of each directory where ``store`` may hold a venv; paths
-    as text, as a store may list thousands."""
+def _candidates(store: Store) -> Iterator[tuple[str, str, bool, bool]]:
+    """(name, path, is a link, plain) of each directory where ``store`` may hold a venv;
+    paths as text, as a store may list thousands. ``plain``: no directory between the
+    store's root and the path's own directory is a link (the listings say so), so its
+    real path is the root's real path and the rest as listed."""
     if store.single:
         if store.root.is_dir():
-            yield store.root.name, str(store.root), store.root.is_symlink()
+            yield store.root.name, str(store.root), store.root.is_symlink(), False
         return
     if store.subdir:  # pyenv: versions/<ver>/envs/<env>
         for version in _subdirs(store.root):
             if _is_link(version):
                 continue  # pyenv-virtualenv's versions/<env> link to versions/<ver>/envs/<env>
             for env_entry in _subdirs(os.path.join(version.path, store.subdir)):
-                yield env_entry.name, env_entry.path, _is_link(env_entry)
+                yield env_entry.name, env_entry.path, _is_link(env_entry), False
         return
-    yield from _walk(str(store.root), store.depth, ())
+    yield from _walk(str(store.root), store.depth, (), True)
 
 
-def _walk(root: str, depth: int, prefix: tuple[str, ...]) -> Iterator[tuple[str, str, bool]]:
+def _walk(
+    root: str, depth: int, prefix: tuple[str, ...], plain: bool
+) -> Iterator[tuple[str, str, bool, bool]]:
     for entry in _subdirs(root):
         parts = (*prefix, entry.name)
         if depth == 1:
             # hatch nests <project>/<hash>/<env>: the name a user knows is project/env
             name = parts[0] if len(parts) == 1 else f"{parts[0]}/{parts[-1]}"
-            yield name, entry.path, _is_link(entry)
+            yield name, entry.path, _is_link(entry), plain
         else:
-            yield from _walk(entry.path, depth - 1, parts)
+            yield from _walk(entry.path, depth - 1, parts, plain and not _is_link(entry))
 
 
-def _real_path(path: str, is_link: bool, reals: dict[str, str]) -> Path:
-    """``realpath`` with the parent's answer remembered: a store's venvs share it."""
-    parent, name = os.path.split(path)
-    if not name or name in (".", "..") or is_link:
-        return Path(os.path.realpath(path))
-    if parent not in reals:
-        reals[parent] = os.path.realpath(parent)
-    return Path(os.path.join(reals[parent], name))
+class _RealPaths:
+    """``realpath`` of the venvs of one store, with what the listings said: the store's
+    root is resolved once, and a path under it through no link is the rest as listed
+    (hatch's thousands of project/hash/ directories cost no system call each)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._real_root: str | None = None
+        self._dirs: dict[str, str] = {}  # a directory's real path
+        self._paths: dict[str, Path] = {}  # the Path of each real directory of venvs
+
+    def of(self, path: str, is_link: bool, plain: bool) -> Path:
+        parent, name = path.rpartition("/")[::2]
+        if not parent or not name or name in (".", "..") or is_link:
+            return Path(os.path.realpath(path))
+        if (real_parent := self._dirs.get(parent)) is None:
+            real_parent = self._dirs[parent] = self._real_dir(parent, plain)
+        if (base := self._paths.get(real_parent)) is None:
+            base = self._paths[real_parent] = Path(real_parent)
+        return base / name  # one component: cheaper than parsing the whole path again
+
+    def _real_dir(self, directory: str, plain: bool) -> str:
+        root = self.root
+        if plain and root != "/" and (directory == root or directory.startswith(root + "/")):
+            if self._real_root is None:
+                self._real_root = os.path.realpath(root)
+            return self._real_root + directory[len(root) :]
+        return os.path.realpath(directory)
 
 
 def _entries(store: Store) -> Iterator[tuple[Location, bool]]:
     """Each venv of ``store`` at its real path, and whether the entry is a symlink."""
-    reals: dict[str, str] = {}
-    for name, path, is_link in _candidates(store):
+    reals = _RealPaths(str(store.root))
+    for name, path, is_link, plain in _candidates(store):
         if is_venv_dir(path) or unlistable_dir(path):
-            real = _real_path(path, is_link, reals)
-            yield Location(name=name, path=real, store=store.name), is_link
+            yield (
+                Location(name=name, path=reals.of(path, is_link, plain), store=store.name),
+                is_link,
+            )
 
 
 def store_venvs(store: Store) -> list[Location]:

@@ -151,7 +151,7 @@ def file_url_path(url: str) -> Path | None:
 # --- site-packages stamp ---------------------------------------------------------------
 
 
-def site_packages_stamp(site_packages: Sequence[Path], extra: str = "") -> str | None:
+def site_packages_stamp(site_packages: Sequence[str | Path], extra: str = "") -> str | None:
     """A cheap token that changes when a distribution is added, removed or replaced.
 
     Two stats per site-packages directory, nothing listed: installs, upgrades and
@@ -162,9 +162,10 @@ def site_packages_stamp(site_packages: Sequence[Path], extra: str = "") -> str |
     """
     parts = [READER_VERSION, extra]
     readable = False
-    for sp in site_packages:
+    for each in site_packages:
+        sp = os.fspath(each)  # text: this runs for every venv of a check
         try:
-            here, parent = os.stat(sp), os.stat(sp.parent)
+            here, parent = os.stat(sp), os.stat(sp.rpartition("/")[0] or "/")
         except OSError:
             parts.append(f"{sp}:unreadable")
             continue

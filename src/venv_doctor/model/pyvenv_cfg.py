@@ -7,8 +7,7 @@ asked to and leaves unknown keys, order and formatting alone.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from venv_doctor.fsutil import SMALL_FILE, read_bounded
@@ -22,6 +21,15 @@ class PyvenvCfg:
     lines: tuple[str, ...]
     values: dict[str, str]
     garbage: tuple[int, ...]  # 1-based numbers of lines that are not ``key = value``
+    # the Python version recorded at creation, as ``X.Y`` or ``X.Y.Z``, and its X.Y:
+    # read from ``values`` once (diagnosis and recording ask many times per venv)
+    version: str | None = field(init=False)
+    minor: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        version = _version_of(self.values)
+        object.__setattr__(self, "version", version)
+        object.__setattr__(self, "minor", minor_of(version))
 
     def get(self, key: str) -> str | None:
         return self.values.get(key)
@@ -37,19 +45,6 @@ class PyvenvCfg:
         if "virtualenv" in self.values:
             return "virtualenv"
         return "venv"
-
-    @cached_property  # asked for many times per venv by diagnosis and recording
-    def version(self) -> str | None:
-        """The Python version recorded at creation, as ``X.Y`` or ``X.Y.Z``."""
-        for key in ("version", "version_info"):
-            match = _VERSION.match(self.values.get(key, ""))
-            if match:
-                return ".".join(g for g in match.groups() if g is not None)
-        return None
-
-    @cached_property
-    def minor(self) -> str | None:
-        return minor_of(self.version)
 
     @property
     def include_system_site_packages(self) -> bool:
@@ -77,6 +72,14 @@ class PyvenvCfg:
                 out.append(line)
         out.extend(f"{key} = {value}" for key, value in pending.items())
         return "\n".join(out) + "\n"
+
+
+def _version_of(values: dict[str, str]) -> str | None:
+    for key in ("version", "version_info"):
+        match = _VERSION.match(values.get(key, ""))
+        if match:
+            return ".".join(g for g in match.groups() if g is not None)
+    return None
 
 
 def minor_of(version: str | None) -> str | None:

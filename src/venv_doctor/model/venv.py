@@ -6,6 +6,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 from venv_doctor.fsutil import SMALL_FILE, read_text_bounded, read_upto
@@ -48,7 +49,7 @@ class Venv:
     cfg_error: str | None  # why pyvenv.cfg could not be read
     pythons: tuple[BinPython, ...]
     lib_minors: tuple[str, ...]  # X.Y of every lib/pythonX.Y
-    site_packages: tuple[Path, ...]
+    site_dirs: tuple[str, ...]  # each lib/pythonX.Y/site-packages directory, as text
     scripts: tuple[Shebang, ...]
     orig_prefix: str | None = None  # legacy virtualenv's lib/pythonX.Y/orig-prefix.txt
     error: str | None = None  # the venv directory itself could not be read
@@ -59,6 +60,11 @@ class Venv:
     @property
     def path(self) -> Path:
         return self.location.path
+
+    @property
+    def site_packages(self) -> tuple[Path, ...]:
+        """``site_dirs`` as Paths (a check over thousands of venvs uses the text)."""
+        return tuple(map(Path, self.site_dirs))
 
     @property
     def name(self) -> str:
@@ -196,20 +202,19 @@ def blocker(path: Path) -> Path:
         return current
 
 
-def _read_cfg_quickly(path: Path, denied: list[Path]) -> tuple[PyvenvCfg | None, str | None]:
+def _read_cfg_quickly(path: str, denied: list[Path]) -> tuple[PyvenvCfg | None, str | None]:
     """The common case, a readable cfg, without the three checks ``_read_cfg`` makes first."""
-    cfg_path = os.path.join(path, "pyvenv.cfg")
+    cfg_path = f"{path}/pyvenv.cfg"
     try:
         return pyvenv_cfg.read(cfg_path), None
     except PermissionError:
         denied.append(blocker(Path(cfg_path)))
         return None, f"{cfg_path} cannot be read: permission denied"
     except (OSError, ValueError):
-        return _read_cfg(path)  # which says exactly what is wrong, or that there is no cfg
+        return _read_cfg(Path(path))  # which says exactly what is wrong, or that there is no cfg
 
 
-def _by_name(entry: os.DirEntry[str]) -> str:
-    return entry.name
+_by_name = attrgetter("name")
 
 
 def _scan_bin(
@@ -226,9 +231,10 @@ def _scan_bin(
     except OSError:
         return (), ()
     for entry in entries:
-        if _PYTHON_NAME.match(entry.name):
-            pythons.append(BinPython(entry.name, links.follow(entry.path, walked)))
-        elif not entry.name.startswith(_SKIP_SCRIPTS):
+        name = entry.name
+        if name.startswith("python") and _PYTHON_NAME.match(name):
+            pythons.append(BinPython(name, links.follow(entry.path, walked)))
+        elif not name.startswith(_SKIP_SCRIPTS):
             script = _read_script(entry)
             if script:
                 scripts.append(script)
@@ -262,7 +268,7 @@ def _read_head(path: str, size: int) -> bytes | None:
         os.close(fd)
 
 
-def _scan_lib(path: str, denied: list[Path]) -> tuple[tuple[str, ...], tuple[Path, ...]]:
+def _scan_lib(path: str, denied: list[Path]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     minors, site = [], []
     lib = os.path.join(path, "lib")
     try:
@@ -285,7 +291,7 @@ def _scan_lib(path: str, denied: list[Path]) -> tuple[tuple[str, ...], tuple[Pat
             except OSError:
                 continue
             if is_dir:
-                site.append(Path(site_packages))
+                site.append(site_packages)
     return tuple(minors), tuple(site)
 
 
@@ -303,7 +309,7 @@ def load(location: Location, walked: links.Walked | None = None) -> Venv:
         denied = (blocker(path),) if isinstance(exc, PermissionError) else ()
         return Venv(location, "unreadable", None, None, (), (), (), (), error=reason, denied=denied)
     refused: list[Path] = []
-    cfg, cfg_error = _read_cfg_quickly(path, refused)
+    cfg, cfg_error = _read_cfg_quickly(text, refused)
     marker = None if cfg or cfg_error else _legacy_marker(path)
     pythons, scripts = _scan_bin(os.path.join(text, "bin"), refused, walked)
     minors, site = _scan_lib(text, refused)

@@ -39,9 +39,7 @@ def snapshot_stamp(venv: Venv, config: Config) -> str | None:
     """The site-packages stamp plus what else changes a snapshot; while it is the one
     stored (the state DB's ``fingerprint`` column), taking a snapshot is skipped."""
     extra = f"{venv.version}|{config.keep_credentials}"
-    return (
-        distributions.site_packages_stamp(venv.site_packages, extra) if venv.site_packages else None
-    )
+    return distributions.site_packages_stamp(venv.site_dirs, extra) if venv.site_dirs else None
 
 
 def take(
