@@ -141,7 +141,7 @@ def main() -> None:
 
         def record() -> float:
             venvs, diagnoses = diagnose()
-            return timed(lambda: snapshots.record(dirs, ctx.config, venvs, diagnoses))
+            return timed(lambda: snapshots.record(dirs, ctx.config, venvs, diagnoses, env=ctx.env))
 
         first = record()
         plain, steady, full = [], [], []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,15 @@ def test_rmvirtualenv_is_removed_and_repair_by_name_recreates_it(
     assert run([venv / "bin" / "tinytop"]).stdout.strip() == "tinytop"
     listed = virtualenvwrapper(workon, python, "lsvirtualenv -b")
     assert listed.split() == ["proj"]
+    # mkvirtualenv's per-env hooks (bin/postactivate...) went with rmvirtualenv; workon,
+    # deactivate and the long listing run without them, as virtualenvwrapper checks for them
+    used = virtualenvwrapper(
+        workon,
+        python,
+        "workon proj && python -c 'import sys; print(sys.prefix)' && deactivate"
+        " && lsvirtualenv -l >/dev/null && echo done",
+    )
+    assert used.split() == [str(venv), "done"]
 
 
 def test_a_venv_that_vanished_with_its_interpreter_stays_broken(
@@ -366,6 +376,18 @@ def test_the_pipx_shared_venv_is_rebuilt_as_pipx_makes_it(
     assert list(site.glob("pip-*.dist-info"))
     assert not list(site.glob("setuptools-*.dist-info"))
     assert run([pipx.bin / "tinytop"]).stdout.strip() == "tinytop"
+    # an app of pipx's pip backend gets its pip from `shared` (pipx_shared.pth): uninstalled
+    # and recreated, it has it again, so `pipx inject` (pip run in the app's venv) works
+    app = pipx.home / "venvs" / "tinytop"
+    pipx("uninstall", "tinytop")
+    code, results = repair_json(capsys, "tinytop", "--yes")
+    assert (code, results[0]["outcome"]) == (0, "repaired"), results
+    pth = app / "lib" / "python3.11" / "site-packages" / "pipx_shared.pth"
+    assert pth.read_text(encoding="utf-8").strip() == str(site)
+    pipx.inject("tinytop", "tinyextra")
+    assert list(pipx.list_json()["venvs"]["tinytop"]["metadata"]["injected_packages"]) == [
+        "tinyextra"
+    ]
 
 
 def test_relinked_pdm_and_hatch_envs_are_the_ones_pdm_and_hatch_use(
@@ -410,7 +432,8 @@ def test_poetry_and_pdm_envs_rebuilt_onto_another_minor_take_the_names_their_own
 ) -> None:
     """poetry's `<name>-<hash>-py3.11` and pdm's `<dir>-<hash>-3.11` rebuilt onto 3.12 are
     made as `...-py3.12` and `...-3.12`: poetry's envs.toml names the new minor, and neither
-    tool makes another env; venv-doctor's history follows them."""
+    tool makes another env; venv-doctor's history follows them. A hatch env (its name has
+    no minor) is rebuilt in place, and `hatch run` uses it."""
     monkeypatch.setenv("PDM_CHECK_UPDATE", "false")
     old = fake_pyenv_version("3.11", "3.11.7")
     fake_pyenv_version("3.12", "3.12.1")
@@ -423,7 +446,10 @@ def test_poetry_and_pdm_envs_rebuilt_onto_another_minor_take_the_names_their_own
     run([*pdm, "venv", "create", old], env=OFFLINE)
     (pdm_env,) = (isolated_home / ".local" / "share" / "pdm" / "venvs").iterdir()
     run([*pdm, "use", "-f", pdm_env / "bin" / "python"], env=OFFLINE)
-    for env in (poetry_env, pdm_env):
+    hatch: list[str | Path] = ["env", "-C", project, tool("hatch"), "--no-color"]
+    run([*hatch, "env", "create"], env={**OFFLINE, "HATCH_PYTHON": str(old)})
+    hatch_env = Path(run([*hatch, "env", "find"], env=OFFLINE).stdout.strip())
+    for env in (poetry_env, pdm_env, hatch_env):
         pin_to_keg(env, old)  # virtualenv linked the real binary: link the pyenv path
         pip_install(env, offline_house, "tinytop")
     assert poetry_env.name.endswith("-py3.11") and pdm_env.name.endswith("-3.11")
@@ -434,10 +460,12 @@ def test_poetry_and_pdm_envs_rebuilt_onto_another_minor_take_the_names_their_own
     code, results = repair_json(capsys, "--all", "--python", "3.12", "--yes")
 
     assert code == 0, [r["message"] for r in results]
-    assert [(r["action"], r["outcome"]) for r in results] == [("rebuild", "repaired")] * 2
+    assert [(r["action"], r["outcome"]) for r in results] == [("rebuild", "repaired")] * 3
     poetry_new = poetry_env.with_name(poetry_env.name.replace("-py3.11", "-py3.12"))
     pdm_new = pdm_env.with_name(pdm_env.name.removesuffix("3.11") + "3.12")
-    assert sorted(r["path"] for r in results) == sorted([str(poetry_new), str(pdm_new)])
+    assert sorted(r["path"] for r in results) == sorted(
+        [str(poetry_new), str(pdm_new), str(hatch_env)]
+    )
     assert not poetry_env.exists() and not pdm_env.exists()
     envs = tomllib.loads((poetry_env.parent / "envs.toml").read_text(encoding="utf-8"))
     assert envs == {poetry_env.name.removesuffix("-py3.11"): {"minor": "3.12", "patch": "3.12.1"}}
@@ -456,11 +484,16 @@ def test_poetry_and_pdm_envs_rebuilt_onto_another_minor_take_the_names_their_own
         pdm_new / "bin" / "python"
     )
     assert [p.name for p in pdm_new.parent.iterdir()] == [pdm_new.name]
+    where = "import sys; print(sys.prefix, sys.version_info[:2])"
+    ran = run([*hatch, "run", "python", "-c", where], env=OFFLINE)
+    assert ran.stdout.strip().splitlines()[-1] == f"{hatch_env} (3, 12)"
+    assert run([*hatch, "env", "find"], env=OFFLINE).stdout.strip() == str(hatch_env)
+    assert [p.name for p in hatch_env.parent.iterdir()] == [hatch_env.name]  # no second env
     # the registry followed them: nothing reported missing, and their history goes on
     code, venvs = check_json(capsys)
     assert code == 0
     assert sorted((v["path"], v["status"]) for v in venvs) == sorted(
-        [(str(poetry_new), "healthy"), (str(pdm_new), "healthy")]
+        [(str(poetry_new), "healthy"), (str(pdm_new), "healthy"), (str(hatch_env), "healthy")]
     )
     assert cli(["history", str(pdm_new)]) == 0
     assert "moved" in capsys.readouterr().out
@@ -524,3 +557,79 @@ def test_pipx_uninstall_after_the_python_went_is_a_removal_but_rm_rf_is_not(
     assert [f["code"] for f in by_path[str(deleted)]["findings"]] == ["venv-missing"]
     assert sorted(by_path) == sorted([str(uninstalled), str(deleted)])  # uv backend: no shared
     assert code == 1  # for the deleted one alone
+
+
+def test_apps_their_owners_uninstalled_come_back_with_the_owners_records_and_links(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pipx uninstall` and `uv tool uninstall`, then `repair NAME --python 3.13`: the venvs
+    come back with pipx_metadata.json and uv-receipt.toml as their owners wrote them (the
+    python rewritten) and their apps' links where the owners put them, so that pipx and uv
+    list them, the apps run, and the owners' uninstall works again. A file the user put
+    where a link was is left alone."""
+    old = fake_pyenv_version("3.12", "3.12.1")
+    new = fake_pyenv_version("3.13", "3.13.1")
+    pipx = Pipx(isolated_home, offline_house)
+    app = pipx.install(old, "tinytop")
+    pip_args = f"--pip-args=--no-index --find-links {offline_house}"
+    pipx("inject", pip_args, "--include-apps", "tinytop", "wheel")
+    uv_tool_install(offline_house, old, "tinyblack")
+    tool_dir = isolated_home / ".local" / "share" / "uv" / "tools" / "tinyblack"
+    assert check_json(capsys)[0] == 0  # recorded while there, with the owners' records
+    pipx("uninstall", "tinytop")
+    uv_tool(offline_house, "uninstall", "tinyblack")
+    mine = pipx.bin / "wheel"
+    mine.write_text("#!/bin/sh\necho mine\n", encoding="utf-8")
+    mine.chmod(0o755)
+    code, venvs = check_json(capsys)
+    assert (code, sorted(v["status"] for v in venvs)) == (0, ["removed", "removed"])
+
+    code, results = repair_json(capsys, "tinytop", "tinyblack", "--python", "3.13", "--yes")
+
+    assert code == 0, results
+    assert [(r["action"], r["outcome"]) for r in results] == [("recreate", "repaired")] * 2
+    assert any(f"{mine} was left alone" in n for n in results[0]["notes"])
+    assert run([mine]).stdout.strip() == "mine"
+    listed = run([pipx.exe, "list"], env=OFFLINE)
+    assert "corrupt" not in listed.stderr and "missing internal" not in listed.stderr
+    metadata = pipx.list_json()["venvs"]["tinytop"]["metadata"]
+    assert metadata["python_version"].startswith("Python 3.13.")
+    assert metadata["source_interpreter"]["__Path__"] == str(new)
+    assert list(metadata["injected_packages"]) == ["wheel"]
+    assert (app / "lib" / "python3.13").is_dir()
+    assert run([pipx.bin / "tinytop"]).stdout.strip() == "tinytop"
+    receipt = tomllib.loads((tool_dir / "uv-receipt.toml").read_text(encoding="utf-8"))
+    assert receipt["tool"]["python"] == str(new)
+    uv_listed = run([tool("uv"), "tool", "list"], env=OFFLINE)
+    assert "tinyblack v24.1.0" in uv_listed.stdout and "malformed" not in uv_listed.stderr
+    assert run([pipx.bin / "tinyblack"]).stdout.strip() == "tinyblack"
+    code, venvs = check_json(capsys)
+    assert (code, sorted(v["status"] for v in venvs)) == (0, ["healthy", "healthy"])
+    # the owners' own uninstall works on them again, and takes their links
+    pipx("uninstall", "tinytop")
+    uv_tool(offline_house, "uninstall", "tinyblack")
+    assert not app.exists() and not tool_dir.exists()
+    assert sorted(p.name for p in pipx.bin.iterdir()) == ["wheel"]  # the user's file stays
+    assert run([mine]).stdout.strip() == "mine"
+
+
+def test_a_pipx_app_whose_records_were_not_kept_is_not_recreated(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Recorded before venv-doctor kept owners' records: recreating it would make a venv
+    pipx calls corrupt, so the repair says which pipx command makes it, and writes nothing."""
+    python = fake_pyenv_version("3.12", "3.12.1")
+    pipx = Pipx(isolated_home, offline_house)
+    app = pipx.install(python, "tinytop")
+    assert check_json(capsys)[0] == 0
+    database = Path(os.environ["VENV_DOCTOR_STATE_DIR"]) / "state.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("DELETE FROM owner_records")
+    pipx("uninstall", "tinytop")
+
+    code, results = repair_json(capsys, "tinytop", "--yes")
+
+    assert code == 1
+    assert results[0]["outcome"] == "skipped"
+    assert "run `pipx install tinytop`" in results[0]["message"]
+    assert not app.exists() and not list(pipx.bin.iterdir())

@@ -4,6 +4,7 @@ poetry's envs.toml and pdm's .pdm-python pointed at a renamed env."""
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from tests.owners import tool
 from tests.support import TOOLS_BIN, run
-from venv_doctor.repair.records import owner_name, renamed
+from venv_doctor.repair.records import owner_name, renamed, restore_links
 
 
 @pytest.mark.parametrize(
@@ -109,3 +110,28 @@ def test_a_relinked_poetry_env_has_its_patch_updated_and_no_table_added(tmp_path
     other = _venv(tmp_path / "other-Zz9_Zz9_-py3.12", "3.12.2")
     assert update(other, python, "3.12.2") == ()  # not listed: poetry picks it by minor
     assert "other" not in envs.read_text(encoding="utf-8")
+
+
+def test_an_owners_links_are_made_again_but_nothing_else_is_replaced(tmp_path: Path) -> None:
+    venv, bin_dir = tmp_path / "venvs" / "app", tmp_path / "bin"
+    (venv / "bin").mkdir(parents=True)
+    for name in ("app", "dangling", "elsewhere", "mine", "gone"):
+        (venv / "bin" / name).touch()
+    (venv / "bin" / "gone").unlink()  # the recreated venv no longer has this app
+    bin_dir.mkdir()
+    (bin_dir / "dangling").symlink_to(venv / "bin" / "old-name")  # into the venv: replaced
+    (bin_dir / "elsewhere").symlink_to(tmp_path / "other")  # another venv's: kept
+    (bin_dir / "mine").write_text("mine", encoding="utf-8")  # the user's file: kept
+    links = [(str(bin_dir / n), str(venv / "bin" / n)) for n in ("app", "dangling", "gone")]
+    links += [(str(bin_dir / n), str(venv / "bin" / n)) for n in ("elsewhere", "mine")]
+    links.append((str(bin_dir / "outside"), "../../somewhere"))  # not into the venv: ignored
+
+    notes = restore_links(venv, links)
+
+    assert os.readlink(bin_dir / "app") == str(venv / "bin" / "app")
+    assert os.readlink(bin_dir / "dangling") == str(venv / "bin" / "dangling")
+    assert os.readlink(bin_dir / "elsewhere") == str(tmp_path / "other")
+    assert (bin_dir / "mine").read_text(encoding="utf-8") == "mine"
+    assert not os.path.lexists(bin_dir / "gone") and not os.path.lexists(bin_dir / "outside")
+    assert len(notes) == 4  # made two; gone, elsewhere and mine each said
+    assert restore_links(venv, links) == notes[1:]  # again: nothing more to make

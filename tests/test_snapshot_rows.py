@@ -347,8 +347,10 @@ def as_schema_4(database: Path) -> None:
         "VALUES (?, ?, ?, ?, ?)",
         old_rows(shots),
     )
-    # a later migration's column outside the snapshot tables goes too: migrating again adds it
+    # a later migration's column and table outside the snapshot tables go too: migrating
+    # again adds them
     conn.execute("ALTER TABLE journal DROP COLUMN dest")
+    conn.execute("DROP TABLE owner_records")
     conn.execute("PRAGMA user_version = 4")
     conn.execute("COMMIT")
     conn.close()

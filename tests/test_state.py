@@ -252,3 +252,23 @@ def test_a_static_check_keeps_the_worse_status_a_deep_check_saw(dirs: AppDirs) -
     assert status_after(broken) == "broken"
     assert status_after(replace(sighting(status="healthy"), evidence=Evidence.DEEP)) == "healthy"
     assert status_after(sighting(status="healthy")) == "healthy"
+
+
+def test_owner_records_keep_the_latest_follow_a_move_and_go_when_forgotten(dirs: AppDirs) -> None:
+    kept = state.OwnerRecord(Path("/v/one"), {"pipx_metadata.json": "{}"}, (("/b/x", "/v/one/x"),))
+    newer = state.OwnerRecord(Path("/v/one"), {"pipx_metadata.json": '{"a": 1}'})
+    with state.open_db(dirs) as db:
+        state.record_venvs(db, [sighting()], at=T0)
+        state.record_owner_records(db, [kept], at=T0)
+        assert state.owner_record(db, Path("/v/one")) == kept
+        state.record_owner_records(db, [newer], at=T0)
+        assert state.owner_record(db, Path("/v/one")) == newer
+        state.move_venv(db, Path("/v/one"), Path("/v/two"), "two", "moved")
+        assert state.owner_record(db, Path("/v/one")) is None
+        assert state.owner_record(db, Path("/v/two")) == state.OwnerRecord(
+            Path("/v/two"), newer.files
+        )
+        db.conn.execute("UPDATE owner_records SET links = '[1]'")  # damaged: skipped
+        assert state.owner_record(db, Path("/v/two")) is None
+        state.forget_venv(db, Path("/v/two"))
+        assert db.conn.execute("SELECT count(*) FROM owner_records").fetchone()[0] == 0

@@ -73,7 +73,9 @@ def _recorder(ctx: Context, deep: bool) -> Recorder:
     from venv_doctor.record import snapshots  # sqlite3 & co. only for commands that record
     from venv_doctor.record.state import Evidence
 
-    return snapshots.Recorder(ctx.dirs, ctx.config, Evidence.DEEP if deep else Evidence.STATIC)
+    return snapshots.Recorder(
+        ctx.dirs, ctx.config, Evidence.DEEP if deep else Evidence.STATIC, ctx.env
+    )
 
 
 def _record(

@@ -203,3 +203,13 @@ def uninstalled_by_owner(location: Location, env: Mapping[str, str]) -> bool:
             if target and os.path.normpath(os.path.join(directory, target)).startswith(inside):
                 return False
     return True
+
+
+def reinstall_command(location: Location) -> str | None:
+    """The owner's command that makes a pipx app or a uv tool again (their venvs need
+    the owner's records to be whole); None for other venvs."""
+    if location.store == "pipx" and location.path.name != "shared":
+        return f"pipx install {location.path.name}"
+    if location.store == "uv-tools":
+        return f"uv tool install {location.path.name}"
+    return None

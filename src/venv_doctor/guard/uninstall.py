@@ -64,7 +64,9 @@ def _record(ctx: Context, venvs: Sequence[Venv]) -> tuple[int, tuple[str, ...]]:
         return 0, ()
     from venv_doctor.record import snapshots
 
-    result = snapshots.record(ctx.dirs, ctx.config, venvs, diagnose_all(venvs, ctx.env))
+    result = snapshots.record(
+        ctx.dirs, ctx.config, venvs, diagnose_all(venvs, ctx.env), env=ctx.env
+    )
     return len(venvs), tuple(result.warnings)
 
 

@@ -59,7 +59,9 @@ def record_check(
     diagnoses: Sequence[Diagnosis],
     evidence: state.Evidence = state.Evidence.STATIC,
 ) -> None:
-    for warning in snapshots.record(ctx.dirs, ctx.config, venvs, diagnoses, evidence).warnings:
+    for warning in snapshots.record(
+        ctx.dirs, ctx.config, venvs, diagnoses, evidence, env=ctx.env
+    ).warnings:
         log.warning("%s", warning)
 
 
@@ -96,6 +98,11 @@ def has_snapshot(ctx: Context, path: Path) -> bool:
     if any(path.glob("lib/python*/site-packages")):
         return True
     return _using(ctx, lambda db: state.latest_snapshot(db, path) is not None, False)
+
+
+def owner_record(ctx: Context, path: Path) -> state.OwnerRecord | None:
+    """What pipx or uv recorded about the tool venv at ``path``, kept while it was there."""
+    return _using(ctx, lambda db: state.owner_record(db, path), None)
 
 
 def recorded_version(ctx: Context, path: Path) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from venv_doctor.model import distributions
 from venv_doctor.model.distributions import Snapshot
 from venv_doctor.model.venv import Venv
 from venv_doctor.paths import AppDirs
-from venv_doctor.record import retention, state
+from venv_doctor.record import owner_records, retention, state
 from venv_doctor.render.sanitize import printable
 
 
@@ -39,7 +39,23 @@ def snapshot_stamp(venv: Venv, config: Config) -> str | None:
     """The site-packages stamp plus what else changes a snapshot; while it is the one
     stored (the state DB's ``fingerprint`` column), taking a snapshot is skipped."""
     extra = f"{venv.version}|{config.keep_credentials}"
+    owned = _record_file_stamp(venv)
+    if owned is not None:  # (other venvs keep the stamps they had)
+        extra += f"|{owned}"
     return distributions.site_packages_stamp(venv.site_dirs, extra) if venv.site_dirs else None
+
+
+def _record_file_stamp(venv: Venv) -> str | None:
+    """The owner's record file (pipx_metadata.json, uv-receipt.toml) as a stamp: when it
+    changes, the records kept of it are taken again. None for a venv without one."""
+    path = owner_records.record_file(venv.location)
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "-"
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
 
 
 def take(
@@ -105,11 +121,14 @@ def record(
     venvs: Sequence[Venv],
     diagnoses: Sequence[Diagnosis] = (),
     evidence: state.Evidence = state.Evidence.STATIC,
+    *,
+    env: Mapping[str, str],
 ) -> RecordResult:
     """Register ``venvs`` (with their diagnosed status) and snapshot the changed ones.
-    ``evidence``: how the statuses were found (a static check keeps a deep one's worse)."""
+    ``evidence``: how the statuses were found (a static check keeps a deep one's worse);
+    ``env``: where the owners put their apps' links (``PIPX_BIN_DIR``, HOME)."""
     statuses = {d.path: d.status.value for d in diagnoses}
-    recorder = Recorder(dirs, config, evidence)
+    recorder = Recorder(dirs, config, evidence, env)
     for venv in venvs:
         recorder.add(venv, statuses.get(venv.path))
     return recorder.finish()
@@ -120,11 +139,14 @@ class Recorder:
     venv leaves a sighting (and a snapshot when its stamp changed), and ``finish``
     writes them all in one transaction. Never raises: a failure becomes a warning."""
 
-    def __init__(self, dirs: AppDirs, config: Config, evidence: state.Evidence) -> None:
-        self.dirs, self.config, self.evidence = dirs, config, evidence
+    def __init__(
+        self, dirs: AppDirs, config: Config, evidence: state.Evidence, env: Mapping[str, str]
+    ) -> None:
+        self.dirs, self.config, self.evidence, self.env = dirs, config, evidence, env
         self.at = state.now()
         self.sightings: list[state.Sighting] = []
         self.taken: list[Snapshot] = []
+        self.owned: list[state.OwnerRecord] = []  # the owners' records of changed venvs
         self.warnings: list[str] = []
         self.failed: str | None = None
         try:
@@ -146,6 +168,9 @@ class Recorder:
         if fp is not None and self.known.get(str(venv.path)) != fp:
             snapshot, _ = take(venv, verify=False, at=self.at)
             self.taken.append(stored_form(snapshot, self.config))
+            kept = owner_records.take(venv.location, venv.site_packages, self.env)
+            if kept is not None:
+                self.owned.append(kept)
         self.sightings.append(
             state.Sighting(
                 path=venv.path,
@@ -175,6 +200,7 @@ class Recorder:
         with db.transaction():
             state.record_venvs(db, self.sightings, self.at)
             stored = [s.venv for s in self.taken if state.record_snapshot(db, s)]
+            state.record_owner_records(db, self.owned, self.at)
             prune(db, self.config.snapshot_keep, stored, self.at)
             return len(stored)
 

@@ -21,6 +21,7 @@ from venv_doctor.diagnose.probe import probe
 from venv_doctor.errors import VenvDoctorError
 from venv_doctor.install import installers
 from venv_doctor.model.venv import load
+from venv_doctor.record import registry
 from venv_doctor.record.requirements import Requirements
 from venv_doctor.repair import rebuild, records, relink, verify
 from venv_doctor.repair.plan import Action, Plan
@@ -263,9 +264,10 @@ def _rebuild(
         try:
             if recreating:
                 where = dest or recreate_path(ctx, plan)
+                steps = _with_owner_records(ctx, plan, steps, verified)
                 with open_journal(ctx) as journal:
-                    rebuild.recreate(where, journal, steps)
-                    note = _link_pyenv_env(ctx, plan.diagnosis.name, where)
+                    note = rebuild.recreate(where, journal, steps)
+                    note += _link_pyenv_env(ctx, plan.diagnosis.name, where)
                     if where != path:  # the owner's records and the registry follow it
                         note += records.renamed(path, where)
                         journal.moved(path, where, f"recreated as {where} (was {path})")
@@ -295,6 +297,24 @@ def _rebuild(
         notes=notes,
     )
     return replace(done_result, path=dest) if dest is not None else done_result
+
+
+def _with_owner_records(
+    ctx: Context, plan: Plan, steps: rebuild.RebuildSteps, notes: list[str]
+) -> rebuild.RebuildSteps:
+    """A pipx app's or uv tool's owner's records, kept while it was there, put back into
+    the recreated venv once its packages are in (before it is verified: a rollback
+    takes them with it); its links are made at the commit."""
+    kept = registry.owner_record(ctx, plan.diagnosis.path)
+    if kept is None:
+        return steps
+    target = plan.chosen
+
+    def install(path: Path) -> None:
+        steps.install(path)
+        notes.extend(records.restore_files(path, kept, target.path, target.version))
+
+    return replace(steps, install=install)
 
 
 def _renamed_prompt(prompt: str | None, old: str | None, new: str) -> str | None:

@@ -28,6 +28,7 @@ class Reason(enum.StrEnum):
     UNREADABLE = "unreadable"
     GONE = "gone"  # a relink cannot bring a vanished venv back
     NO_SNAPSHOT = "no_snapshot"  # vanished, and what it held was never recorded
+    NO_OWNER_RECORDS = "no_owner_records"  # a pipx app or uv tool whose records were not kept
     NO_INTERPRETER = "no_interpreter"
     NEEDS_CONFIRMATION = "needs_confirmation"
     OTHER_OWNER = "other_owner"
@@ -98,6 +99,7 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     allow_vendor_change: bool = False,
     *,
     env: Mapping[str, str],
+    owner_command: str | None = None,
 ) -> Plan:
     """One venv's repair: the action, the interpreter and why.
 
@@ -107,7 +109,9 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
     ``allow_vendor_change`` (``[repair] allow_vendor_change``) or ``--python`` chose it.
 
     ``recorded_version`` is the Python version the state DB remembers, for a
-    venv whose directory (and so its pyvenv.cfg) is gone.
+    venv whose directory (and so its pyvenv.cfg) is gone. ``owner_command``: for a
+    vanished venv whose owner's records were not kept (a pipx app, a uv tool), the
+    owner's command that makes it again; it is not recreated without them.
     """
     before = d.python.version or recorded_version
     codes = d.codes()
@@ -119,6 +123,16 @@ def plan_for(  # noqa: PLR0911  (a decision table: one return per case)
                 "the venv is gone; a relink cannot bring it back",
                 before=before,
                 why=Reason.GONE,
+            )
+        if has_snapshot and owner_command:
+            return Plan(
+                d,
+                Action.NONE,
+                f"venv-doctor kept no copy of {d.location.store}'s records of it, so a "
+                f"recreated venv would be one {d.location.store} calls corrupt: run "
+                f"`{owner_command}`",
+                before=before,
+                why=Reason.NO_OWNER_RECORDS,
             )
         return _plan_recreate(d, interpreters, has_snapshot, python, before, env)
     if Code.PERMISSION_DENIED in codes:

@@ -229,6 +229,11 @@ def _commit(journal: Journal, entry: Entry, message: str = "") -> tuple[str, ...
 
         notes = records.renamed(entry.venv, entry.dest)
         journal.moved(entry.venv, entry.dest, f"rebuilt as {entry.dest} (was {entry.venv})")
+    elif entry.action is JournalAction.RECREATE:
+        from venv_doctor.repair import records
+
+        # the links to its apps its owner (pipx, uv) had made, kept while it was there
+        notes = records.restore_links(entry.venv, journal.owner_links(entry.venv))
     journal.finish(entry.id, JournalOutcome.COMMITTED, message)
     if entry.backup.is_dir():
         mark_complete(entry.backup)  # last: from now on the backup is restorable
@@ -320,8 +325,9 @@ def _build(
     )
 
 
-def recreate(venv: Path, journal: Journal, steps: RebuildSteps) -> None:
-    """Make a venv that vanished (pyenv uninstall) from its snapshot; nothing to back up."""
+def recreate(venv: Path, journal: Journal, steps: RebuildSteps) -> tuple[str, ...]:
+    """Make a venv that vanished (pyenv uninstall) from its snapshot; nothing to back up.
+    Returns what its commit did (links its owner had made, made again)."""
     if os.path.lexists(venv):
         raise RebuildError(f"{venv} exists: rebuild it instead of recreating it")
     none = venv.parent / f".{venv.name}.none"
@@ -339,7 +345,7 @@ def recreate(venv: Path, journal: Journal, steps: RebuildSteps) -> None:
         entry = journal.get(entry_id)
         if entry is None:
             raise RebuildError(f"journal entry {entry_id} vanished before its commit")
-        _commit(journal, entry)
+        return _commit(journal, entry)
     except BaseException as exc:
         _fail(journal, entry_id, exc)
         raise

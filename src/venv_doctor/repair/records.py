@@ -12,12 +12,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 from venv_doctor.discover.owners import PIPX_METADATA, UV_RECEIPT, read_pipx_metadata
 from venv_doctor.fsutil import SMALL_FILE, atomic_write, read_json, read_text_bounded
+from venv_doctor.record.state import OwnerRecord
 
 _TOOL_TABLE = re.compile(r"^\[tool\]\s*$")
 _TABLE = re.compile(r"^\[")
@@ -41,9 +44,12 @@ def _pipx(venv: Path, interpreter: Path, version: str) -> bool:
     data = read_pipx_metadata(venv)
     if data is None:
         return False
+    was = dict(data)
     data["python_version"] = f"Python {version}"
     if isinstance(data.get("source_interpreter"), dict) or "source_interpreter" in data:
         data["source_interpreter"] = {"__Path__": str(interpreter), "__type__": "Path"}
+    if data == was:
+        return False  # it names this interpreter already
     # pipx writes its metadata sorted, indented by four
     atomic_write(venv / PIPX_METADATA, json.dumps(data, indent=4, sort_keys=True))
     return True
@@ -59,10 +65,71 @@ def _uv(venv: Path, interpreter: Path) -> bool:
         if _TABLE.match(line):
             in_tool = bool(_TOOL_TABLE.match(line))
         elif in_tool and _PYTHON_KEY.match(line):
-            lines[number] = f"python = {json.dumps(str(interpreter))}\n"
+            wanted = f"python = {json.dumps(str(interpreter))}\n"
+            if line == wanted:
+                return False  # it names this interpreter already
+            lines[number] = wanted
             atomic_write(path, "".join(lines))
             return True
     return False
+
+
+# --- a tool venv its owner uninstalled, recreated ---------------------------------------
+def restore_files(
+    venv: Path, kept: OwnerRecord, interpreter: Path, version: str
+) -> tuple[str, ...]:
+    """Put the owner's records kept of ``venv`` (``record.owner_records``) back into the
+    recreated venv, naming ``interpreter``; what was done."""
+    from venv_doctor.record.owner_records import PIPX_SHARED_PTH
+
+    for name, text in kept.files.items():
+        if name in (PIPX_METADATA, UV_RECEIPT):
+            atomic_write(venv / name, text)
+        elif name == PIPX_SHARED_PTH:  # pipx's pip backend: the app's pip is the shared one
+            for site in venv.glob("lib/python*/site-packages"):
+                atomic_write(site / name, text)
+    names = ", ".join(sorted(kept.files))
+    return (f"{names} put back as the owner had it", *update(venv, interpreter, version))
+
+
+def restore_links(venv: Path, links: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """Make again the links to the recreated venv's apps that its owner had made outside
+    it, where it had them. Idempotent (a recovered commit runs it again); a file there
+    that is not a link into ``venv`` is never replaced."""
+    inside = str(venv) + os.sep
+    made, notes = [], []
+    for link, target in links:
+        wanted = os.path.normpath(os.path.join(os.path.dirname(link), target))
+        if not wanted.startswith(inside):
+            continue  # not a link into this venv: not ours to make
+        if not os.path.lexists(wanted):
+            notes.append(f"{link} was not made: the recreated venv has no {wanted}")
+            continue
+        if os.path.islink(link):
+            current = os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(link)))
+            if current == wanted:
+                continue
+            if not current.startswith(inside):
+                notes.append(f"{link} was left alone: it points to {current} now")
+                continue
+        elif os.path.lexists(link):
+            notes.append(f"{link} was left alone: it is not a link into {venv}")
+            continue
+        _symlink(target, Path(link))
+        made.append(link)
+    if made:
+        notes.insert(0, "made again as the owner had them: " + ", ".join(made))
+    return tuple(notes)
+
+
+def _symlink(target: str, link: Path) -> None:
+    """``link`` -> ``target``, replacing a link there in one rename."""
+    link.parent.mkdir(parents=True, exist_ok=True)
+    temp = link.with_name(f".{link.name}.venv-doctor-{os.getpid()}")
+    if os.path.lexists(temp):
+        temp.unlink()
+    temp.symlink_to(target)
+    os.replace(temp, link)
 
 
 # --- poetry and pdm name an env for its minor -----------------------------------------

@@ -51,7 +51,9 @@ class RepairResult:
             return True
         if self.outcome is not Outcome.SKIPPED:
             return False
-        return self.reason is Reason.NEEDS_CONFIRMATION or self.status in (
+        if self.reason in (Reason.NEEDS_CONFIRMATION, Reason.NO_OWNER_RECORDS):
+            return True
+        return self.status in (
             Status.BROKEN,
             Status.UNKNOWN,
         )

@@ -24,7 +24,7 @@ from venv_doctor.model.venv import Location, load
 from venv_doctor.record import registry
 from venv_doctor.record.state import Evidence
 from venv_doctor.repair import execute
-from venv_doctor.repair.plan import Action, Plan, Reason, plan_for
+from venv_doctor.repair.plan import GONE, Action, Plan, Reason, plan_for
 from venv_doctor.repair.result import Outcome, RepairProgress, RepairResult, result_of
 
 CONFIRM = (Action.REBUILD, Action.RECREATE)  # these (and a change of minor) need a yes
@@ -77,9 +77,21 @@ def planner(
             recorded_version=None if d.python.version else registry.recorded_version(ctx, d.path),
             allow_vendor_change=ctx.config.allow_vendor_change,
             env=ctx.env,
+            owner_command=_owner_command(ctx, d),
         )
 
     return plan
+
+
+def _owner_command(ctx: Context, d: Diagnosis) -> str | None:
+    """For a vanished pipx app or uv tool whose owner's records were not kept: the
+    owner's command that makes it again (it is not recreated without them)."""
+    from venv_doctor.discover.owners import reinstall_command
+
+    command = reinstall_command(d.location) if d.codes() & GONE else None
+    if command is None or registry.owner_record(ctx, d.path) is not None:
+        return None
+    return command
 
 
 def repair(ctx: Context, diagnoses: Sequence[Diagnosis], policy: Policy) -> list[RepairResult]:

@@ -15,7 +15,8 @@ warning for the caller: recording must never stop ``check`` from working.
 
 - ``core``: opening, transactions, migrating, moving a damaged file aside
 - ``schema``: the migrations
-- ``venv_rows``, ``snapshot_rows``, ``event_rows``, ``journal_rows``: one concern each
+- ``venv_rows``, ``snapshot_rows``, ``event_rows``, ``journal_rows``, ``owner_rows``: one
+  concern each
   (snapshot_rows: snapshots and the package rows they share)
 """
 
@@ -50,6 +51,7 @@ from venv_doctor.record.state.journal_rows import (
     journal_step,
     journal_with_outcome,
 )
+from venv_doctor.record.state.owner_rows import OwnerRecord, owner_record, record_owner_records
 from venv_doctor.record.state.schema import MIGRATIONS
 from venv_doctor.record.state.snapshot_rows import (
     delete_snapshots,
@@ -77,6 +79,7 @@ __all__ = [
     "Event",
     "Evidence",
     "JournalRow",
+    "OwnerRecord",
     "Sighting",
     "StateError",
     "VenvRecord",
@@ -103,6 +106,8 @@ __all__ = [
     "now",
     "open_at",
     "open_db",
+    "owner_record",
+    "record_owner_records",
     "record_snapshot",
     "record_venvs",
     "snapshot_times",

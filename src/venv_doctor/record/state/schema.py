@@ -120,4 +120,16 @@ MIGRATIONS: list[tuple[str, ...]] = [
         # and pdm name an env for its minor, so a rebuild onto another minor moves it
         "ALTER TABLE journal ADD COLUMN dest TEXT",
     ),
+    (
+        # what pipx and uv record about a tool venv (``files``: JSON, name -> text of
+        # pipx_metadata.json, uv-receipt.toml...) and the links to its apps they made
+        # outside it (``links``: JSON [link, target] pairs), kept while the venv is there:
+        # a venv its owner uninstalled is recreated with its records and links
+        """CREATE TABLE owner_records (
+            venv_path TEXT PRIMARY KEY,
+            taken_at TEXT NOT NULL,
+            files TEXT NOT NULL,
+            links TEXT NOT NULL
+        )""",
+    ),
 ]

@@ -193,6 +193,7 @@ def forget_venv(db: Database, path: Path) -> int:
         ]
         count = delete_snapshots(db, ids)
         conn.execute("DELETE FROM venvs WHERE path = ?", (str(path),))
+        conn.execute("DELETE FROM owner_records WHERE venv_path = ?", (str(path),))
         insert_event(
             conn, ts(now()), str(path), "forgotten", "forgotten at the user's request", None
         )
@@ -222,6 +223,10 @@ def move_venv(db: Database, old: Path, new: Path, name: str, why: str) -> bool:
         )
         conn.execute("UPDATE snapshots SET venv_path = ? WHERE venv_path = ?", (str(new), str(old)))
         conn.execute("UPDATE events SET venv_path = ? WHERE venv_path = ?", (str(new), str(old)))
+        conn.execute("DELETE FROM owner_records WHERE venv_path = ?", (str(new),))
+        conn.execute(
+            "UPDATE owner_records SET venv_path = ? WHERE venv_path = ?", (str(new), str(old))
+        )
         conn.execute("DELETE FROM venvs WHERE path = ?", (str(old),))
         insert_event(conn, ts(now()), str(new), "moved", why, {"from": str(old)})
     return True

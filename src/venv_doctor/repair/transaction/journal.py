@@ -125,6 +125,11 @@ class Journal:
         """The registry follows a venv its rebuild renamed (history, snapshots)."""
         return state.move_venv(self.db, old, new, new.name, why)
 
+    def owner_links(self, venv: Path) -> tuple[tuple[str, str], ...]:
+        """The links to ``venv``'s apps its owner had made (kept by ``check``)."""
+        kept = state.owner_record(self.db, venv)
+        return kept.links if kept is not None else ()
+
     def made(self, entry_id: int, path: Path) -> tuple[int, int]:
         """Record that the repair made the directory ``path`` (its device and inode)."""
         st = os.lstat(path)
