@@ -14,6 +14,7 @@ pyvenv.cfg. Every venv-doctor run is checked against what the bench broke
 (exit 1 when it disagrees), then timed: the median of --runs after one
 warm-up run. pipx (from PyPI, in a private venv unless one sits beside this
 Python) times `pipx health` on as many pipx-made venvs, half of them broken.
+venv-doctor's bytecode is compiled first, as a pip install leaves it.
 
 The syscall floor is a plain script (FLOOR below) doing the system calls the
 static check needs and nothing else: scandir each store, read pyvenv.cfg,
@@ -1021,9 +1022,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+# Compiles the package of the venv-doctor under test, as installing it with pip does: an
+# editable checkout run with PYTHONDONTWRITEBYTECODE=1 (CI, the development machines) has
+# no __pycache__ and would compile every module at every start, which no installed
+# venv-doctor does. argv after -c: nothing.
+PRECOMPILE = """\
+import compileall, os, venv_doctor
+compileall.compile_dir(os.path.dirname(venv_doctor.__file__), quiet=1)
+"""
+
+
+def precompile(vd: list[str]) -> None:
+    done = subprocess.run([python_of(vd), "-c", PRECOMPILE], capture_output=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"compiling venv-doctor failed: {done.stderr.decode()[-2000:]}")
+
+
 def bench(args: argparse.Namespace, root: Path) -> list[Row]:
     real = find_interpreters(args.pyenv_root or real_pyenv_root())
     vd = venv_doctor_cmd(args.venv_doctor)
+    precompile(vd)
     world = build_world(root / "main", real, args.venvs)
     alone = build_world(root / "alone", real, 1)
     label = f"{args.venvs} venvs"

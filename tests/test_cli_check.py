@@ -195,7 +195,7 @@ def test_internal_error_exit_70_with_a_debug_log(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("venv_doctor.cli.check.check", explode)
+    monkeypatch.setattr("venv_doctor.cli.checking.check", explode)
     code, out, err = cli(capsys, "check")
     assert code == 70
     assert out == ""
@@ -213,7 +213,7 @@ def test_interrupted_is_exit_130(
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("venv_doctor.cli.check.check", interrupt)
+    monkeypatch.setattr("venv_doctor.cli.checking.check", interrupt)
     code, _, err = cli(capsys, "check")
     assert code == 130
     assert err.strip() == "venv-doctor: interrupted"

@@ -13,7 +13,8 @@ import click
 import pytest
 
 from venv_doctor import __version__
-from venv_doctor.cli import cli, run
+from venv_doctor.cli import run
+from venv_doctor.cli.app import cli
 
 
 def leaf_commands() -> Iterator[tuple[str, click.Command]]:

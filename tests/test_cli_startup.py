@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
+from tests.support import make_venv, real_python
 from venv_doctor.cli import run
 
 PROBE_IMPORTS = """\
 import json, sys
 from venv_doctor.cli import run
 code = run(sys.argv[1:])
-loaded = sorted(m for m in sys.modules if m.startswith(("venv_doctor.cli.", "rich")))
+loaded = sorted(m for m in sys.modules if m.startswith(("venv_doctor.cli.", "rich", "click")))
 core = sorted(
     m for m in sys.modules
     if m.startswith(("venv_doctor.interpreters.", "venv_doctor.diagnose.", "venv_doctor.runner"))
@@ -36,21 +37,46 @@ def _fresh_run(*args: str) -> tuple[dict[str, Any], str]:
     return report, done.stdout
 
 
-def test_check_loads_only_its_own_command_module(isolated_home: Path) -> None:
+def test_check_loads_no_click(isolated_home: Path) -> None:
     report, stdout = _fresh_run("check", "--json")
     assert report["code"] == 0
     assert json.loads(stdout)["venvs"] == []
-    # no rich; completion callbacks are a small module of their own
+    # the front door (cli/front.py) takes it: neither click nor rich nor a command tree
     assert report["loaded"] == [
-        "venv_doctor.cli.base",
-        "venv_doctor.cli.check",
-        "venv_doctor.cli.shell",
-        "venv_doctor.cli.shell.completion",
+        "venv_doctor.cli.checking",
+        "venv_doctor.cli.front",
+        "venv_doctor.cli.output",
+        "venv_doctor.cli.recovery",
     ]
 
 
-def test_static_check_never_loads_what_runs_interpreters(isolated_home: Path) -> None:
-    report, _ = _fresh_run("check", "--json")
+def test_check_through_click_loads_only_its_own_command_module(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    report, _ = _fresh_run("check", "--json", "--prometheus", str(tmp_path / "check.prom"))
+    assert report["code"] == 0
+    loaded = [m for m in report["loaded"] if m.startswith("venv_doctor.")]
+    # no rich; completion callbacks are a small module of their own
+    assert loaded == [
+        "venv_doctor.cli.app",
+        "venv_doctor.cli.base",
+        "venv_doctor.cli.check",
+        "venv_doctor.cli.checking",
+        "venv_doctor.cli.front",
+        "venv_doctor.cli.output",
+        "venv_doctor.cli.recovery",
+        "venv_doctor.cli.shell",
+        "venv_doctor.cli.shell.completion",
+    ]
+    assert not [m for m in report["loaded"] if m.startswith("rich")]
+
+
+@pytest.mark.parametrize("args", [("check", "--json"), ("check",)])
+def test_static_check_never_loads_what_runs_interpreters(
+    isolated_home: Path, args: tuple[str, ...]
+) -> None:
+    make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "good")
+    report, _ = _fresh_run(*args)
     assert report["code"] == 0
     # versions and layouts are read from paths; the probe and the inventory start processes
     loaded = report["core"]
@@ -79,7 +105,7 @@ def test_every_command_is_where_the_map_says() -> None:
     own module, and every command is in it."""
     from importlib import import_module
 
-    from venv_doctor.cli import COMMAND_MODULES
+    from venv_doctor.cli.app import COMMAND_MODULES
 
     found = {}
     for module in set(COMMAND_MODULES.values()):

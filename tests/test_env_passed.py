@@ -24,7 +24,11 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "venv_doctor"
 # module -> why it may name os.environ
 ALLOWED = {
     "cli/base.py": "the CLI entry reads it once into the Context",
-    "cli/__init__.py": "the CLI entry: crash recovery and the debug log before a Context exists",
+    "cli/__init__.py": "the CLI entry: which front door takes the command line",
+    "cli/app.py": "the CLI entry: the debug log, before or without a Context",
+    "cli/front.py": "the front door for check reads it once into the Context",
+    "cli/recovery.py": "the CLI entry: crash recovery before a Context exists",
+    "cli/output.py": "a Settings asked about colour without a Context's environment",
     "cli/background/daemon.py": "the daemon's start builds its Context",
     "daemon/loop.py": "the daemon's start takes systemd's variables out so children do not inherit them",
     "cli/shell/completion.py": "shell completion is a front door of its own (no Context is built)",

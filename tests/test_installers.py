@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -108,6 +110,21 @@ def test_uv_from_the_extra_when_not_on_path(
     import uv
 
     assert chosen.uv == Path(uv.find_uv_bin())
+
+
+def test_uv_of_the_extra_is_found_beside_the_interpreter_without_importing_it() -> None:
+    """The extra's wheel puts uv in venv-doctor's own bin/: found there, the ``uv``
+    package (and sysconfig, which it asks) is not imported."""
+    code = (
+        "import sys\n"
+        "from venv_doctor.install.tools import find_uv\n"
+        "print(find_uv({'PATH': '/usr/bin:/bin'}))\n"
+        "print('uv' in sys.modules, 'sysconfig' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    import uv
+
+    assert done.stdout.splitlines() == [uv.find_uv_bin(), "False False"]
 
 
 def test_auto_falls_back_to_pip_and_says_why(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import IN_CI
-from venv_doctor.cli import cli
+from venv_doctor.cli.app import cli
 from venv_doctor.cli.shell.manpage import render
 
 REPO = Path(__file__).resolve().parent.parent

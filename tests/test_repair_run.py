@@ -94,3 +94,32 @@ def test_root_does_not_repair_another_users_venv(isolated_home: Path) -> None:
 
     assert (result.outcome, result.reason) == (Outcome.SKIPPED, Reason.OTHER_OWNER)
     assert not result.attempted
+
+
+def test_the_pins_a_rebuild_reads_skip_the_record_checks_only(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """A rebuild reads the pins without checking every RECORD (a warning it never shows);
+    the package list is the same as the checking read's."""
+    from tests.support import make_wheel, pip_install
+    from venv_doctor.record import history
+
+    house = tmp_path / "house"
+    make_wheel(house, "leaf", "1.0")
+    make_wheel(house, "top", "2.0", requires=["leaf"])
+    venv = make_venv(real_python("3.12"), isolated_home / ".virtualenvs" / "p", creator="uv")
+    pip_install(venv, house, "top")
+    (record,) = venv.glob("lib/python*/site-packages/leaf-1.0.dist-info/RECORD")
+    record.write_text("not,csv,of,three\n", encoding="utf-8")
+    ctx = context()
+
+    checked = history.snapshot_for(ctx, str(venv))
+    pins = history.snapshot_for(ctx, str(venv), verify=False)
+    reqs = registry.requirements_for(ctx, venv)
+
+    assert any("RECORD is malformed" in w for w in checked.warnings)
+    assert not any("RECORD" in w for w in pins.warnings)
+    assert pins.snapshot.packages == checked.snapshot.packages
+    assert reqs is not None
+    assert reqs.expected == {("leaf", "1.0"), ("top", "2.0")}
+    assert reqs.requested == {"top"}

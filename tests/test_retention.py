@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from venv_doctor.config import Config, Keep, from_mapping, parse_keep
+from venv_doctor.config import KEEP_DEFAULT, Config, Keep, from_mapping, parse_keep
 from venv_doctor.errors import ConfigError
 from venv_doctor.model.distributions import Package, Snapshot
 from venv_doctor.paths import app_dirs
@@ -54,7 +54,7 @@ def test_a_bad_keep_in_config_toml_names_the_key_and_the_forms(value: object, sh
 
 
 def test_the_default_keeps_a_month_then_one_a_month() -> None:
-    assert Config().snapshot_keep == Keep(30, None)
+    assert Config().snapshot_keep == Keep(30, None) == parse_keep(KEEP_DEFAULT)
 
 
 # --- what kept promises --------------------------------------------------------------------

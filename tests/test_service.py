@@ -266,10 +266,18 @@ def test_service_path_drops_venv_bins_and_keeps_order(tmp_path: Path) -> None:
 
 
 def test_every_store_variable_is_passed_to_the_service() -> None:
-    """The daemon must find the stores the CLI finds: no variable stores.py reads is left out."""
+    """The daemon must find the stores the CLI finds, and the links pipx and uv make to
+    their apps: no variable stores.py, owners.py or owner_records.py reads is left out."""
+    import venv_doctor.record.owner_records  # noqa: F401  (read below)
+
     source = "".join(
         Path(m.__file__).read_text()  # type: ignore[arg-type]
-        for m in (sys.modules["venv_doctor.discover.stores"], paths)
+        for m in (
+            sys.modules["venv_doctor.discover.stores"],
+            sys.modules["venv_doctor.discover.owners"],
+            sys.modules["venv_doctor.record.owner_records"],
+            paths,
+        )
     )
     read = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', source))
     expected = {v for v in read if v != "HOME" and not v.startswith("VENV_DOCTOR_")}

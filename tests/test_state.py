@@ -6,6 +6,7 @@ import stat
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,6 +66,25 @@ def test_registry_upsert_and_status_events(dirs: AppDirs) -> None:
             ("status", "healthy -> broken"),
         ]
         assert len(state.events(db)) == 3
+
+
+def test_registry_but_the_venvs_a_check_found(dirs: AppDirs) -> None:
+    """``skip`` leaves out the found paths and nothing else: same records, same order,
+    and a damaged row is still skipped with its warning."""
+    paths = [f"/v/{n}" for n in ("m", "b", "z", "a", "q")]
+    with state.open_db(dirs) as db:
+        state.record_venvs(db, [sighting(p) for p in paths], at=T0)
+        db.conn.execute(
+            "INSERT INTO venvs (path, name, store, first_seen, last_seen) VALUES (?, 'x', 's', ?, ?)",
+            (b"/v/\xff", "t", "t"),  # a BLOB where a path belongs
+        )
+        every = state.venv_records(db)
+        assert db.warnings and "1 damaged row of venvs" in db.warnings[0]
+    for skip in ({"/v/b", "/v/a"}, set(paths), {"/v/none"}):
+        with state.open_db(dirs) as db:
+            some = state.venv_records(db, skip)
+            assert list(some.items()) == [(k, v) for k, v in every.items() if str(k) not in skip]
+            assert db.warnings and "1 damaged row of venvs" in db.warnings[0]
 
 
 def test_find_venvs_by_path_or_name(dirs: AppDirs) -> None:
@@ -254,6 +274,31 @@ def test_a_static_check_keeps_the_worse_status_a_deep_check_saw(dirs: AppDirs) -
     assert status_after(sighting(status="healthy")) == "healthy"
 
 
+def test_a_held_connection_defers_the_checkpoint_to_its_close(dirs: AppDirs) -> None:
+    """SQLite copies the WAL into the database (three fdatasyncs) when the last connection
+    closes: ``kept_open`` makes that once per command, not once per open_db."""
+    wal = Path(f"{dirs.database}-wal")
+    with state.open_db(dirs) as db:
+        state.append_event(db, "note", "plain")
+    assert not wal.exists()  # the last close checkpointed it and removed the WAL
+    with state.kept_open(dirs):
+        with state.open_db(dirs) as db:
+            state.append_event(db, "note", "held")
+        assert wal.stat().st_size > 0  # written, not yet checkpointed
+        with state.open_db(dirs) as db:  # yet every connection reads it
+            assert [e.message for e in state.events(db)] == ["plain", "held"]
+    assert not wal.exists()
+    with state.open_db(dirs) as db:
+        assert [e.message for e in state.events(db)] == ["plain", "held"]
+
+
+def test_held_connection_on_an_unusable_database_is_no_error(dirs: AppDirs) -> None:
+    dirs.database.parent.mkdir(parents=True, exist_ok=True)
+    dirs.database.mkdir()  # a directory in its place: every call that needs it says so
+    with state.kept_open(dirs), pytest.raises(StateError):
+        state.open_db(dirs)
+
+
 def test_owner_records_keep_the_latest_follow_a_move_and_go_when_forgotten(dirs: AppDirs) -> None:
     kept = state.OwnerRecord(Path("/v/one"), {"pipx_metadata.json": "{}"}, (("/b/x", "/v/one/x"),))
     newer = state.OwnerRecord(Path("/v/one"), {"pipx_metadata.json": '{"a": 1}'})
@@ -263,6 +308,11 @@ def test_owner_records_keep_the_latest_follow_a_move_and_go_when_forgotten(dirs:
         assert state.owner_record(db, Path("/v/one")) == kept
         state.record_owner_records(db, [newer], at=T0)
         assert state.owner_record(db, Path("/v/one")) == newer
+        # the same records, and no link seen (a daemon looking elsewhere): links found stay
+        state.record_owner_records(db, [kept], at=T0)
+        state.record_owner_records(db, [replace(kept, links=())], at=T0)
+        assert state.owner_record(db, Path("/v/one")) == kept
+        state.record_owner_records(db, [newer], at=T0)
         state.move_venv(db, Path("/v/one"), Path("/v/two"), "two", "moved")
         assert state.owner_record(db, Path("/v/one")) is None
         assert state.owner_record(db, Path("/v/two")) == state.OwnerRecord(

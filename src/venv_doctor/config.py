@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +25,10 @@ NOTIFY_BACKENDS = ("auto", "desktop", "osascript", "notify-send", "command", "lo
 KEEP_DEFAULT = "30 days, monthly"
 KEEP_MAX_DAYS = 36500
 KEEP_MAX_MONTHS = 1200
-_KEEP = re.compile(
+_KEEP = (
     r"^\s*(?P<days>[0-9]+)\s*(?:d|days?)\s*"
-    r"(?:,\s*(?:(?P<monthly>monthly)|(?P<months>[0-9]+)\s*months?)\s*)?$",
-    re.IGNORECASE,
-)
+    r"(?:,\s*(?:(?P<monthly>monthly)|(?P<months>[0-9]+)\s*months?)\s*)?$"
+)  # compiled when a config states a policy: a check without one does not pay for it
 KEEP_EXPECTED = (
     '"all", or "<days> days" optionally followed by ", monthly" (then the newest of each '
     'month) or ", <months> months" (the newest of each of that many months), '
@@ -55,7 +53,7 @@ def parse_keep(text: str) -> Keep:
     """The policy ``text`` states; ValueError (saying what was expected) otherwise."""
     if text.strip().lower() == "all":
         return Keep(None)
-    match = _KEEP.match(text)
+    match = re.match(_KEEP, text, re.IGNORECASE)
     if match is None:
         raise ValueError(f"expected {KEEP_EXPECTED}")
     days = int(match["days"])
@@ -71,7 +69,7 @@ class Config:
     extra_stores: tuple[Path, ...] = ()
     extra_interpreters: tuple[Path, ...] = ()
     keep_credentials: bool = False
-    snapshot_keep: Keep = field(default_factory=lambda: parse_keep(KEEP_DEFAULT))
+    snapshot_keep: Keep = Keep(30, None)  # parse_keep(KEEP_DEFAULT), without a regex to compile
     repair_auto: str = "relink"
     installer: str = "auto"
     keep_backups_days: int = 14
@@ -277,6 +275,8 @@ def load(dirs: AppDirs, env: Mapping[str, str]) -> Config:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot be read: not UTF-8 text ({exc.reason})") from exc
+    import tomllib  # only when there is a config file to read
+
     try:
         data = tomllib.loads(text)
         return from_mapping(data, path, home_dir(env))

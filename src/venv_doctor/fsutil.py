@@ -7,9 +7,7 @@ import errno
 import fcntl
 import json
 import os
-import shutil
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,8 @@ from typing import Any, BinaryIO
 def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync it, then ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # tempfile, shutil: for writes; a check only reads
+
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -212,6 +212,9 @@ def run_temp_dir(parent: Path) -> Iterator[Path]:
     """A private temp directory under ``parent`` (venv-doctor's cache, not /tmp),
     removed at the end. It holds a lock while its run lives, so
     ``remove_dead_temp_dirs`` can tell a killed run's leftovers from a live one's."""
+    import shutil
+    import tempfile
+
     ensure_private_dir(parent)
     path = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=parent))
     fd = os.open(path / OWNER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
@@ -229,6 +232,8 @@ def remove_dead_temp_dirs(parent: Path) -> list[Path]:
         entries = [e for e in os.scandir(parent) if e.name.startswith("run-")]
     except OSError:
         return []
+    import shutil
+
     removed = []
     for entry in entries:
         path = Path(entry.path)

@@ -23,7 +23,6 @@ import atexit
 import contextlib
 import contextvars
 import os
-import secrets
 import signal
 import subprocess
 import threading
@@ -122,7 +121,7 @@ class _Watchdog:
         with self.lock:
             proc = self.proc
             if proc is None or self.owner != os.getpid() or proc.poll() is not None:
-                self.token = f"{os.getpid()}-{secrets.token_hex(6)}"
+                self.token = f"{os.getpid()}-{os.urandom(6).hex()}"  # what secrets.token_hex does, without importing hashlib
                 proc = self.proc = subprocess.Popen(
                     ["/bin/sh", "-c", _WATCHDOG_SCRIPT, WATCHDOG_NAME, self.token],
                     stdin=subprocess.PIPE,

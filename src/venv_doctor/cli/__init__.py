@@ -1,207 +1,19 @@
 """The command line: a thin front door onto the core.
 
-``main`` is the console script. It maps every outcome to a documented exit
-code and never shows a bare traceback: internal errors go to a debug log.
+``main`` is the console script. ``run`` gives the common ``check`` command lines
+to ``cli.front`` (no click to import) and every other one to click (``cli.app``);
+either way every outcome maps to a documented exit code.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import sys
-from importlib import import_module
-from pathlib import Path
 
-import click
-
-from venv_doctor import __version__
-from venv_doctor.cli.base import (
-    color_option,
-    get_context,
-    quiet_option,
-    reset_settings,
-    settings,
-    verbose_option,
-)
-from venv_doctor.errors import ConfigError, ExitCode, VenvDoctorError
-from venv_doctor.fsutil import check_regular
-from venv_doctor.paths import app_dirs
-from venv_doctor.render.sanitize import StderrHandler, printable, printable_lines, redact
-
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class LazyGroup(click.Group):
-    """Imports a command's module only when that command is asked for.
-
-    ``venv-doctor check`` runs on login hooks: it imports ``cli/check.py`` alone
-    (``COMMAND_MODULES`` says where each command is); any other name, ``--help``
-    and completion register every module first.
-    """
-
-    registered = False
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and not self.registered:
-            self._load(cmd_name)
-            if cmd_name not in self.commands:
-                self.register_all()
-        return super().get_command(ctx, cmd_name)
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        self.register_all()
-        return super().list_commands(ctx)
-
-    def register_all(self) -> None:
-        if not self.registered:
-            self.registered = True
-            for module in dict.fromkeys(COMMAND_MODULES.values()):
-                for command in import_module(f"venv_doctor.cli.{module}").COMMANDS:
-                    self.add_command(command)
-
-    def _load(self, name: str) -> None:
-        module = COMMAND_MODULES.get(name)
-        if module is None:
-            return
-        for command in import_module(f"venv_doctor.cli.{module}").COMMANDS:
-            if command.name == name:
-                self.add_command(command)
-
-
-@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
-@click.version_option(
-    __version__, "-V", "--version", prog_name="venv-doctor", help="Show the version and exit."
-)
-@quiet_option
-@verbose_option
-@color_option
-@click.pass_context
-def cli(ctx: click.Context) -> None:
-    """Find, diagnose, record and repair every Python virtual environment.
-
-    venv-doctor looks in every store (multivenv, virtualenvwrapper, pipx,
-    pyenv-virtualenv, poetry, hatch, uv tools, pdm, your extra directories and
-    tracked project venvs) and tells which venvs are healthy, degraded or
-    broken, and why.
-
-    \b
-    Exit codes: 0 ok (degraded venvs are warnings), 1 a venv is broken or
-    unknown or a repair failed, 2 usage or configuration error,
-    130 interrupted, 70 internal error (see the debug log it names).
-
-    -q and -v work before or after the command's name; every command takes --json.
-    """
-    if not ctx.resilient_parsing:
-        _recover_interrupted()
-
-
-def _journal_has_open_entries(database: Path) -> bool:
-    """Most runs have no state DB yet or no open entry: a read-only look, without
-    importing the repair machinery."""
-    if not database.exists():
-        return False
-    from venv_doctor.record.state import has_open_journal_entries
-
-    return has_open_journal_entries(database)
-
-
-def _has_entries(directory: Path) -> bool:
-    try:
-        with os.scandir(directory) as entries:
-            return any(entries)
-    except OSError:
-        return False
-
-
-def _recover_interrupted() -> None:
-    """Finish repairs a crash or kill -9 interrupted, before anything else runs."""
-    dirs = app_dirs(os.environ)
-    try:
-        usable = check_regular(dirs.database)
-    except OSError:
-        usable = False  # not a file SQLite can open: the command says so when it needs it
-    leftovers = _has_entries(dirs.tmp)
-    open_entries = usable and _journal_has_open_entries(dirs.database)
-    if not leftovers and not open_entries:
-        return
-    from venv_doctor.repair.execute import recover
-
-    try:
-        done = recover(get_context())
-    except ConfigError:
-        return  # the command itself reports a bad config
-    except (VenvDoctorError, sqlite3.Error) as exc:
-        # a broken state DB must not stop `check`
-        message = exc.message if isinstance(exc, VenvDoctorError) else str(exc)
-        click.echo(f"venv-doctor: warning: interrupted repairs not checked: {message}", err=True)
-        return
-    for line in done:
-        click.echo(f"venv-doctor: recovered an interrupted repair: {printable(line)}", err=True)
-
-
-# Where each command is: one module per command group, each exposing COMMANDS (in
-# the order `--help` lists the groups).
-COMMAND_MODULES = {
-    "check": "check",
-    "list": "check",
-    "paths": "check",
-    "track": "track",
-    "untrack": "track",
-    "forget": "track",
-    "requirements": "requirements",
-    "history": "requirements",
-    "notify": "background.notify",
-    "service": "background.service",
-    "interpreters": "interpreters",
-    "hooks": "guard",
-    "preflight": "preflight",
-    "repair": "repair",
-    "restore": "backups",
-    "gc": "backups",
-    "daemon": "background.daemon",
-    "status": "background.daemon",
-}
-
-
-def _write_debug_log(exc: BaseException) -> str:
-    import traceback
-    from datetime import UTC, datetime
-
-    try:
-        log_dir = app_dirs(os.environ).log
-        log_dir.mkdir(parents=True, exist_ok=True)
-        path = log_dir / "debug.log"
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(
-                redact(
-                    f"--- {datetime.now(UTC).isoformat()} venv-doctor {__version__} "
-                    f"argv={sys.argv!r}\n" + "".join(traceback.format_exception(exc))
-                )
-            )
-        return str(path)
-    except OSError:
-        return "(the debug log could not be written)"
-
-
-def _asked_for_json(args: list[str]) -> bool:
-    """--json was given: parsed already, or still on a command line that failed to parse."""
-    if settings().json:
-        return True
-    return "--json" in (args[: args.index("--")] if "--" in args else args)
-
-
-def _fail(message: str, hint: str | None, code: int, as_json: bool = False) -> int:
-    """The message on stderr; with --json, also the one document stdout owes a script."""
-    message, hint = redact(message), redact(hint) if hint else hint  # a command line's password
-    click.echo(printable_lines(f"venv-doctor: error: {message}"), err=True)
-    if hint:
-        click.echo(printable_lines(f"hint: {hint}"), err=True)
-    if as_json:
-        from venv_doctor.render.documents import error_json
-
-        click.echo(error_json(message, hint, int(code)))
-    return code
+from venv_doctor.cli import front
+from venv_doctor.cli.output import reset_settings
+from venv_doctor.render.sanitize import StderrHandler
 
 
 def run(args: list[str] | None = None) -> int:
@@ -211,36 +23,17 @@ def run(args: list[str] | None = None) -> int:
     # escape control characters and redact credentials like every other line we print
     logging.lastResort = StderrHandler(logging.WARNING)
     argv = sys.argv[1:] if args is None else list(args)
+    line = front.parse(argv, os.environ)
+    if line is None:
+        from venv_doctor.cli import app
+
+        return app.run(argv)
     try:
-        result = cli.main(args=argv, prog_name="venv-doctor", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
-        exc.show()
-        if _asked_for_json(argv):
-            from venv_doctor.render.documents import error_json
+        return front.run(line)
+    except (Exception, KeyboardInterrupt) as exc:
+        from venv_doctor.cli import app  # what a command raised is said as click's path says it
 
-            click.echo(error_json(exc.format_message(), None, int(code)))
-        return code
-    except (click.Abort, KeyboardInterrupt):
-        click.echo("venv-doctor: interrupted", err=True)
-        if _asked_for_json(argv):
-            from venv_doctor.render.documents import error_json
-
-            click.echo(error_json("interrupted", None, ExitCode.INTERRUPTED))
-        return ExitCode.INTERRUPTED
-    except VenvDoctorError as exc:
-        return _fail(exc.message, exc.hint, exc.exit_code, _asked_for_json(argv))
-    except Exception as exc:
-        log = _write_debug_log(exc)
-        return _fail(
-            f"internal error: {type(exc).__name__}: {exc}",
-            f"details in {log}",
-            ExitCode.INTERNAL,
-            _asked_for_json(argv),
-        )
-    return int(result or 0)
+        return app.outcome(exc, argv)
 
 
 def main() -> None:
@@ -249,4 +42,4 @@ def main() -> None:
     os._exit(code) if os.environ.get("VENV_DOCTOR_FAST_EXIT") else sys.exit(code)
 
 
-__all__ = ["cli", "get_context", "main", "run"]
+__all__ = ["main", "run"]

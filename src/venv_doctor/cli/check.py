@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import gc
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from venv_doctor.check import check
 from venv_doctor.cli.base import (
     command_options,
     echo_json,
@@ -19,45 +14,14 @@ from venv_doctor.cli.base import (
     settings,
     terminal_out,
 )
+from venv_doctor.cli.checking import empty, report
 from venv_doctor.cli.shell.completion import complete_store, complete_venv
-from venv_doctor.context import Context
-from venv_doctor.diagnose.findings import Diagnosis, Status
 from venv_doctor.discover.stores import store_venvs
-from venv_doctor.errors import ExitCode
 from venv_doctor.paths import BACKUP_AREA_BESIDE
-from venv_doctor.render.check_report import check_lines, empty_lines
-from venv_doctor.render.documents import check_json_chunks, envelope, list_json
+from venv_doctor.render.documents import envelope, list_json
 from venv_doctor.render.layout import INDENT, aligned
 from venv_doctor.render.words import plural
 from venv_doctor.targets import all_locations
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Reading thousands of venvs makes many small objects and no garbage cycles worth
-    collecting; the collector's passes over them cost 10-15% of a check."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _empty(ctx: Context) -> list[str]:
-    searched = [(s.name, str(s.root), s.root.is_dir()) for s in ctx.stores()]
-    return empty_lines(searched, str(ctx.dirs.config_file), terminal_out(ctx))
-
-
-def _with_declared(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
-    """``-v``: project venvs also say what they hold that their project does not declare."""
-    import os
-
-    from venv_doctor.model.venv import load
-    from venv_doctor.record.declared import with_declared
-
-    return [with_declared(d, load(d.location)) if os.path.isdir(d.path) else d for d in diagnoses]
 
 
 @click.command("check")
@@ -94,33 +58,7 @@ def check_command(
     Exit status: 0 when nothing is broken (degraded venvs are warnings), 1 when
     a venv is broken or unknown.
     """
-    ctx = get_context()
-    started = time.time()
-    with _gc_paused():
-        diagnoses = check(ctx, targets, store=store, deep=deep)
-    if settings().verbose:
-        diagnoses = _with_declared(diagnoses)
-    if prometheus is not None:
-        from venv_doctor.export import textfile
-
-        textfile.export(ctx, prometheus, diagnoses, started)
-    bad = {Status.BROKEN, Status.UNKNOWN}
-    code = ExitCode.PROBLEMS if any(d.status in bad for d in diagnoses) else ExitCode.OK
-    opts = settings()
-    if as_json:
-        for piece in check_json_chunks(diagnoses):
-            click.echo(piece, nl=False)
-        click.echo()
-    elif not diagnoses and not opts.quiet:
-        echo_lines(_empty(ctx))
-    else:
-        from venv_doctor.repair.failures import last_failures
-
-        failures = last_failures(ctx, diagnoses)
-        every = not targets and store is None  # what `repair --all` would take on
-        out = terminal_out(ctx)
-        echo_lines(check_lines(diagnoses, out, opts.verbose, opts.quiet, failures, every))
-    return code
+    return report(get_context(), targets, deep, store, prometheus, as_json)
 
 
 @click.command("list")
@@ -140,7 +78,7 @@ def list_command(store: str | None, as_json: bool) -> None:
         echo_json(list_json(locations))
     elif not locations:
         if not settings().quiet:
-            echo_lines(_empty(ctx))
+            echo_lines(empty(ctx))
     else:
         out = terminal_out(ctx)
         rows = [[x.name, x.store, out.tilde(x.path)] for x in locations]

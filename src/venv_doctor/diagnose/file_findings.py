@@ -33,7 +33,7 @@ def cfg_findings(venv: Venv) -> list[Finding]:
                 "rebuilding it with a current venv keeps it maintainable",
             )
         ]
-    cfg_file = os.path.join(venv.path, "pyvenv.cfg")
+    cfg_file = f"{venv.path}/pyvenv.cfg"
     if venv.cfg is None:
         return [
             Finding(
@@ -43,6 +43,8 @@ def cfg_findings(venv: Venv) -> list[Finding]:
                 repair_hint(venv.location),
             )
         ]
+    if not venv.cfg.garbage and venv.cfg.version and "home" in venv.cfg.values:
+        return []  # most venvs
     out = []
     if venv.cfg.garbage:
         lines = ", ".join(str(n) for n in venv.cfg.garbage[:5])

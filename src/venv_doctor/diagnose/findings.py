@@ -178,6 +178,8 @@ def status_counts(statuses: Iterable[Status | str | None]) -> dict[str, int]:
 
 
 def status_of(findings: tuple[Finding, ...]) -> Status:
+    if not findings:
+        return Status.HEALTHY  # most venvs: no generator to make
     if any(f.code in UNKNOWN_CODES for f in findings):
         return Status.UNKNOWN
     if any(f.severity is Severity.ERROR for f in findings):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import enum
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +119,8 @@ def _pipx_python(data: dict[str, Any]) -> str | None:
 
 
 def read_uv_receipt(path: Path) -> dict[str, Any] | None:
+    import tomllib  # only uv's tool venvs have a receipt
+
     try:
         data = tomllib.loads(read_text_bounded(path / UV_RECEIPT, SMALL_FILE))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

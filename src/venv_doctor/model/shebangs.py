@@ -53,6 +53,7 @@ class Shebang:
 
 
 _FIRST = re.compile(r"[ \t\r\n]*([^ \t\r\n]*)")
+_QUOTING = re.compile(r"['\"\\]")  # what makes shlex do more than split on whitespace
 
 
 def _first_word(command: str) -> str:
@@ -63,7 +64,7 @@ def _first_word(command: str) -> str:
         if '"' not in inner and "\\" not in inner:
             return inner
     # without quotes or backslashes it only splits on " \t\r\n"
-    if not any(c in command for c in "'\"\\"):
+    if not _QUOTING.search(command):
         match = _FIRST.match(command)
         return match.group(1) if match else ""
     try:

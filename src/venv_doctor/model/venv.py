@@ -8,6 +8,7 @@ import stat
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from venv_doctor.fsutil import SMALL_FILE, read_text_bounded, read_upto
 from venv_doctor.model import links, pyvenv_cfg, shebangs
@@ -31,8 +32,10 @@ class Location:
     store: str
 
 
-@dataclass(frozen=True)
-class BinPython:
+class BinPython(NamedTuple):
+    """A ``bin/python*`` entry. A NamedTuple, immutable as a frozen dataclass but made
+    at a third of the cost: a check makes three for every venv."""
+
     name: str  # e.g. "python3.12"
     chain: LinkChain
 
@@ -41,8 +44,10 @@ class BinPython:
         return not self.chain.is_link
 
 
-@dataclass(frozen=True)
-class Venv:
+class Venv(NamedTuple):
+    """What a venv directory holds. A NamedTuple, immutable as a frozen dataclass but
+    made at a third of the cost: a check reads thousands."""
+
     location: Location
     layout: str  # "venv", "legacy" (virtualenv < 20) or "unreadable"
     cfg: PyvenvCfg | None
@@ -102,12 +107,15 @@ class Venv:
 
     @property
     def main_python(self) -> BinPython | None:
-        """``bin/python`` or the best stand-in for it."""
-        by_name = {p.name: p for p in self.pythons}
-        for name in ("python", "python3", *sorted(by_name)):
-            if name in by_name:
-                return by_name[name]
-        return None
+        """``bin/python`` or the best stand-in for it: ``python3``, else the first by name."""
+        pythons = self.pythons
+        if not pythons:
+            return None
+        for wanted in ("python", "python3"):
+            for py in pythons:
+                if py.name == wanted:
+                    return py
+        return min(pythons, key=_by_name)
 
 
 def lib_dir_minor(name: str) -> str | None:
@@ -301,9 +309,8 @@ def load(location: Location, walked: links.Walked | None = None) -> Venv:
     ``walked``: the links followed so far, shared by the venvs of one pass."""
     path = location.path
     text = os.fspath(path)
-    try:
-        with os.scandir(text):
-            pass  # opening says whether it can be read; its listing is not needed
+    try:  # opening says whether it can be listed (as scandir would); no listing needed
+        os.close(os.open(text, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
     except OSError as exc:
         reason = f"{path} cannot be read: {exc.strerror or exc}"
         denied = (blocker(path),) if isinstance(exc, PermissionError) else ()

@@ -94,20 +94,27 @@ def locate(ctx: Context, target: str, db: state.Database | None) -> Located:
 
 
 def snapshot_for(
-    ctx: Context, target: str, source: Source = Source.AUTO, at: datetime | None = None
+    ctx: Context,
+    target: str,
+    source: Source = Source.AUTO,
+    at: datetime | None = None,
+    *,
+    verify: bool = True,
 ) -> Found:
-    """The snapshot to render: from disk or recorded, as ``source`` and ``at`` say."""
+    """The snapshot to render: from disk or recorded, as ``source`` and ``at`` say.
+    ``verify``: read from disk, every RECORD is checked too (its warnings in ``Found``);
+    the package list is the same either way."""
     if at is not None and source is Source.DISK:
         raise UsageError("--at picks a recorded snapshot; it cannot be used with --source disk")
     try:
         (found, warnings) = state.using(
-            ctx.dirs, lambda db: _snapshot_for(ctx, target, source, at, db)
+            ctx.dirs, lambda db: _snapshot_for(ctx, target, source, at, db, verify)
         )
     except state.StateError as exc:
         if source is Source.RECORDED or at is not None:
             raise
         try:  # the venv itself may still be readable
-            found = _snapshot_for(ctx, target, Source.DISK, None, None)
+            found = _snapshot_for(ctx, target, Source.DISK, None, None, verify)
         except TargetNotFoundError:
             raise exc from None
         warnings = (f"the state database cannot be used: {exc.message}",)
@@ -115,7 +122,12 @@ def snapshot_for(
 
 
 def _snapshot_for(
-    ctx: Context, target: str, source: Source, at: datetime | None, db: state.Database | None
+    ctx: Context,
+    target: str,
+    source: Source,
+    at: datetime | None,
+    db: state.Database | None,
+    verify: bool = True,
 ) -> Found:
     where = locate(ctx, target, db)
     readable = where.venv is not None and bool(where.venv.site_packages)
@@ -125,7 +137,7 @@ def _snapshot_for(
                 f"{where.path} has no site-packages directory to read (gone or broken)",
                 hint="`--source recorded` shows the last snapshot venv-doctor recorded",
             )
-        snapshot, warnings = snapshots.take(where.venv, verify=True)
+        snapshot, warnings = snapshots.take(where.venv, verify=verify)
         return Found(snapshot, where, warnings)
     recorded = state.latest_snapshot(db, where.path, at) if db else None
     if recorded is None:

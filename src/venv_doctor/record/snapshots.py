@@ -80,9 +80,10 @@ def base_interpreter(venv: Venv) -> str | None:
     main = venv.main_python
     if main is not None:
         bin_dir = os.path.join(venv.path, "bin")
-        outside = [h for h in main.chain.targets if os.path.dirname(h) != bin_dir]
-        if outside:
-            return outside[0]
+        dirname = os.path.dirname
+        outside = next((h for h in main.chain.targets if dirname(h) != bin_dir), None)
+        if outside is not None:
+            return outside
     return venv.cfg.home if venv.cfg is not None and venv.cfg.home else None
 
 
@@ -157,15 +158,16 @@ class Recorder:
             self.warnings += warnings
 
     def add(self, venv: Venv, status: str | None) -> None:
-        if not (_utf8(str(venv.path)) and _utf8(venv.name)):
+        path = str(venv.path)
+        if not (_utf8(path) and _utf8(venv.name)):
             self.warnings.append(
-                f"{printable(str(venv.path))}: not recorded (its name or path is not UTF-8 text)"
+                f"{printable(path)}: not recorded (its name or path is not UTF-8 text)"
             )
             return
         if self.failed is not None:
             return
         fp = snapshot_stamp(venv, self.config)
-        if fp is not None and self.known.get(str(venv.path)) != fp:
+        if fp is not None and self.known.get(path) != fp:
             snapshot, _ = take(venv, verify=False, at=self.at)
             self.taken.append(stored_form(snapshot, self.config))
             kept = owner_records.take(venv.location, venv.site_packages, self.env)
@@ -212,6 +214,8 @@ def _message(exc: Exception) -> str:
 def _utf8(text: str) -> bool:
     """A file name os.fsdecode made of bytes that are not UTF-8 holds lone surrogates,
     which SQLite cannot store."""
+    if text.isascii():
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -9,7 +9,6 @@ user data prints as it is.
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +60,8 @@ class Out:
         if self.width is None:
             lines = [first + text]
         else:
+            import textwrap  # on a pipe without COLUMNS nothing is wrapped
+
             lines = textwrap.wrap(
                 _glued(text),
                 width=max(self.width, len(indent) + 20),

@@ -23,7 +23,7 @@ from venv_doctor.install import installers
 from venv_doctor.model.venv import load
 from venv_doctor.record import registry
 from venv_doctor.record.requirements import Requirements
-from venv_doctor.repair import rebuild, records, relink, verify
+from venv_doctor.repair import rebuild, records, verify
 from venv_doctor.repair.plan import Action, Plan
 from venv_doctor.repair.result import Outcome, RepairProgress, RepairResult, result_of
 from venv_doctor.repair.transaction import locks
@@ -149,6 +149,8 @@ def _execute_locked(
 
 
 def _relink(ctx: Context, plan: Plan) -> RepairResult:
+    from venv_doctor.repair import relink  # a rebuild does without it
+
     target = plan.chosen
     venv = load_at(plan.diagnosis.path)
     with open_journal(ctx) as journal:

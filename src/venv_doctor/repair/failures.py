@@ -15,10 +15,8 @@ from pathlib import Path
 
 from venv_doctor.context import Context
 from venv_doctor.diagnose.findings import Diagnosis, Status
-from venv_doctor.interpreters import inventory as interpreters
 from venv_doctor.record import registry
 from venv_doctor.record.state import Event
-from venv_doctor.repair.result import Outcome
 
 _SETTLED = (Status.HEALTHY, Status.REMOVED)
 
@@ -39,7 +37,13 @@ def last_failures(ctx: Context, diagnoses: Sequence[Diagnosis]) -> dict[Path, La
     """The venvs still not well whose latest repair failed. The interpreters are taken
     stock of only when there is such a venv (a check of healthy venvs costs nothing)."""
     unwell = [d.path for d in diagnoses if d.status not in _SETTLED]
-    failed = {p: e for p, e in registry.last_repairs(ctx, unwell).items() if _failed(e)}
+    repairs = registry.last_repairs(ctx, unwell)
+    if not repairs:
+        return {}
+    # the repair modules (which start processes) only for venvs a repair was tried on
+    from venv_doctor.interpreters import inventory as interpreters
+
+    failed = {p: e for p, e in repairs.items() if _failed(e)}
     if not failed:
         return {}
     now = interpreters.fingerprint(
@@ -49,10 +53,14 @@ def last_failures(ctx: Context, diagnoses: Sequence[Diagnosis]) -> dict[Path, La
 
 
 def _failed(event: Event) -> bool:
+    from venv_doctor.repair.result import Outcome
+
     return (event.data or {}).get("outcome") == Outcome.FAILED
 
 
 def _failure(event: Event, interpreters_now: str) -> LastFailure:
+    from venv_doctor.repair.result import Outcome
+
     data = event.data or {}
     message = event.message.removeprefix(f"{Outcome.FAILED}: ")
     seen = data.get("interpreters")

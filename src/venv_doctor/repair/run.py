@@ -21,7 +21,7 @@ from venv_doctor.diagnose.diagnosis import diagnose
 from venv_doctor.diagnose.findings import Diagnosis
 from venv_doctor.interpreters import inventory as interpreters
 from venv_doctor.model.venv import Location, load
-from venv_doctor.record import registry
+from venv_doctor.record import registry, state
 from venv_doctor.record.state import Evidence
 from venv_doctor.repair import execute
 from venv_doctor.repair.plan import GONE, Action, Plan, Reason, plan_for
@@ -97,6 +97,13 @@ def _owner_command(ctx: Context, d: Diagnosis) -> str | None:
 def repair(ctx: Context, diagnoses: Sequence[Diagnosis], policy: Policy) -> list[RepairResult]:
     """Repair the diagnosed venvs as ``policy`` says; one result each, in order.
     Never raises for a failed repair: that is a result."""
+    if policy.dry_run:
+        return _repair(ctx, diagnoses, policy)
+    with state.kept_open(ctx.dirs):  # one WAL checkpoint for the run, not one per visit
+        return _repair(ctx, diagnoses, policy)
+
+
+def _repair(ctx: Context, diagnoses: Sequence[Diagnosis], policy: Policy) -> list[RepairResult]:
     inventory = interpreters.inventory(ctx.config, ctx.env, ctx.dirs.interpreters_cache)
     plan = planner(ctx, policy, inventory)
     plans = [plan(d) for d in diagnoses]

@@ -26,7 +26,7 @@ import configparser
 import contextvars
 import os
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,8 +125,7 @@ def verify_rebuilt(
     )
     if problem:
         return Verification(problem)
-    by_distribution = modules_by_distribution(venv.site_packages)
-    provided = set().union(*by_distribution.values())
+    modules = to_import(venv.site_packages, requested)
     main = venv.main_python.name if venv.main_python else "python"
     with ThreadPoolExecutor(max_workers=1) as pool:  # the check waits on uv, not on us
         # in this context: its child gets the run's temp dir (runner.temp_scope), which
@@ -138,22 +137,28 @@ def verify_rebuilt(
             venv.site_packages,
             CHECK_TIMEOUT,
             then=IMPORTS,
-            args=sorted(to_import(by_distribution, requested) - SKIP_MODULES),
+            args=sorted(modules - SKIP_MODULES),
             env=env,
         )
         problem = left_to_cure(venv, started, env) or dependencies.result()
     if problem:
         return Verification(problem)
-    failures, notes = _imports(started.more, provided)
+    failures, notes = _imports(started.more, venv.site_packages)
     return Verification("cannot import: " + "; ".join(failures) if failures else None, notes)
 
 
-def to_import(by_distribution: Mapping[str, set[str]], requested: Collection[str]) -> set[str]:
-    """The top-level modules of the requested distributions; all of them when no
-    requested distribution provides any (an old record, a meta-package)."""
+def to_import(site_packages: Sequence[Path], requested: Collection[str]) -> set[str]:
+    """The top-level modules of the requested distributions (only their RECORDs are
+    read); all of them when no requested distribution provides any (an old record,
+    a meta-package)."""
     wanted = {canonical_name(n) for n in requested}
-    chosen = set().union(*(m for d, m in by_distribution.items() if d in wanted))
-    return chosen or set().union(*by_distribution.values())
+    chosen = modules_by_distribution(site_packages, wanted) if wanted else {}
+    return set().union(*chosen.values()) or provided_modules(site_packages)
+
+
+def provided_modules(site_packages: Sequence[Path]) -> set[str]:
+    """Every top-level module an installed distribution provides."""
+    return set().union(*modules_by_distribution(site_packages).values())
 
 
 def _contents_problem(
@@ -233,36 +238,46 @@ def _dependencies_problem(
     return "dependencies do not agree: " + "; ".join(lines[-5:])
 
 
-def _imports(lines: Iterable[str], provided: set[str]) -> tuple[list[str], tuple[str, ...]]:
-    """Failures, and notes for modules that need a distribution nothing here provides."""
+def _imports(
+    lines: Iterable[str], site_packages: Sequence[Path]
+) -> tuple[list[str], tuple[str, ...]]:
+    """Failures, and notes for modules that need a distribution nothing here provides
+    (every RECORD is read for that only when an import failed)."""
     failures, notes = [], []
+    provided: set[str] | None = None
     for line in lines:
         if not line.startswith(FAIL + "|"):
             continue
         _, module, lacked, error = line.split("|", 3)
         top = lacked.split(".", 1)[0]
-        if top and top not in provided and top != module:
-            notes.append(
-                f"{module} does not import without {top}, which no installed distribution "
-                "provides (nor did the old venv's: an optional extra?)"
-            )
-        else:
-            failures.append(f"{module} ({error})")
+        if top and top != module:
+            provided = provided_modules(site_packages) if provided is None else provided
+            if top not in provided:
+                notes.append(
+                    f"{module} does not import without {top}, which no installed distribution "
+                    "provides (nor did the old venv's: an optional extra?)"
+                )
+                continue
+        failures.append(f"{module} ({error})")
     return failures, tuple(notes)
 
 
-def modules_by_distribution(site_packages: Iterable[Path]) -> dict[str, set[str]]:
+def modules_by_distribution(
+    site_packages: Iterable[Path], only: Collection[str] | None = None
+) -> dict[str, set[str]]:
     """Distribution (canonical name) -> the importable top-level names its RECORD
-    puts in site-packages."""
+    puts in site-packages; with ``only``, of those distributions alone."""
     out: dict[str, set[str]] = {}
     for site in site_packages:
         for record in site.glob("*.dist-info/RECORD"):
+            # "name-version.dist-info": a version holds no "-", an unescaped name may
+            name = canonical_name(record.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+            if only is not None and name not in only:
+                continue
             try:  # never block on, or swallow, a hostile RECORD (a FIFO, /dev/zero)
                 data = read_bounded(record, LARGE_FILE)
             except OSError:
                 continue  # the contents check names damaged metadata
-            # "name-version.dist-info": a version holds no "-", an unescaped name may
-            name = canonical_name(record.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0])
             out.setdefault(name, set()).update(_record_modules(site, data))
     return out
 

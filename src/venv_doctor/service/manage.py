@@ -70,6 +70,13 @@ PASSED_ENVIRONMENT = (
     "XDG_CACHE_HOME",
     "WORKON_HOME",
     "PIPX_HOME",
+    # where pipx and uv link a tool's apps: a venv their uninstall took is `removed`, and
+    # the links kept of it are the ones a recreate makes again
+    "PIPX_BIN_DIR",
+    "PIPX_MAN_DIR",
+    "PIPX_COMPLETION_DIR",
+    "UV_TOOL_BIN_DIR",
+    "XDG_BIN_HOME",
     "PYENV_ROOT",
     "POETRY_VIRTUALENVS_PATH",
     "POETRY_CACHE_DIR",

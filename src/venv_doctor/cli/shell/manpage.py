@@ -131,7 +131,7 @@ def render(group: click.Command, date: str = "") -> str:
 
 
 def main() -> None:
-    from venv_doctor.cli import cli
+    from venv_doctor.cli.app import cli
 
     print(render(cli), end="")  # noqa: T201 - the page goes to stdout
 

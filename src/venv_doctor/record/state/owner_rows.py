@@ -26,7 +26,10 @@ class OwnerRecord:
 def record_owner_records(
     db: Database, records: Iterable[OwnerRecord], at: datetime | None = None
 ) -> None:
-    """Keep the latest records of each venv (replacing what was kept)."""
+    """Keep the latest records of each venv (replacing what was kept). Links found before
+    stay when none are found now and the records did not change: a process that looked
+    elsewhere (a daemon not given ``PIPX_BIN_DIR``) saw none; pipx's unexposing its apps
+    changes its metadata."""
     when = ts(at or now())
     rows = [
         (str(r.venv), when, json.dumps(r.files, sort_keys=True), json.dumps(r.links))
@@ -36,7 +39,8 @@ def record_owner_records(
         conn.executemany(
             "INSERT INTO owner_records (venv_path, taken_at, files, links) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (venv_path) DO UPDATE SET taken_at = excluded.taken_at,"
-            " files = excluded.files, links = excluded.links",
+            " links = CASE WHEN excluded.links = '[]' AND excluded.files = owner_records.files"
+            " THEN owner_records.links ELSE excluded.links END, files = excluded.files",
             rows,
         )
 

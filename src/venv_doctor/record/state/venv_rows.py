@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import os
 import sqlite3
 from collections.abc import Container, Iterable
@@ -93,12 +94,25 @@ _SELECT_VENVS = (
 )
 
 
+_SELECT_BY_ROWID = (
+    _SELECT_VENVS + " WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid"  # noqa: S608
+)
+
+
 def venv_records(db: Database, skip: Container[str] = ()) -> dict[Path, VenvRecord]:
-    """Every registry entry, but those whose path is in ``skip`` (not decoded at all: a
-    check that found thousands of venvs asks only about the others)."""
-    rows: Iterable[Any] = db.conn.execute(_SELECT_VENVS)
+    """Every registry entry, but those whose path is in ``skip`` (a check that found
+    thousands of venvs asks only about the others: paths are compared first, and only
+    the other rows are read whole)."""
+    rows: Iterable[Any]
     if skip:
-        rows = (row for row in rows if row[0] not in skip)
+        ids = [
+            i for i, path in db.conn.execute("SELECT rowid, path FROM venvs") if path not in skip
+        ]
+        if not ids:
+            return {}
+        rows = db.conn.execute(_SELECT_BY_ROWID, (json.dumps(ids),))
+    else:
+        rows = db.conn.execute(_SELECT_VENVS)
     return {r.path: r for r in db.decoded(rows, _venv_record, "venvs")}
 
 
@@ -140,16 +154,23 @@ def record_venvs(db: Database, sightings: Iterable[Sighting], at: datetime | Non
     when = ts(at or now())
     rows = list(sightings)
     with db.transaction() as conn:
-        rows_known = conn.execute("SELECT path, last_status, deep_status FROM venvs").fetchall()
-        known = {path: status for path, status, _ in rows_known}
-        deep = {path: kept for path, _, kept in rows_known}
-        rows = [_with_evidence(s, deep.get(str(s.path))) for s in rows]
-        conn.executemany(_UPSERT_VENV, [_row(s, when, deep.get(str(s.path))) for s in rows])
-        events = [
-            (str(s.path), event)
-            for s in rows
-            if (event := _status_event(s, str(s.path) in known, known.get(str(s.path))))
-        ]
+        # path -> (last status, the last deep check's status kept)
+        known = {
+            path: (status, kept)
+            for path, status, kept in conn.execute(
+                "SELECT path, last_status, deep_status FROM venvs"
+            )
+        }
+        values = []
+        events = []
+        for sighting in rows:
+            path = str(sighting.path)
+            old_status, kept = known.get(path, (None, None))
+            s = _with_evidence(sighting, kept)
+            values.append(_row(s, path, when, kept))
+            if event := _status_event(s, path in known, old_status):
+                events.append((path, event))
+        conn.executemany(_UPSERT_VENV, values)
         for path, event in events:
             insert_event(conn, when, path, *event)
     return len(events)
@@ -164,13 +185,13 @@ def _with_evidence(s: Sighting, kept: str | None) -> Sighting:
     return s
 
 
-def _row(s: Sighting, when: str, kept: str | None) -> tuple[Any, ...]:
+def _row(s: Sighting, path: str, when: str, kept: str | None) -> tuple[Any, ...]:
     """The upsert's values; the last is what is kept of the last deep check's verdict."""
     if s.evidence is Evidence.DEEP:
         deep = s.status
     else:
         deep = None if s.evidence is Evidence.REPAIR else kept
-    return (str(s.path), s.name, s.store, s.creator, s.python_version, when, when, *s.tail, deep)
+    return (path, s.name, s.store, s.creator, s.python_version, when, when, *s.tail, deep)
 
 
 def _status_event(

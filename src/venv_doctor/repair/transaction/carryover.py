@@ -96,7 +96,8 @@ def _record_paths(site: Path, record: Path) -> set[str]:
         rows = list(csv.reader(text.splitlines()))
     except (OSError, UnicodeDecodeError, csv.Error):
         return set()
-    return {os.path.normpath(site / row[0]) for row in rows if row and row[0]}
+    base = os.fspath(site)  # str joins: a RECORD lists every file, hundreds of rows
+    return {os.path.normpath(os.path.join(base, row[0])) for row in rows if row and row[0]}
 
 
 def _listed_paths(base: Path, listing: Path) -> set[str]:
@@ -106,7 +107,8 @@ def _listed_paths(base: Path, listing: Path) -> set[str]:
         lines = read_text_bounded(listing, LARGE_FILE).splitlines()
     except (OSError, UnicodeDecodeError):
         return set()
-    return {os.path.normpath(base / line) for line in lines if line.strip()}
+    where = os.fspath(base)
+    return {os.path.normpath(os.path.join(where, line)) for line in lines if line.strip()}
 
 
 def _is_metadata_dir(path: Path) -> bool:
@@ -163,17 +165,22 @@ def user_files(old: Path, new_lib: str | None = None) -> list[Path]:
     relative to ``old``: files, links, other special files and empty directories."""
     owned = owned_files(old)
     tag = _pyc_tag(new_lib)
+    top = os.fspath(old)
     found = []
-    for root, dirs, files in os.walk(old):
-        here = Path(root)
-        empty = here != old and not dirs and not files
-        dirs[:] = [d for d in dirs if not _is_metadata_dir(here / d)]
-        linked = [d for d in dirs if os.path.islink(here / d)]
+    # str paths: a venv holds thousands of files, nearly all owned; a Path is made only
+    # for what no distribution owns
+    for root, dirs, files in os.walk(top):
+        empty = root != top and not dirs and not files
+        prefix = root + os.sep  # os.walk's roots never end in one
+        dirs[:] = [d for d in dirs if not _is_metadata_dir(Path(root, d))]
+        linked = [d for d in dirs if os.path.islink(prefix + d)]
         dirs[:] = [d for d in dirs if d not in linked]
         for name in [*files, *linked, *([""] if empty else [])]:
-            full = here / name if name else here
-            rel = full.relative_to(old)
-            if str(full) not in owned and not _excluded(rel, tag, owned, old):
+            full = prefix + name if name else root
+            if full in owned:
+                continue
+            rel = Path(full).relative_to(old)
+            if not _excluded(rel, tag, owned, old):
                 found.append(rel)
     return sorted(found)
 
