@@ -27,6 +27,7 @@ import re
 import resource
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -464,6 +465,22 @@ def measure_rebuild(
         sandbox.cleanup()
 
 
+def paired_ratios(figures: dict[str, CaseFigures]) -> str:
+    """Each round's ratio to pipx (uv), its median: the cases of a round ran one after the
+    other, so a load that shifts between rounds cancels out of these."""
+    base = figures[PIPX_UV]
+    lines = ["per-round ratios to pipx (uv), median of the rounds (wall / CPU):"]
+    for case in (UV_CASE, UV_STDLIB_CASE):
+        f = figures[case]
+        wall = [a / b for a, b in zip(f.wall.samples, base.wall.samples, strict=True) if b > 0]
+        cpu = [a / b for a, b in zip(f.cpu.samples, base.cpu.samples, strict=True) if b > 0]
+        if wall and cpu:
+            lines.append(
+                f"  {case}: {statistics.median(wall):.2f}x / {statistics.median(cpu):.2f}x"
+            )
+    return "\n".join(lines)
+
+
 def report_relink(sizes: Sizes, relink: Figures) -> list[str]:
     """Print the relink table; returns the targets missed."""
     missed = []
@@ -501,12 +518,14 @@ def report_rebuild(rebuild: dict[str, CaseFigures], top: str, names: list[str]) 
     headers = ["case", "median s", "min-max", "/ pipx (uv)", "/ pipx (pip)", "/ uv floor"]
     print(table([*headers, "CPU s", "CPU / pipx (uv)"], rebuild_rows(rebuild)))
     versus_uv = rebuild[UV_CASE].wall.median / rebuild[PIPX_UV].wall.median
-    verdict = "met" if versus_uv <= PIPX_UV_TARGET else "MISSED"
+    cpu_versus_uv = rebuild[UV_CASE].cpu.median / rebuild[PIPX_UV].cpu.median
+    verdict = "met" if max(versus_uv, cpu_versus_uv) <= PIPX_UV_TARGET else "MISSED"
     if verdict == "MISSED":
         missed.append(
-            f"rebuild with uv takes {versus_uv:.2f}x pipx reinstall (uv backend),"
-            f" target {PIPX_UV_TARGET:g}x"
+            f"rebuild with uv takes {versus_uv:.2f}x the wall time and {cpu_versus_uv:.2f}x the"
+            f" CPU of pipx reinstall (uv backend), target {PIPX_UV_TARGET:g}x"
         )
+    print(f"\n{paired_ratios(rebuild)}")
     print(
         f"\nrebuild: one venv of {len(names)} distributions ({top} and {len(names) - 1}"
         " dependencies) from a warm local wheelhouse and a warm uv cache, offline."
@@ -520,7 +539,7 @@ def report_rebuild(rebuild: dict[str, CaseFigures], top: str, names: list[str]) 
         "\nratios: this case's median / the column's median (lower is faster). CPU: user +"
         "\nsystem time of the command and every process it waited for (children's rusage)."
         f"\ntarget: venv-doctor with uv within {PIPX_UV_TARGET:g}x of pipx reinstall (uv backend):"
-        f" {versus_uv:.2f}x, {verdict}"
+        f" {versus_uv:.2f}x wall, {cpu_versus_uv:.2f}x CPU, {verdict}"
     )
     return missed
 

@@ -83,3 +83,32 @@ def test_everything_no_distribution_owns_is_carried_except_the_short_list(
     assert (new / "bin" / "python3.13").exists() and not (new / "bin" / "python3.12").exists()
     # nothing a distribution owns comes across: the reinstall brought its own
     assert not [src for src, _ in plan.copies if "tiny" in str(src.relative_to(backup))]
+
+
+def test_a_console_script_keeps_the_interpreter_options_its_old_shebang_had(
+    tmp_path: Path,
+) -> None:
+    """pipx 1.18 adds ` -E` to its apps' scripts; an installer writes a bare shebang."""
+    old, new = tmp_path / "backup", tmp_path / "v"
+    for venv in (old, new):
+        (venv / "bin").mkdir(parents=True)
+    body = b"\nimport sys\nsys.exit(0)\n"
+    scripts = {
+        "app": (b"#!" + bytes(tmp_path / "v/bin/python") + b" -E", True),
+        "plain": (b"#!" + bytes(tmp_path / "v/bin/python"), False),
+        "odd": (b"#!" + bytes(tmp_path / "v/bin/python") + b" -c 'rm -rf ~'", False),
+        "sh": (b"#!/bin/sh -e", False),
+    }
+    for name, (line, _) in scripts.items():
+        (old / "bin" / name).write_bytes(line + body)
+        fresh = b"#!/bin/sh" if name == "sh" else b"#!" + bytes(new / "bin/python")
+        (new / "bin" / name).write_bytes(fresh + body)
+        (new / "bin" / name).chmod(0o755)
+
+    changed = carryover.keep_shebang_flags(old, new)
+
+    assert changed == ["bin/app"]
+    assert (new / "bin/app").read_bytes() == b"#!" + bytes(new / "bin/python") + b" -E" + body
+    assert os.stat(new / "bin/app").st_mode & 0o777 == 0o755
+    assert (new / "bin/odd").read_bytes().startswith(b"#!" + bytes(new / "bin/python") + b"\n")
+    assert carryover.keep_shebang_flags(old, new) == []  # already there: nothing to do

@@ -86,6 +86,9 @@ def test_pipx_app_whose_main_package_is_wheel_keeps_wheel_through_a_rebuild(
         ["tinyleaf"],
     )
     assert owner["python"] == str(old)
+    # pipx 1.18 starts its apps with `python -E` (PYTHON* variables ignored)
+    first_line = (venv / "bin" / "wheel").read_bytes().split(b"\n", 1)[0]
+    assert first_line == b"#!" + bytes(venv / "bin" / "python") + b" -E"
     shutil.rmtree(old.parent.parent)  # pyenv uninstall 3.11.7
 
     code, results = repair_json(capsys, "wheel", "--python", "3.12", "--yes")
@@ -94,6 +97,7 @@ def test_pipx_app_whose_main_package_is_wheel_keeps_wheel_through_a_rebuild(
     assert (results[0]["action"], results[0]["outcome"]) == ("rebuild", "repaired")
     assert "(2 packages)" in str(results[0]["message"])  # wheel and the injected tinyleaf
     assert run([venv / "bin" / "wheel"]).stdout.strip() == "wheel"
+    assert (venv / "bin" / "wheel").read_bytes().split(b"\n", 1)[0] == first_line
     assert (venv / "lib" / "python3.12" / "site-packages" / "wheel.py").is_file()
     # pipx's own view: the new interpreter, the injected package, the app still exposed
     metadata = pipx.list_json()["venvs"]["wheel"]["metadata"]

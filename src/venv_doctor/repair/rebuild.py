@@ -305,6 +305,7 @@ def _build(
         _checkpoint(journal, entry_id, JournalStep.CARRYING, steps.pause)
         carry = carryover.plan(backup, venv, listing.result())
     carried = carryover.apply(carry, backup, venv)
+    carryover.keep_shebang_flags(backup, venv)  # pipx's ` -E`, which installers do not write
     _checkpoint(journal, entry_id, JournalStep.VERIFYING, steps.pause)
     problem = steps.verify(venv)
     if problem:

@@ -29,7 +29,13 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from venv_doctor.fsutil import LARGE_FILE, SMALL_FILE, read_text_bounded
+from venv_doctor.fsutil import (
+    LARGE_FILE,
+    SMALL_FILE,
+    atomic_write,
+    read_bounded,
+    read_text_bounded,
+)
 from venv_doctor.model.venv import lib_dir_minor
 
 CREATOR_BIN = re.compile(
@@ -287,3 +293,68 @@ def apply(carry: CarryPlan, old: Path, new: Path) -> list[str]:
             shutil.copy2(src, dest)
         done.append(str(dest))
     return done
+
+
+# A console script's interpreter options (pipx 1.18 adds ` -E` to the scripts of the apps
+# it exposes): short flags only, and never past the kernel's shebang limit.
+_FLAGS = re.compile(rb"^-[A-Za-z]+(?: -[A-Za-z]+)*$")
+_SHEBANG_MAX = 127  # Linux before 5.1 cuts a longer line; pipx and distlib keep to it
+
+
+def _first_line(path: Path) -> bytes | None:
+    if not _is_regular(path):
+        return None
+    try:
+        head = read_bounded(path, 512, follow_symlinks=False, truncate=True)
+    except OSError:
+        return None
+    return head.split(b"\n", 1)[0] if head.startswith(b"#!") else None
+
+
+def _interpreter_and_flags(line: bytes) -> tuple[bytes, bytes]:
+    interpreter, _, flags = line[2:].strip().partition(b" ")
+    return interpreter, flags.strip()
+
+
+def _runs_python(interpreter: bytes, bin_dir: bytes | None = None) -> bool:
+    head, _, name = interpreter.rpartition(b"/")
+    inside = head == bin_dir if bin_dir is not None else head.endswith(b"/bin")
+    return inside and name.startswith(b"python")
+
+
+def keep_shebang_flags(old: Path, new: Path) -> list[str]:
+    """Give each console script of ``new`` the interpreter options its counterpart in
+    ``old`` had (the installer writes a bare ``#!.../bin/python``). Returns the scripts
+    changed, as paths relative to ``new``."""
+    changed = []
+    new_bin = os.fsencode(new / "bin")
+    for entry in _scripts(new / "bin"):
+        line = _first_line(Path(entry.path))
+        before = _first_line(old / "bin" / entry.name)
+        if line is None or before is None:
+            continue
+        interpreter, flags = _interpreter_and_flags(line)
+        was, old_flags = _interpreter_and_flags(before)
+        if flags or not old_flags or not _FLAGS.match(old_flags):
+            continue
+        if not (_runs_python(interpreter, new_bin) and _runs_python(was)):
+            continue
+        if len(line) + 1 + len(old_flags) + 1 > _SHEBANG_MAX:
+            continue
+        _replace_first_line(Path(entry.path), line + b" " + old_flags)
+        changed.append(f"bin/{entry.name}")
+    return changed
+
+
+def _scripts(bin_dir: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(bin_dir) as entries:
+            return [e for e in entries if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _replace_first_line(path: Path, line: bytes) -> None:
+    data = read_bounded(path, LARGE_FILE, follow_symlinks=False)
+    rest = data.split(b"\n", 1)[1] if b"\n" in data else b""
+    atomic_write(path, line + b"\n" + rest, mode=stat.S_IMODE(os.lstat(path).st_mode))
