@@ -198,3 +198,38 @@ def test_a_walk_reads_each_link_once_when_chains_join_late(
     assert all(c.resolved is shared[0].resolved for c in shared)  # one Path for them all
     assert sorted(read) == sorted(set(read))  # every link read once
     assert str(sysbin / "python3.12") in read
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/usr/bin/python3.12",
+        "/usr//bin/python3",
+        "/usr/./bin/python3",
+        "/usr/lib/../bin/python3",
+        "/opt/.hidden/python3",
+        "/opt/..hidden/python3",
+        "/opt/.",
+        "/opt/..",
+        "/.",
+        "/..",
+        "/opt/bin/.python",
+        ".hidden/python3",
+        "/usr/bin/",
+        "/",
+        "//usr/bin/python3",
+        "python3.12",
+        "../bin/python3",
+        "./python3",
+        "sub/dir/",
+        "..",
+        ".",
+    ],
+)
+def test_a_hop_is_normpath_of_the_join(target: str) -> None:
+    """The hop's shortcut for targets already normal gives what normpath gives."""
+    for current in ("/venv/bin/python", "/python", "venv/bin/python", "python"):
+        expected = os.path.normpath(
+            target if target.startswith("/") else os.path.join(os.path.dirname(current), target)
+        )
+        assert links._hop(current, target) == expected

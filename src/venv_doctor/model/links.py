@@ -187,11 +187,21 @@ def _hop(current: str, target: str) -> str:
     """Where the link ``current`` to ``target`` leads: ``normpath(join(dirname(current),
     target))``, without their Python-level work for the common cases."""
     if target.startswith("/"):
-        return os.path.normpath(target)
+        return _normal(target)
     head, slash, _ = current.rpartition("/")
     if not slash:
         return os.path.normpath(target)  # a relative start in the working directory
-    return os.path.normpath(f"{head}/{target}" if head else f"/{target}")
+    return _normal(f"{head}/{target}" if head else f"/{target}")
+
+
+def _normal(path: str) -> str:
+    """``normpath`` of an absolute ``path``; most are normal already (no empty, ``.`` or
+    ``..`` component, no trailing slash: ``/.pyenv/`` is fine), which substring tests tell."""
+    if path != "/" and (
+        "//" in path or "/./" in path or "/../" in path or path.endswith(("/", "/.", "/.."))
+    ):
+        return os.path.normpath(path)
+    return path
 
 
 def _joined(walked: Walked, origin: str, hops: list[str], seen: set[str]) -> LinkChain | None:

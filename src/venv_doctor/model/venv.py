@@ -271,14 +271,17 @@ def _read_head(path: str, size: int) -> bytes | None:
         mode = st.st_mode
         if not stat.S_ISREG(mode) or st.st_size > MAX_SCRIPT_SIZE or not mode & 0o111:
             return None
-        return read_upto(fd, st.st_size, size)  # sized to the file, not 8 KiB a script
+        head = os.read(fd, min(size, st.st_size + 1))  # sized to the file, not 8 KiB a script
+        if len(head) <= st.st_size:
+            return head  # short of the extra byte: the whole file
+        return head + read_upto(fd, 0, size - len(head))  # it grew since fstat
     finally:
         os.close(fd)
 
 
 def _scan_lib(path: str, denied: list[Path]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     minors, site = [], []
-    lib = os.path.join(path, "lib")
+    lib = f"{path}/lib"  # a venv's path is normal: no trailing slash to mind
     try:
         names = sorted(os.listdir(lib))
     except PermissionError:
@@ -290,7 +293,7 @@ def _scan_lib(path: str, denied: list[Path]) -> tuple[tuple[str, ...], tuple[str
         minor = lib_dir_minor(name)
         if minor:
             minors.append(minor)
-            site_packages = os.path.join(lib, name, "site-packages")
+            site_packages = f"{lib}/{name}/site-packages"
             try:
                 is_dir = stat.S_ISDIR(os.stat(site_packages).st_mode)
             except PermissionError:
@@ -318,7 +321,7 @@ def load(location: Location, walked: links.Walked | None = None) -> Venv:
     refused: list[Path] = []
     cfg, cfg_error = _read_cfg_quickly(text, refused)
     marker = None if cfg or cfg_error else _legacy_marker(path)
-    pythons, scripts = _scan_bin(os.path.join(text, "bin"), refused, walked)
+    pythons, scripts = _scan_bin(f"{text}/bin", refused, walked)
     minors, site = _scan_lib(text, refused)
     orig_prefix = None
     if marker:
