@@ -591,3 +591,25 @@ def test_a_check_of_some_venvs_hints_a_repair_of_those_not_all(
     assert hint == "hint: `venv-doctor repair 'a b' c` repairs these 2 venvs", out
     _, out, _ = cli(capsys, "check")
     assert "hint: `venv-doctor repair --all` repairs these 3 venvs" in out, out
+
+
+def test_a_check_of_one_path_names_it_in_its_hint_by_what_names_it_alone(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check PATH` of one of two venvs named tool: its hint gives the path, since
+    `repair tool` would be refused as naming 2 venvs (only one was checked)."""
+    from tests.test_repair import fake_pyenv_version
+
+    python = fake_pyenv_version("3.12", "3.12.1")
+    one = isolated_home / ".virtualenvs" / "tool"
+    for where in (one, isolated_home / ".multivenv" / "tool"):
+        subprocess.run([python, "-m", "venv", "--without-pip", where], check=True)
+    shutil.rmtree(python.parent.parent)  # the interpreter went: both broken
+
+    assert run(["check", str(one)]) == 1
+    said = capsys.readouterr().out
+    pasted = re.findall(r"`(venv-doctor repair [^`]*)`", said)
+    assert pasted == ["venv-doctor repair ~/.virtualenvs/tool"], said
+    words = [os.path.expanduser(w) for w in shlex.split(pasted[0])[1:]]
+    assert run([*words, "--dry-run", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["path"] == str(one)

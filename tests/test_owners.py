@@ -637,3 +637,29 @@ def test_a_pipx_app_whose_records_were_not_kept_is_not_recreated(
     assert results[0]["outcome"] == "skipped"
     assert "run `pipx install tinytop`" in results[0]["message"]
     assert not app.exists() and not list(pipx.bin.iterdir())
+
+
+def test_a_suffixed_pipx_app_without_kept_records_is_named_with_its_suffix(
+    isolated_home: Path, offline_house: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pipx install --suffix=@2 tinytop` makes venv tinytop@2: the command the refusal
+    names installs tinytop with that suffix (`pipx install tinytop@2` asks pip for a URL)."""
+    python = fake_pyenv_version("3.12", "3.12.1")
+    pipx = Pipx(isolated_home, offline_house)
+    pip_args = f"--pip-args=--no-index --find-links {offline_house}"
+    pipx("install", "--python", python, pip_args, "--suffix=@2", "tinytop")
+    assert check_json(capsys)[0] == 0
+    database = Path(os.environ["VENV_DOCTOR_STATE_DIR"]) / "state.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("DELETE FROM owner_records")
+    pipx("uninstall", "tinytop@2")
+
+    code, results = repair_json(capsys, "tinytop@2", "--yes")
+
+    assert (code, results[0]["outcome"]) == (1, "skipped")
+    said = results[0]["message"]
+    assert "run `pipx install tinytop --suffix=@2`" in said
+    pasted = said.split("`")[1]
+    path = f"{tool('pipx').parent}:{os.environ['PATH']}"
+    run(["bash", "-c", f"{pasted} --python {python} '{pip_args}'"], env={**OFFLINE, "PATH": path})
+    assert "tinytop@2" in pipx.list_json()["venvs"]

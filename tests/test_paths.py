@@ -47,6 +47,38 @@ def test_without_home_the_password_database_answers() -> None:
     assert home({}) == Path(pwd.getpwuid(os.getuid()).pw_dir)
 
 
+def test_a_relative_home_is_no_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """HOME=relative (as platformdirs took it): the password database's home, not a state
+    database and stores that move with the cwd. Through `paths --json`."""
+    import json
+
+    from venv_doctor.cli import run as cli
+
+    user = tmp_path / "user-home"
+    entry = pwd.getpwuid(os.getuid())
+    fake = pwd.struct_passwd((*entry[:5], str(user), entry[6]))
+    monkeypatch.setattr(pwd, "getpwuid", lambda uid: fake)
+    for name in ("CONFIG", "STATE", "CACHE", "LOG"):
+        monkeypatch.delenv(f"VENV_DOCTOR_{name}_DIR", raising=False)
+    for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", "relative-home")
+    monkeypatch.chdir(tmp_path)
+
+    assert cli(["paths", "--json"]) == 0
+
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["directories"]["state"] == str(user / ".local/state/venv-doctor")
+    assert shown["directories"]["config"] == str(user / ".config/venv-doctor/config.toml")
+    assert {s["path"] for s in shown["stores"] if s["store"] == "virtualenvwrapper"} == {
+        str(user / ".virtualenvs")
+    }
+    assert home({"HOME": "relative-home"}) == user
+    assert not (tmp_path / "relative-home").exists()
+
+
 def test_app_directories_come_from_the_passed_environment_not_the_processs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

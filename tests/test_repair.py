@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -489,3 +490,43 @@ def test_restore_without_backups_and_gc_with_negative_days(
     assert "no kept backup" in capsys.readouterr().out
     assert cli(["restore", "web"]) == 1
     assert cli(["gc", "--days", "-1"]) == 2
+
+
+def test_a_venv_made_again_after_a_killed_recreate_stays_where_it_was_made(
+    isolated_home: Path, offline: Path, tmp_path: Path
+) -> None:
+    """A recreate killed mid-way, then the user makes the venv again themselves (as after
+    `pipx uninstall X; pipx install X`): the next command's recovery leaves theirs in
+    place (it moved it into a .venv-doctor-backups area beside it, in the owner's store,
+    where `pipx list` then failed on it)."""
+    python = real_python("3.12")
+    venv = make_venv(python, isolated_home / ".virtualenvs" / "p")
+    pip_install(venv, offline, "tinytop")
+    cmd = [sys.executable, "-m", "venv_doctor"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    assert run([*cmd, "check"], env=env).returncode == 0  # recorded, with its snapshot
+    shutil.rmtree(venv)
+    marker = tmp_path / "paused"
+    paused = {
+        **env,
+        "VENV_DOCTOR_TEST_PAUSE_AT": "installing",
+        "VENV_DOCTOR_TEST_PAUSE_AT_FILE": str(marker),
+    }
+    first = subprocess.Popen([*cmd, "repair", "p", "--yes"], env=paused, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        first.kill()
+        first.wait()
+    shutil.rmtree(venv)  # the half-made one, cleared by the user's tool...
+    make_venv(python, venv)  # ... which made the venv again
+    (venv / "mine.txt").write_text("keep me\n")
+
+    done = run([*cmd, "check", "p"], env=env, check=False)
+
+    assert "recovered an interrupted repair" in done.stderr and "moved" not in done.stderr
+    assert (venv / "mine.txt").read_text() == "keep me\n"
+    assert not (venv.parent / ".venv-doctor-backups").exists()

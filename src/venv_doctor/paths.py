@@ -73,9 +73,12 @@ def is_macos() -> bool:
 
 
 def home(env: Mapping[str, str]) -> Path:
-    """``env``'s HOME, else this user's home in the password database."""
+    """``env``'s HOME, else this user's home in the password database. A relative HOME
+    is no home (as platformdirs took it): the state database would move with the cwd."""
     value = env.get("HOME")
-    return Path(value) if value else Path(pwd.getpwuid(os.getuid()).pw_dir)
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path(pwd.getpwuid(os.getuid()).pw_dir)
 
 
 def expand_user(value: str, home_dir: Path) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,13 @@ def _with_declared(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
     return [with_declared(d, load(d.location)) if os.path.isdir(d.path) else d for d in diagnoses]
 
 
+def _names(ctx: Context) -> Counter[str]:
+    """How many live venvs bear each name (what `repair NAME` chooses among)."""
+    from venv_doctor.targets import all_locations
+
+    return Counter(x.name for x in all_locations(ctx))
+
+
 def report(
     ctx: Context,
     targets: tuple[str, ...],
@@ -81,7 +89,10 @@ def report(
         from venv_doctor.repair.failures import last_failures
 
         failures = last_failures(ctx, diagnoses)
+        # some venvs checked: a name they hold alone may name others too
+        known = _names(ctx) if targets or store else None
         every = not targets and store is None  # what `repair --all` would take on
         out = terminal_out(ctx)
-        echo_lines(check_lines(diagnoses, out, opts.verbose, opts.quiet, failures, every))
+        lines = check_lines(diagnoses, out, opts.verbose, opts.quiet, failures, known, every)
+        echo_lines(lines)
     return code

@@ -13,12 +13,13 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from venv_doctor.fsutil import SMALL_FILE, read_json, read_text_bounded
+from venv_doctor.model.metadata import canonical_name
 from venv_doctor.model.venv import Location
 
 PIPX_METADATA = "pipx_metadata.json"
@@ -206,11 +207,22 @@ def uninstalled_by_owner(location: Location, env: Mapping[str, str]) -> bool:
     return True
 
 
-def reinstall_command(location: Location) -> str | None:
+def reinstall_command(location: Location, held: Iterable[str] = ()) -> tuple[str, ...] | None:
     """The owner's command that makes a pipx app or a uv tool again (their venvs need
-    the owner's records to be whole); None for other venvs."""
-    if location.store == "pipx" and location.path.name != "shared":
-        return f"pipx install {location.path.name}"
+    the owner's records to be whole), as words to quote; None for other venvs.
+
+    A pipx venv is named after its main package plus any ``--suffix``: the longest of the
+    distributions it ``held`` that starts its name is the package, the rest the suffix
+    (``pipx install multi@2`` would ask pip for a URL named ``2``)."""
+    name = location.path.name
+    if location.store == "pipx" and name != "shared":
+        package = max(
+            (p for p in map(canonical_name, held) if p and name.startswith(p)),
+            key=len,
+            default=name,
+        )
+        suffix = name[len(package) :]
+        return ("pipx", "install", package, *((f"--suffix={suffix}",) if suffix else ()))
     if location.store == "uv-tools":
-        return f"uv tool install {location.path.name}"
+        return ("uv", "tool", "install", name)
     return None

@@ -53,9 +53,13 @@ def check_lines(
     verbose: int = 0,
     quiet: bool = False,
     failures: Mapping[Path, LastFailure] | None = None,
+    known: Counter[str] | None = None,
     every: bool = True,
 ) -> list[str]:
     """One line per venv; under a venv that is not healthy, what is wrong and one hint.
+
+    ``known``: how many venvs bear each name, when ``diagnoses`` are not all of them (a
+    check of one path): a hint names a venv by a name that names it alone, else its path.
 
     When several venvs want a repair, their hints become one: ``venv-doctor repair --all``.
     A venv whose last repair failed (``failures``) is told that instead, and is not
@@ -65,7 +69,7 @@ def check_lines(
     """
     failures = failures or {}
     shown = [d for d in diagnoses if not quiet or d.status is not Status.HEALTHY]
-    names = Counter(d.name for d in diagnoses)
+    names = Counter(d.name for d in diagnoses) | (known or Counter())
     stuck = {p for p, f in failures.items() if not f.interpreters_changed}
     wanting = [d for d in shown if _wants_repair(d) and d.path not in stuck]
     rows = [_check_row(d) for d in shown]

@@ -9,7 +9,8 @@ process group of the rebuild's children before the first one starts. Until
 venv it made (the directory whose device and inode it journaled, holding its
 marker file) and renames the old venv back: the result is byte-for-byte the old
 venv. Anything else found at the venv's path (a venv the user made there after a
-crash) is moved into the backup area, never deleted. From "verified" on, the new
+crash) is moved into the backup area, never deleted; after a recreate, which had
+nothing to put back, it stays where it is. From "verified" on, the new
 venv is kept. The old venv is moved with ``rename`` only, never copied and
 deleted, so at every instant one complete copy exists.
 """
@@ -27,9 +28,7 @@ from pathlib import Path
 
 from venv_doctor import runner
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.fsutil import ensure_private_dir
 from venv_doctor.model.venv import is_venv_dir
-from venv_doctor.paths import BACKUP_AREA_BESIDE
 from venv_doctor.repair.transaction import carryover
 from venv_doctor.repair.transaction.backups import (
     backup_path,
@@ -134,10 +133,7 @@ def made_by(entry: Entry, path: Path) -> bool:
 
 def _move_aside(entry: Entry) -> Path:
     """Keep what someone else put at the venv's path: renamed into the backup area."""
-    if entry.action is JournalAction.RECREATE:
-        area = ensure_private_dir(entry.venv.parent / BACKUP_AREA_BESIDE)
-    else:
-        area = entry.backup.parent
+    area = entry.backup.parent
     name = f"{time.strftime('%Y%m%dT%H%M%S')}-found-at-{entry.venv.name}"
     slot = unused_slot(area, name)
     entry.venv.rename(slot)
@@ -150,7 +146,8 @@ def rollback(journal: Journal, entry: Entry, reason: str) -> Path | None:
     First no process of the repair may still be running (its group is ended). The new
     venv (at the old path, or at ``entry.dest`` for a venv its owner names for its
     minor) is deleted only if this transaction made it; anything else standing at the
-    old path is moved into the backup area and its new place returned. The owner's
+    old path is moved into the backup area and its new place returned (after a recreate
+    it stays: there is nothing to put back). The owner's
     records were not touched: they change only at commit.
     """
     if entry.group is not None:
@@ -160,7 +157,9 @@ def rollback(journal: Journal, entry: Entry, reason: str) -> Path | None:
     clearing = restoring or entry.action is JournalAction.RECREATE
     if clearing and os.path.lexists(entry.at) and made_by(entry, entry.at):
         _discard(entry.at, entry.at)
-    if clearing and os.path.lexists(entry.venv) and (entry.dest is None or restoring):
+    # a recreate had nothing to put back: what stands there now (the owner made it again
+    # after the crash: `pipx install`) stays, and no backup area lands in the owner's store
+    if restoring and os.path.lexists(entry.venv):
         moved = _move_aside(entry)
     if restoring:
         entry.backup.rename(entry.venv)

@@ -87,11 +87,15 @@ def _owner_command(ctx: Context, d: Diagnosis) -> str | None:
     """For a vanished pipx app or uv tool whose owner's records were not kept: the
     owner's command that makes it again (it is not recreated without them)."""
     from venv_doctor.discover.owners import reinstall_command
+    from venv_doctor.render.sanitize import command
 
-    command = reinstall_command(d.location) if d.codes() & GONE else None
-    if command is None or registry.owner_record(ctx, d.path) is not None:
+    if not d.codes() & GONE or reinstall_command(d.location) is None:
         return None
-    return command
+    if registry.owner_record(ctx, d.path) is not None:
+        return None
+    pins = registry.requirements_for(ctx, d.path)
+    words = reinstall_command(d.location, pins.held if pins else ())
+    return command(*words) if words else None
 
 
 def repair(ctx: Context, diagnoses: Sequence[Diagnosis], policy: Policy) -> list[RepairResult]:
