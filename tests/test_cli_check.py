@@ -573,6 +573,26 @@ def test_after_a_failed_repair_check_says_what_failed_not_repair_again(
     assert "interpreters changed since" in out and "`venv-doctor repair --all`" in out, out
 
 
+def test_a_check_of_some_venvs_hints_a_repair_of_those_not_all(
+    homebrew: FakeHomebrew,
+    isolated_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`repair --all` would repair venvs this check did not look at: the hint names these."""
+    monkeypatch.setenv("HOMEBREW_PREFIX", str(homebrew.prefix))
+    store = isolated_home / ".virtualenvs"
+    first = make_venv(homebrew.install("3.12", "3.12.1"), store / "a b")
+    for name in ("c", "d"):
+        shutil.copytree(first, store / name, symlinks=True)
+    homebrew.upgrade("3.12", "3.12.1", "3.12.2")
+    _, out, _ = cli(capsys, "check", "a b", "c")
+    (hint,) = [line for line in out.splitlines() if line.startswith("hint:")]
+    assert hint == "hint: `venv-doctor repair 'a b' c` repairs these 2 venvs", out
+    _, out, _ = cli(capsys, "check")
+    assert "hint: `venv-doctor repair --all` repairs these 3 venvs" in out, out
+
+
 def test_a_check_of_one_path_names_it_in_its_hint_by_what_names_it_alone(
     isolated_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -105,3 +105,16 @@ def test_end_group_kills_what_a_dead_run_left_and_waits() -> None:
 def test_this_process_never_ends_its_own_group() -> None:
     assert end_group(runner.group()) == []
     assert runner.run(["true"], env=os.environ).ok
+
+
+def test_a_command_that_cannot_start_is_shown_as_it_can_be_pasted(tmp_path: Path) -> None:
+    """A venv's path with an escape sequence and a line break: the error shows the command
+    quoted for bash ($'...'), nothing raw, and pasting it names that very program."""
+    missing = tmp_path / "ev\x1bil\nname" / "bin" / "python"
+    with pytest.raises(CommandError) as caught:
+        runner.run([str(missing), "-c", "pass"], env=dict(os.environ))
+    shown = caught.value.message.split("`")[1]
+    assert shown.isprintable() and "$'" in shown, shown
+    program = "printf '%s\\0' " + shown
+    done = subprocess.run(["bash", "-c", program], capture_output=True, check=True, timeout=30)
+    assert done.stdout.split(b"\0")[:-1] == [os.fsencode(missing), b"-c", b"pass"]

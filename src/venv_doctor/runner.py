@@ -23,7 +23,6 @@ import atexit
 import contextlib
 import contextvars
 import os
-import shlex
 import signal
 import subprocess
 import threading
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from venv_doctor.errors import VenvDoctorError
-from venv_doctor.render.sanitize import redact
+from venv_doctor.render.sanitize import command, redact
 
 SCRUBBED = (
     "PYTHONPATH",
@@ -71,7 +70,7 @@ class Completed:
 class CommandError(VenvDoctorError):
     def __init__(self, args: Sequence[str], detail: str, output: str = "") -> None:
         tail = redact("\n".join(output.strip().splitlines()[-TAIL_LINES:]))
-        message = f"`{redact(shlex.join(args))}` {detail}"
+        message = f"`{redact(command(*args))}` {detail}"
         super().__init__(message + (f"\n{tail}" if tail else ""))
         self.args_run = tuple(args)
         self.output = output

@@ -91,6 +91,8 @@ def report(
         failures = last_failures(ctx, diagnoses)
         # some venvs checked: a name they hold alone may name others too
         known = _names(ctx) if targets or store else None
-        lines = check_lines(diagnoses, terminal_out(ctx), opts.verbose, opts.quiet, failures, known)
+        every = not targets and store is None  # what `repair --all` would take on
+        out = terminal_out(ctx)
+        lines = check_lines(diagnoses, out, opts.verbose, opts.quiet, failures, known, every)
         echo_lines(lines)
     return code

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from venv_doctor import runner
 from venv_doctor.diagnose.probe_result import ProbeResult
+from venv_doctor.render.sanitize import command
 from venv_doctor.runner import CommandError
 
 MARK = "VENV-DOCTOR-PROBE"
@@ -49,7 +49,7 @@ def _error_line(text: str) -> str:
 def _why_not(cmd: list[str], exc: CommandError) -> str:
     """The runner's reason (``cannot start: ... not found``, ``timed out ...``) without
     the command, which holds the whole multi-line probe script."""
-    shown = f"`{shlex.join(cmd)}` "
+    shown = f"`{command(*cmd)}` "
     detail = exc.message[len(shown) :] if exc.message.startswith(shown) else exc.message
     detail = detail.removeprefix("cannot start: ")
     return detail.splitlines()[0] if detail.strip() else "(no output)"

@@ -13,7 +13,6 @@ import contextlib
 import glob
 import os
 import re
-import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from venv_doctor.install.creators import VenvOptions, create_venv
 from venv_doctor.install.pip_config import UvOptions, read_settings, uv_options
 from venv_doctor.install.tools import find_uv
 from venv_doctor.model import distributions, pyvenv_cfg
-from venv_doctor.render.sanitize import redact
+from venv_doctor.render.sanitize import command, redact
 from venv_doctor.runner import TAIL_LINES, CommandError, Completed, Runner
 
 __all__ = [
@@ -124,7 +123,7 @@ def _install_error(tool: str, venv: Path, done: Completed) -> InstallError:
     return InstallError(
         f"{tool} could not install the requirements of {venv} (exit code {done.returncode})"
         + (f"\n{tail}" if tail else "")
-        + f"\ncommand: {redact(shlex.join(done.args))}",
+        + f"\ncommand: {redact(command(*done.args))}",
         output=output,
     )
 

@@ -54,6 +54,7 @@ def check_lines(
     quiet: bool = False,
     failures: Mapping[Path, LastFailure] | None = None,
     known: Counter[str] | None = None,
+    every: bool = True,
 ) -> list[str]:
     """One line per venv; under a venv that is not healthy, what is wrong and one hint.
 
@@ -62,7 +63,9 @@ def check_lines(
 
     When several venvs want a repair, their hints become one: ``venv-doctor repair --all``.
     A venv whose last repair failed (``failures``) is told that instead, and is not
-    counted in the ``--all`` hint unless the interpreters changed since.
+    counted in the ``--all`` hint unless the interpreters changed since. When the venvs
+    are not ``every`` venv (a check of some targets or of one store), or when --all would
+    also repeat a failed repair, the hint names the venvs instead of --all.
     """
     failures = failures or {}
     shown = [d for d in diagnoses if not quiet or d.status is not Status.HEALTHY]
@@ -86,15 +89,19 @@ def check_lines(
     if quiet and not shown:
         return []
     if len(wanting) > 1:
-        lines.extend(
-            out.wrap(
-                f"hint: `venv-doctor repair --all` repairs these {plural(len(wanting), 'venv')}",
-                indent="",
-                style="dim",
-            )
-        )
+        every = every and not stuck  # --all would also run the repairs that failed
+        hint = _together(wanting, names, out, every)
+        lines.extend(out.wrap(hint, indent="", style="dim"))
     lines.append(summary_line(diagnoses))
     return lines
+
+
+def _together(wanting: Sequence[Diagnosis], names: Counter[str], out: Out, every: bool) -> str:
+    these = f"these {plural(len(wanting), 'venv')}"
+    if every:
+        return f"hint: `venv-doctor repair --all` repairs {these}"
+    targets = " ".join(_target(d, names, out) for d in wanting)
+    return f"hint: `venv-doctor repair {targets}` repairs {these}"
 
 
 def _check_row(d: Diagnosis) -> list[str]:
