@@ -137,10 +137,12 @@ class Daemon:
 
     def notifications(self) -> list[dict[str, Any]]:
         try:
-            lines = self.notes.read_text(encoding="utf-8").splitlines()
+            text = self.notes.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
-        return [json.loads(line) for line in lines if line.strip()]
+        # the sink may be writing a line right now: only the finished ones count
+        finished = text.split("\n")[:-1]
+        return [json.loads(line) for line in finished if line.strip()]
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
