@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,10 +191,16 @@ def uninstalled_by_owner(location: Location, env: Mapping[str, str]) -> bool:
     (dangling links left behind) or a vanished interpreter does not do."""
     if location.store not in _EXPOSES_APPS or location.path.name == "shared":
         return False
-    inside = str(location.path) + os.sep
-    for directory in app_bin_dirs(location.store, env):
+    return next(links_into(location.path, app_bin_dirs(location.store, env)), None) is None
+
+
+def links_into(venv: Path, dirs: Iterable[Path]) -> Iterator[tuple[str, str]]:
+    """(link, target as written) for every link in ``dirs`` that points into ``venv``:
+    the apps, man pages and completions an owner exposed from it."""
+    inside = str(venv) + os.sep
+    for directory in sorted(set(dirs)):
         try:
-            entries = list(os.scandir(directory))
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
             continue
         for entry in entries:
@@ -203,8 +209,7 @@ def uninstalled_by_owner(location: Location, env: Mapping[str, str]) -> bool:
             except OSError:
                 continue
             if target and os.path.normpath(os.path.join(directory, target)).startswith(inside):
-                return False
-    return True
+                yield entry.path, target
 
 
 def reinstall_command(location: Location, held: Iterable[str] = ()) -> tuple[str, ...] | None:

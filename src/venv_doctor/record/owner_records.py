@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from venv_doctor.discover.owners import PIPX_METADATA, UV_RECEIPT, read_uv_receipt
+from venv_doctor.discover.owners import PIPX_METADATA, UV_RECEIPT, links_into, read_uv_receipt
 from venv_doctor.fsutil import SMALL_FILE, loads_json, read_text_bounded
 from venv_doctor.model.venv import Location
 from venv_doctor.paths import expand_user, home
@@ -55,24 +55,7 @@ def take(
             with contextlib.suppress(OSError, UnicodeDecodeError):
                 files[PIPX_SHARED_PTH] = read_text_bounded(shared, SMALL_FILE)
     dirs = _pipx_dirs(files[main.name], env) if location.store == "pipx" else _uv_dirs(location)
-    return OwnerRecord(location.path, files, tuple(_links_into(location.path, dirs)))
-
-
-def _links_into(venv: Path, dirs: set[Path]) -> Iterator[tuple[str, str]]:
-    """(link, target as written) for every link in ``dirs`` that points into ``venv``."""
-    inside = str(venv) + os.sep
-    for directory in sorted(dirs):
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                target = os.readlink(entry.path) if entry.is_symlink() else None
-            except OSError:
-                continue
-            if target and os.path.normpath(os.path.join(directory, target)).startswith(inside):
-                yield entry.path, target
+    return OwnerRecord(location.path, files, tuple(links_into(location.path, dirs)))
 
 
 def _uv_dirs(location: Location) -> set[Path]:
